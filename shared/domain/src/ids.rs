@@ -1,0 +1,32 @@
+//! Identifiers: export ids are sortable (ULID), scan ids are content addresses.
+
+use sha2::{Digest, Sha256};
+
+/// `exp-` + a lowercase ULID: unique, and sorts by creation time.
+pub fn new_export_id() -> String {
+    format!("exp-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// A scan id derived from the tenant and the document bytes, so re-ingesting the same
+/// document is idempotent and yields the same id.
+pub fn scan_id_for(tenant: &str, document: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(tenant.as_bytes());
+    h.update([0u8]);
+    h.update(document);
+    format!("scan-{}", &hex::encode(h.finalize())[..24])
+}
+
+/// Lowercase hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Tenant ids and resource ids end up in object keys and URLs: keep them to a safe alphabet.
+pub fn is_safe_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !s.starts_with('.')
+}

@@ -1,0 +1,413 @@
+//! The export job and its state machine:
+//! `queued → running[gathering|rendering|storing|sealing] → ready | failed | cancelled`,
+//! and `ready → expired` once retention ends. Every transition bumps `version`; stores
+//! write it conditionally on the version they read, so concurrent workers cannot both win.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::ErrorCode;
+use crate::request::{ExportRequest, ExportType, Format};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Ready,
+    Failed,
+    Cancelled,
+    Expired,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Ready => "ready",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            JobStatus::Queued,
+            JobStatus::Running,
+            JobStatus::Ready,
+            JobStatus::Failed,
+            JobStatus::Cancelled,
+            JobStatus::Expired,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Nothing more will happen to a job in these states (but `ready → expired`).
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Gathering,
+    Rendering,
+    Storing,
+    Sealing,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Gathering => "gathering",
+            Stage::Rendering => "rendering",
+            Stage::Storing => "storing",
+            Stage::Sealing => "sealing",
+        }
+    }
+
+    fn percent(self) -> u8 {
+        match self {
+            Stage::Gathering => 10,
+            Stage::Rendering => 35,
+            Stage::Storing => 70,
+            Stage::Sealing => 85,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactKind {
+    Report,
+    Sealed,
+}
+
+impl ArtifactKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "report" => Some(ArtifactKind::Report),
+            "sealed" => Some(ArtifactKind::Sealed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub kind: ArtifactKind,
+    pub key: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub percent: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+}
+
+/// An export job: the contract's job document plus what the workers need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub export_id: String,
+    pub tenant_id: String,
+    pub status: JobStatus,
+    pub stage: Option<Stage>,
+    #[serde(rename = "type")]
+    pub export_type: ExportType,
+    pub format: Format,
+    pub template: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub estimated_completion: String,
+    pub progress: Progress,
+    pub artifacts: Vec<Artifact>,
+    pub error: Option<JobError>,
+    /// The validated request, as the workers will act on it.
+    pub request: ExportRequest,
+    /// Who asked (the token's subject), for the audit trail.
+    pub requested_by: String,
+    /// Set when a schedule started the export.
+    pub schedule_id: Option<String>,
+    /// When the artifacts stop being downloadable (retention).
+    #[serde(with = "crate::time::serde_rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Optimistic-concurrency version; bumped by every transition.
+    pub version: u64,
+}
+
+/// What may happen to a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// Enter a running stage: from `queued` into gathering, or to the next stage.
+    Enter(Stage),
+    Ready {
+        artifacts: Vec<Artifact>,
+    },
+    Fail(JobError),
+    Cancel,
+    Expire,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("job {export_id} cannot go from {from} to {to}")]
+pub struct TransitionError {
+    pub export_id: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl Job {
+    pub fn new(
+        export_id: String,
+        tenant_id: String,
+        request: ExportRequest,
+        requested_by: String,
+        schedule_id: Option<String>,
+        now: OffsetDateTime,
+    ) -> Job {
+        Job {
+            export_id,
+            tenant_id,
+            status: JobStatus::Queued,
+            stage: None,
+            export_type: request.export_type,
+            format: request.format,
+            template: request.template.to_string(),
+            created_at: now,
+            updated_at: now,
+            estimated_completion: estimate(request.format),
+            progress: Progress { percent: 0 },
+            artifacts: Vec::new(),
+            error: None,
+            request,
+            requested_by,
+            schedule_id,
+            expires_at: None,
+            version: 1,
+        }
+    }
+
+    /// A label for the current state, e.g. `running[rendering]`.
+    pub fn state_label(&self) -> String {
+        match self.stage {
+            Some(s) => format!("{}[{}]", self.status.as_str(), s.as_str()),
+            None => self.status.as_str().to_string(),
+        }
+    }
+
+    /// The job after `t`, or why `t` is not allowed from here. `retention` sets `expires_at`
+    /// when the job becomes ready.
+    pub fn apply(
+        &self,
+        t: Transition,
+        now: OffsetDateTime,
+        retention: time::Duration,
+    ) -> Result<Job, TransitionError> {
+        let mut next = self.clone();
+        let refuse = |to: &str| TransitionError {
+            export_id: self.export_id.clone(),
+            from: self.state_label(),
+            to: to.to_string(),
+        };
+        match t {
+            Transition::Enter(stage) => {
+                let allowed = match (self.status, self.stage) {
+                    (JobStatus::Queued, _) => stage == Stage::Gathering,
+                    (JobStatus::Running, Some(cur)) => stage > cur,
+                    _ => false,
+                };
+                if !allowed {
+                    return Err(refuse(&format!("running[{}]", stage.as_str())));
+                }
+                next.status = JobStatus::Running;
+                next.stage = Some(stage);
+                next.progress.percent = stage.percent();
+            }
+            Transition::Ready { artifacts } => {
+                if !(self.status == JobStatus::Running && self.stage == Some(Stage::Sealing)) {
+                    return Err(refuse("ready"));
+                }
+                next.status = JobStatus::Ready;
+                next.stage = None;
+                next.progress.percent = 100;
+                next.artifacts = artifacts;
+                next.expires_at = Some(now + retention);
+            }
+            Transition::Fail(err) => {
+                if self.status.is_terminal() {
+                    return Err(refuse("failed"));
+                }
+                next.status = JobStatus::Failed;
+                next.stage = None;
+                next.error = Some(err);
+            }
+            Transition::Cancel => {
+                if self.status.is_terminal() {
+                    return Err(refuse("cancelled"));
+                }
+                next.status = JobStatus::Cancelled;
+                next.stage = None;
+            }
+            Transition::Expire => {
+                if self.status != JobStatus::Ready {
+                    return Err(refuse("expired"));
+                }
+                next.status = JobStatus::Expired;
+            }
+        }
+        next.updated_at = now;
+        next.version = self.version + 1;
+        Ok(next)
+    }
+
+    pub fn artifact(&self, kind: ArtifactKind) -> Option<&Artifact> {
+        self.artifacts.iter().find(|a| a.kind == kind)
+    }
+}
+
+impl JobError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        JobError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn from_code(code: ErrorCode, message: impl Into<String>) -> Self {
+        JobError::new(code.as_str(), message)
+    }
+}
+
+/// ISO 8601 duration the API promises as `estimated_completion`; PDF is the slow one.
+fn estimate(format: Format) -> String {
+    match format {
+        Format::Pdf | Format::Xlsx => "PT2M".into(),
+        _ => "PT30S".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{BuiltinTemplate, ExportOptions, Scope, TemplateName};
+
+    fn job() -> Job {
+        let req = ExportRequest {
+            export_type: ExportType::ScanReport,
+            format: Format::Json,
+            scope: Scope::ScanIds(vec!["scan-a".into()]),
+            options: ExportOptions {
+                include_sbom: false,
+                include_evidence: true,
+            },
+            template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
+        };
+        Job::new(
+            "exp-1".into(),
+            "acme".into(),
+            req,
+            "alice".into(),
+            None,
+            crate::time::now(),
+        )
+    }
+
+    const RET: time::Duration = time::Duration::days(30);
+
+    #[test]
+    fn happy_path_walks_every_stage() {
+        let now = crate::time::now();
+        let mut j = job();
+        for s in [
+            Stage::Gathering,
+            Stage::Rendering,
+            Stage::Storing,
+            Stage::Sealing,
+        ] {
+            j = j.apply(Transition::Enter(s), now, RET).unwrap();
+            assert_eq!(j.state_label(), format!("running[{}]", s.as_str()));
+        }
+        let j = j
+            .apply(Transition::Ready { artifacts: vec![] }, now, RET)
+            .unwrap();
+        assert_eq!(j.status, JobStatus::Ready);
+        assert_eq!(j.version, 6);
+        assert_eq!(j.progress.percent, 100);
+        assert_eq!(j.expires_at, Some(now + RET));
+        assert!(j.apply(Transition::Cancel, now, RET).is_err());
+        assert_eq!(
+            j.apply(Transition::Expire, now, RET).unwrap().status,
+            JobStatus::Expired
+        );
+    }
+
+    #[test]
+    fn illegal_moves_are_refused() {
+        let now = crate::time::now();
+        let j = job();
+        assert!(
+            j.apply(Transition::Enter(Stage::Rendering), now, RET)
+                .is_err()
+        );
+        assert!(
+            j.apply(Transition::Ready { artifacts: vec![] }, now, RET)
+                .is_err()
+        );
+        let g = j
+            .apply(Transition::Enter(Stage::Gathering), now, RET)
+            .unwrap();
+        assert!(
+            g.apply(Transition::Enter(Stage::Gathering), now, RET)
+                .is_err(),
+            "re-entering a stage is not a transition"
+        );
+        let c = g.apply(Transition::Cancel, now, RET).unwrap();
+        assert_eq!(c.status, JobStatus::Cancelled);
+        assert!(
+            c.apply(Transition::Enter(Stage::Rendering), now, RET)
+                .is_err()
+        );
+        assert!(
+            c.apply(Transition::Fail(JobError::new("X", "y")), now, RET)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn job_json_has_the_contract_fields() {
+        let v = serde_json::to_value(job()).unwrap();
+        for k in [
+            "export_id",
+            "tenant_id",
+            "status",
+            "stage",
+            "type",
+            "format",
+            "template",
+            "created_at",
+            "updated_at",
+            "estimated_completion",
+            "progress",
+            "artifacts",
+            "error",
+        ] {
+            assert!(v.get(k).is_some(), "missing {k}");
+        }
+        assert_eq!(v["status"], "queued");
+        assert_eq!(v["progress"]["percent"], 0);
+    }
+}

@@ -1,0 +1,56 @@
+//! Object key layout. Keys start with their kind, then the tenant, so that storage
+//! notifications can filter on the `reports/` prefix and every key names its owner.
+
+use crate::request::Format;
+
+pub const REPORTS_PREFIX: &str = "reports/";
+
+pub fn scan(tenant: &str, scan_id: &str) -> String {
+    format!("scans/{tenant}/{scan_id}.json")
+}
+
+pub fn snapshot(tenant: &str, export_id: &str) -> String {
+    format!("inputs/{tenant}/{export_id}/snapshot.json")
+}
+
+pub fn report(tenant: &str, export_id: &str, format: Format) -> String {
+    format!(
+        "{REPORTS_PREFIX}{tenant}/{export_id}/report.{}",
+        format.extension()
+    )
+}
+
+pub fn sealed(tenant: &str, export_id: &str) -> String {
+    format!("sealed/{tenant}/{export_id}/bundle.tar.gz")
+}
+
+pub fn custom_template(tenant: &str, file: &str) -> String {
+    format!("templates/{tenant}/{file}")
+}
+
+/// `(tenant, export_id)` of a report key, or `None` for any other key.
+pub fn parse_report(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix(REPORTS_PREFIX)?;
+    let mut parts = rest.split('/');
+    let (tenant, export_id, file) = (parts.next()?, parts.next()?, parts.next()?);
+    (parts.next().is_none()
+        && file.starts_with("report.")
+        && crate::ids::is_safe_id(tenant)
+        && crate::ids::is_safe_id(export_id))
+    .then_some((tenant, export_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_keys_round_trip() {
+        let k = report("acme", "exp-01", Format::Cyclonedx);
+        assert_eq!(k, "reports/acme/exp-01/report.cdx.json");
+        assert_eq!(parse_report(&k), Some(("acme", "exp-01")));
+        assert_eq!(parse_report(&sealed("acme", "exp-01")), None);
+        assert_eq!(parse_report("reports/acme/exp-01/x/report.json"), None);
+        assert_eq!(parse_report("reports/../exp-01/report.json"), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! ExportCenter's domain: what an export is, how a job moves, what a scan holds, and the
+//! ports the handlers talk through. No I/O here.
+
+pub mod error;
+pub mod ids;
+pub mod job;
+pub mod keys;
+pub mod messages;
+pub mod policy;
+pub mod ports;
+pub mod request;
+pub mod scan;
+pub mod time;
+pub mod vex;
+
+pub use error::{ApiError, ErrorBody, ErrorCode, PortError};
+pub use job::{Artifact, ArtifactKind, Job, JobError, JobStatus, Stage, Transition};
+pub use request::{BuiltinTemplate, ExportRequest, ExportType, Format, Scope, TemplateName};

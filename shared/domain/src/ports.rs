@@ -1,0 +1,195 @@
+//! Ports: the small traits the handlers depend on. The embedded stack (filesystem, SQLite)
+//! and the AWS stack (S3, DynamoDB, SQS, API Gateway) each implement them.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use time::OffsetDateTime;
+
+use crate::error::PortError;
+use crate::job::{Job, JobStatus};
+use crate::messages::QueueName;
+use crate::scan::{Sbom, Scan, ScanSummary, Verdicts, VexStatement};
+
+pub type PortResult<T> = Result<T, PortError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+    pub media_type: String,
+}
+
+/// Artifact storage (S3, or files). A successful `put` of a report key must lead to one or
+/// more object-created notifications for the seal stage (duplicates are allowed).
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn put(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<ObjectMeta>;
+    /// `PortError::NotFound` when the key does not exist.
+    async fn get(&self, key: &str) -> PortResult<Bytes>;
+    async fn head(&self, key: &str) -> PortResult<Option<ObjectMeta>>;
+    async fn list(&self, prefix: &str) -> PortResult<Vec<ObjectMeta>>;
+    /// A URL anyone holding it can GET until `ttl` elapses.
+    async fn presign_get(&self, key: &str, ttl: Duration) -> PortResult<String>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Export jobs, one row per job, keyed by tenant and export id.
+#[async_trait]
+pub trait JobTable: Send + Sync {
+    /// `ConditionFailed` if the id exists.
+    async fn create(&self, job: &Job) -> PortResult<()>;
+    async fn get(&self, tenant: &str, export_id: &str) -> PortResult<Option<Job>>;
+    /// Writes `job` only if the stored version is still `expected_version`
+    /// (`ConditionFailed` otherwise).
+    async fn update(&self, job: &Job, expected_version: u64) -> PortResult<()>;
+    /// Removes a job that never got going (its enqueue failed).
+    async fn delete(&self, tenant: &str, export_id: &str) -> PortResult<()>;
+    /// Newest first. The cursor is opaque to callers.
+    async fn list(
+        &self,
+        tenant: &str,
+        status: Option<JobStatus>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> PortResult<Page<Job>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key was free and now points at `export_id`.
+    Claimed,
+    /// The key was used before, for this request hash and export.
+    Existing {
+        request_hash: String,
+        export_id: String,
+    },
+}
+
+/// `Idempotency-Key` records.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    async fn claim(
+        &self,
+        tenant: &str,
+        key: &str,
+        request_hash: &str,
+        export_id: &str,
+        ttl: Duration,
+    ) -> PortResult<Claim>;
+    async fn release(&self, tenant: &str, key: &str) -> PortResult<()>;
+}
+
+/// Sending work to a stage.
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    async fn send(&self, queue: QueueName, body: String) -> PortResult<()>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub receipt: String,
+    pub body: String,
+    /// 1 on the first delivery.
+    pub receive_count: u32,
+}
+
+/// Pulling work, with SQS semantics: a received message is hidden for the visibility
+/// timeout and comes back unless acknowledged; after too many receives it is dead-lettered.
+/// On AWS the Lambda event source plays this role.
+#[async_trait]
+pub trait QueueConsumer: Send + Sync {
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> PortResult<Vec<Delivery>>;
+    async fn ack(&self, queue: QueueName, receipt: &str) -> PortResult<()>;
+    /// Makes a received message visible again after `delay` (a retry with back-off).
+    async fn retry_after(&self, queue: QueueName, receipt: &str, delay: Duration)
+    -> PortResult<()>;
+}
+
+/// WebSocket connections per tenant.
+#[async_trait]
+pub trait ConnectionRegistry: Send + Sync {
+    async fn register(&self, connection_id: &str, tenant: &str, ttl: Duration) -> PortResult<()>;
+    async fn remove(&self, connection_id: &str) -> PortResult<()>;
+    async fn list(&self, tenant: &str) -> PortResult<Vec<String>>;
+}
+
+/// Pushing a message down one connection; `PortError::Gone` when it no longer exists.
+#[async_trait]
+pub trait ConnectionPush: Send + Sync {
+    async fn post(&self, connection_id: &str, payload: Bytes) -> PortResult<()>;
+}
+
+/// Ingested scans: the catalogue that answers "which scans does this tenant have".
+#[async_trait]
+pub trait ScanCatalog: Send + Sync {
+    async fn put(&self, summary: &ScanSummary) -> PortResult<()>;
+    async fn get(&self, tenant: &str, scan_id: &str) -> PortResult<Option<ScanSummary>>;
+    /// Scans with `scanned_at` in `[from, to]`, oldest first, at most `limit`.
+    async fn in_range(
+        &self,
+        tenant: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: usize,
+    ) -> PortResult<Vec<ScanSummary>>;
+}
+
+/// Scanner: `GET /internal/scans/{id}`.
+#[async_trait]
+pub trait ScanSource: Send + Sync {
+    async fn scan(&self, tenant: &str, scan_id: &str) -> PortResult<Option<Scan>>;
+    /// Scan ids of the tenant in a date range (for `date_range` scopes).
+    async fn scans_between(
+        &self,
+        tenant: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: usize,
+    ) -> PortResult<Vec<String>>;
+}
+
+/// Policy: `GET /internal/verdicts/{scan_id}`.
+#[async_trait]
+pub trait VerdictSource: Send + Sync {
+    async fn verdicts(
+        &self,
+        tenant: &str,
+        scan: &Scan,
+        vex: &[VexStatement],
+    ) -> PortResult<Verdicts>;
+}
+
+/// VexLens: `GET /internal/vex/applied/{scan_id}`.
+#[async_trait]
+pub trait VexSource: Send + Sync {
+    async fn applied(&self, tenant: &str, scan: &Scan) -> PortResult<Vec<VexStatement>>;
+}
+
+/// SbomService: `GET /internal/sboms/{digest}`.
+#[async_trait]
+pub trait SbomSource: Send + Sync {
+    async fn sbom(&self, tenant: &str, scan: &Scan) -> PortResult<Option<Sbom>>;
+}
+
+/// Signs sealed manifests.
+#[async_trait]
+pub trait Signer: Send + Sync {
+    /// Stable identifier of the key (e.g. the sha256 of the public key).
+    fn key_id(&self) -> String;
+    /// `ed25519`, `ecdsa-p256-sha256`, ...
+    fn algorithm(&self) -> &'static str;
+    fn public_key_pem(&self) -> String;
+    async fn sign(&self, message: &[u8]) -> PortResult<Vec<u8>>;
+}

@@ -1,0 +1,553 @@
+//! Export requests: parsing with field-level errors, and the rules of the contract.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::ids::is_safe_id;
+
+pub const MAX_SCAN_IDS: usize = 1000;
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $s)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What is exported.
+    ExportType { ScanReport = "scan_report", Sbom = "sbom", Vex = "vex", AuditBundle = "audit_bundle" }
+);
+
+string_enum!(
+    /// The artifact's file format.
+    Format {
+        Pdf = "pdf",
+        Xlsx = "xlsx",
+        Json = "json",
+        Sarif = "sarif",
+        Cyclonedx = "cyclonedx",
+        Spdx = "spdx",
+        Csv = "csv",
+    }
+);
+
+string_enum!(
+    /// The built-in report templates; `custom-{tenant}` is carried separately.
+    BuiltinTemplate {
+        ComplianceExecutive = "compliance-executive",
+        ComplianceDetailed = "compliance-detailed",
+        AuditEvidence = "audit-evidence",
+        DeveloperSarif = "developer-sarif",
+    }
+);
+
+impl Format {
+    /// File extension, as in the seed's format table.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Pdf => "pdf",
+            Format::Xlsx => "xlsx",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Cyclonedx => "cdx.json",
+            Format::Spdx => "spdx.json",
+            Format::Csv => "csv",
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Pdf => "application/pdf",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Json => "application/json",
+            Format::Sarif => "application/sarif+json",
+            Format::Cyclonedx => "application/vnd.cyclonedx+json",
+            Format::Spdx => "application/spdx+json",
+            Format::Csv => "text/csv",
+        }
+    }
+}
+
+impl ExportType {
+    /// The type × format pairs that make sense; others are rejected with 422.
+    pub fn allows(self, format: Format) -> bool {
+        use Format::*;
+        match self {
+            ExportType::ScanReport => true,
+            ExportType::Sbom => matches!(format, Cyclonedx | Spdx | Json | Csv | Xlsx),
+            ExportType::Vex => matches!(format, Cyclonedx | Json | Csv | Xlsx | Pdf),
+            ExportType::AuditBundle => matches!(format, Pdf | Json),
+        }
+    }
+
+    /// Template used when the request names none.
+    pub fn default_template(self, format: Format) -> BuiltinTemplate {
+        match (self, format) {
+            (_, Format::Sarif) => BuiltinTemplate::DeveloperSarif,
+            (ExportType::AuditBundle, _) => BuiltinTemplate::AuditEvidence,
+            _ => BuiltinTemplate::ComplianceDetailed,
+        }
+    }
+}
+
+/// A template name as requested: a built-in one, or the tenant's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum TemplateName {
+    Builtin(BuiltinTemplate),
+    Custom { tenant: String },
+}
+
+impl TemplateName {
+    pub fn parse(s: &str) -> Option<Self> {
+        if let Some(t) = BuiltinTemplate::parse(s) {
+            return Some(TemplateName::Builtin(t));
+        }
+        let tenant = s.strip_prefix("custom-")?;
+        is_safe_id(tenant).then(|| TemplateName::Custom {
+            tenant: tenant.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for TemplateName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateName::Builtin(t) => f.write_str(t.as_str()),
+            TemplateName::Custom { tenant } => write!(f, "custom-{tenant}"),
+        }
+    }
+}
+
+impl From<TemplateName> for String {
+    fn from(t: TemplateName) -> String {
+        t.to_string()
+    }
+}
+
+impl TryFrom<String> for TemplateName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        TemplateName::parse(&s).ok_or_else(|| format!("unknown template {s:?}"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DateRange {
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub to: OffsetDateTime,
+}
+
+/// Exactly one of the two scopes of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    ScanIds(Vec<String>),
+    DateRange(DateRange),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportOptions {
+    pub include_sbom: bool,
+    pub include_evidence: bool,
+}
+
+/// A request that passed every check: what the job records and the workers act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    #[serde(rename = "type")]
+    pub export_type: ExportType,
+    pub format: Format,
+    pub scope: Scope,
+    pub options: ExportOptions,
+    pub template: TemplateName,
+}
+
+const TOP_LEVEL_FIELDS: &[&str] = &["type", "format", "scope", "options"];
+const OPTION_FIELDS: &[&str] = &["include_sbom", "include_evidence", "template"];
+const SCOPE_FIELDS: &[&str] = &["scan_ids", "date_range"];
+
+fn one_of<T: std::fmt::Display>(all: &[T]) -> String {
+    all.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn reject_unknown(
+    obj: &serde_json::Map<String, Value>,
+    known: &[&str],
+    prefix: &str,
+    errors: &mut ApiError,
+) {
+    for key in obj.keys() {
+        if !known.contains(&key.as_str()) {
+            errors.details.push(crate::error::ErrorDetail {
+                field: format!("{prefix}{key}"),
+                reason: format!("unknown field; expected one of {}", known.join(", ")),
+            });
+        }
+    }
+}
+
+fn enum_field<T: Copy + std::fmt::Display>(
+    obj: &serde_json::Map<String, Value>,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+    all: &[T],
+    errors: &mut ApiError,
+) -> Option<T> {
+    let reason = match obj.get(field) {
+        None | Some(Value::Null) => "is required".to_string(),
+        Some(Value::String(s)) => match parse(s) {
+            Some(v) => return Some(v),
+            None => format!("unknown value {s:?}; expected one of {}", one_of(all)),
+        },
+        Some(_) => "must be a string".to_string(),
+    };
+    errors.details.push(crate::error::ErrorDetail {
+        field: field.to_string(),
+        reason,
+    });
+    None
+}
+
+fn bool_option(
+    obj: &serde_json::Map<String, Value>,
+    field: &str,
+    default: bool,
+    errors: &mut ApiError,
+) -> bool {
+    match obj.get(field) {
+        None | Some(Value::Null) => default,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.details.push(crate::error::ErrorDetail {
+                field: format!("options.{field}"),
+                reason: "must be a boolean".into(),
+            });
+            default
+        }
+    }
+}
+
+/// The scope, or the field at fault and why.
+fn parse_scope(obj: &serde_json::Map<String, Value>) -> Result<Scope, (String, String)> {
+    let fail = |field: &str, reason: &str| Err((field.to_string(), reason.to_string()));
+    let ids = obj.get("scan_ids").filter(|v| !v.is_null());
+    let range = obj.get("date_range").filter(|v| !v.is_null());
+    match (ids, range) {
+        (Some(_), Some(_)) => fail(
+            "scope",
+            "give exactly one of scan_ids or date_range, not both",
+        ),
+        (None, None) => fail("scope", "give exactly one of scan_ids or date_range"),
+        (Some(ids), None) => {
+            let Value::Array(items) = ids else {
+                return fail("scope.scan_ids", "must be an array of scan ids");
+            };
+            if items.is_empty() || items.len() > MAX_SCAN_IDS {
+                let reason = format!(
+                    "must hold 1 to {MAX_SCAN_IDS} scan ids, got {}",
+                    items.len()
+                );
+                return fail("scope.scan_ids", &reason);
+            }
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(s) if is_safe_id(s) => out.push(s.to_string()),
+                    _ => return fail(&format!("scope.scan_ids[{i}]"), "not a valid scan id"),
+                }
+            }
+            // Order is free; a stable order keeps the rendered artifact deterministic.
+            out.sort();
+            out.dedup();
+            Ok(Scope::ScanIds(out))
+        }
+        (None, Some(range)) => {
+            let Value::Object(r) = range else {
+                return fail("scope.date_range", "must be an object with from and to");
+            };
+            let ts = |k: &str| {
+                r.get(k)
+                    .and_then(Value::as_str)
+                    .and_then(crate::time::parse_rfc3339)
+            };
+            match (ts("from"), ts("to")) {
+                (Some(from), Some(to)) if from <= to => {
+                    Ok(Scope::DateRange(DateRange { from, to }))
+                }
+                (Some(_), Some(_)) => fail("scope.date_range", "from must not be after to"),
+                _ => fail(
+                    "scope.date_range",
+                    "from and to must both be RFC 3339 timestamps",
+                ),
+            }
+        }
+    }
+}
+
+fn push(errors: &mut ApiError, field: impl Into<String>, reason: impl Into<String>) {
+    errors.details.push(crate::error::ErrorDetail {
+        field: field.into(),
+        reason: reason.into(),
+    });
+}
+
+impl ExportRequest {
+    /// Parses and validates a request body for `tenant`. Every problem found is listed in
+    /// the error's details, so a caller can fix them all in one go.
+    pub fn from_json(body: &Value, tenant: &str) -> Result<ExportRequest, ApiError> {
+        let Value::Object(obj) = body else {
+            return Err(ApiError::validation("body", "must be a JSON object"));
+        };
+        let mut errors =
+            ApiError::new(ErrorCode::ExportValidation, "the export request is invalid");
+        reject_unknown(obj, TOP_LEVEL_FIELDS, "", &mut errors);
+        let export_type = enum_field(obj, "type", ExportType::parse, ExportType::ALL, &mut errors);
+        let format = enum_field(obj, "format", Format::parse, Format::ALL, &mut errors);
+        let scope = match obj.get("scope") {
+            Some(Value::Object(o)) => {
+                reject_unknown(o, SCOPE_FIELDS, "scope.", &mut errors);
+                parse_scope(o)
+                    .map_err(|(field, reason)| push(&mut errors, field, reason))
+                    .ok()
+            }
+            None | Some(Value::Null) => {
+                push(&mut errors, "scope", "is required");
+                None
+            }
+            Some(_) => {
+                push(&mut errors, "scope", "must be an object");
+                None
+            }
+        };
+
+        let empty = serde_json::Map::new();
+        let options = match obj.get("options") {
+            None | Some(Value::Null) => &empty,
+            Some(Value::Object(o)) => o,
+            Some(_) => {
+                push(&mut errors, "options", "must be an object");
+                &empty
+            }
+        };
+        reject_unknown(options, OPTION_FIELDS, "options.", &mut errors);
+        let include_sbom = bool_option(options, "include_sbom", false, &mut errors);
+        let include_evidence = bool_option(options, "include_evidence", true, &mut errors);
+        let template = match options.get("template") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => match TemplateName::parse(s) {
+                Some(TemplateName::Custom { tenant: owner }) if owner != tenant => {
+                    push(
+                        &mut errors,
+                        "options.template",
+                        format!("custom templates are per tenant; use custom-{tenant}"),
+                    );
+                    None
+                }
+                Some(t) => Some(t),
+                None => {
+                    push(
+                        &mut errors,
+                        "options.template",
+                        format!(
+                            "unknown template {s:?}; expected one of {}, custom-{tenant}",
+                            one_of(BuiltinTemplate::ALL)
+                        ),
+                    );
+                    None
+                }
+            },
+            Some(_) => {
+                push(&mut errors, "options.template", "must be a string");
+                None
+            }
+        };
+
+        if let (Some(t), Some(f)) = (export_type, format)
+            && !t.allows(f)
+        {
+            push(
+                &mut errors,
+                "format",
+                format!("a {t} export cannot be produced as {f}"),
+            );
+        }
+
+        match (export_type, format, scope) {
+            (Some(export_type), Some(format), Some(scope)) if errors.details.is_empty() => {
+                Ok(ExportRequest {
+                    export_type,
+                    format,
+                    scope,
+                    options: ExportOptions {
+                        include_sbom,
+                        include_evidence,
+                    },
+                    template: template
+                        .unwrap_or(TemplateName::Builtin(export_type.default_template(format))),
+                })
+            }
+            _ => {
+                if let [only] = errors.details.as_slice() {
+                    errors.message = format!("invalid {}: {}", only.field, only.reason);
+                }
+                Err(errors)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ok(v: Value) -> ExportRequest {
+        ExportRequest::from_json(&v, "acme").expect("valid request")
+    }
+
+    fn fields(v: Value) -> Vec<String> {
+        let e = ExportRequest::from_json(&v, "acme").expect_err("invalid request");
+        assert_eq!(e.code, ErrorCode::ExportValidation);
+        e.details.into_iter().map(|d| d.field).collect()
+    }
+
+    #[test]
+    fn seed_request_is_valid() {
+        let r = ok(json!({"type":"scan_report","format":"pdf",
+            "scope":{"scan_ids":["scan-b","scan-a","scan-b"],"date_range":null},
+            "options":{"include_sbom":true,"include_evidence":true,"template":"compliance-executive"}}));
+        assert_eq!(
+            r.scope,
+            Scope::ScanIds(vec!["scan-a".into(), "scan-b".into()])
+        );
+        assert_eq!(
+            r.template,
+            TemplateName::Builtin(BuiltinTemplate::ComplianceExecutive)
+        );
+        assert!(r.options.include_sbom);
+    }
+
+    #[test]
+    fn defaults_fill_template_and_options() {
+        let r = ok(json!({"type":"scan_report","format":"sarif","scope":{"scan_ids":["scan-a"]}}));
+        assert_eq!(
+            r.template,
+            TemplateName::Builtin(BuiltinTemplate::DeveloperSarif)
+        );
+        assert!(r.options.include_evidence);
+        assert!(!r.options.include_sbom);
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let f = fields(
+            json!({"type":"nope","format":"docx","scope":{},"options":{"template":"x","extra":1},"zzz":1}),
+        );
+        for want in [
+            "type",
+            "format",
+            "scope",
+            "options.template",
+            "options.extra",
+            "zzz",
+        ] {
+            assert!(f.contains(&want.to_string()), "{want} missing from {f:?}");
+        }
+    }
+
+    #[test]
+    fn scope_rules() {
+        let base = |scope: Value| json!({"type":"scan_report","format":"json","scope":scope});
+        assert_eq!(
+            fields(base(
+                json!({"scan_ids":["a"],"date_range":{"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"}})
+            )),
+            ["scope"]
+        );
+        assert_eq!(fields(base(json!({"scan_ids":[]}))), ["scope.scan_ids"]);
+        let many: Vec<String> = (0..1001).map(|i| format!("scan-{i}")).collect();
+        assert_eq!(
+            fields(base(json!({ "scan_ids": many }))),
+            ["scope.scan_ids"]
+        );
+        assert_eq!(
+            fields(base(json!({"scan_ids":["../etc"]}))),
+            ["scope.scan_ids[0]"]
+        );
+        assert_eq!(
+            fields(base(
+                json!({"date_range":{"from":"2024-02-01T00:00:00Z","to":"2024-01-01T00:00:00Z"}})
+            )),
+            ["scope.date_range"]
+        );
+        let r = ok(base(
+            json!({"date_range":{"from":"2024-01-01T00:00:00Z","to":"2024-02-01T00:00:00+01:00"}}),
+        ));
+        assert!(matches!(r.scope, Scope::DateRange(_)));
+    }
+
+    #[test]
+    fn pairs_and_custom_templates() {
+        assert_eq!(
+            fields(json!({"type":"sbom","format":"sarif","scope":{"scan_ids":["a"]}})),
+            ["format"]
+        );
+        assert_eq!(
+            fields(json!({"type":"audit_bundle","format":"csv","scope":{"scan_ids":["a"]}})),
+            ["format"]
+        );
+        let r = ok(
+            json!({"type":"scan_report","format":"json","scope":{"scan_ids":["a"]},"options":{"template":"custom-acme"}}),
+        );
+        assert_eq!(
+            r.template,
+            TemplateName::Custom {
+                tenant: "acme".into()
+            }
+        );
+        assert_eq!(
+            fields(
+                json!({"type":"scan_report","format":"json","scope":{"scan_ids":["a"]},"options":{"template":"custom-globex"}})
+            ),
+            ["options.template"]
+        );
+    }
+
+    #[test]
+    fn request_round_trips_through_serde() {
+        let r = ok(
+            json!({"type":"vex","format":"csv","scope":{"date_range":{"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"}}}),
+        );
+        let back: ExportRequest =
+            serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+}

@@ -1,0 +1,286 @@
+//! The native scan model every scanner format is read into, and the other inputs of an
+//! export (verdicts, VEX statements, SBOM) as the data sources return them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Negligible,
+    Unknown,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 6] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Negligible,
+        Severity::Unknown,
+    ];
+
+    /// Reads a scanner's severity word, case-insensitively; anything else is `unknown`.
+    pub fn parse_lenient(s: &str) -> Severity {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "critical" => Severity::Critical,
+            "high" | "important" => Severity::High,
+            "medium" | "moderate" => Severity::Medium,
+            "low" => Severity::Low,
+            "negligible" | "none" | "info" | "informational" => Severity::Negligible,
+            _ => Severity::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Negligible => "negligible",
+            Severity::Unknown => "unknown",
+        }
+    }
+}
+
+/// What was scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScannedArtifact {
+    /// Image reference, path or repository as the scanner named it.
+    pub name: String,
+    /// `container_image`, `filesystem`, `repository`, ... as reported.
+    pub kind: String,
+    /// Content digest (`sha256:...`) when the scanner reported one.
+    pub digest: Option<String>,
+    pub os: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scanner {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+/// A package found in the artifact.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Component {
+    pub name: String,
+    pub version: String,
+    /// Ecosystem or package type (`apk`, `deb`, `npm`, `gomod`, ...).
+    pub package_type: Option<String>,
+    pub purl: Option<String>,
+    /// Where it was found (lock file, image layer target).
+    pub location: Option<String>,
+    pub licenses: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cvss {
+    /// Who scored it (`nvd`, `redhat`, `ghsa`, ...).
+    pub source: String,
+    /// `2.0`, `3.0`, `3.1`, `4.0`.
+    pub version: String,
+    pub vector: Option<String>,
+    pub score: Option<f64>,
+}
+
+/// One vulnerability in one package of one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub vulnerability_id: String,
+    pub aliases: Vec<String>,
+    pub package: String,
+    pub package_type: Option<String>,
+    pub purl: Option<String>,
+    pub installed_version: String,
+    pub fixed_version: Option<String>,
+    pub severity: Severity,
+    pub cvss: Vec<Cvss>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub references: Vec<String>,
+    /// Scanner's own status (`fixed`, `affected`, `will_not_fix`, ...), when given.
+    pub status: Option<String>,
+    /// The scan target the package was found in (image layer OS, lock file path).
+    pub target: Option<String>,
+}
+
+impl Finding {
+    /// The highest CVSS base score reported by any source.
+    pub fn max_score(&self) -> Option<f64> {
+        self.cvss
+            .iter()
+            .filter_map(|c| c.score)
+            .fold(None, |acc, s| match acc {
+                Some(a) if a >= s => Some(a),
+                _ => Some(s),
+            })
+    }
+
+    /// The order findings appear in every report: stable across runs.
+    pub fn sort_key(&self) -> (Option<&str>, &str, &str, &str) {
+        (
+            self.target.as_deref(),
+            self.package.as_str(),
+            self.installed_version.as_str(),
+            self.vulnerability_id.as_str(),
+        )
+    }
+}
+
+/// A scan in the native model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scan {
+    pub scan_id: String,
+    pub tenant_id: String,
+    pub artifact: ScannedArtifact,
+    pub scanner: Scanner,
+    /// `trivy`, `grype`, ... and the descriptor/schema version that was read.
+    pub source_format: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub scanned_at: OffsetDateTime,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub ingested_at: OffsetDateTime,
+    /// sha256 of the ingested document bytes.
+    pub document_sha256: String,
+    pub components: Vec<Component>,
+    pub findings: Vec<Finding>,
+}
+
+impl Scan {
+    /// Puts components and findings in their canonical order and removes exact repeats.
+    pub fn normalise(&mut self) {
+        self.components.sort();
+        self.components.dedup();
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    }
+
+    pub fn severity_counts(&self) -> BTreeMap<Severity, usize> {
+        severity_counts(self.findings.iter())
+    }
+}
+
+pub fn severity_counts<'a>(
+    findings: impl Iterator<Item = &'a Finding>,
+) -> BTreeMap<Severity, usize> {
+    let mut m: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+    for f in findings {
+        *m.entry(f.severity).or_default() += 1;
+    }
+    m
+}
+
+/// The scan's summary row as listed in catalogues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    pub scan_id: String,
+    pub tenant_id: String,
+    pub artifact_name: String,
+    pub artifact_digest: Option<String>,
+    pub source_format: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub scanned_at: OffsetDateTime,
+    pub findings: usize,
+    pub components: usize,
+}
+
+impl From<&Scan> for ScanSummary {
+    fn from(s: &Scan) -> Self {
+        ScanSummary {
+            scan_id: s.scan_id.clone(),
+            tenant_id: s.tenant_id.clone(),
+            artifact_name: s.artifact.name.clone(),
+            artifact_digest: s.artifact.digest.clone(),
+            source_format: s.source_format.clone(),
+            scanned_at: s.scanned_at,
+            findings: s.findings.len(),
+            components: s.components.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// A policy verdict on one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingVerdict {
+    pub vulnerability_id: String,
+    pub package: String,
+    pub installed_version: String,
+    pub decision: Decision,
+    pub reason: String,
+}
+
+/// The policy's answer for one scan (`GET /internal/verdicts/{scan_id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdicts {
+    pub scan_id: String,
+    pub policy: String,
+    pub decision: Decision,
+    pub findings: Vec<FindingVerdict>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VexStatus {
+    NotAffected,
+    Affected,
+    Fixed,
+    UnderInvestigation,
+}
+
+impl VexStatus {
+    /// `not_affected` and `fixed` suppress a finding (shown, but marked).
+    pub fn suppresses(self) -> bool {
+        matches!(self, VexStatus::NotAffected | VexStatus::Fixed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VexStatus::NotAffected => "not_affected",
+            VexStatus::Affected => "affected",
+            VexStatus::Fixed => "fixed",
+            VexStatus::UnderInvestigation => "under_investigation",
+        }
+    }
+}
+
+/// A VEX statement applied to a scan (`GET /internal/vex/applied/{scan_id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VexStatement {
+    pub vulnerability_id: String,
+    /// Product or package identifiers (purls) the statement is about.
+    pub products: Vec<String>,
+    pub status: VexStatus,
+    pub justification: Option<String>,
+    pub impact_statement: Option<String>,
+    pub action_statement: Option<String>,
+    #[serde(with = "crate::time::serde_rfc3339::option")]
+    pub timestamp: Option<OffsetDateTime>,
+    /// Document the statement came from (`@id`, CSAF tracking id, ...).
+    pub source: Option<String>,
+}
+
+/// An SBOM as the SBOM service returns it (`GET /internal/sboms/{digest}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sbom {
+    pub artifact_digest: String,
+    /// `cyclonedx`, `spdx`, or `derived` when built from the scan's own package list.
+    pub source_format: String,
+    pub components: Vec<Component>,
+}
