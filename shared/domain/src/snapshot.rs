@@ -1,0 +1,98 @@
+//! The input snapshot: exactly what the gather stage collected for one export, with the
+//! digest of each part. Render reads only this, so a report can be re-rendered and audited.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::request::ExportRequest;
+use crate::scan::{Sbom, Scan, Verdicts, VexStatement};
+
+pub const SNAPSHOT_SCHEMA: &str = "exportcenter.snapshot/v1";
+
+/// The data gathered for one scan in scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanInputs {
+    pub scan: Scan,
+    pub verdicts: Verdicts,
+    pub vex: Vec<VexStatement>,
+    pub sbom: Option<Sbom>,
+}
+
+/// Which input, and the sha256 of its canonical JSON.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InputDigest {
+    /// `scan`, `verdicts`, `vex` or `sbom`.
+    pub kind: String,
+    /// Scan id (or artifact digest for an SBOM).
+    pub id: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema: String,
+    pub export_id: String,
+    pub tenant_id: String,
+    pub request: ExportRequest,
+    pub requested_by: String,
+    /// The job's creation time: every timestamp an artifact prints comes from here,
+    /// never from the clock, so re-rendering gives the same bytes.
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub generated_at: OffsetDateTime,
+    pub inputs: Vec<InputDigest>,
+    /// Ordered by scan id.
+    pub scans: Vec<ScanInputs>,
+}
+
+impl Snapshot {
+    /// Builds a snapshot and computes the input digests.
+    pub fn new(
+        export_id: String,
+        tenant_id: String,
+        request: ExportRequest,
+        requested_by: String,
+        generated_at: OffsetDateTime,
+        mut scans: Vec<ScanInputs>,
+    ) -> Snapshot {
+        scans.sort_by(|a, b| a.scan.scan_id.cmp(&b.scan.scan_id));
+        let digest = |v: &dyn erased::Json| crate::ids::sha256_hex(&v.json());
+        let mut inputs = Vec::new();
+        for s in &scans {
+            let id = &s.scan.scan_id;
+            inputs.push(InputDigest { kind: "scan".into(), id: id.clone(), sha256: digest(&s.scan) });
+            inputs.push(InputDigest { kind: "verdicts".into(), id: id.clone(), sha256: digest(&s.verdicts) });
+            inputs.push(InputDigest { kind: "vex".into(), id: id.clone(), sha256: digest(&s.vex) });
+            if let Some(sbom) = &s.sbom {
+                inputs.push(InputDigest { kind: "sbom".into(), id: sbom.artifact_digest.clone(), sha256: digest(sbom) });
+            }
+        }
+        Snapshot {
+            schema: SNAPSHOT_SCHEMA.into(),
+            export_id,
+            tenant_id,
+            request,
+            requested_by,
+            generated_at,
+            inputs,
+            scans,
+        }
+    }
+
+    pub fn finding_count(&self) -> usize {
+        self.scans.iter().map(|s| s.scan.findings.len()).sum()
+    }
+}
+
+mod erased {
+    /// Canonical JSON bytes of any serialisable input.
+    pub trait Json {
+        fn json(&self) -> Vec<u8>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> Vec<u8> {
+            // Serialising our own plain data types cannot fail.
+            serde_json::to_vec(self).unwrap_or_default()
+        }
+    }
+}
