@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorCode {
     #[serde(rename = "ERR_MALFORMED_BODY")]
     MalformedBody,
+    #[serde(rename = "ERR_BAD_REQUEST")]
+    BadRequest,
     #[serde(rename = "ERR_UNAUTHENTICATED")]
     Unauthenticated,
     #[serde(rename = "ERR_FORBIDDEN")]
@@ -39,13 +41,15 @@ pub enum ErrorCode {
     Internal,
     #[serde(rename = "ERR_UNAVAILABLE")]
     Unavailable,
+    #[serde(rename = "ERR_METHOD_NOT_ALLOWED")]
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
     /// The HTTP status the contract assigns to this code.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::MalformedBody => 400,
+            ErrorCode::MalformedBody | ErrorCode::BadRequest => 400,
             ErrorCode::Unauthenticated => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
@@ -57,12 +61,14 @@ impl ErrorCode {
             ErrorCode::Quota => 429,
             ErrorCode::DataSource | ErrorCode::Render | ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
+            ErrorCode::MethodNotAllowed => 405,
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::MalformedBody => "ERR_MALFORMED_BODY",
+            ErrorCode::BadRequest => "ERR_BAD_REQUEST",
             ErrorCode::Unauthenticated => "ERR_UNAUTHENTICATED",
             ErrorCode::Forbidden => "ERR_FORBIDDEN",
             ErrorCode::NotFound => "ERR_NOT_FOUND",
@@ -79,6 +85,7 @@ impl ErrorCode {
             ErrorCode::Render => "ERR_RENDER",
             ErrorCode::Internal => "ERR_INTERNAL",
             ErrorCode::Unavailable => "ERR_UNAVAILABLE",
+            ErrorCode::MethodNotAllowed => "ERR_METHOD_NOT_ALLOWED",
         }
     }
 }

@@ -30,3 +30,9 @@ pub fn is_safe_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && !s.starts_with('.')
 }
+
+/// The exact bytes an input is digested and stored as (compact serde_json). Serialising our
+/// own plain data types cannot fail; should it ever, the empty output fails verification.
+pub fn canonical_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}

@@ -24,6 +24,15 @@ pub fn sealed(tenant: &str, export_id: &str) -> String {
     format!("sealed/{tenant}/{export_id}/bundle.tar.gz")
 }
 
+/// A VEX document attached by a tenant (its statements, in the native model).
+pub fn vex(tenant: &str, document_id: &str) -> String {
+    format!("{}{document_id}.json", vex_prefix(tenant))
+}
+
+pub fn vex_prefix(tenant: &str) -> String {
+    format!("vex/{tenant}/")
+}
+
 pub fn custom_template(tenant: &str, file: &str) -> String {
     format!("templates/{tenant}/{file}")
 }

@@ -115,6 +115,11 @@ pub trait QueueConsumer: Send + Sync {
     /// Makes a received message visible again after `delay` (a retry with back-off).
     async fn retry_after(&self, queue: QueueName, receipt: &str, delay: Duration)
     -> PortResult<()>;
+    /// Waits until work may be available, at most `max_wait`; consumers that cannot be
+    /// woken simply sleep.
+    async fn wait_for_work(&self, _queue: QueueName, max_wait: Duration) {
+        tokio::time::sleep(max_wait).await
+    }
 }
 
 /// WebSocket connections per tenant.
@@ -150,6 +155,10 @@ pub trait ScanCatalog: Send + Sync {
 #[async_trait]
 pub trait ScanSource: Send + Sync {
     async fn scan(&self, tenant: &str, scan_id: &str) -> PortResult<Option<Scan>>;
+    /// Whether the tenant has this scan; sources with a cheaper check override it.
+    async fn exists(&self, tenant: &str, scan_id: &str) -> PortResult<bool> {
+        Ok(self.scan(tenant, scan_id).await?.is_some())
+    }
     /// Scan ids of the tenant in a date range (for `date_range` scopes).
     async fn scans_between(
         &self,

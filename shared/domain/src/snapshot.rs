@@ -55,7 +55,6 @@ impl Snapshot {
         mut scans: Vec<ScanInputs>,
     ) -> Snapshot {
         scans.sort_by(|a, b| a.scan.scan_id.cmp(&b.scan.scan_id));
-        let digest = |v: &dyn erased::Json| crate::ids::sha256_hex(&v.json());
         let mut inputs = Vec::new();
         for s in &scans {
             let id = &s.scan.scan_id;
@@ -83,16 +82,7 @@ impl Snapshot {
     }
 }
 
-mod erased {
-    /// Canonical JSON bytes of any serialisable input.
-    pub trait Json {
-        fn json(&self) -> Vec<u8>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> Vec<u8> {
-            // Serialising our own plain data types cannot fail.
-            serde_json::to_vec(self).unwrap_or_default()
-        }
-    }
+/// sha256 of an input's canonical JSON: what the manifest records for it.
+pub fn digest<T: Serialize + ?Sized>(value: &T) -> String {
+    crate::ids::sha256_hex(&crate::ids::canonical_json(value))
 }

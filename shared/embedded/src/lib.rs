@@ -1,1 +1,32 @@
+//! ExportCenter's embedded stack: single-machine adapters for the domain ports, with no cloud.
+//!
+//! - [`DataDir`]: the data directory, locked by the one process that owns it, with the
+//!   database path, the objects root and secrets.
+//! - [`Db`]: one SQLite file (WAL) with schema migrations; every adapter below shares it.
+//! - [`SqliteJobTable`], [`SqliteIdempotency`], [`SqliteScanCatalog`], [`SqliteConnections`]:
+//!   the tables.
+//! - [`SqliteQueue`]: a durable work queue with SQS semantics (visibility timeout, receive
+//!   count, dead letters) and in-process wake-ups.
+//! - [`FsObjectStore`]: objects as files, atomic writes, presigned download URLs, and
+//!   object-created notifications for report keys (the S3 → SQS imitation).
 
+mod catalog;
+mod clock;
+mod connections;
+mod datadir;
+mod db;
+mod idempotency;
+mod jobs;
+mod objects;
+mod presign;
+mod queue;
+
+pub use catalog::SqliteScanCatalog;
+pub use connections::SqliteConnections;
+pub use datadir::{DataDir, DataDirError};
+pub use db::{Db, DbError};
+pub use idempotency::SqliteIdempotency;
+pub use jobs::SqliteJobTable;
+pub use objects::{FsObjectStore, validate_key};
+pub use presign::{PresignError, sign_presigned, verify_presigned};
+pub use queue::{DEFAULT_MAX_RECEIVES, DeadLetter, QueueDepth, SqliteQueue};

@@ -1,0 +1,21 @@
+//! Integration tests of the embedded adapters, on real SQLite files and directories.
+
+mod catalog;
+mod connections;
+mod datadir;
+mod db;
+mod idempotency;
+mod jobs;
+mod objects;
+mod presign;
+mod queue;
+
+use ec_embedded::Db;
+use tempfile::TempDir;
+
+/// A fresh database file in a temporary directory (kept alive by the returned guard).
+pub fn temp_db() -> (TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("test.db")).unwrap();
+    (dir, db)
+}

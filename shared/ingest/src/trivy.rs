@@ -1,0 +1,279 @@
+//! Trivy JSON: `SchemaVersion` 2 (an object with `Results`) and the legacy top-level array
+//! of results that Trivy wrote before v0.20.
+
+use std::collections::BTreeSet;
+
+use ec_domain::scan::{Component, Cvss, Finding, ScannedArtifact, Scanner, Severity};
+use serde_json::Value;
+
+use crate::json::{
+    array_at, cvss_version_of_vector, number_at, parse_timestamp, push_unique, str_at, str_path,
+    strict_array_at, string_at, strings_at,
+};
+use crate::{IngestError, Parsed, TRIVY_JSON_LEGACY, TRIVY_JSON_V2};
+
+pub fn parse_v2(doc: &Value) -> Result<Parsed, IngestError> {
+    let format = TRIVY_JSON_V2;
+    let schema = doc.get("SchemaVersion").and_then(|v| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    if schema != Some(2) {
+        return Err(IngestError::invalid(
+            format,
+            format!(
+                "unsupported SchemaVersion {} (only 2 is read)",
+                doc.get("SchemaVersion").unwrap_or(&Value::Null)
+            ),
+        ));
+    }
+    let results = strict_array_at(doc, "Results", format, "")?;
+    let (findings, components) = read_results(results, format, "Results")?;
+
+    let metadata = doc.get("Metadata").unwrap_or(&Value::Null);
+    let digest = array_at(metadata, "RepoDigests")
+        .iter()
+        .filter_map(Value::as_str)
+        .find_map(|d| d.split_once('@').map(|(_, digest)| digest.trim()))
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .or_else(|| string_at(metadata, "ImageID"));
+    let os = metadata.get("OS").and_then(|os| {
+        let parts: Vec<&str> = [str_at(os, "Family"), str_at(os, "Name")]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    });
+    let name = string_at(doc, "ArtifactName")
+        .or_else(|| {
+            results
+                .first()
+                .and_then(|r| str_at(r, "Target"))
+                .map(|t| split_target(t).0)
+        })
+        .unwrap_or_else(|| "unknown".to_string());
+
+    Ok(Parsed {
+        artifact: ScannedArtifact {
+            name,
+            kind: string_at(doc, "ArtifactType").unwrap_or_else(|| "unknown".to_string()),
+            digest,
+            os,
+        },
+        scanner: Scanner {
+            name: "trivy".to_string(),
+            version: str_path(doc, &["Trivy", "Version"]).map(str::to_string),
+        },
+        source_format: format,
+        scanned_at: str_at(doc, "CreatedAt").and_then(parse_timestamp),
+        components,
+        findings,
+    })
+}
+
+/// The legacy report carries no artifact block: the first target names the artifact, and
+/// an OS target's `(family version)` suffix names the OS.
+pub fn parse_legacy(results: &[Value]) -> Result<Parsed, IngestError> {
+    let format = TRIVY_JSON_LEGACY;
+    let (findings, components) = read_results(results, format, "")?;
+    let (name, os) = results
+        .first()
+        .and_then(|r| str_at(r, "Target"))
+        .map(split_target)
+        .unwrap_or_else(|| ("unknown".to_string(), None));
+    Ok(Parsed {
+        artifact: ScannedArtifact {
+            name,
+            kind: "unknown".to_string(),
+            digest: None,
+            os,
+        },
+        scanner: Scanner {
+            name: "trivy".to_string(),
+            version: None,
+        },
+        source_format: format,
+        scanned_at: None,
+        components,
+        findings,
+    })
+}
+
+/// `image.tar (alpine 3.10.2)` into `image.tar` and `alpine 3.10.2`; the suffix may itself
+/// hold parentheses (`amazon 2 (Karoo)`).
+fn split_target(target: &str) -> (String, Option<String>) {
+    let Some(inner) = target.strip_suffix(')') else {
+        return (target.to_string(), None);
+    };
+    let mut depth = 0usize;
+    for (i, c) in inner.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' if depth > 0 => depth -= 1,
+            '(' => {
+                let name = inner[..i].trim();
+                let os = inner[i + 1..].trim();
+                if !name.is_empty() && !os.is_empty() {
+                    return (name.to_string(), Some(os.to_string()));
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+    (target.to_string(), None)
+}
+
+fn read_results(
+    results: &[Value],
+    format: &'static str,
+    path: &str,
+) -> Result<(Vec<Finding>, Vec<Component>), IngestError> {
+    let mut findings = Vec::new();
+    let mut components = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        if !result.is_object() {
+            return Err(IngestError::invalid(
+                format,
+                format!("{at} is not an object"),
+            ));
+        }
+        let target = string_at(result, "Target");
+        let package_type = string_at(result, "Type");
+        let vulns = strict_array_at(result, "Vulnerabilities", format, &format!("{at}."))?;
+        let first = findings.len();
+        for (j, v) in vulns.iter().enumerate() {
+            let at = format!("{at}.Vulnerabilities[{j}]");
+            findings.push(finding(v, &target, &package_type, format, &at)?);
+        }
+        let packages = strict_array_at(result, "Packages", format, &format!("{at}."))?;
+        if packages.is_empty() {
+            components.extend(findings[first..].iter().map(|f| Component {
+                name: f.package.clone(),
+                version: f.installed_version.clone(),
+                package_type: f.package_type.clone(),
+                purl: f.purl.clone(),
+                location: f.target.clone(),
+                licenses: Vec::new(),
+            }));
+        } else {
+            for (j, p) in packages.iter().enumerate() {
+                let name = str_at(p, "Name").ok_or_else(|| {
+                    IngestError::invalid(format, format!("{at}.Packages[{j}]: missing Name"))
+                })?;
+                components.push(Component {
+                    name: name.to_string(),
+                    version: string_at(p, "Version").unwrap_or_default(),
+                    package_type: package_type.clone(),
+                    purl: str_path(p, &["Identifier", "PURL"]).map(str::to_string),
+                    location: string_at(p, "FilePath").or_else(|| target.clone()),
+                    licenses: strings_at(p, "Licenses"),
+                });
+            }
+        }
+    }
+    Ok((findings, components))
+}
+
+fn finding(
+    v: &Value,
+    target: &Option<String>,
+    package_type: &Option<String>,
+    format: &'static str,
+    at: &str,
+) -> Result<Finding, IngestError> {
+    if !v.is_object() {
+        return Err(IngestError::invalid(
+            format,
+            format!("{at} is not an object"),
+        ));
+    }
+    let missing = |field: &str| IngestError::invalid(format, format!("{at}: missing {field}"));
+    let id = str_at(v, "VulnerabilityID").ok_or_else(|| missing("VulnerabilityID"))?;
+    let package = str_at(v, "PkgName").ok_or_else(|| missing("PkgName"))?;
+
+    let aliases: BTreeSet<String> = strings_at(v, "VendorIDs")
+        .into_iter()
+        .filter(|a| a != id)
+        .collect();
+
+    let mut references = Vec::new();
+    if let Some(primary) = str_at(v, "PrimaryURL") {
+        push_unique(&mut references, primary);
+    }
+    for r in strings_at(v, "References") {
+        push_unique(&mut references, &r);
+    }
+
+    Ok(Finding {
+        vulnerability_id: id.to_string(),
+        aliases: aliases.into_iter().collect(),
+        package: package.to_string(),
+        package_type: package_type.clone(),
+        purl: str_path(v, &["PkgIdentifier", "PURL"]).map(str::to_string),
+        installed_version: string_at(v, "InstalledVersion").unwrap_or_default(),
+        fixed_version: string_at(v, "FixedVersion"),
+        severity: str_at(v, "Severity")
+            .map(Severity::parse_lenient)
+            .unwrap_or(Severity::Unknown),
+        cvss: cvss(v),
+        title: string_at(v, "Title"),
+        description: string_at(v, "Description"),
+        references,
+        status: string_at(v, "Status"),
+        target: target.clone(),
+    })
+}
+
+/// `CVSS: {source: {V2Vector, V2Score, V3Vector, V3Score, V40Vector, V40Score}}`: one entry
+/// per source and version present, sources in name order.
+fn cvss(v: &Value) -> Vec<Cvss> {
+    let Some(map) = v.get("CVSS").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut sources: Vec<(&String, &Value)> = map.iter().collect();
+    sources.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::new();
+    for (source, entry) in sources {
+        for (prefix, default_version) in [("V2", "2.0"), ("V3", "3.1"), ("V40", "4.0")] {
+            let vector = string_at(entry, &format!("{prefix}Vector"));
+            let score = number_at(entry, &format!("{prefix}Score"));
+            if vector.is_none() && score.is_none() {
+                continue;
+            }
+            let version = vector
+                .as_deref()
+                .and_then(cvss_version_of_vector)
+                .unwrap_or_else(|| default_version.to_string());
+            out.push(Cvss {
+                source: source.clone(),
+                version,
+                vector,
+                score,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            split_target("img.tar.gz (alpine 3.10.2)"),
+            ("img.tar.gz".to_string(), Some("alpine 3.10.2".to_string()))
+        );
+        assert_eq!(
+            split_target("img (amazon 2 (Karoo))"),
+            ("img".to_string(), Some("amazon 2 (Karoo)".to_string()))
+        );
+        assert_eq!(split_target("(x)"), ("(x)".to_string(), None));
+        assert_eq!(split_target("go.mod"), ("go.mod".to_string(), None));
+    }
+}

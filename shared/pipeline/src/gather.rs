@@ -1,0 +1,75 @@
+//! The gather stage: collects the scans in scope with their verdicts, VEX statements and
+//! SBOMs, and writes them as one input snapshot object for the render stage.
+
+use ec_domain::messages::{JobMessage, QueueName};
+use ec_domain::request::MAX_SCAN_IDS;
+use ec_domain::snapshot::{ScanInputs, Snapshot};
+use ec_domain::{ExportType, Job, JobStatus, Scope, Stage, keys};
+
+use crate::{Outcome, Pipeline, StageError};
+
+impl Pipeline {
+    pub async fn gather(&self, msg: &JobMessage) -> Result<Outcome, StageError> {
+        let Some(job) = self.load_job(&msg.tenant_id, &msg.export_id).await? else {
+            return Ok(Outcome::Skipped("job not found".into()));
+        };
+        let job = match (job.status, job.stage) {
+            (JobStatus::Queued, _) => self.enter_stage(&job, Stage::Gathering).await?,
+            // Redelivered after a crash mid-gather: gathering again gives the same snapshot.
+            (JobStatus::Running, Some(Stage::Gathering)) => job,
+            // Gathered, but the render message may have been lost with the worker: resend it
+            // (a duplicate render delivery is harmless).
+            (JobStatus::Running, Some(Stage::Rendering)) => {
+                self.send(QueueName::Render, msg).await?;
+                return Ok(Outcome::Skipped("already gathered; render message re-sent".into()));
+            }
+            _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
+        };
+        let snapshot = self.collect(&job).await?;
+        let body = serde_json::to_vec(&snapshot).map_err(|e| StageError::permanent("ERR_ENCODE", e.to_string()))?;
+        self.ports
+            .objects
+            .put(&keys::snapshot(&job.tenant_id, &job.export_id), body.into(), "application/json")
+            .await?;
+        self.enter_stage(&job, Stage::Rendering).await?;
+        self.send(QueueName::Render, msg).await?;
+        Ok(Outcome::Done)
+    }
+
+    /// Queries the four data sources for every scan in scope.
+    async fn collect(&self, job: &Job) -> Result<Snapshot, StageError> {
+        let req = &job.request;
+        let tenant = job.tenant_id.as_str();
+        let scan_ids = match &req.scope {
+            Scope::ScanIds(ids) => ids.clone(),
+            Scope::DateRange(r) => self.ports.scans.scans_between(tenant, r.from, r.to, MAX_SCAN_IDS).await?,
+        };
+        if scan_ids.is_empty() {
+            return Err(StageError::permanent("ERR_DATA_SOURCE", "no scans in scope"));
+        }
+        let want_sbom = req.options.include_sbom || req.export_type == ExportType::Sbom;
+        let mut scans = Vec::with_capacity(scan_ids.len());
+        for id in &scan_ids {
+            let Some(scan) = self.ports.scans.scan(tenant, id).await? else {
+                return Err(StageError::permanent("ERR_DATA_SOURCE", format!("scan {id} no longer exists")));
+            };
+            let vex = self.ports.vex.applied(tenant, &scan).await?;
+            let verdicts = self.ports.verdicts.verdicts(tenant, &scan, &vex).await?;
+            let sbom = if want_sbom { self.ports.sboms.sbom(tenant, &scan).await? } else { None };
+            scans.push(ScanInputs {
+                scan,
+                verdicts,
+                vex,
+                sbom,
+            });
+        }
+        Ok(Snapshot::new(
+            job.export_id.clone(),
+            job.tenant_id.clone(),
+            job.request.clone(),
+            job.requested_by.clone(),
+            job.created_at,
+            scans,
+        ))
+    }
+}

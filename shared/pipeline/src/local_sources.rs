@@ -1,0 +1,104 @@
+//! Data sources backed by what was ingested through the API (the default when no
+//! Scanner, Policy, VexLens or SBOM service is configured).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use ec_domain::policy::PolicyConfig;
+use ec_domain::ports::*;
+use ec_domain::scan::{Sbom, Scan, Verdicts, VexStatement};
+use ec_domain::{PortError, keys};
+
+/// Scans stored as native JSON objects, found through the scan catalogue.
+pub struct StoredScans {
+    pub objects: Arc<dyn ObjectStore>,
+    pub catalog: Arc<dyn ScanCatalog>,
+}
+
+#[async_trait]
+impl ScanSource for StoredScans {
+    async fn scan(&self, tenant: &str, scan_id: &str) -> PortResult<Option<Scan>> {
+        if self.catalog.get(tenant, scan_id).await?.is_none() {
+            return Ok(None);
+        }
+        let bytes = match self.objects.get(&keys::scan(tenant, scan_id)).await {
+            Ok(b) => b,
+            Err(PortError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| PortError::Invalid(format!("stored scan {scan_id}: {e}")))
+    }
+
+    async fn exists(&self, tenant: &str, scan_id: &str) -> PortResult<bool> {
+        Ok(self.catalog.get(tenant, scan_id).await?.is_some())
+    }
+
+    async fn scans_between(
+        &self,
+        tenant: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: usize,
+    ) -> PortResult<Vec<String>> {
+        Ok(self
+            .catalog
+            .in_range(tenant, from, to, limit)
+            .await?
+            .into_iter()
+            .map(|s| s.scan_id)
+            .collect())
+    }
+}
+
+/// The built-in policy.
+pub struct BuiltinPolicy(pub PolicyConfig);
+
+#[async_trait]
+impl VerdictSource for BuiltinPolicy {
+    async fn verdicts(&self, _tenant: &str, scan: &Scan, vex: &[VexStatement]) -> PortResult<Verdicts> {
+        Ok(ec_domain::policy::evaluate(&self.0, scan, vex))
+    }
+}
+
+/// VEX documents the tenant attached, applied to the scan's findings.
+pub struct StoredVex {
+    pub objects: Arc<dyn ObjectStore>,
+}
+
+#[async_trait]
+impl VexSource for StoredVex {
+    async fn applied(&self, tenant: &str, scan: &Scan) -> PortResult<Vec<VexStatement>> {
+        let ids: std::collections::BTreeSet<String> =
+            scan.findings.iter().map(|f| f.vulnerability_id.to_ascii_uppercase()).collect();
+        let mut out = Vec::new();
+        for meta in self.objects.list(&keys::vex_prefix(tenant)).await? {
+            let bytes = self.objects.get(&meta.key).await?;
+            let statements: Vec<VexStatement> = serde_json::from_slice(&bytes)
+                .map_err(|e| PortError::Invalid(format!("stored VEX {}: {e}", meta.key)))?;
+            out.extend(
+                statements
+                    .into_iter()
+                    .filter(|s| ids.contains(&s.vulnerability_id.to_ascii_uppercase())),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// The SBOM derived from the scan's own package list.
+pub struct DerivedSbom;
+
+#[async_trait]
+impl SbomSource for DerivedSbom {
+    async fn sbom(&self, _tenant: &str, scan: &Scan) -> PortResult<Option<Sbom>> {
+        Ok(Some(Sbom {
+            artifact_digest: scan.artifact.digest.clone().unwrap_or_else(|| scan.scan_id.clone()),
+            source_format: "derived".into(),
+            components: scan.components.clone(),
+        }))
+    }
+}

@@ -1,0 +1,323 @@
+//! The request stage: what the HTTP API does, independent of HTTP. Validates, writes the
+//! job row, enqueues the gather work, and answers reads, cancels, downloads and ingests.
+
+use serde::Serialize;
+
+use ec_domain::error::ErrorDetail;
+use ec_domain::messages::{JobMessage, QueueName};
+use ec_domain::ports::{Claim, Page};
+use ec_domain::scan::ScanSummary;
+use ec_domain::{
+    ApiError, ArtifactKind, BuiltinTemplate, ErrorCode, ExportRequest, Job, JobStatus, PortError, Scope, Transition,
+    keys,
+};
+
+use crate::Pipeline;
+
+/// The authenticated caller: tenant and subject come from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: String,
+    pub subject: String,
+}
+
+/// Answer to `POST /api/v1/scans`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct IngestReceipt {
+    pub scan_id: String,
+    pub artifact_digest: Option<String>,
+    pub findings: usize,
+    pub components: usize,
+    pub source_format: String,
+}
+
+/// One entry of `GET /api/v1/templates`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TemplateInfo {
+    pub name: String,
+    pub description: &'static str,
+    pub formats: Vec<&'static str>,
+}
+
+pub const MAX_LIST_LIMIT: usize = 200;
+pub const DEFAULT_LIST_LIMIT: usize = 50;
+
+fn valid_idempotency_key(k: &str) -> bool {
+    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
+}
+
+impl Pipeline {
+    /// `POST /api/v1/exports`.
+    pub async fn create_export(
+        &self,
+        caller: &Caller,
+        body: &serde_json::Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<Job, ApiError> {
+        let request = ExportRequest::from_json(body, &caller.tenant)?;
+        if !ec_render::supports(request.export_type, request.format, &request.template) {
+            return Err(ApiError::validation(
+                "options.template",
+                format!(
+                    "template {} cannot be rendered as {} for a {} export",
+                    request.template, request.format, request.export_type
+                ),
+            ));
+        }
+        self.check_scope(&caller.tenant, &request.scope).await?;
+
+        let mut export_id = ec_domain::ids::new_export_id();
+        if let Some(key) = idempotency_key {
+            if !valid_idempotency_key(key) {
+                return Err(ApiError::validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+            }
+            let hash = ec_domain::ids::sha256_hex(&ec_domain::ids::canonical_json(body));
+            let claim = self
+                .ports
+                .idempotency
+                .claim(&caller.tenant, key, &hash, &export_id, self.settings.idempotency_ttl)
+                .await?;
+            if let Claim::Existing { request_hash, export_id: existing } = claim {
+                if request_hash != hash {
+                    return Err(ApiError::new(
+                        ErrorCode::IdempotencyMismatch,
+                        "this Idempotency-Key was used with a different request body",
+                    )
+                    .with_detail("Idempotency-Key", "reused with another body"));
+                }
+                if let Some(job) = self.ports.jobs.get(&caller.tenant, &existing).await? {
+                    return Ok(job);
+                }
+                // The first attempt died between claiming the key and writing the job:
+                // finish it under the id the key already names.
+                export_id = existing;
+            }
+        }
+
+        let job = Job::new(
+            export_id,
+            caller.tenant.clone(),
+            request,
+            caller.subject.clone(),
+            None,
+            ec_domain::time::now(),
+        );
+        self.enqueue_new_job(&job, idempotency_key).await?;
+        Ok(job)
+    }
+
+    /// Writes a new job and sends its gather message. If the message cannot be sent, the
+    /// job and key are removed again so nothing is left half-made.
+    pub async fn enqueue_new_job(&self, job: &Job, idempotency_key: Option<&str>) -> Result<(), ApiError> {
+        match self.ports.jobs.create(job).await {
+            Ok(()) => {}
+            Err(PortError::ConditionFailed(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let msg = JobMessage {
+            tenant_id: job.tenant_id.clone(),
+            export_id: job.export_id.clone(),
+        };
+        let body = serde_json::to_string(&msg).map_err(|e| ApiError::internal(e.to_string()))?;
+        if let Err(e) = self.ports.queue.send(QueueName::Gather, body).await {
+            tracing::error!(export_id = %job.export_id, error = %e, "enqueue failed; rolling the job back");
+            if let Err(e) = self.ports.jobs.delete(&job.tenant_id, &job.export_id).await {
+                tracing::error!(export_id = %job.export_id, error = %e, "rollback of job row failed");
+            }
+            if let Some(key) = idempotency_key
+                && let Err(e) = self.ports.idempotency.release(&job.tenant_id, key).await
+            {
+                tracing::error!(error = %e, "rollback of idempotency key failed");
+            }
+            return Err(ApiError::new(ErrorCode::Unavailable, "the work queue is unavailable; retry later"));
+        }
+        tracing::info!(export_id = %job.export_id, tenant = %job.tenant_id, format = %job.format, "export queued");
+        Ok(())
+    }
+
+    /// Every scan in scope must exist for this tenant (another tenant's id is simply unknown).
+    async fn check_scope(&self, tenant: &str, scope: &Scope) -> Result<(), ApiError> {
+        match scope {
+            Scope::ScanIds(ids) => {
+                let mut missing = Vec::new();
+                for id in ids {
+                    if !self.ports.scans.exists(tenant, id).await? {
+                        missing.push(id.clone());
+                    }
+                }
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                let mut err = ApiError::new(
+                    ErrorCode::NotFound,
+                    format!("{} scan(s) in scope not found: {}", missing.len(), missing.join(", ")),
+                );
+                err.details = missing
+                    .into_iter()
+                    .map(|id| ErrorDetail {
+                        field: "scope.scan_ids".into(),
+                        reason: format!("scan {id} not found"),
+                    })
+                    .collect();
+                Err(err)
+            }
+            Scope::DateRange(r) => {
+                let found = self.ports.scans.scans_between(tenant, r.from, r.to, 1).await?;
+                if found.is_empty() {
+                    Err(ApiError::validation("scope.date_range", "no scans in this date range"))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// `GET /api/v1/exports/{id}`.
+    pub async fn get_export(&self, caller: &Caller, export_id: &str) -> Result<Job, ApiError> {
+        if !ec_domain::ids::is_safe_id(export_id) {
+            return Err(ApiError::not_found("export"));
+        }
+        self.ports
+            .jobs
+            .get(&caller.tenant, export_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("export"))
+    }
+
+    /// `GET /api/v1/exports`.
+    pub async fn list_exports(
+        &self,
+        caller: &Caller,
+        status: Option<&str>,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Job>, ApiError> {
+        let status = match status {
+            None => None,
+            Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
+                ApiError::validation("status", "expected queued, running, ready, failed, cancelled or expired")
+            })?),
+        };
+        let limit = match limit {
+            None => DEFAULT_LIST_LIMIT,
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
+                .ok_or_else(|| ApiError::validation("limit", format!("must be an integer from 1 to {MAX_LIST_LIMIT}")))?,
+        };
+        match self.ports.jobs.list(&caller.tenant, status, limit, cursor).await {
+            Err(PortError::Invalid(_)) => Err(ApiError::validation("cursor", "not a cursor this API issued")),
+            other => Ok(other?),
+        }
+    }
+
+    /// `DELETE /api/v1/exports/{id}`.
+    pub async fn cancel_export(&self, caller: &Caller, export_id: &str) -> Result<Job, ApiError> {
+        for _ in 0..5 {
+            let job = self.get_export(caller, export_id).await?;
+            if job.status.is_terminal() {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!("export {export_id} already ended ({})", job.status.as_str()),
+                ));
+            }
+            let next = job
+                .apply(Transition::Cancel, ec_domain::time::now(), self.settings.retention)
+                .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
+            match self.ports.jobs.update(&next, job.version).await {
+                Ok(()) => {
+                    tracing::info!(export_id, tenant = %caller.tenant, "export cancelled");
+                    return Ok(next);
+                }
+                Err(PortError::ConditionFailed(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::new(ErrorCode::Conflict, "the export kept changing; retry"))
+    }
+
+    /// `GET /api/v1/exports/{id}/download`: a presigned URL of the artifact.
+    pub async fn download_url(&self, caller: &Caller, export_id: &str, artifact: Option<&str>) -> Result<String, ApiError> {
+        let kind = match artifact {
+            None => ArtifactKind::Report,
+            Some(a) => ArtifactKind::parse(a)
+                .ok_or_else(|| ApiError::validation("artifact", "expected report or sealed"))?,
+        };
+        let job = self.get_export(caller, export_id).await?;
+        let now = ec_domain::time::now();
+        let expired = job.status == JobStatus::Expired || job.expires_at.is_some_and(|t| t <= now);
+        if expired {
+            if job.status == JobStatus::Ready
+                && let Ok(next) = job.apply(Transition::Expire, now, self.settings.retention)
+            {
+                // Best effort: the answer is 410 either way.
+                let _ = self.ports.jobs.update(&next, job.version).await;
+            }
+            return Err(ApiError::new(ErrorCode::Expired, format!("export {export_id} expired by retention")));
+        }
+        if job.status != JobStatus::Ready {
+            return Err(ApiError::new(
+                ErrorCode::NotReady,
+                format!("export {export_id} is {}, not ready", job.state_label()),
+            ));
+        }
+        let art = job
+            .artifact(kind)
+            .ok_or_else(|| ApiError::internal("ready job without its artifact"))?;
+        Ok(self.ports.objects.presign_get(&art.key, self.settings.download_ttl).await?)
+    }
+
+    /// `POST /api/v1/scans`: reads a scanner document into the native model and stores it.
+    pub async fn ingest_scan(&self, caller: &Caller, document: &[u8]) -> Result<IngestReceipt, ApiError> {
+        let ingested = ec_ingest::parse_scan(document, &caller.tenant, ec_domain::time::now())?;
+        let scan = ingested.scan;
+        let body = ec_domain::ids::canonical_json(&scan);
+        self.ports
+            .objects
+            .put(&keys::scan(&caller.tenant, &scan.scan_id), body.into(), "application/json")
+            .await?;
+        // The catalogue row goes last: a scan is only visible once its object exists.
+        self.ports.catalog.put(&ScanSummary::from(&scan)).await?;
+        tracing::info!(scan_id = %scan.scan_id, tenant = %caller.tenant, findings = scan.findings.len(), "scan ingested");
+        Ok(IngestReceipt {
+            scan_id: scan.scan_id.clone(),
+            artifact_digest: scan.artifact.digest.clone(),
+            findings: scan.findings.len(),
+            components: scan.components.len(),
+            source_format: scan.source_format.clone(),
+        })
+    }
+
+    /// `GET /api/v1/templates`: the templates this tenant may use, with their formats.
+    pub fn templates(&self, _caller: &Caller) -> Vec<TemplateInfo> {
+        BuiltinTemplate::ALL
+            .iter()
+            .map(|t| {
+                let name = ec_domain::TemplateName::Builtin(*t);
+                TemplateInfo {
+                    name: t.as_str().to_string(),
+                    description: describe(*t),
+                    formats: ec_domain::Format::ALL
+                        .iter()
+                        .filter(|f| {
+                            ec_domain::ExportType::ALL
+                                .iter()
+                                .any(|ty| ec_render::supports(*ty, **f, &name))
+                        })
+                        .map(|f| f.as_str())
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn describe(t: BuiltinTemplate) -> &'static str {
+    match t {
+        BuiltinTemplate::ComplianceExecutive => "High-level summary for executives",
+        BuiltinTemplate::ComplianceDetailed => "Full findings with remediation",
+        BuiltinTemplate::AuditEvidence => "Audit trail with attestations",
+        BuiltinTemplate::DeveloperSarif => "IDE-compatible SARIF output",
+    }
+}

@@ -1,0 +1,101 @@
+//! The seal stage: on the report's object-created notification, packs the report and its
+//! evidence into a signed, reproducible bundle, stores it, and marks the job ready.
+
+use bytes::Bytes;
+
+use ec_domain::ids::{canonical_json, sha256_hex};
+use ec_domain::messages::ObjectCreated;
+use ec_domain::snapshot::Snapshot;
+use ec_domain::{Artifact, ArtifactKind, Job, JobStatus, Stage, Transition, keys};
+use ec_seal::{BundleFile, SealInput};
+
+use crate::notify::EventKind;
+use crate::{Outcome, Pipeline, StageError};
+
+impl Pipeline {
+    pub async fn seal(&self, event: &ObjectCreated) -> Result<Outcome, StageError> {
+        let Some((tenant, export_id)) = keys::parse_report(&event.key) else {
+            return Ok(Outcome::Skipped(format!("{} is not a report key", event.key)));
+        };
+        let Some(job) = self.load_job(tenant, export_id).await? else {
+            return Ok(Outcome::Skipped("job not found".into()));
+        };
+        if keys::report(tenant, export_id, job.format) != event.key {
+            return Ok(Outcome::Skipped(format!("{} is not this job's report", event.key)));
+        }
+        let job = match (job.status, job.stage) {
+            (JobStatus::Running, Some(Stage::Storing)) => self.enter_stage(&job, Stage::Sealing).await?,
+            // Redelivered after a crash mid-seal: the bundle is reproducible, seal again.
+            (JobStatus::Running, Some(Stage::Sealing)) => job,
+            _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
+        };
+        let report = self.ports.objects.get(&event.key).await?;
+        let snapshot = self.read_snapshot(tenant, export_id).await?;
+        let report_artifact = Artifact {
+            kind: ArtifactKind::Report,
+            key: event.key.clone(),
+            media_type: job.format.media_type().into(),
+            size: report.len() as u64,
+            sha256: sha256_hex(&report),
+        };
+        let files = bundle_files(&job, &snapshot, report);
+        let sealed = ec_seal::seal(
+            SealInput {
+                export_id: job.export_id.clone(),
+                tenant_id: job.tenant_id.clone(),
+                created_at: job.created_at,
+                inputs: snapshot.inputs.clone(),
+                files,
+            },
+            self.ports.signer.as_ref(),
+        )
+        .await
+        .map_err(|e| StageError::permanent("ERR_SEAL", e.to_string()))?;
+        let sealed_key = keys::sealed(tenant, export_id);
+        let size = sealed.bytes.len() as u64;
+        self.ports.objects.put(&sealed_key, sealed.bytes, "application/gzip").await?;
+        let artifacts = vec![
+            report_artifact,
+            Artifact {
+                kind: ArtifactKind::Sealed,
+                key: sealed_key,
+                media_type: "application/gzip".into(),
+                size,
+                sha256: sealed.sha256,
+            },
+        ];
+        let ready = self.transition(&job, Transition::Ready { artifacts }).await?;
+        tracing::info!(export_id, tenant, "export ready");
+        self.publish(&ready, EventKind::Ready).await;
+        Ok(Outcome::Done)
+    }
+}
+
+/// The report, and with `include_evidence` every gathered input as its own file. Each input
+/// file holds exactly the bytes whose digest the snapshot (and so the manifest) records.
+fn bundle_files(job: &Job, snapshot: &Snapshot, report: Bytes) -> Vec<BundleFile> {
+    let mut files = vec![BundleFile {
+        path: format!("report.{}", job.format.extension()),
+        media_type: job.format.media_type().into(),
+        bytes: report,
+    }];
+    if job.request.options.include_evidence {
+        for s in &snapshot.scans {
+            let dir = format!("evidence/{}", s.scan.scan_id);
+            let mut add = |name: &str, bytes: Bytes| {
+                files.push(BundleFile {
+                    path: format!("{dir}/{name}"),
+                    media_type: "application/json".into(),
+                    bytes,
+                })
+            };
+            add("scan.json", Bytes::from(canonical_json(&s.scan)));
+            add("verdicts.json", Bytes::from(canonical_json(&s.verdicts)));
+            add("vex.json", Bytes::from(canonical_json(&s.vex)));
+            if let Some(sbom) = &s.sbom {
+                add("sbom.json", Bytes::from(canonical_json(sbom)));
+            }
+        }
+    }
+    files
+}

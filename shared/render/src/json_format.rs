@@ -1,0 +1,195 @@
+//! The JSON report: one versioned document (`schemas/export-report-v1.schema.json`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use ec_domain::Format;
+use ec_domain::scan::{Component, Decision, Finding, ScannedArtifact, Scanner, Severity, VexStatement};
+use ec_domain::snapshot::InputDigest;
+
+use crate::RenderError;
+use crate::view::ReportView;
+
+pub const SCHEMA_VERSION: &str = "exportcenter.report/v1";
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: &'static str,
+    export: ExportInfo<'a>,
+    summary: Summary,
+    scans: Vec<ScanEntry<'a>>,
+    findings: Vec<FindingEntry<'a>>,
+    components: Vec<ComponentEntry<'a>>,
+    vex: Vec<VexEntry<'a>>,
+    inputs: &'a [InputDigest],
+}
+
+#[derive(Serialize)]
+struct ExportInfo<'a> {
+    export_id: &'a str,
+    tenant_id: &'a str,
+    #[serde(rename = "type")]
+    export_type: &'static str,
+    format: &'static str,
+    template: String,
+    generated_at: String,
+    requested_by: &'a str,
+    scope: &'a ec_domain::Scope,
+    options: &'a ec_domain::request::ExportOptions,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    scans: usize,
+    findings: usize,
+    components: usize,
+    vex_statements: usize,
+    suppressed: usize,
+    fixable: usize,
+    by_severity: BTreeMap<Severity, usize>,
+    decision: Decision,
+}
+
+#[derive(Serialize)]
+struct ScanEntry<'a> {
+    scan_id: &'a str,
+    artifact: &'a ScannedArtifact,
+    scanner: &'a Scanner,
+    source_format: &'a str,
+    scanned_at: String,
+    document_sha256: &'a str,
+    policy: &'a str,
+    decision: Decision,
+    findings: usize,
+    by_severity: BTreeMap<Severity, usize>,
+}
+
+#[derive(Serialize)]
+struct VerdictEntry<'a> {
+    decision: Decision,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct VexDecision<'a> {
+    status: &'static str,
+    justification: Option<&'a str>,
+    impact_statement: Option<&'a str>,
+    source: Option<&'a str>,
+    conflict: bool,
+}
+
+#[derive(Serialize)]
+struct FindingEntry<'a> {
+    scan_id: &'a str,
+    #[serde(flatten)]
+    finding: &'a Finding,
+    verdict: Option<VerdictEntry<'a>>,
+    vex: Option<VexDecision<'a>>,
+    suppressed: bool,
+}
+
+#[derive(Serialize)]
+struct ComponentEntry<'a> {
+    scan_id: &'a str,
+    #[serde(flatten)]
+    component: &'a Component,
+}
+
+#[derive(Serialize)]
+struct VexEntry<'a> {
+    scan_id: &'a str,
+    #[serde(flatten)]
+    statement: &'a VexStatement,
+}
+
+pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
+    let snap = view.snapshot;
+    let req = &snap.request;
+    let findings: Vec<FindingEntry> = view
+        .findings
+        .iter()
+        .map(|r| FindingEntry {
+            scan_id: &r.scan.scan_id,
+            finding: r.finding,
+            verdict: r.verdict.map(|v| VerdictEntry {
+                decision: v.decision,
+                reason: &v.reason,
+            }),
+            vex: r.vex.map(|v| VexDecision {
+                status: v.status.as_str(),
+                justification: v.justification.as_deref(),
+                impact_statement: v.impact_statement.as_deref(),
+                source: v.source.as_deref(),
+                conflict: r.vex_conflict,
+            }),
+            suppressed: r.suppressed(),
+        })
+        .collect();
+    let scans: Vec<ScanEntry> = snap
+        .scans
+        .iter()
+        .map(|s| ScanEntry {
+            scan_id: &s.scan.scan_id,
+            artifact: &s.scan.artifact,
+            scanner: &s.scan.scanner,
+            source_format: &s.scan.source_format,
+            scanned_at: ec_domain::time::rfc3339(s.scan.scanned_at),
+            document_sha256: &s.scan.document_sha256,
+            policy: &s.verdicts.policy,
+            decision: s.verdicts.decision,
+            findings: s.scan.findings.len(),
+            by_severity: s.scan.severity_counts(),
+        })
+        .collect();
+    let doc = Document {
+        schema_version: SCHEMA_VERSION,
+        export: ExportInfo {
+            export_id: &snap.export_id,
+            tenant_id: &snap.tenant_id,
+            export_type: req.export_type.as_str(),
+            format: req.format.as_str(),
+            template: req.template.to_string(),
+            generated_at: ec_domain::time::rfc3339(snap.generated_at),
+            requested_by: &snap.requested_by,
+            scope: &req.scope,
+            options: &req.options,
+        },
+        summary: Summary {
+            scans: scans.len(),
+            findings: findings.len(),
+            components: view.components.len(),
+            vex_statements: view.vex.len(),
+            suppressed: findings.iter().filter(|f| f.suppressed).count(),
+            fixable: view.findings.iter().filter(|r| r.finding.fixed_version.is_some()).count(),
+            by_severity: view.severity_counts(),
+            decision: snap.scans.iter().map(|s| s.verdicts.decision).max().unwrap_or(Decision::Pass),
+        },
+        scans,
+        findings,
+        components: view
+            .components
+            .iter()
+            .map(|(s, c)| ComponentEntry {
+                scan_id: &s.scan_id,
+                component: c,
+            })
+            .collect(),
+        vex: view
+            .vex
+            .iter()
+            .map(|(s, v)| VexEntry {
+                scan_id: &s.scan_id,
+                statement: v,
+            })
+            .collect(),
+        inputs: &snap.inputs,
+    };
+    let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| RenderError::Encode {
+        format: Format::Json,
+        reason: e.to_string(),
+    })?;
+    out.push(b'\n');
+    Ok(out)
+}
