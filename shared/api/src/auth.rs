@@ -49,8 +49,11 @@ impl Principal {
         if self.scopes.iter().any(|s| s == scope) {
             Ok(&self.caller)
         } else {
-            Err(ApiError::new(ErrorCode::Forbidden, format!("the token lacks the {scope} scope"))
-                .with_detail("scope", format!("{scope} required")))
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("the token lacks the {scope} scope"),
+            )
+            .with_detail("scope", format!("{scope} required")))
         }
     }
 }
@@ -75,24 +78,30 @@ impl Auth {
 
     /// Checks `token` and that it speaks for `tenant`.
     pub fn verify(&self, token: Option<&str>, tenant: Option<&str>) -> Result<Principal, ApiError> {
-        let token = token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "a Bearer token is required"))?;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            let why = match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the token has expired",
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => "the token's signature is invalid",
-                _ => "the token is not a valid HS256 JWT",
-            };
-            ApiError::new(ErrorCode::Unauthenticated, why)
+        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthenticated, "a Bearer token is required")
         })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| {
+                let why = match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the token has expired",
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                        "the token's signature is invalid"
+                    }
+                    _ => "the token is not a valid HS256 JWT",
+                };
+                ApiError::new(ErrorCode::Unauthenticated, why)
+            })?;
         let claims = data.claims;
-        let tenant = tenant
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "the X-Tenant-Id header is required"))?;
+        let tenant = tenant.filter(|t| !t.is_empty()).ok_or_else(|| {
+            ApiError::new(ErrorCode::BadRequest, "the X-Tenant-Id header is required")
+        })?;
         if !claims.covers_tenant(tenant) {
-            return Err(ApiError::new(ErrorCode::Forbidden, format!("the token does not cover tenant {tenant}"))
-                .with_detail("X-Tenant-Id", "does not match the token's tenant claim"));
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("the token does not cover tenant {tenant}"),
+            )
+            .with_detail("X-Tenant-Id", "does not match the token's tenant claim"));
         }
         Ok(Principal {
             scopes: claims.scopes().map(str::to_string).collect(),
@@ -105,7 +114,13 @@ impl Auth {
 }
 
 /// Mints an HS256 token (`exportctl token`, tests, the demo).
-pub fn mint(secret: &[u8], subject: &str, tenant: &str, scopes: &str, ttl_secs: i64) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn mint(
+    secret: &[u8],
+    subject: &str,
+    tenant: &str,
+    scopes: &str,
+    ttl_secs: i64,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = Claims {
         sub: Some(subject.to_string()),
@@ -115,7 +130,11 @@ pub fn mint(secret: &[u8], subject: &str, tenant: &str, scopes: &str, ttl_secs: 
         iat: now,
         ..Claims::default()
     };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
 }
 
 #[cfg(test)]
@@ -131,11 +150,23 @@ mod tests {
         let p = auth.verify(Some(&t), Some("acme")).unwrap();
         assert_eq!(p.caller.subject, "alice");
         assert!(p.require("export:write").is_ok());
-        assert_eq!(p.require("scan:write").unwrap_err().code, ErrorCode::Forbidden);
-        assert_eq!(auth.verify(Some(&t), Some("globex")).unwrap_err().code, ErrorCode::Forbidden);
-        assert_eq!(auth.verify(None, Some("acme")).unwrap_err().code, ErrorCode::Unauthenticated);
+        assert_eq!(
+            p.require("scan:write").unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            auth.verify(Some(&t), Some("globex")).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            auth.verify(None, Some("acme")).unwrap_err().code,
+            ErrorCode::Unauthenticated
+        );
         let other = mint(b"other", "alice", "acme", "export:read", 60).unwrap();
-        assert_eq!(auth.verify(Some(&other), Some("acme")).unwrap_err().code, ErrorCode::Unauthenticated);
+        assert_eq!(
+            auth.verify(Some(&other), Some("acme")).unwrap_err().code,
+            ErrorCode::Unauthenticated
+        );
         let expired = mint(SECRET, "alice", "acme", "export:read", -120).unwrap();
         let e = auth.verify(Some(&expired), Some("acme")).unwrap_err();
         assert_eq!(e.code, ErrorCode::Unauthenticated);
@@ -151,7 +182,12 @@ mod tests {
             exp: time::OffsetDateTime::now_utc().unix_timestamp() + 60,
             ..Claims::default()
         };
-        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        let t = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         let p = auth.verify(Some(&t), Some("b")).unwrap();
         assert!(p.require("export:read").is_ok());
     }

@@ -59,14 +59,16 @@ pub struct HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(trace_id = %self.trace_id, code = self.error.code.as_str(), message = %self.error.message, "request failed");
         }
         let body = self.error.body(&self.trace_id, ec_domain::time::now());
         let mut resp = (status, Json(body)).into_response();
         if self.error.code == ErrorCode::Quota {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         }
         resp
     }
@@ -93,13 +95,17 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = header_str(headers, "authorization")?;
-    v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(str::trim)
+    v.strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .map(str::trim)
 }
 
 impl ApiState {
     /// Authenticates the request and checks `scope`.
     fn caller(&self, headers: &HeaderMap, scope: &str) -> Result<Caller, ApiError> {
-        let principal = self.auth.verify(bearer(headers), header_str(headers, "x-tenant-id"))?;
+        let principal = self
+            .auth
+            .verify(bearer(headers), header_str(headers, "x-tenant-id"))?;
         principal.require(scope).cloned()
     }
 }
@@ -109,26 +115,40 @@ async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     let media = header_str(headers, "content-type")
         .and_then(|c| c.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase());
-    let is_json = media
-        .as_deref()
-        .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));
+    let is_json = media.as_deref().is_some_and(|m| {
+        m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+    });
     if !is_json {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
-            format!("expected Content-Type application/json, got {}", media.as_deref().unwrap_or("none")),
+            format!(
+                "expected Content-Type application/json, got {}",
+                media.as_deref().unwrap_or("none")
+            ),
         ));
     }
-    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("the body exceeds {limit} bytes"));
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body exceeds {limit} bytes"),
+        )
+    };
     let declared = header_str(headers, "content-length").and_then(|l| l.parse::<usize>().ok());
     if declared.is_some_and(|l| l > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
 }
 
 fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::new(ErrorCode::MalformedBody, format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            ErrorCode::MalformedBody,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
 }
 
 fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
@@ -142,10 +162,16 @@ async fn create_export(
     body: Body,
 ) -> ApiResult {
     let caller = st.caller(&headers, "export:write").traced(&trace)?;
-    let bytes = json_body(&headers, body, st.limits.request_bytes).await.traced(&trace)?;
+    let bytes = json_body(&headers, body, st.limits.request_bytes)
+        .await
+        .traced(&trace)?;
     let value = parse_json(&bytes).traced(&trace)?;
     let key = header_str(&headers, "idempotency-key");
-    let job = st.pipeline.create_export(&caller, &value, key).await.traced(&trace)?;
+    let job = st
+        .pipeline
+        .create_export(&caller, &value, key)
+        .await
+        .traced(&trace)?;
     let mut resp = json_response(StatusCode::ACCEPTED, &job);
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/exports/{}", job.export_id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
@@ -169,7 +195,12 @@ async fn list_exports(
     let caller = st.caller(&headers, "export:read").traced(&trace)?;
     let page = st
         .pipeline
-        .list_exports(&caller, q.status.as_deref(), q.limit.as_deref(), q.cursor.as_deref())
+        .list_exports(
+            &caller,
+            q.status.as_deref(),
+            q.limit.as_deref(),
+            q.cursor.as_deref(),
+        )
         .await
         .traced(&trace)?;
     Ok(json_response(
@@ -196,7 +227,11 @@ async fn cancel_export(
     Path(id): Path<String>,
 ) -> ApiResult {
     let caller = st.caller(&headers, "export:write").traced(&trace)?;
-    let job = st.pipeline.cancel_export(&caller, &id).await.traced(&trace)?;
+    let job = st
+        .pipeline
+        .cancel_export(&caller, &id)
+        .await
+        .traced(&trace)?;
     Ok(json_response(StatusCode::ACCEPTED, &job))
 }
 
@@ -231,12 +266,22 @@ async fn ingest_scan(
     body: Body,
 ) -> ApiResult {
     let caller = st.caller(&headers, "scan:write").traced(&trace)?;
-    let bytes = json_body(&headers, body, st.limits.scan_bytes).await.traced(&trace)?;
-    let receipt = st.pipeline.ingest_scan(&caller, &bytes).await.traced(&trace)?;
+    let bytes = json_body(&headers, body, st.limits.scan_bytes)
+        .await
+        .traced(&trace)?;
+    let receipt = st
+        .pipeline
+        .ingest_scan(&caller, &bytes)
+        .await
+        .traced(&trace)?;
     Ok(json_response(StatusCode::CREATED, &receipt))
 }
 
-async fn templates(State(st): State<ApiState>, Extension(trace): Extension<TraceId>, headers: HeaderMap) -> ApiResult {
+async fn templates(
+    State(st): State<ApiState>,
+    Extension(trace): Extension<TraceId>,
+    headers: HeaderMap,
+) -> ApiResult {
     let caller = st.caller(&headers, "export:read").traced(&trace)?;
     Ok(json_response(
         StatusCode::OK,
@@ -261,7 +306,10 @@ async fn not_found(Extension(trace): Extension<TraceId>) -> HttpError {
 
 async fn method_not_allowed(Extension(trace): Extension<TraceId>) -> HttpError {
     HttpError {
-        error: ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route"),
+        error: ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "method not allowed on this route",
+        ),
         trace_id: trace.0,
     }
 }
@@ -287,7 +335,10 @@ pub fn routes(state: ApiState) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .route("/api/v1/exports", get(list_exports).post(create_export))
-        .route("/api/v1/exports/{export_id}", get(get_export).delete(cancel_export))
+        .route(
+            "/api/v1/exports/{export_id}",
+            get(get_export).delete(cancel_export),
+        )
         .route("/api/v1/exports/{export_id}/download", get(download))
         .route("/api/v1/scans", axum::routing::post(ingest_scan))
         .route("/api/v1/templates", get(templates))

@@ -58,11 +58,27 @@ impl Snapshot {
         let mut inputs = Vec::new();
         for s in &scans {
             let id = &s.scan.scan_id;
-            inputs.push(InputDigest { kind: "scan".into(), id: id.clone(), sha256: digest(&s.scan) });
-            inputs.push(InputDigest { kind: "verdicts".into(), id: id.clone(), sha256: digest(&s.verdicts) });
-            inputs.push(InputDigest { kind: "vex".into(), id: id.clone(), sha256: digest(&s.vex) });
+            inputs.push(InputDigest {
+                kind: "scan".into(),
+                id: id.clone(),
+                sha256: digest(&s.scan),
+            });
+            inputs.push(InputDigest {
+                kind: "verdicts".into(),
+                id: id.clone(),
+                sha256: digest(&s.verdicts),
+            });
+            inputs.push(InputDigest {
+                kind: "vex".into(),
+                id: id.clone(),
+                sha256: digest(&s.vex),
+            });
             if let Some(sbom) = &s.sbom {
-                inputs.push(InputDigest { kind: "sbom".into(), id: sbom.artifact_digest.clone(), sha256: digest(sbom) });
+                inputs.push(InputDigest {
+                    kind: "sbom".into(),
+                    id: sbom.artifact_digest.clone(),
+                    sha256: digest(sbom),
+                });
             }
         }
         Snapshot {

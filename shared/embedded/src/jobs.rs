@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ec_domain::PortError;
 use ec_domain::job::{Job, JobStatus};
 use ec_domain::ports::{JobTable, Page, PortResult};
-use ec_domain::PortError;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 
@@ -39,8 +39,9 @@ impl Row {
     fn of(job: &Job) -> PortResult<Row> {
         let version = i64::try_from(job.version)
             .map_err(|_| PortError::Invalid(format!("job version {} too large", job.version)))?;
-        let doc = serde_json::to_string(job)
-            .map_err(|e| PortError::Invalid(format!("job {} not serialisable: {e}", job.export_id)))?;
+        let doc = serde_json::to_string(job).map_err(|e| {
+            PortError::Invalid(format!("job {} not serialisable: {e}", job.export_id))
+        })?;
         Ok(Row {
             tenant: job.tenant_id.clone(),
             export_id: job.export_id.clone(),
@@ -186,9 +187,8 @@ impl JobTable for SqliteJobTable {
         let tenant = tenant.to_string();
         self.db
             .call(move |c| {
-                let mut sql = String::from(
-                    "SELECT export_id, created_at, doc FROM jobs WHERE tenant = ?",
-                );
+                let mut sql =
+                    String::from("SELECT export_id, created_at, doc FROM jobs WHERE tenant = ?");
                 let mut args: Vec<Value> = vec![Value::Text(tenant.clone())];
                 if let Some(s) = status {
                     sql.push_str(" AND status = ?");
@@ -242,8 +242,17 @@ mod tests {
             decode_cursor(&c).unwrap(),
             (1_700_000_000_123, "exp-01:x".to_string())
         );
-        for bad in ["", "!!!", &URL_SAFE_NO_PAD.encode("nocolon"), &URL_SAFE_NO_PAD.encode("x:y"), &URL_SAFE_NO_PAD.encode("5:")] {
-            assert!(matches!(decode_cursor(bad), Err(PortError::Invalid(_))), "{bad}");
+        for bad in [
+            "",
+            "!!!",
+            &URL_SAFE_NO_PAD.encode("nocolon"),
+            &URL_SAFE_NO_PAD.encode("x:y"),
+            &URL_SAFE_NO_PAD.encode("5:"),
+        ] {
+            assert!(
+                matches!(decode_cursor(bad), Err(PortError::Invalid(_))),
+                "{bad}"
+            );
         }
     }
 }

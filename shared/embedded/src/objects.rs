@@ -35,7 +35,11 @@ const SIDECAR_SUFFIX: &str = ".meta.json";
 /// segments that are non-empty, at most 200 characters and do not start with `.` (so no
 /// `.`/`..`, no absolute keys, no hidden files).
 pub fn validate_key(key: &str) -> PortResult<()> {
-    let bad = |why: &str| Err(PortError::Invalid(format!("invalid object key {key:?}: {why}")));
+    let bad = |why: &str| {
+        Err(PortError::Invalid(format!(
+            "invalid object key {key:?}: {why}"
+        )))
+    };
     if key.is_empty() {
         return bad("empty");
     }
@@ -248,10 +252,12 @@ fn walk(dir: &Path, dir_key: &str, prefix: &str, out: &mut Vec<ObjectMeta>) -> P
             if sub.starts_with(prefix) || prefix.starts_with(&sub) {
                 walk(&entry.path(), &sub, prefix, out)?;
             }
-        } else if ft.is_file() && key.starts_with(prefix) && validate_key(&key).is_ok() {
-            if let Some(meta) = head_blocking(&entry.path(), &key)? {
-                out.push(meta);
-            }
+        } else if ft.is_file()
+            && key.starts_with(prefix)
+            && validate_key(&key).is_ok()
+            && let Some(meta) = head_blocking(&entry.path(), &key)?
+        {
+            out.push(meta);
         }
     }
     Ok(())
@@ -482,10 +488,12 @@ impl ObjectStore for FsObjectStore {
 
     async fn presign_get(&self, key: &str, ttl: Duration) -> PortResult<String> {
         validate_key(key)?;
-        let base = self.base_url().ok_or_else(|| {
-            PortError::Unavailable("presign base URL is not set yet".to_string())
-        })?;
-        let secs = ttl.as_secs().saturating_add(u64::from(ttl.subsec_nanos() > 0));
+        let base = self
+            .base_url()
+            .ok_or_else(|| PortError::Unavailable("presign base URL is not set yet".to_string()))?;
+        let secs = ttl
+            .as_secs()
+            .saturating_add(u64::from(ttl.subsec_nanos() > 0));
         let expires = now_unix().saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
         let sig = sign_presigned(&self.secret, key, expires);
         Ok(format!("{base}/objects/{key}?expires={expires}&sig={sig}"))

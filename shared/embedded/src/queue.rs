@@ -112,39 +112,18 @@ impl SqliteQueue {
         Ok(())
     }
 
-    /// Waits until `queue` probably has a deliverable message: one is visible now, a
-    /// hidden one's timeout runs out, or something is sent or released. Returns after
-    /// `max_wait` at the latest, so a worker loop of `receive` + `wait_for_work` neither
-    /// spins nor misses work. A database error is logged and waited out.
-    pub async fn wait_for_work(&self, queue: QueueName, max_wait: Duration) {
-        let notified = self.db.signals().get(queue).notified();
-        tokio::pin!(notified);
-        // Registered before looking at the table: a send after the look still wakes us.
-        notified.as_mut().enable();
-        let wait = match self.next_visible_in(queue).await {
-            Ok(Some(d)) if d.is_zero() => return,
-            Ok(Some(d)) => d.min(max_wait),
-            Ok(None) => max_wait,
-            Err(e) => {
-                tracing::warn!(queue = queue.as_str(), error = %e, "queue look-up failed");
-                max_wait
-            }
-        };
-        let _ = tokio::time::timeout(wait, notified).await;
-    }
-
     /// How long until the next message of `queue` becomes visible: zero if one is visible
     /// now, `None` if the queue is empty.
     pub async fn next_visible_in(&self, queue: QueueName) -> PortResult<Option<Duration>> {
-        let next: Option<i64> = self
-            .db
-            .call(move |c| {
-                Ok(c.prepare_cached(
-                    "SELECT MIN(visible_at) FROM queue_messages WHERE queue = ?1",
-                )?
-                .query_row(params![queue.as_str()], |r| r.get(0))?)
-            })
-            .await?;
+        let next: Option<i64> =
+            self.db
+                .call(move |c| {
+                    Ok(c.prepare_cached(
+                        "SELECT MIN(visible_at) FROM queue_messages WHERE queue = ?1",
+                    )?
+                    .query_row(params![queue.as_str()], |r| r.get(0))?)
+                })
+                .await?;
         Ok(next.map(|at| {
             let ms = at.saturating_sub(now_ms()).max(0);
             Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -270,6 +249,27 @@ impl WorkQueue for SqliteQueue {
 
 #[async_trait]
 impl QueueConsumer for SqliteQueue {
+    /// Waits until `queue` probably has a deliverable message: one is visible now, a
+    /// hidden one's timeout runs out, or something is sent or released. Returns after
+    /// `max_wait` at the latest, so a worker loop of `receive` + `wait_for_work` neither
+    /// spins nor misses work. A database error is logged and waited out.
+    async fn wait_for_work(&self, queue: QueueName, max_wait: Duration) {
+        let notified = self.db.signals().get(queue).notified();
+        tokio::pin!(notified);
+        // Registered before looking at the table: a send after the look still wakes us.
+        notified.as_mut().enable();
+        let wait = match self.next_visible_in(queue).await {
+            Ok(Some(d)) if d.is_zero() => return,
+            Ok(Some(d)) => d.min(max_wait),
+            Ok(None) => max_wait,
+            Err(e) => {
+                tracing::warn!(queue = queue.as_str(), error = %e, "queue look-up failed");
+                max_wait
+            }
+        };
+        let _ = tokio::time::timeout(wait, notified).await;
+    }
+
     async fn receive(
         &self,
         queue: QueueName,
@@ -357,7 +357,10 @@ impl QueueConsumer for SqliteQueue {
                 if n == 0 {
                     // SQS-like: a stale receipt (the message was re-delivered, or already
                     // deleted) is not an error, and must not touch the newer delivery.
-                    tracing::debug!(queue = queue.as_str(), "ack with an unknown or stale receipt");
+                    tracing::debug!(
+                        queue = queue.as_str(),
+                        "ack with an unknown or stale receipt"
+                    );
                 }
                 Ok(())
             })
@@ -382,7 +385,10 @@ impl QueueConsumer for SqliteQueue {
             })
             .await?;
         if changed == 0 {
-            tracing::debug!(queue = queue.as_str(), "retry_after with an unknown or stale receipt");
+            tracing::debug!(
+                queue = queue.as_str(),
+                "retry_after with an unknown or stale receipt"
+            );
         } else {
             // Waiters recompute when the next message becomes visible.
             self.wake(queue);

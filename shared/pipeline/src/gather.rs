@@ -21,15 +21,22 @@ impl Pipeline {
             // (a duplicate render delivery is harmless).
             (JobStatus::Running, Some(Stage::Rendering)) => {
                 self.send(QueueName::Render, msg).await?;
-                return Ok(Outcome::Skipped("already gathered; render message re-sent".into()));
+                return Ok(Outcome::Skipped(
+                    "already gathered; render message re-sent".into(),
+                ));
             }
             _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
         };
         let snapshot = self.collect(&job).await?;
-        let body = serde_json::to_vec(&snapshot).map_err(|e| StageError::permanent("ERR_ENCODE", e.to_string()))?;
+        let body = serde_json::to_vec(&snapshot)
+            .map_err(|e| StageError::permanent("ERR_ENCODE", e.to_string()))?;
         self.ports
             .objects
-            .put(&keys::snapshot(&job.tenant_id, &job.export_id), body.into(), "application/json")
+            .put(
+                &keys::snapshot(&job.tenant_id, &job.export_id),
+                body.into(),
+                "application/json",
+            )
             .await?;
         self.enter_stage(&job, Stage::Rendering).await?;
         self.send(QueueName::Render, msg).await?;
@@ -42,20 +49,35 @@ impl Pipeline {
         let tenant = job.tenant_id.as_str();
         let scan_ids = match &req.scope {
             Scope::ScanIds(ids) => ids.clone(),
-            Scope::DateRange(r) => self.ports.scans.scans_between(tenant, r.from, r.to, MAX_SCAN_IDS).await?,
+            Scope::DateRange(r) => {
+                self.ports
+                    .scans
+                    .scans_between(tenant, r.from, r.to, MAX_SCAN_IDS)
+                    .await?
+            }
         };
         if scan_ids.is_empty() {
-            return Err(StageError::permanent("ERR_DATA_SOURCE", "no scans in scope"));
+            return Err(StageError::permanent(
+                "ERR_DATA_SOURCE",
+                "no scans in scope",
+            ));
         }
         let want_sbom = req.options.include_sbom || req.export_type == ExportType::Sbom;
         let mut scans = Vec::with_capacity(scan_ids.len());
         for id in &scan_ids {
             let Some(scan) = self.ports.scans.scan(tenant, id).await? else {
-                return Err(StageError::permanent("ERR_DATA_SOURCE", format!("scan {id} no longer exists")));
+                return Err(StageError::permanent(
+                    "ERR_DATA_SOURCE",
+                    format!("scan {id} no longer exists"),
+                ));
             };
             let vex = self.ports.vex.applied(tenant, &scan).await?;
             let verdicts = self.ports.verdicts.verdicts(tenant, &scan, &vex).await?;
-            let sbom = if want_sbom { self.ports.sboms.sbom(tenant, &scan).await? } else { None };
+            let sbom = if want_sbom {
+                self.ports.sboms.sbom(tenant, &scan).await?
+            } else {
+                None
+            };
             scans.push(ScanInputs {
                 scan,
                 verdicts,

@@ -25,7 +25,8 @@ pub struct Service {
 impl Service {
     /// `base` is the service root, e.g. `http://scanner.internal:8080/`.
     pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Result<Service, PortError> {
-        let mut base = Url::parse(base).map_err(|e| PortError::Invalid(format!("bad service URL {base:?}: {e}")))?;
+        let mut base = Url::parse(base)
+            .map_err(|e| PortError::Invalid(format!("bad service URL {base:?}: {e}")))?;
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
@@ -33,7 +34,11 @@ impl Service {
             .timeout(timeout)
             .build()
             .map_err(PortError::backend)?;
-        Ok(Service { client, base, token })
+        Ok(Service {
+            client,
+            base,
+            token,
+        })
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, PortError> {
@@ -88,12 +93,21 @@ struct ScanIds {
 #[async_trait]
 impl ScanSource for HttpScans {
     async fn scan(&self, tenant: &str, scan_id: &str) -> PortResult<Option<Scan>> {
-        let scan: Option<Scan> = self.0.get(tenant, self.0.url(&["internal", "scans", scan_id])?).await?;
+        let scan: Option<Scan> = self
+            .0
+            .get(tenant, self.0.url(&["internal", "scans", scan_id])?)
+            .await?;
         // Never let a service hand one tenant's scan to another.
         Ok(scan.filter(|s| s.tenant_id == tenant))
     }
 
-    async fn scans_between(&self, tenant: &str, from: OffsetDateTime, to: OffsetDateTime, limit: usize) -> PortResult<Vec<String>> {
+    async fn scans_between(
+        &self,
+        tenant: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: usize,
+    ) -> PortResult<Vec<String>> {
         let mut url = self.0.url(&["internal", "scans"])?;
         url.query_pairs_mut()
             .append_pair("from", &ec_domain::time::rfc3339(from))
@@ -106,7 +120,12 @@ impl ScanSource for HttpScans {
 
 #[async_trait]
 impl VerdictSource for HttpVerdicts {
-    async fn verdicts(&self, tenant: &str, scan: &Scan, _vex: &[VexStatement]) -> PortResult<Verdicts> {
+    async fn verdicts(
+        &self,
+        tenant: &str,
+        scan: &Scan,
+        _vex: &[VexStatement],
+    ) -> PortResult<Verdicts> {
         let url = self.0.url(&["internal", "verdicts", &scan.scan_id])?;
         self.0
             .get(tenant, url)
@@ -129,6 +148,8 @@ impl SbomSource for HttpSboms {
         let Some(digest) = &scan.artifact.digest else {
             return Ok(None);
         };
-        self.0.get(tenant, self.0.url(&["internal", "sboms", digest])?).await
+        self.0
+            .get(tenant, self.0.url(&["internal", "sboms", digest])?)
+            .await
     }
 }

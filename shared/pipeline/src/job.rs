@@ -8,7 +8,11 @@ use crate::notify::EventKind;
 use crate::{Pipeline, StageError};
 
 impl Pipeline {
-    pub(crate) async fn load_job(&self, tenant: &str, export_id: &str) -> Result<Option<Job>, StageError> {
+    pub(crate) async fn load_job(
+        &self,
+        tenant: &str,
+        export_id: &str,
+    ) -> Result<Option<Job>, StageError> {
         Ok(self.ports.jobs.get(tenant, export_id).await?)
     }
 
@@ -20,7 +24,9 @@ impl Pipeline {
             .map_err(|e| StageError::permanent("ERR_TRANSITION", e.to_string()))?;
         match self.ports.jobs.update(&next, job.version).await {
             Ok(()) => Ok(next),
-            Err(PortError::ConditionFailed(m)) => Err(StageError::retryable("ERR_CONCURRENT_UPDATE", m)),
+            Err(PortError::ConditionFailed(m)) => {
+                Err(StageError::retryable("ERR_CONCURRENT_UPDATE", m))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -31,20 +37,29 @@ impl Pipeline {
         tracing::info!(export_id = %job.export_id, tenant = %job.tenant_id, stage = stage.as_str(), "stage entered");
         self.publish(&job, EventKind::Progress).await;
         if self.settings.crash_at == Some(stage) {
-            tracing::error!(stage = stage.as_str(), "EXPORTCENTER_CRASH_AT reached: aborting the process");
+            tracing::error!(
+                stage = stage.as_str(),
+                "EXPORTCENTER_CRASH_AT reached: aborting the process"
+            );
             std::process::abort();
         }
         Ok(job)
     }
 
     pub(crate) async fn send(&self, queue: QueueName, msg: &JobMessage) -> Result<(), StageError> {
-        let body = serde_json::to_string(msg).map_err(|e| StageError::permanent("ERR_ENCODE", e.to_string()))?;
+        let body = serde_json::to_string(msg)
+            .map_err(|e| StageError::permanent("ERR_ENCODE", e.to_string()))?;
         Ok(self.ports.queue.send(queue, body).await?)
     }
 
     /// Marks the job failed (unless it already ended) and tells the tenant. Used when a
     /// stage fails for good or runs out of attempts.
-    pub async fn fail_job(&self, tenant: &str, export_id: &str, error: JobError) -> Result<(), StageError> {
+    pub async fn fail_job(
+        &self,
+        tenant: &str,
+        export_id: &str,
+        error: JobError,
+    ) -> Result<(), StageError> {
         for _ in 0..5 {
             let Some(job) = self.load_job(tenant, export_id).await? else {
                 return Ok(());
@@ -62,6 +77,9 @@ impl Pipeline {
                 Err(e) => return Err(e),
             }
         }
-        Err(StageError::retryable("ERR_CONCURRENT_UPDATE", format!("could not mark {export_id} failed")))
+        Err(StageError::retryable(
+            "ERR_CONCURRENT_UPDATE",
+            format!("could not mark {export_id} failed"),
+        ))
     }
 }

@@ -3,6 +3,7 @@
 //! `notify`. Handlers only see the ports in [`Ports`], so the same code runs on Lambda
 //! (AWS adapters) and in `exportctl serve` (embedded adapters).
 
+pub mod config;
 pub mod gather;
 pub mod http_sources;
 pub mod job;

@@ -59,7 +59,12 @@ pub struct BuiltinPolicy(pub PolicyConfig);
 
 #[async_trait]
 impl VerdictSource for BuiltinPolicy {
-    async fn verdicts(&self, _tenant: &str, scan: &Scan, vex: &[VexStatement]) -> PortResult<Verdicts> {
+    async fn verdicts(
+        &self,
+        _tenant: &str,
+        scan: &Scan,
+        vex: &[VexStatement],
+    ) -> PortResult<Verdicts> {
         Ok(ec_domain::policy::evaluate(&self.0, scan, vex))
     }
 }
@@ -72,8 +77,11 @@ pub struct StoredVex {
 #[async_trait]
 impl VexSource for StoredVex {
     async fn applied(&self, tenant: &str, scan: &Scan) -> PortResult<Vec<VexStatement>> {
-        let ids: std::collections::BTreeSet<String> =
-            scan.findings.iter().map(|f| f.vulnerability_id.to_ascii_uppercase()).collect();
+        let ids: std::collections::BTreeSet<String> = scan
+            .findings
+            .iter()
+            .map(|f| f.vulnerability_id.to_ascii_uppercase())
+            .collect();
         let mut out = Vec::new();
         for meta in self.objects.list(&keys::vex_prefix(tenant)).await? {
             let bytes = self.objects.get(&meta.key).await?;
@@ -96,7 +104,11 @@ pub struct DerivedSbom;
 impl SbomSource for DerivedSbom {
     async fn sbom(&self, _tenant: &str, scan: &Scan) -> PortResult<Option<Sbom>> {
         Ok(Some(Sbom {
-            artifact_digest: scan.artifact.digest.clone().unwrap_or_else(|| scan.scan_id.clone()),
+            artifact_digest: scan
+                .artifact
+                .digest
+                .clone()
+                .unwrap_or_else(|| scan.scan_id.clone()),
             source_format: "derived".into(),
             components: scan.components.clone(),
         }))

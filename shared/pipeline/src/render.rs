@@ -12,7 +12,9 @@ impl Pipeline {
             return Ok(Outcome::Skipped("job not found".into()));
         };
         // In `storing` the previous attempt died before its object landed: render again.
-        if !(job.status == JobStatus::Running && matches!(job.stage, Some(Stage::Rendering | Stage::Storing))) {
+        if !(job.status == JobStatus::Running
+            && matches!(job.stage, Some(Stage::Rendering | Stage::Storing)))
+        {
             return Ok(Outcome::Skipped(format!("job is {}", job.state_label())));
         }
         let snapshot = self.read_snapshot(&job.tenant_id, &job.export_id).await?;
@@ -23,9 +25,18 @@ impl Pipeline {
         self.store_report(&job, bytes).await
     }
 
-    pub(crate) async fn read_snapshot(&self, tenant: &str, export_id: &str) -> Result<Snapshot, StageError> {
-        let bytes = self.ports.objects.get(&keys::snapshot(tenant, export_id)).await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| StageError::permanent("ERR_SNAPSHOT", format!("input snapshot unreadable: {e}")))
+    pub(crate) async fn read_snapshot(
+        &self,
+        tenant: &str,
+        export_id: &str,
+    ) -> Result<Snapshot, StageError> {
+        let bytes = self
+            .ports
+            .objects
+            .get(&keys::snapshot(tenant, export_id))
+            .await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            StageError::permanent("ERR_SNAPSHOT", format!("input snapshot unreadable: {e}"))
+        })
     }
 }

@@ -8,8 +8,8 @@ use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{Claim, Page};
 use ec_domain::scan::ScanSummary;
 use ec_domain::{
-    ApiError, ArtifactKind, BuiltinTemplate, ErrorCode, ExportRequest, Job, JobStatus, PortError, Scope, Transition,
-    keys,
+    ApiError, ArtifactKind, BuiltinTemplate, ErrorCode, ExportRequest, Job, JobStatus, PortError,
+    Scope, Transition, keys,
 };
 
 use crate::Pipeline;
@@ -69,15 +69,28 @@ impl Pipeline {
         let mut export_id = ec_domain::ids::new_export_id();
         if let Some(key) = idempotency_key {
             if !valid_idempotency_key(key) {
-                return Err(ApiError::validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+                return Err(ApiError::validation(
+                    "Idempotency-Key",
+                    "must be 1 to 255 visible ASCII characters",
+                ));
             }
             let hash = ec_domain::ids::sha256_hex(&ec_domain::ids::canonical_json(body));
             let claim = self
                 .ports
                 .idempotency
-                .claim(&caller.tenant, key, &hash, &export_id, self.settings.idempotency_ttl)
+                .claim(
+                    &caller.tenant,
+                    key,
+                    &hash,
+                    &export_id,
+                    self.settings.idempotency_ttl,
+                )
                 .await?;
-            if let Claim::Existing { request_hash, export_id: existing } = claim {
+            if let Claim::Existing {
+                request_hash,
+                export_id: existing,
+            } = claim
+            {
                 if request_hash != hash {
                     return Err(ApiError::new(
                         ErrorCode::IdempotencyMismatch,
@@ -108,7 +121,11 @@ impl Pipeline {
 
     /// Writes a new job and sends its gather message. If the message cannot be sent, the
     /// job and key are removed again so nothing is left half-made.
-    pub async fn enqueue_new_job(&self, job: &Job, idempotency_key: Option<&str>) -> Result<(), ApiError> {
+    pub async fn enqueue_new_job(
+        &self,
+        job: &Job,
+        idempotency_key: Option<&str>,
+    ) -> Result<(), ApiError> {
         match self.ports.jobs.create(job).await {
             Ok(()) => {}
             Err(PortError::ConditionFailed(_)) => {}
@@ -129,7 +146,10 @@ impl Pipeline {
             {
                 tracing::error!(error = %e, "rollback of idempotency key failed");
             }
-            return Err(ApiError::new(ErrorCode::Unavailable, "the work queue is unavailable; retry later"));
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "the work queue is unavailable; retry later",
+            ));
         }
         tracing::info!(export_id = %job.export_id, tenant = %job.tenant_id, format = %job.format, "export queued");
         Ok(())
@@ -150,7 +170,11 @@ impl Pipeline {
                 }
                 let mut err = ApiError::new(
                     ErrorCode::NotFound,
-                    format!("{} scan(s) in scope not found: {}", missing.len(), missing.join(", ")),
+                    format!(
+                        "{} scan(s) in scope not found: {}",
+                        missing.len(),
+                        missing.join(", ")
+                    ),
                 );
                 err.details = missing
                     .into_iter()
@@ -162,9 +186,16 @@ impl Pipeline {
                 Err(err)
             }
             Scope::DateRange(r) => {
-                let found = self.ports.scans.scans_between(tenant, r.from, r.to, 1).await?;
+                let found = self
+                    .ports
+                    .scans
+                    .scans_between(tenant, r.from, r.to, 1)
+                    .await?;
                 if found.is_empty() {
-                    Err(ApiError::validation("scope.date_range", "no scans in this date range"))
+                    Err(ApiError::validation(
+                        "scope.date_range",
+                        "no scans in this date range",
+                    ))
                 } else {
                     Ok(())
                 }
@@ -195,7 +226,10 @@ impl Pipeline {
         let status = match status {
             None => None,
             Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
-                ApiError::validation("status", "expected queued, running, ready, failed, cancelled or expired")
+                ApiError::validation(
+                    "status",
+                    "expected queued, running, ready, failed, cancelled or expired",
+                )
             })?),
         };
         let limit = match limit {
@@ -204,10 +238,23 @@ impl Pipeline {
                 .parse::<usize>()
                 .ok()
                 .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
-                .ok_or_else(|| ApiError::validation("limit", format!("must be an integer from 1 to {MAX_LIST_LIMIT}")))?,
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
+                    )
+                })?,
         };
-        match self.ports.jobs.list(&caller.tenant, status, limit, cursor).await {
-            Err(PortError::Invalid(_)) => Err(ApiError::validation("cursor", "not a cursor this API issued")),
+        match self
+            .ports
+            .jobs
+            .list(&caller.tenant, status, limit, cursor)
+            .await
+        {
+            Err(PortError::Invalid(_)) => Err(ApiError::validation(
+                "cursor",
+                "not a cursor this API issued",
+            )),
             other => Ok(other?),
         }
     }
@@ -223,7 +270,11 @@ impl Pipeline {
                 ));
             }
             let next = job
-                .apply(Transition::Cancel, ec_domain::time::now(), self.settings.retention)
+                .apply(
+                    Transition::Cancel,
+                    ec_domain::time::now(),
+                    self.settings.retention,
+                )
                 .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
             match self.ports.jobs.update(&next, job.version).await {
                 Ok(()) => {
@@ -234,11 +285,19 @@ impl Pipeline {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::new(ErrorCode::Conflict, "the export kept changing; retry"))
+        Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the export kept changing; retry",
+        ))
     }
 
     /// `GET /api/v1/exports/{id}/download`: a presigned URL of the artifact.
-    pub async fn download_url(&self, caller: &Caller, export_id: &str, artifact: Option<&str>) -> Result<String, ApiError> {
+    pub async fn download_url(
+        &self,
+        caller: &Caller,
+        export_id: &str,
+        artifact: Option<&str>,
+    ) -> Result<String, ApiError> {
         let kind = match artifact {
             None => ArtifactKind::Report,
             Some(a) => ArtifactKind::parse(a)
@@ -254,7 +313,10 @@ impl Pipeline {
                 // Best effort: the answer is 410 either way.
                 let _ = self.ports.jobs.update(&next, job.version).await;
             }
-            return Err(ApiError::new(ErrorCode::Expired, format!("export {export_id} expired by retention")));
+            return Err(ApiError::new(
+                ErrorCode::Expired,
+                format!("export {export_id} expired by retention"),
+            ));
         }
         if job.status != JobStatus::Ready {
             return Err(ApiError::new(
@@ -265,17 +327,29 @@ impl Pipeline {
         let art = job
             .artifact(kind)
             .ok_or_else(|| ApiError::internal("ready job without its artifact"))?;
-        Ok(self.ports.objects.presign_get(&art.key, self.settings.download_ttl).await?)
+        Ok(self
+            .ports
+            .objects
+            .presign_get(&art.key, self.settings.download_ttl)
+            .await?)
     }
 
     /// `POST /api/v1/scans`: reads a scanner document into the native model and stores it.
-    pub async fn ingest_scan(&self, caller: &Caller, document: &[u8]) -> Result<IngestReceipt, ApiError> {
+    pub async fn ingest_scan(
+        &self,
+        caller: &Caller,
+        document: &[u8],
+    ) -> Result<IngestReceipt, ApiError> {
         let ingested = ec_ingest::parse_scan(document, &caller.tenant, ec_domain::time::now())?;
         let scan = ingested.scan;
         let body = ec_domain::ids::canonical_json(&scan);
         self.ports
             .objects
-            .put(&keys::scan(&caller.tenant, &scan.scan_id), body.into(), "application/json")
+            .put(
+                &keys::scan(&caller.tenant, &scan.scan_id),
+                body.into(),
+                "application/json",
+            )
             .await?;
         // The catalogue row goes last: a scan is only visible once its object exists.
         self.ports.catalog.put(&ScanSummary::from(&scan)).await?;

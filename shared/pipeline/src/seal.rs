@@ -15,16 +15,24 @@ use crate::{Outcome, Pipeline, StageError};
 impl Pipeline {
     pub async fn seal(&self, event: &ObjectCreated) -> Result<Outcome, StageError> {
         let Some((tenant, export_id)) = keys::parse_report(&event.key) else {
-            return Ok(Outcome::Skipped(format!("{} is not a report key", event.key)));
+            return Ok(Outcome::Skipped(format!(
+                "{} is not a report key",
+                event.key
+            )));
         };
         let Some(job) = self.load_job(tenant, export_id).await? else {
             return Ok(Outcome::Skipped("job not found".into()));
         };
         if keys::report(tenant, export_id, job.format) != event.key {
-            return Ok(Outcome::Skipped(format!("{} is not this job's report", event.key)));
+            return Ok(Outcome::Skipped(format!(
+                "{} is not this job's report",
+                event.key
+            )));
         }
         let job = match (job.status, job.stage) {
-            (JobStatus::Running, Some(Stage::Storing)) => self.enter_stage(&job, Stage::Sealing).await?,
+            (JobStatus::Running, Some(Stage::Storing)) => {
+                self.enter_stage(&job, Stage::Sealing).await?
+            }
             // Redelivered after a crash mid-seal: the bundle is reproducible, seal again.
             (JobStatus::Running, Some(Stage::Sealing)) => job,
             _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
@@ -53,7 +61,10 @@ impl Pipeline {
         .map_err(|e| StageError::permanent("ERR_SEAL", e.to_string()))?;
         let sealed_key = keys::sealed(tenant, export_id);
         let size = sealed.bytes.len() as u64;
-        self.ports.objects.put(&sealed_key, sealed.bytes, "application/gzip").await?;
+        self.ports
+            .objects
+            .put(&sealed_key, sealed.bytes, "application/gzip")
+            .await?;
         let artifacts = vec![
             report_artifact,
             Artifact {
@@ -64,7 +75,9 @@ impl Pipeline {
                 sha256: sealed.sha256,
             },
         ];
-        let ready = self.transition(&job, Transition::Ready { artifacts }).await?;
+        let ready = self
+            .transition(&job, Transition::Ready { artifacts })
+            .await?;
         tracing::info!(export_id, tenant, "export ready");
         self.publish(&ready, EventKind::Ready).await;
         Ok(Outcome::Done)

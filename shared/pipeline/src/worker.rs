@@ -12,11 +12,25 @@ use crate::{Outcome, Pipeline, StageError};
 impl Pipeline {
     /// Runs the stage that owns `queue` on one message body.
     pub async fn handle(&self, queue: QueueName, body: &str) -> Result<Outcome, StageError> {
-        let bad = |e: serde_json::Error| StageError::permanent("ERR_BAD_MESSAGE", format!("{} message: {e}", queue.as_str()));
+        let bad = |e: serde_json::Error| {
+            StageError::permanent(
+                "ERR_BAD_MESSAGE",
+                format!("{} message: {e}", queue.as_str()),
+            )
+        };
         match queue {
-            QueueName::Gather => self.gather(&serde_json::from_str::<JobMessage>(body).map_err(bad)?).await,
-            QueueName::Render => self.render(&serde_json::from_str::<JobMessage>(body).map_err(bad)?).await,
-            QueueName::Seal => self.seal(&serde_json::from_str::<ObjectCreated>(body).map_err(bad)?).await,
+            QueueName::Gather => {
+                self.gather(&serde_json::from_str::<JobMessage>(body).map_err(bad)?)
+                    .await
+            }
+            QueueName::Render => {
+                self.render(&serde_json::from_str::<JobMessage>(body).map_err(bad)?)
+                    .await
+            }
+            QueueName::Seal => {
+                self.seal(&serde_json::from_str::<ObjectCreated>(body).map_err(bad)?)
+                    .await
+            }
         }
     }
 
@@ -26,9 +40,12 @@ impl Pipeline {
             QueueName::Gather | QueueName::Render => serde_json::from_str::<JobMessage>(body)
                 .ok()
                 .map(|m| (m.tenant_id, m.export_id)),
-            QueueName::Seal => serde_json::from_str::<ObjectCreated>(body).ok().and_then(|e| {
-                ec_domain::keys::parse_report(&e.key).map(|(t, id)| (t.to_string(), id.to_string()))
-            }),
+            QueueName::Seal => serde_json::from_str::<ObjectCreated>(body)
+                .ok()
+                .and_then(|e| {
+                    ec_domain::keys::parse_report(&e.key)
+                        .map(|(t, id)| (t.to_string(), id.to_string()))
+                }),
         };
         let Some((tenant, export_id)) = ids else {
             tracing::error!(queue = queue.as_str(), error = %error, "dropping a message that names no job");
@@ -62,7 +79,12 @@ impl Default for WorkerConfig {
 }
 
 /// Pulls `queue` forever, one message at a time; run several for parallelism.
-pub async fn run_worker(pipeline: Pipeline, consumer: Arc<dyn QueueConsumer>, queue: QueueName, cfg: WorkerConfig) {
+pub async fn run_worker(
+    pipeline: Pipeline,
+    consumer: Arc<dyn QueueConsumer>,
+    queue: QueueName,
+    cfg: WorkerConfig,
+) {
     loop {
         match consumer.receive(queue, 1, cfg.visibility).await {
             Ok(batch) if batch.is_empty() => consumer.wait_for_work(queue, cfg.idle_wait).await,
@@ -79,7 +101,13 @@ pub async fn run_worker(pipeline: Pipeline, consumer: Arc<dyn QueueConsumer>, qu
     }
 }
 
-async fn process(pipeline: &Pipeline, consumer: &dyn QueueConsumer, queue: QueueName, cfg: &WorkerConfig, d: Delivery) {
+async fn process(
+    pipeline: &Pipeline,
+    consumer: &dyn QueueConsumer,
+    queue: QueueName,
+    cfg: &WorkerConfig,
+    d: Delivery,
+) {
     let result = pipeline.handle(queue, &d.body).await;
     let settle = match &result {
         Ok(outcome) => {

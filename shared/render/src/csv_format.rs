@@ -31,8 +31,16 @@ pub const FINDINGS_HEADER: [&str; 21] = [
     "references",
 ];
 
-pub const COMPONENTS_HEADER: [&str; 8] =
-    ["scan_id", "artifact", "name", "version", "package_type", "purl", "location", "licenses"];
+pub const COMPONENTS_HEADER: [&str; 8] = [
+    "scan_id",
+    "artifact",
+    "name",
+    "version",
+    "package_type",
+    "purl",
+    "location",
+    "licenses",
+];
 
 pub const VEX_HEADER: [&str; 8] = [
     "scan_id",
@@ -64,7 +72,9 @@ struct Writer(csv::Writer<Vec<u8>>);
 
 impl Writer {
     fn row<'c>(&mut self, cells: impl IntoIterator<Item = &'c str>) -> Result<(), RenderError> {
-        self.0.write_record(cells.into_iter().map(|c| neutralise(c).into_owned())).map_err(encode_err)
+        self.0
+            .write_record(cells.into_iter().map(|c| neutralise(c).into_owned()))
+            .map_err(encode_err)
     }
 }
 
@@ -92,7 +102,10 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
         ExportType::Vex => {
             w.row(VEX_HEADER)?;
             for (scan, s) in &view.vex {
-                let ts = s.timestamp.map(ec_domain::time::rfc3339).unwrap_or_default();
+                let ts = s
+                    .timestamp
+                    .map(ec_domain::time::rfc3339)
+                    .unwrap_or_default();
                 w.row([
                     scan.scan_id.as_str(),
                     &s.vulnerability_id,
@@ -109,12 +122,15 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             w.row(FINDINGS_HEADER)?;
             for r in &view.findings {
                 let f = r.finding;
-                let best = f
-                    .cvss
-                    .iter()
-                    .filter(|c| c.score.is_some())
-                    .max_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(std::cmp::Ordering::Equal));
-                let score = best.and_then(|c| c.score).map(|s| format!("{s:.1}")).unwrap_or_default();
+                let best = f.cvss.iter().filter(|c| c.score.is_some()).max_by(|a, b| {
+                    a.score
+                        .partial_cmp(&b.score)
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+                let score = best
+                    .and_then(|c| c.score)
+                    .map(|s| format!("{s:.1}"))
+                    .unwrap_or_default();
                 let vector = best.and_then(|c| c.vector.clone()).unwrap_or_default();
                 w.row([
                     r.scan.scan_id.as_str(),

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use ec_domain::Format;
-use ec_domain::scan::{Component, Decision, Finding, ScannedArtifact, Scanner, Severity, VexStatement};
+use ec_domain::scan::{
+    Component, Decision, Finding, ScannedArtifact, Scanner, Severity, VexStatement,
+};
 use ec_domain::snapshot::InputDigest;
 
 use crate::RenderError;
@@ -162,9 +164,18 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             components: view.components.len(),
             vex_statements: view.vex.len(),
             suppressed: findings.iter().filter(|f| f.suppressed).count(),
-            fixable: view.findings.iter().filter(|r| r.finding.fixed_version.is_some()).count(),
+            fixable: view
+                .findings
+                .iter()
+                .filter(|r| r.finding.fixed_version.is_some())
+                .count(),
             by_severity: view.severity_counts(),
-            decision: snap.scans.iter().map(|s| s.verdicts.decision).max().unwrap_or(Decision::Pass),
+            decision: snap
+                .scans
+                .iter()
+                .map(|s| s.verdicts.decision)
+                .max()
+                .unwrap_or(Decision::Pass),
         },
         scans,
         findings,

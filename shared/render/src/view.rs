@@ -45,16 +45,34 @@ impl<'a> ReportView<'a> {
                     .verdicts
                     .findings
                     .iter()
-                    .map(|v| ((v.vulnerability_id.as_str(), v.package.as_str(), v.installed_version.as_str()), v))
+                    .map(|v| {
+                        (
+                            (
+                                v.vulnerability_id.as_str(),
+                                v.package.as_str(),
+                                v.installed_version.as_str(),
+                            ),
+                            v,
+                        )
+                    })
                     .collect();
                 for f in &scan.findings {
-                    let matching = ec_domain::vex::matching(&inputs.vex, &f.vulnerability_id, f.purl.as_deref());
-                    let statuses: std::collections::BTreeSet<_> = matching.iter().map(|s| s.status).collect();
+                    let matching = ec_domain::vex::matching(
+                        &inputs.vex,
+                        &f.vulnerability_id,
+                        f.purl.as_deref(),
+                    );
+                    let statuses: std::collections::BTreeSet<_> =
+                        matching.iter().map(|s| s.status).collect();
                     findings.push(FindingRow {
                         scan,
                         finding: f,
                         verdict: verdicts
-                            .get(&(f.vulnerability_id.as_str(), f.package.as_str(), f.installed_version.as_str()))
+                            .get(&(
+                                f.vulnerability_id.as_str(),
+                                f.package.as_str(),
+                                f.installed_version.as_str(),
+                            ))
                             .copied(),
                         vex: matching.last().copied(),
                         vex_conflict: statuses.len() > 1,
@@ -62,7 +80,10 @@ impl<'a> ReportView<'a> {
                 }
             }
             if with_components {
-                let list = inputs.sbom.as_ref().map_or(&scan.components, |s| &s.components);
+                let list = inputs
+                    .sbom
+                    .as_ref()
+                    .map_or(&scan.components, |s| &s.components);
                 components.extend(list.iter().map(|c| (scan, c)));
             }
             vex.extend(inputs.vex.iter().map(|s| (scan, s)));

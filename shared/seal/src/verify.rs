@@ -91,13 +91,13 @@ fn verify_inner(bundle: &[u8], trusted: Option<&VerifyingKey>) -> Result<Verifie
         path: key_path.into(),
         reason,
     })?;
-    if let Some(trusted) = trusted {
-        if trusted.as_bytes() != key.as_bytes() {
-            return Err(VerifyError::UntrustedKey {
-                expected: crate::signer::key_id(trusted).unwrap_or_default(),
-                actual: key_id,
-            });
-        }
+    if let Some(trusted) = trusted
+        && trusted.as_bytes() != key.as_bytes()
+    {
+        return Err(VerifyError::UntrustedKey {
+            expected: crate::signer::key_id(trusted).unwrap_or_default(),
+            actual: key_id,
+        });
     }
     if manifest.signature.key_id != key_id {
         return Err(VerifyError::KeyMismatch {

@@ -46,7 +46,12 @@ async fn put_get_upsert_and_range() {
         ids(cat.in_range("acme", ts(0), ts(1000), 2).await.unwrap()),
         ["scan-a", "scan-b"]
     );
-    assert!(cat.in_range("acme", ts(301), ts(399), 10).await.unwrap().is_empty());
+    assert!(
+        cat.in_range("acme", ts(301), ts(399), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Upsert moves the scan in time.
     let mut moved = summary("acme", "scan-a", 500);

@@ -11,7 +11,9 @@ async fn register_list_remove_and_expiry() {
     reg.register("c2", "acme", hour).await.unwrap();
     reg.register("c1", "acme", hour).await.unwrap();
     reg.register("c3", "globex", hour).await.unwrap();
-    reg.register("c9", "acme", Duration::from_millis(30)).await.unwrap();
+    reg.register("c9", "acme", Duration::from_millis(30))
+        .await
+        .unwrap();
     assert_eq!(reg.list("acme").await.unwrap(), ["c1", "c2", "c9"]);
     assert_eq!(reg.list("globex").await.unwrap(), ["c3"]);
 

@@ -5,7 +5,10 @@ async fn migrations_apply_once_and_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ec.db");
     let db = Db::open(&path).unwrap();
-    assert_eq!(db.schema_version().await.unwrap(), Db::latest_schema_version());
+    assert_eq!(
+        db.schema_version().await.unwrap(),
+        Db::latest_schema_version()
+    );
     assert_eq!(db.path(), Some(path.as_path()));
     let mode: String = db
         .call(|c| Ok(c.pragma_query_value(None, "journal_mode", |r| r.get(0))?))
@@ -14,7 +17,10 @@ async fn migrations_apply_once_and_survive_reopening() {
     assert_eq!(mode.to_lowercase(), "wal");
     drop(db);
     let again = Db::open(&path).unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), Db::latest_schema_version());
+    assert_eq!(
+        again.schema_version().await.unwrap(),
+        Db::latest_schema_version()
+    );
 }
 
 #[tokio::test]

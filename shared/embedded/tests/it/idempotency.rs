@@ -22,7 +22,9 @@ async fn claim_existing_release_and_expiry() {
     );
     // Keys are per tenant.
     assert_eq!(
-        idem.claim("globex", "k1", "h3", "exp-3", day).await.unwrap(),
+        idem.claim("globex", "k1", "h3", "exp-3", day)
+            .await
+            .unwrap(),
         Claim::Claimed
     );
     idem.release("acme", "k1").await.unwrap();
@@ -34,11 +36,15 @@ async fn claim_existing_release_and_expiry() {
     // An expired record can be claimed afresh.
     let short = Duration::from_millis(40);
     assert_eq!(
-        idem.claim("acme", "k2", "h1", "exp-1", short).await.unwrap(),
+        idem.claim("acme", "k2", "h1", "exp-1", short)
+            .await
+            .unwrap(),
         Claim::Claimed
     );
     assert!(matches!(
-        idem.claim("acme", "k2", "h1", "exp-9", short).await.unwrap(),
+        idem.claim("acme", "k2", "h1", "exp-9", short)
+            .await
+            .unwrap(),
         Claim::Existing { .. }
     ));
     tokio::time::sleep(Duration::from_millis(80)).await;
@@ -63,9 +69,15 @@ async fn concurrent_claims_have_one_winner() {
     for i in 0..10 {
         let idem = idem.clone();
         tasks.push(tokio::spawn(async move {
-            idem.claim("acme", "k", &format!("h{i}"), &format!("exp-{i}"), Duration::from_secs(60))
-                .await
-                .unwrap()
+            idem.claim(
+                "acme",
+                "k",
+                &format!("h{i}"),
+                &format!("exp-{i}"),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap()
         }));
     }
     let mut claimed = 0;
@@ -81,12 +93,18 @@ async fn concurrent_claims_have_one_winner() {
 async fn purge_removes_only_expired_records() {
     let (_d, db) = super::temp_db();
     let idem = SqliteIdempotency::new(db);
-    idem.claim("acme", "old", "h", "e", Duration::from_millis(1)).await.unwrap();
-    idem.claim("acme", "new", "h", "e", Duration::from_secs(60)).await.unwrap();
+    idem.claim("acme", "old", "h", "e", Duration::from_millis(1))
+        .await
+        .unwrap();
+    idem.claim("acme", "new", "h", "e", Duration::from_secs(60))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(idem.purge_expired().await.unwrap(), 1);
     assert!(matches!(
-        idem.claim("acme", "new", "h", "e", Duration::from_secs(60)).await.unwrap(),
+        idem.claim("acme", "new", "h", "e", Duration::from_secs(60))
+            .await
+            .unwrap(),
         Claim::Existing { .. }
     ));
 }

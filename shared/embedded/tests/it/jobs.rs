@@ -1,7 +1,9 @@
+use ec_domain::PortError;
 use ec_domain::job::{Job, JobStatus, Stage, Transition};
 use ec_domain::ports::JobTable;
-use ec_domain::request::{BuiltinTemplate, ExportOptions, ExportRequest, ExportType, Format, Scope, TemplateName};
-use ec_domain::PortError;
+use ec_domain::request::{
+    BuiltinTemplate, ExportOptions, ExportRequest, ExportType, Format, Scope, TemplateName,
+};
 use ec_embedded::{Db, SqliteJobTable};
 use time::OffsetDateTime;
 
@@ -16,7 +18,14 @@ fn job(tenant: &str, id: &str, created_at: OffsetDateTime) -> Job {
         },
         template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
     };
-    Job::new(id.into(), tenant.into(), req, "alice".into(), None, created_at)
+    Job::new(
+        id.into(),
+        tenant.into(),
+        req,
+        "alice".into(),
+        None,
+        created_at,
+    )
 }
 
 fn t0() -> OffsetDateTime {
@@ -44,7 +53,9 @@ async fn conditional_update() {
     let j = job("acme", "exp-1", t0());
     jobs.create(&j).await.unwrap();
 
-    let g = j.apply(Transition::Enter(Stage::Gathering), t0(), RET).unwrap();
+    let g = j
+        .apply(Transition::Enter(Stage::Gathering), t0(), RET)
+        .unwrap();
     jobs.update(&g, j.version).await.unwrap();
     assert_eq!(jobs.get("acme", "exp-1").await.unwrap().unwrap().version, 2);
 
@@ -80,7 +91,9 @@ async fn concurrent_updates_have_one_winner() {
     for _ in 0..8 {
         let (jobs, j) = (jobs.clone(), j.clone());
         tasks.push(tokio::spawn(async move {
-            let next = j.apply(Transition::Enter(Stage::Gathering), t0(), RET).unwrap();
+            let next = j
+                .apply(Transition::Enter(Stage::Gathering), t0(), RET)
+                .unwrap();
             jobs.update(&next, j.version).await.is_ok()
         }));
     }
@@ -98,14 +111,22 @@ async fn list_pages_newest_first_with_status_filter() {
     // 25 jobs, one second apart; every third one is failed. exp-14 and exp-15 share a
     // timestamp, right across the boundary of the first page.
     for i in 0..25i64 {
-        let mut j = job("acme", &format!("exp-{i:02}"), t0() + time::Duration::seconds(i));
+        let mut j = job(
+            "acme",
+            &format!("exp-{i:02}"),
+            t0() + time::Duration::seconds(i),
+        );
         if i == 14 {
             j.created_at = t0() + time::Duration::seconds(15);
         }
         jobs.create(&j).await.unwrap();
         if i % 3 == 0 {
             let f = j
-                .apply(Transition::Fail(ec_domain::JobError::new("X", "y")), t0(), RET)
+                .apply(
+                    Transition::Fail(ec_domain::JobError::new("X", "y")),
+                    t0(),
+                    RET,
+                )
                 .unwrap();
             jobs.update(&f, j.version).await.unwrap();
         }
@@ -119,7 +140,10 @@ async fn list_pages_newest_first_with_status_filter() {
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
-        let page = jobs.list("acme", None, 10, cursor.as_deref()).await.unwrap();
+        let page = jobs
+            .list("acme", None, 10, cursor.as_deref())
+            .await
+            .unwrap();
         pages += 1;
         assert!(page.items.len() <= 10);
         seen.extend(page.items.iter().map(|j| j.export_id.clone()));
@@ -176,8 +200,18 @@ async fn tenants_are_isolated_and_delete_works() {
     let b = job("globex", "exp-1", t0());
     jobs.create(&a).await.unwrap();
     jobs.create(&b).await.unwrap(); // same id, other tenant
-    assert_eq!(jobs.get("acme", "exp-1").await.unwrap().unwrap().tenant_id, "acme");
-    assert_eq!(jobs.get("globex", "exp-1").await.unwrap().unwrap().tenant_id, "globex");
+    assert_eq!(
+        jobs.get("acme", "exp-1").await.unwrap().unwrap().tenant_id,
+        "acme"
+    );
+    assert_eq!(
+        jobs.get("globex", "exp-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .tenant_id,
+        "globex"
+    );
     let page = jobs.list("acme", None, 10, None).await.unwrap();
     assert_eq!(page.items, vec![a.clone()]);
     // An update through the other tenant's key cannot touch acme's row.
@@ -195,7 +229,10 @@ async fn jobs_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ec.db");
     let j = job("acme", "exp-1", t0());
-    SqliteJobTable::new(Db::open(&path).unwrap()).create(&j).await.unwrap();
+    SqliteJobTable::new(Db::open(&path).unwrap())
+        .create(&j)
+        .await
+        .unwrap();
     let jobs = SqliteJobTable::new(Db::open(&path).unwrap());
     assert_eq!(jobs.get("acme", "exp-1").await.unwrap(), Some(j));
 }
@@ -208,6 +245,9 @@ async fn a_corrupt_row_is_an_error_not_a_panic() {
     db.call(|c| Ok(c.execute("UPDATE jobs SET doc = '{not json'", [])?))
         .await
         .unwrap();
-    assert!(matches!(jobs.get("acme", "exp-1").await, Err(PortError::Invalid(_))));
+    assert!(matches!(
+        jobs.get("acme", "exp-1").await,
+        Err(PortError::Invalid(_))
+    ));
     assert!(jobs.list("acme", None, 10, None).await.is_err());
 }

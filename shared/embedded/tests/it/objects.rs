@@ -39,31 +39,64 @@ fn store() -> (tempfile::TempDir, FsObjectStore, Arc<Recorder>) {
 async fn put_get_head_list() {
     let (_d, s, _) = store();
     let m = s
-        .put("scans/acme/scan-1.json", Bytes::from_static(b"{\"a\":1}"), "application/json")
+        .put(
+            "scans/acme/scan-1.json",
+            Bytes::from_static(b"{\"a\":1}"),
+            "application/json",
+        )
         .await
         .unwrap();
     assert_eq!(m.size, 7);
     assert_eq!(m.media_type, "application/json");
-    s.put("scans/acme/scan-0.json", Bytes::from_static(b"[]"), "application/json")
-        .await
-        .unwrap();
-    s.put("scans/globex/scan-9.json", Bytes::from_static(b"{}"), "application/json")
-        .await
-        .unwrap();
-    s.put("templates/acme/t.typ", Bytes::from_static(b"= Hi"), "text/plain")
-        .await
-        .unwrap();
+    s.put(
+        "scans/acme/scan-0.json",
+        Bytes::from_static(b"[]"),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    s.put(
+        "scans/globex/scan-9.json",
+        Bytes::from_static(b"{}"),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    s.put(
+        "templates/acme/t.typ",
+        Bytes::from_static(b"= Hi"),
+        "text/plain",
+    )
+    .await
+    .unwrap();
 
-    assert_eq!(s.get("scans/acme/scan-1.json").await.unwrap(), Bytes::from_static(b"{\"a\":1}"));
+    assert_eq!(
+        s.get("scans/acme/scan-1.json").await.unwrap(),
+        Bytes::from_static(b"{\"a\":1}")
+    );
     let h = s.head("templates/acme/t.typ").await.unwrap().unwrap();
     assert_eq!((h.size, h.media_type.as_str()), (4, "text/plain"));
     assert_eq!(s.head("scans/acme/none.json").await.unwrap(), None);
-    assert_eq!(s.head("scans/acme").await.unwrap(), None, "a directory is not an object");
-    assert!(matches!(s.get("scans/acme/none.json").await, Err(PortError::NotFound(_))));
-    assert!(matches!(s.get("scans/acme").await, Err(PortError::NotFound(_))));
-    assert!(matches!(s.get("../etc/passwd").await, Err(PortError::NotFound(_))));
+    assert_eq!(
+        s.head("scans/acme").await.unwrap(),
+        None,
+        "a directory is not an object"
+    );
+    assert!(matches!(
+        s.get("scans/acme/none.json").await,
+        Err(PortError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.get("scans/acme").await,
+        Err(PortError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.get("../etc/passwd").await,
+        Err(PortError::NotFound(_))
+    ));
 
-    let keys = |v: Vec<ec_domain::ports::ObjectMeta>| v.into_iter().map(|m| m.key).collect::<Vec<_>>();
+    let keys =
+        |v: Vec<ec_domain::ports::ObjectMeta>| v.into_iter().map(|m| m.key).collect::<Vec<_>>();
     assert_eq!(
         keys(s.list("").await.unwrap()),
         [
@@ -77,10 +110,17 @@ async fn put_get_head_list() {
         keys(s.list("scans/acme/").await.unwrap()),
         ["scans/acme/scan-0.json", "scans/acme/scan-1.json"]
     );
-    assert_eq!(keys(s.list("scans/acme/scan-1").await.unwrap()), ["scans/acme/scan-1.json"]);
+    assert_eq!(
+        keys(s.list("scans/acme/scan-1").await.unwrap()),
+        ["scans/acme/scan-1.json"]
+    );
     assert_eq!(
         keys(s.list("scans/").await.unwrap()),
-        ["scans/acme/scan-0.json", "scans/acme/scan-1.json", "scans/globex/scan-9.json"]
+        [
+            "scans/acme/scan-0.json",
+            "scans/acme/scan-1.json",
+            "scans/globex/scan-9.json"
+        ]
     );
     assert_eq!(keys(s.list("scans/a").await.unwrap()).len(), 2);
     assert!(s.list("nothing/").await.unwrap().is_empty());
@@ -89,9 +129,13 @@ async fn put_get_head_list() {
     assert_eq!(listed[0].size, 4);
 
     // Overwrite replaces body and media type.
-    s.put("templates/acme/t.typ", Bytes::from_static(b"= Hello"), "text/x-typst")
-        .await
-        .unwrap();
+    s.put(
+        "templates/acme/t.typ",
+        Bytes::from_static(b"= Hello"),
+        "text/x-typst",
+    )
+    .await
+    .unwrap();
     let (meta, body) = s.get_with_meta("templates/acme/t.typ").await.unwrap();
     assert_eq!((meta.size, meta.media_type.as_str()), (7, "text/x-typst"));
     assert_eq!(body, Bytes::from_static(b"= Hello"));
@@ -131,29 +175,46 @@ async fn bad_keys_are_rejected() {
         let r = s.put(key, body(), "text/plain").await;
         assert!(matches!(r, Err(PortError::Invalid(_))), "{key:?}: {r:?}");
         assert!(s.object_path(key).is_err(), "{key:?}");
-        assert!(s.presign_get(key, Duration::from_secs(60)).await.is_err(), "{key:?}");
+        assert!(
+            s.presign_get(key, Duration::from_secs(60)).await.is_err(),
+            "{key:?}"
+        );
     }
     for prefix in ["/", "../", "a//", ".x", "a/.."] {
         assert!(s.list(prefix).await.is_err(), "{prefix:?}");
     }
     // Bad media types too.
     assert!(s.put("a/b", body(), "").await.is_err());
-    assert!(s.put("a/b", body(), "text/plain\r\nX-Evil: 1").await.is_err());
+    assert!(
+        s.put("a/b", body(), "text/plain\r\nX-Evil: 1")
+            .await
+            .is_err()
+    );
     // Nothing escaped the root.
     assert!(!d.path().join("b").exists());
     // A key cannot be both an object and a prefix.
     s.put("a/b", body(), "text/plain").await.unwrap();
-    assert!(matches!(s.put("a/b/c", body(), "text/plain").await, Err(PortError::Invalid(_))));
-    assert!(matches!(s.put("a", body(), "text/plain").await, Err(PortError::Invalid(_))));
+    assert!(matches!(
+        s.put("a/b/c", body(), "text/plain").await,
+        Err(PortError::Invalid(_))
+    ));
+    assert!(matches!(
+        s.put("a", body(), "text/plain").await,
+        Err(PortError::Invalid(_))
+    ));
     assert_eq!(s.get("a/b").await.unwrap(), body());
 }
 
 #[tokio::test]
 async fn sidecars_and_temp_files_are_never_objects() {
     let (_d, s, _) = store();
-    s.put("x/y/z.bin", Bytes::from_static(b"data"), "application/octet-stream")
-        .await
-        .unwrap();
+    s.put(
+        "x/y/z.bin",
+        Bytes::from_static(b"data"),
+        "application/octet-stream",
+    )
+    .await
+    .unwrap();
     let dir = s.root().join("x/y");
     std::fs::write(dir.join(".tmp-leftover"), b"partial").unwrap();
     std::fs::write(dir.join(".gone.bin.meta.json"), b"{}").unwrap();
@@ -172,7 +233,10 @@ async fn sidecars_and_temp_files_are_never_objects() {
     assert_eq!(s.sweep_temp_files().await.unwrap(), 2);
     assert!(!dir.join(".tmp-leftover").exists());
     assert!(dir.join(".z.bin.meta.json").exists());
-    assert_eq!(s.head("x/y/z.bin").await.unwrap().unwrap().media_type, "application/octet-stream");
+    assert_eq!(
+        s.head("x/y/z.bin").await.unwrap().unwrap().media_type,
+        "application/octet-stream"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -181,17 +245,25 @@ async fn readers_never_see_a_partial_object() {
     let s = Arc::new(s);
     const LEN: usize = 1 << 20;
     let key = "big/blob.bin";
-    s.put(key, Bytes::from(vec![b'a'; LEN]), "application/octet-stream")
-        .await
-        .unwrap();
+    s.put(
+        key,
+        Bytes::from(vec![b'a'; LEN]),
+        "application/octet-stream",
+    )
+    .await
+    .unwrap();
     let writer = {
         let s = s.clone();
         tokio::spawn(async move {
             for i in 0..20u8 {
                 let fill = if i % 2 == 0 { b'b' } else { b'a' };
-                s.put(key, Bytes::from(vec![fill; LEN]), "application/octet-stream")
-                    .await
-                    .unwrap();
+                s.put(
+                    key,
+                    Bytes::from(vec![fill; LEN]),
+                    "application/octet-stream",
+                )
+                .await
+                .unwrap();
             }
         })
     };
@@ -218,18 +290,34 @@ async fn readers_never_see_a_partial_object() {
 #[tokio::test]
 async fn report_puts_emit_one_seal_message_each() {
     let (_d, s, rec) = store();
-    s.put("reports/acme/exp-1/report.json", Bytes::from_static(b"{}"), "application/json")
-        .await
-        .unwrap();
-    s.put("scans/acme/s.json", Bytes::from_static(b"{}"), "application/json")
-        .await
-        .unwrap();
-    s.put("sealed/acme/exp-1/bundle.tar.gz", Bytes::from_static(b"gz"), "application/gzip")
-        .await
-        .unwrap();
-    s.put("reports/acme/exp-2/report.pdf", Bytes::from_static(b"%PDF-"), "application/pdf")
-        .await
-        .unwrap();
+    s.put(
+        "reports/acme/exp-1/report.json",
+        Bytes::from_static(b"{}"),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    s.put(
+        "scans/acme/s.json",
+        Bytes::from_static(b"{}"),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    s.put(
+        "sealed/acme/exp-1/bundle.tar.gz",
+        Bytes::from_static(b"gz"),
+        "application/gzip",
+    )
+    .await
+    .unwrap();
+    s.put(
+        "reports/acme/exp-2/report.pdf",
+        Bytes::from_static(b"%PDF-"),
+        "application/pdf",
+    )
+    .await
+    .unwrap();
     let sent = rec.sent.lock().unwrap().clone();
     assert_eq!(sent.len(), 2);
     assert!(sent.iter().all(|(q, _)| *q == QueueName::Seal));
@@ -240,8 +328,14 @@ async fn report_puts_emit_one_seal_message_each() {
     assert_eq!(
         msgs,
         [
-            ObjectCreated { key: "reports/acme/exp-1/report.json".into(), size: 2 },
-            ObjectCreated { key: "reports/acme/exp-2/report.pdf".into(), size: 5 },
+            ObjectCreated {
+                key: "reports/acme/exp-1/report.json".into(),
+                size: 2
+            },
+            ObjectCreated {
+                key: "reports/acme/exp-2/report.pdf".into(),
+                size: 5
+            },
         ]
     );
 }
@@ -250,29 +344,58 @@ async fn report_puts_emit_one_seal_message_each() {
 async fn report_notifications_go_through_the_sqlite_queue() {
     let (d, db) = super::temp_db();
     let q = SqliteQueue::new(db);
-    let s = FsObjectStore::new(d.path().join("objects"), Arc::new(q.clone()), SECRET.to_vec()).unwrap();
-    s.put("reports/acme/exp-1/report.csv", Bytes::from_static(b"a,b\n"), "text/csv")
+    let s = FsObjectStore::new(
+        d.path().join("objects"),
+        Arc::new(q.clone()),
+        SECRET.to_vec(),
+    )
+    .unwrap();
+    s.put(
+        "reports/acme/exp-1/report.csv",
+        Bytes::from_static(b"a,b\n"),
+        "text/csv",
+    )
+    .await
+    .unwrap();
+    assert_eq!(q.depth(QueueName::Seal).await.unwrap().visible, 1);
+    let got = q
+        .receive(QueueName::Seal, 10, Duration::from_secs(30))
         .await
         .unwrap();
-    assert_eq!(q.depth(QueueName::Seal).await.unwrap().visible, 1);
-    let got = q.receive(QueueName::Seal, 10, Duration::from_secs(30)).await.unwrap();
     let msg: ObjectCreated = serde_json::from_str(&got[0].body).unwrap();
-    assert_eq!(msg, ObjectCreated { key: "reports/acme/exp-1/report.csv".into(), size: 4 });
+    assert_eq!(
+        msg,
+        ObjectCreated {
+            key: "reports/acme/exp-1/report.csv".into(),
+            size: 4
+        }
+    );
 }
 
 #[tokio::test]
 async fn a_failed_notification_fails_the_put() {
     let dir = tempfile::tempdir().unwrap();
-    let rec = Arc::new(Recorder { fail: true, ..Default::default() });
+    let rec = Arc::new(Recorder {
+        fail: true,
+        ..Default::default()
+    });
     let s = FsObjectStore::new(dir.path(), rec, SECRET.to_vec()).unwrap();
     let r = s
-        .put("reports/acme/exp-1/report.json", Bytes::from_static(b"{}"), "application/json")
+        .put(
+            "reports/acme/exp-1/report.json",
+            Bytes::from_static(b"{}"),
+            "application/json",
+        )
         .await;
     assert!(matches!(r, Err(PortError::Unavailable(_))));
     // Non-report keys do not notify, so they do not fail.
-    s.put("scans/acme/x.json", Bytes::from_static(b"{}"), "application/json")
-        .await
-        .unwrap();
+    s.put(
+        "scans/acme/x.json",
+        Bytes::from_static(b"{}"),
+        "application/json",
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -286,14 +409,19 @@ async fn presigned_urls() {
     s.set_base_url("http://127.0.0.1:8080/");
     assert_eq!(s.base_url().as_deref(), Some("http://127.0.0.1:8080"));
     let url = s.presign_get(key, Duration::from_secs(300)).await.unwrap();
-    let rest = url.strip_prefix(&format!("http://127.0.0.1:8080/objects/{key}?expires=")).unwrap();
+    let rest = url
+        .strip_prefix(&format!("http://127.0.0.1:8080/objects/{key}?expires="))
+        .unwrap();
     let (expires, sig) = rest.split_once("&sig=").unwrap();
     let expires: i64 = expires.parse().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    assert!((now + 299..=now + 301).contains(&expires), "{expires} vs {now}");
+    assert!(
+        (now + 299..=now + 301).contains(&expires),
+        "{expires} vs {now}"
+    );
     assert_eq!(s.check_presigned(key, expires, sig), Ok(()));
     assert_eq!(verify_presigned(SECRET, key, expires, sig, now), Ok(()));
     assert_eq!(
@@ -306,7 +434,12 @@ async fn presigned_urls() {
     );
     // The base URL can change (the server rebinding).
     s.set_base_url("http://localhost:9");
-    assert!(s.presign_get(key, Duration::from_secs(1)).await.unwrap().starts_with("http://localhost:9/objects/"));
+    assert!(
+        s.presign_get(key, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .starts_with("http://localhost:9/objects/")
+    );
 }
 
 #[tokio::test]

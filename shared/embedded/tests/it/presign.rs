@@ -13,7 +13,11 @@ fn verify_ok_expired_and_tampered() {
         verify_presigned(SECRET, key, 1_000, &sig, 1_001),
         Err(PresignError::Expired)
     );
-    let flipped = format!("{}{}", &sig[..63], if sig.ends_with('0') { '1' } else { '0' });
+    let flipped = format!(
+        "{}{}",
+        &sig[..63],
+        if sig.ends_with('0') { '1' } else { '0' }
+    );
     // Another key, a moved expiry, another secret, a flipped or malformed signature.
     let bad = [
         verify_presigned(SECRET, "reports/acme/exp-2/report.pdf", 1_000, &sig, 0),

@@ -26,12 +26,27 @@ async fn fifo_and_queues_are_separate() {
         rest.iter().map(|d| d.body.as_str()).collect::<Vec<_>>(),
         ["g3", "g4"]
     );
-    assert!(q.receive(QueueName::Gather, 10, LONG).await.unwrap().is_empty());
-    assert!(q.receive(QueueName::Render, 0, LONG).await.unwrap().is_empty());
+    assert!(
+        q.receive(QueueName::Gather, 10, LONG)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        q.receive(QueueName::Render, 0, LONG)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let r = q.receive(QueueName::Render, 10, LONG).await.unwrap();
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].body, "r0");
-    assert!(q.receive(QueueName::Seal, 10, LONG).await.unwrap().is_empty());
+    assert!(
+        q.receive(QueueName::Seal, 10, LONG)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -45,14 +60,18 @@ async fn visibility_timeout_hides_then_redelivers() {
         .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].receive_count, 1);
-    assert!(q
-        .receive(QueueName::Gather, 1, Duration::from_millis(50))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        q.receive(QueueName::Gather, 1, Duration::from_millis(50))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         q.depth(QueueName::Gather).await.unwrap(),
-        QueueDepth { in_flight: 1, ..Default::default() }
+        QueueDepth {
+            in_flight: 1,
+            ..Default::default()
+        }
     );
     tokio::time::sleep(Duration::from_millis(80)).await;
     let second = q.receive(QueueName::Gather, 1, LONG).await.unwrap();
@@ -67,14 +86,23 @@ async fn visibility_timeout_hides_then_redelivers() {
     q.retry_after(QueueName::Gather, &first[0].receipt, Duration::ZERO)
         .await
         .unwrap();
-    assert!(q.receive(QueueName::Gather, 1, LONG).await.unwrap().is_empty(), "stale retry must not release");
+    assert!(
+        q.receive(QueueName::Gather, 1, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "stale retry must not release"
+    );
     // Nor does a receipt of another queue.
     q.ack(QueueName::Render, &second[0].receipt).await.unwrap();
     assert_eq!(q.depth(QueueName::Gather).await.unwrap().total(), 1);
     q.ack(QueueName::Gather, "no-such-receipt").await.unwrap();
 
     q.ack(QueueName::Gather, &second[0].receipt).await.unwrap();
-    assert_eq!(q.depth(QueueName::Gather).await.unwrap(), QueueDepth::default());
+    assert_eq!(
+        q.depth(QueueName::Gather).await.unwrap(),
+        QueueDepth::default()
+    );
 }
 
 #[tokio::test]
@@ -86,7 +114,12 @@ async fn retry_after_delays_redelivery() {
     q.retry_after(QueueName::Render, &d[0].receipt, Duration::from_millis(60))
         .await
         .unwrap();
-    assert!(q.receive(QueueName::Render, 1, LONG).await.unwrap().is_empty());
+    assert!(
+        q.receive(QueueName::Render, 1, LONG)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     tokio::time::sleep(Duration::from_millis(90)).await;
     let again = q.receive(QueueName::Render, 1, LONG).await.unwrap();
     assert_eq!(again.len(), 1);
@@ -96,7 +129,10 @@ async fn retry_after_delays_redelivery() {
     q.retry_after(QueueName::Render, &again[0].receipt, Duration::ZERO)
         .await
         .unwrap();
-    assert_eq!(q.receive(QueueName::Render, 1, LONG).await.unwrap()[0].receive_count, 3);
+    assert_eq!(
+        q.receive(QueueName::Render, 1, LONG).await.unwrap()[0].receive_count,
+        3
+    );
 }
 
 #[tokio::test]
@@ -124,7 +160,14 @@ async fn dead_letter_after_max_receives() {
     assert_eq!(dead[0].receive_count, 5);
     assert!(q.dead_letters(QueueName::Gather).await.unwrap().is_empty());
     let depth = q.depth(QueueName::Seal).await.unwrap();
-    assert_eq!(depth, QueueDepth { in_flight: 1, dead: 1, ..Default::default() });
+    assert_eq!(
+        depth,
+        QueueDepth {
+            in_flight: 1,
+            dead: 1,
+            ..Default::default()
+        }
+    );
 
     // Redrive puts it back with a fresh count.
     assert_eq!(q.redrive(QueueName::Seal).await.unwrap(), 1);
@@ -140,8 +183,19 @@ async fn max_receives_is_configurable() {
     let (_d, db) = super::temp_db();
     let q = SqliteQueue::with_max_receives(db, 1);
     q.send(QueueName::Gather, "m".into()).await.unwrap();
-    assert_eq!(q.receive(QueueName::Gather, 1, Duration::ZERO).await.unwrap().len(), 1);
-    assert!(q.receive(QueueName::Gather, 1, Duration::ZERO).await.unwrap().is_empty());
+    assert_eq!(
+        q.receive(QueueName::Gather, 1, Duration::ZERO)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        q.receive(QueueName::Gather, 1, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(q.dead_letters(QueueName::Gather).await.unwrap().len(), 1);
 }
 
@@ -156,18 +210,27 @@ async fn durable_across_reopening_and_release_in_flight() {
         }
         let got = q.receive(QueueName::Gather, 1, LONG).await.unwrap();
         assert_eq!(got[0].body, "m0");
-        q.send_delayed(QueueName::Gather, "later".into(), LONG).await.unwrap();
+        q.send_delayed(QueueName::Gather, "later".into(), LONG)
+            .await
+            .unwrap();
     }
     let q = SqliteQueue::new(Db::open(&path).unwrap());
     assert_eq!(
         q.depth(QueueName::Gather).await.unwrap(),
-        QueueDepth { visible: 2, in_flight: 1, delayed: 1, dead: 0 }
+        QueueDepth {
+            visible: 2,
+            in_flight: 1,
+            delayed: 1,
+            dead: 0
+        }
     );
     // Only received messages are released; the delayed one keeps its delay.
     assert_eq!(q.release_in_flight().await.unwrap(), 1);
     let got = q.receive(QueueName::Gather, 10, LONG).await.unwrap();
     assert_eq!(
-        got.iter().map(|d| (d.body.as_str(), d.receive_count)).collect::<Vec<_>>(),
+        got.iter()
+            .map(|d| (d.body.as_str(), d.receive_count))
+            .collect::<Vec<_>>(),
         [("m0", 2), ("m1", 1), ("m2", 1)]
     );
     assert_eq!(q.release_in_flight().await.unwrap(), 3);
@@ -212,7 +275,10 @@ async fn concurrent_receivers_never_share_a_message() {
     let unique: HashSet<_> = all.iter().cloned().collect();
     assert_eq!(all.len(), N, "every message delivered exactly once");
     assert_eq!(unique.len(), N);
-    assert_eq!(a.depth(QueueName::Render).await.unwrap(), QueueDepth::default());
+    assert_eq!(
+        a.depth(QueueName::Render).await.unwrap(),
+        QueueDepth::default()
+    );
 }
 
 #[tokio::test]
@@ -225,7 +291,8 @@ async fn wait_for_work_wakes_on_send() {
         let q = q.clone();
         tokio::spawn(async move {
             let start = Instant::now();
-            q.wait_for_work(QueueName::Gather, Duration::from_secs(10)).await;
+            q.wait_for_work(QueueName::Gather, Duration::from_secs(10))
+                .await;
             start.elapsed()
         })
     };
@@ -243,7 +310,8 @@ async fn wait_for_work_wakes_on_send() {
 
     // With work already visible it returns at once.
     let start = Instant::now();
-    q.wait_for_work(QueueName::Gather, Duration::from_secs(10)).await;
+    q.wait_for_work(QueueName::Gather, Duration::from_secs(10))
+        .await;
     assert!(start.elapsed() < Duration::from_secs(1));
 }
 
@@ -252,9 +320,12 @@ async fn wait_for_work_wakes_when_a_hidden_message_returns() {
     let (_d, db) = super::temp_db();
     let q = SqliteQueue::new(db);
     q.send(QueueName::Seal, "m".into()).await.unwrap();
-    q.receive(QueueName::Seal, 1, Duration::from_millis(100)).await.unwrap();
+    q.receive(QueueName::Seal, 1, Duration::from_millis(100))
+        .await
+        .unwrap();
     let start = Instant::now();
-    q.wait_for_work(QueueName::Seal, Duration::from_secs(10)).await;
+    q.wait_for_work(QueueName::Seal, Duration::from_secs(10))
+        .await;
     let waited = start.elapsed();
     assert!(waited >= Duration::from_millis(50), "{waited:?}");
     assert!(waited < Duration::from_secs(2), "{waited:?}");
@@ -262,6 +333,7 @@ async fn wait_for_work_wakes_when_a_hidden_message_returns() {
 
     // An empty queue waits out max_wait.
     let start = Instant::now();
-    q.wait_for_work(QueueName::Gather, Duration::from_millis(60)).await;
+    q.wait_for_work(QueueName::Gather, Duration::from_millis(60))
+        .await;
     assert!(start.elapsed() >= Duration::from_millis(50));
 }

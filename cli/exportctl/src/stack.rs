@@ -1,0 +1,290 @@
+//! The embedded stack: the same API router and stage handlers as on AWS, wired to the
+//! filesystem, SQLite and an in-process WebSocket hub. `exportctl serve` and
+//! `exportctl demo` both run it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::task::JoinHandle;
+
+use ec_api::{ApiState, Auth, HttpError, Limits, TraceId};
+use ec_domain::ports::{ConnectionPush, QueueConsumer};
+use ec_domain::{ApiError, ErrorCode, messages::QueueName};
+use ec_embedded::{
+    DataDir, Db, FsObjectStore, SqliteConnections, SqliteIdempotency, SqliteJobTable, SqliteQueue,
+    SqliteScanCatalog,
+};
+use ec_pipeline::config::{Env, Sources, parse_var};
+use ec_pipeline::worker::{WorkerConfig, run_worker};
+use ec_pipeline::{Pipeline, Ports, Settings};
+
+use crate::ws::{self, Hub, WsState};
+
+/// File names inside the data directory.
+pub const JWT_SECRET_FILE: &str = "jwt.secret";
+const PRESIGN_SECRET_FILE: &str = "presign.secret";
+const SIGNING_KEY_FILE: &str = "signing-key.pem";
+
+/// Everything `serve` needs, from flags and the environment (read once).
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `EXPORTCENTER_JWT_SECRET`; else the data dir's generated secret.
+    pub jwt_secret: Option<Vec<u8>>,
+    /// `EXPORTCENTER_PUBLIC_URL`: base of presigned links; default `http://{bound address}`.
+    pub public_url: Option<String>,
+    /// `EXPORTCENTER_WORKERS`: pull loops per queue.
+    pub workers: usize,
+    pub worker: WorkerConfig,
+    pub limits: Limits,
+    pub settings: Settings,
+}
+
+impl StackConfig {
+    pub fn from_env(
+        env: &dyn Env,
+        addr: SocketAddr,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<StackConfig> {
+        let settings = Settings::from_env(env)?;
+        let d = WorkerConfig::default();
+        let limits = Limits::default();
+        Ok(StackConfig {
+            addr,
+            data_dir,
+            jwt_secret: env.var("EXPORTCENTER_JWT_SECRET").map(String::into_bytes),
+            public_url: env.var("EXPORTCENTER_PUBLIC_URL"),
+            workers: parse_var(env, "EXPORTCENTER_WORKERS", 2usize)?.max(1),
+            worker: WorkerConfig {
+                visibility: std::time::Duration::from_secs(parse_var(
+                    env,
+                    "EXPORTCENTER_VISIBILITY_TIMEOUT_SECS",
+                    d.visibility.as_secs(),
+                )?),
+                idle_wait: d.idle_wait,
+                retry_base: std::time::Duration::from_millis(parse_var(
+                    env,
+                    "EXPORTCENTER_RETRY_BASE_MS",
+                    d.retry_base.as_millis() as u64,
+                )?),
+            },
+            limits: Limits {
+                request_bytes: parse_var(
+                    env,
+                    "EXPORTCENTER_MAX_REQUEST_BYTES",
+                    limits.request_bytes,
+                )?,
+                scan_bytes: parse_var(env, "EXPORTCENTER_MAX_SCAN_BYTES", limits.scan_bytes)?,
+            },
+            settings,
+        })
+    }
+}
+
+/// A running embedded stack.
+pub struct Stack {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub jwt_secret: Vec<u8>,
+    pub pipeline: Pipeline,
+    pub queue: Arc<SqliteQueue>,
+    tasks: Vec<JoinHandle<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    _data_dir: DataDir,
+}
+
+#[derive(Clone)]
+struct ObjectsState {
+    store: Arc<FsObjectStore>,
+}
+
+#[derive(Deserialize)]
+struct Presigned {
+    expires: Option<i64>,
+    sig: Option<String>,
+}
+
+/// `GET /objects/{key}`: serves an object to whoever holds a valid presigned link.
+async fn serve_object(
+    State(st): State<ObjectsState>,
+    axum::Extension(trace): axum::Extension<TraceId>,
+    Path(key): Path<String>,
+    Query(q): Query<Presigned>,
+) -> Response {
+    let fail = |code: ErrorCode, msg: &str| {
+        HttpError {
+            error: ApiError::new(code, msg),
+            trace_id: trace.0.clone(),
+        }
+        .into_response()
+    };
+    let (Some(expires), Some(sig)) = (q.expires, q.sig) else {
+        return fail(
+            ErrorCode::Forbidden,
+            "a presigned link needs expires and sig",
+        );
+    };
+    if let Err(e) = st.store.check_presigned(&key, expires, &sig) {
+        return fail(
+            ErrorCode::Forbidden,
+            &format!("presigned link refused: {e}"),
+        );
+    }
+    match st.store.get_with_meta(&key).await {
+        Ok((meta, bytes)) => {
+            let file = key.rsplit('/').next().unwrap_or("download");
+            let mut resp = (StatusCode::OK, bytes).into_response();
+            let h = resp.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&meta.media_type) {
+                h.insert(header::CONTENT_TYPE, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            resp
+        }
+        Err(_) => fail(ErrorCode::NotFound, "object not found"),
+    }
+}
+
+impl Stack {
+    pub async fn start(cfg: StackConfig, env: &dyn Env) -> anyhow::Result<Stack> {
+        let data_dir = DataDir::open(&cfg.data_dir)?;
+        let jwt_secret = match cfg.jwt_secret.clone() {
+            Some(s) => s,
+            None => data_dir.load_or_create_secret(JWT_SECRET_FILE)?,
+        };
+        let presign_secret = data_dir.load_or_create_secret(PRESIGN_SECRET_FILE)?;
+        let signer =
+            ec_seal::Ed25519Signer::load_or_create(&data_dir.path().join(SIGNING_KEY_FILE))
+                .context("loading the signing key")?;
+
+        let db = Db::open(data_dir.db())?;
+        let queue = Arc::new(SqliteQueue::with_max_receives(
+            db.clone(),
+            cfg.settings.max_attempts,
+        ));
+        // This process owns the data dir: whatever a previous process had in flight is orphaned.
+        let released = queue.release_in_flight().await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "re-queued messages left in flight by a previous run"
+            );
+        }
+        let objects = Arc::new(FsObjectStore::new(
+            data_dir.objects(),
+            queue.clone(),
+            presign_secret,
+        )?);
+        objects.sweep_temp_files().await?;
+        let catalog = Arc::new(SqliteScanCatalog::new(db.clone()));
+        let connections = Arc::new(SqliteConnections::new(db.clone()));
+        connections.clear().await?;
+        let hub = Arc::new(Hub::default());
+        let sources = Sources::from_env(env, &cfg.settings, objects.clone(), catalog.clone())?;
+        let ports = Ports {
+            jobs: Arc::new(SqliteJobTable::new(db.clone())),
+            idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
+            queue: queue.clone(),
+            objects: objects.clone(),
+            catalog,
+            scans: sources.scans,
+            verdicts: sources.verdicts,
+            vex: sources.vex,
+            sboms: sources.sboms,
+            connections: connections.clone(),
+            push: hub.clone() as Arc<dyn ConnectionPush>,
+            signer: Arc::new(signer),
+        };
+        let pipeline = Pipeline::new(ports, cfg.settings.clone());
+        let auth = Arc::new(Auth::hs256(&jwt_secret));
+
+        let listener = tokio::net::TcpListener::bind(cfg.addr)
+            .await
+            .with_context(|| format!("binding {}", cfg.addr))?;
+        let addr = listener.local_addr()?;
+        let base_url = cfg
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        objects.set_base_url(&base_url);
+
+        let api = ec_api::routes(ApiState {
+            pipeline: pipeline.clone(),
+            auth: auth.clone(),
+            limits: cfg.limits.clone(),
+        });
+        let ws_routes = Router::new()
+            .route("/ws", get(ws::handler))
+            .with_state(WsState {
+                hub,
+                registry: connections,
+                auth,
+                ttl: cfg.settings.connection_ttl,
+            });
+        let object_routes = Router::new()
+            .route("/objects/{*key}", get(serve_object))
+            .with_state(ObjectsState { store: objects });
+        let app = ec_api::finish(api.merge(ws_routes).merge(object_routes));
+
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        });
+
+        let mut tasks = Vec::new();
+        for q in QueueName::ALL {
+            for _ in 0..cfg.workers {
+                let consumer: Arc<dyn QueueConsumer> = queue.clone();
+                tasks.push(tokio::spawn(run_worker(
+                    pipeline.clone(),
+                    consumer,
+                    q,
+                    cfg.worker.clone(),
+                )));
+            }
+        }
+        tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "embedded stack listening");
+        Ok(Stack {
+            addr,
+            base_url,
+            jwt_secret,
+            pipeline,
+            queue,
+            tasks,
+            shutdown: Some(tx),
+            server: Some(server),
+            _data_dir: data_dir,
+        })
+    }
+
+    /// Stops accepting requests, then stops the workers. Messages in flight are redelivered
+    /// on the next start.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+        }
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The embedded stack's WebSocket endpoint (`/ws`) and the push side of its notifier: the
+//! local stand-in for API Gateway WebSocket and its Management API.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use ec_api::{Auth, HttpError, TraceId};
+use ec_domain::PortError;
+use ec_domain::ports::{ConnectionPush, ConnectionRegistry, PortResult};
+
+/// Live connections of this process, by connection id.
+#[derive(Default)]
+pub struct Hub {
+    senders: Mutex<HashMap<String, mpsc::UnboundedSender<Bytes>>>,
+}
+
+impl Hub {
+    fn insert(&self, id: &str, tx: mpsc::UnboundedSender<Bytes>) {
+        if let Ok(mut m) = self.senders.lock() {
+            m.insert(id.to_string(), tx);
+        }
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut m) = self.senders.lock() {
+            m.remove(id);
+        }
+    }
+}
+
+#[async_trait]
+impl ConnectionPush for Hub {
+    async fn post(&self, connection_id: &str, payload: Bytes) -> PortResult<()> {
+        let tx = self
+            .senders
+            .lock()
+            .map_err(|_| PortError::Backend("hub lock poisoned".into()))?
+            .get(connection_id)
+            .cloned();
+        match tx {
+            Some(tx) if tx.send(payload).is_ok() => Ok(()),
+            _ => Err(PortError::Gone(connection_id.to_string())),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WsState {
+    pub hub: Arc<Hub>,
+    pub registry: Arc<dyn ConnectionRegistry>,
+    pub auth: Arc<Auth>,
+    pub ttl: std::time::Duration,
+}
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+    tenant: Option<String>,
+}
+
+/// `GET /ws`: authenticates at the handshake (headers, or `?token=&tenant=` for browsers).
+pub async fn handler(
+    State(st): State<WsState>,
+    axum::Extension(trace): axum::Extension<TraceId>,
+    headers: HeaderMap,
+    Query(q): Query<WsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let token = header("authorization")
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .or(q.token.as_deref());
+    let tenant = header("x-tenant-id").or(q.tenant.as_deref());
+    let caller = match st
+        .auth
+        .verify(token, tenant)
+        .and_then(|p| p.require("export:read").cloned())
+    {
+        Ok(c) => c,
+        Err(error) => {
+            return HttpError {
+                error,
+                trace_id: trace.0,
+            }
+            .into_response();
+        }
+    };
+    upgrade.on_upgrade(move |socket| serve_connection(st, caller.tenant, socket))
+}
+
+async fn serve_connection(st: WsState, tenant: String, socket: WebSocket) {
+    let id = format!("conn-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    st.hub.insert(&id, tx);
+    if let Err(e) = st.registry.register(&id, &tenant, st.ttl).await {
+        tracing::warn!(connection = %id, error = %e, "could not register connection");
+    }
+    tracing::debug!(connection = %id, tenant = %tenant, "websocket connected");
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            out = rx.recv() => {
+                let Some(payload) = out else { break };
+                let text = String::from_utf8_lossy(&payload).into_owned();
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            incoming = stream.next() => {
+                match incoming {
+                    Some(Ok(Message::Text(t))) => {
+                        // `{"action":"ping"}` keeps the registration alive; anything else
+                        // (e.g. subscribe) is acknowledged: a client sees all its tenant's exports.
+                        let action = serde_json::from_str::<serde_json::Value>(&t)
+                            .ok()
+                            .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(str::to_string))
+                            .unwrap_or_default();
+                        let reply = if action == "ping" {
+                            let _ = st.registry.register(&id, &tenant, st.ttl).await;
+                            serde_json::json!({"type": "pong"})
+                        } else {
+                            serde_json::json!({"type": "ack", "action": action})
+                        };
+                        if sink.send(Message::Text(reply.to_string().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+        }
+    }
+    st.hub.remove(&id);
+    if let Err(e) = st.registry.remove(&id).await {
+        tracing::warn!(connection = %id, error = %e, "could not unregister connection");
+    }
+    tracing::debug!(connection = %id, "websocket closed");
+}
