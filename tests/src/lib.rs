@@ -25,16 +25,28 @@ pub fn exportctl_bin() -> PathBuf {
     if let Ok(p) = std::env::var("EXPORTCTL_BIN") {
         return PathBuf::from(p);
     }
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"));
     let bin = target.join("debug/exportctl");
-    assert!(bin.exists(), "{} missing: run `cargo build -p exportctl` first (the test command does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p exportctl` first (the test command does)",
+        bin.display()
+    );
     bin
 }
 
 /// The virtualenv's Python with the validators (`EC_PYTHON`, set by the test command).
 /// Tests that validate outputs fail, never skip, without it.
 pub fn python() -> PathBuf {
-    let p = std::env::var("EC_PYTHON").map(PathBuf::from).unwrap_or_else(|_| repo_root().join(".venv/bin/python"));
-    assert!(p.exists(), "{} missing: run the README's test command (scripts/test.sh), which creates it", p.display());
+    let p = std::env::var("EC_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "{} missing: run the README's test command (scripts/test.sh), which creates it",
+        p.display()
+    );
     p
 }

@@ -37,7 +37,9 @@ impl Server {
         let mut child = cmd.spawn().expect("spawn exportctl serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read serve banner");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read serve banner");
         let base_url = line
             .trim()
             .rsplit(' ')
@@ -49,7 +51,8 @@ impl Server {
     }
 
     fn client(&self, scopes: &str) -> Client {
-        let token = ec_api::auth::mint(SECRET.as_bytes(), "e2e", TENANT, scopes, 600).expect("mint");
+        let token =
+            ec_api::auth::mint(SECRET.as_bytes(), "e2e", TENANT, scopes, 600).expect("mint");
         Client::new(&self.base_url, &token, TENANT).expect("client")
     }
 
@@ -81,10 +84,19 @@ fn raw_triples(doc: &Value) -> BTreeSet<(String, String, String)> {
             ));
         }
     } else {
-        let results = doc.get("Results").unwrap_or(doc).as_array().cloned().unwrap_or_default();
+        let results = doc
+            .get("Results")
+            .unwrap_or(doc)
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for r in results {
             for v in r["Vulnerabilities"].as_array().into_iter().flatten() {
-                out.insert((s(&v["VulnerabilityID"]), s(&v["PkgName"]), s(&v["Severity"]).to_lowercase()));
+                out.insert((
+                    s(&v["VulnerabilityID"]),
+                    s(&v["PkgName"]),
+                    s(&v["Severity"]).to_lowercase(),
+                ));
             }
         }
     }
@@ -116,7 +128,10 @@ async fn every_fixture_exports_as_json_and_csv_through_serve() {
     for path in fixtures("trivy").into_iter().chain(fixtures("grype")) {
         let bytes = std::fs::read(&path).unwrap();
         let doc: Value = serde_json::from_slice(&bytes).unwrap();
-        let receipt = client.ingest(bytes).await.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let receipt = client
+            .ingest(bytes)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(receipt.findings, raw_count(&doc), "{}", path.display());
         total += receipt.findings;
         expected.extend(raw_triples(&doc));
@@ -133,7 +148,10 @@ async fn every_fixture_exports_as_json_and_csv_through_serve() {
         assert_eq!(job.status.as_str(), "queued");
         ids.push(job.export_id);
     }
-    let finals = events.wait_all(&ids, Duration::from_secs(120), |_| {}).await.unwrap();
+    let finals = events
+        .wait_all(&ids, Duration::from_secs(120), |_| {})
+        .await
+        .unwrap();
     for id in &ids {
         assert_eq!(finals[id]["type"], "export.ready", "{id}: {}", finals[id]);
         assert_eq!(finals[id]["tenant_id"], TENANT);
@@ -157,7 +175,10 @@ async fn every_fixture_exports_as_json_and_csv_through_serve() {
         })
         .collect();
     let missing: Vec<_> = expected.difference(&got).collect();
-    assert!(missing.is_empty(), "missing from the JSON report: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "missing from the JSON report: {missing:?}"
+    );
 
     // CSV: one row per finding, and the same triples.
     let csv_bytes = client.download(&ids[1], "report").await.unwrap();
@@ -180,7 +201,13 @@ async fn every_fixture_exports_as_json_and_csv_through_serve() {
         let report = client.download(id, "report").await.unwrap();
         let listed = v.manifest.files.iter().find(|f| f.path == name).unwrap();
         assert_eq!(listed.sha256, ec_domain::ids::sha256_hex(&report));
-        assert!(v.manifest.files.iter().any(|f| f.path.ends_with("/scan.json")), "evidence included");
+        assert!(
+            v.manifest
+                .files
+                .iter()
+                .any(|f| f.path.ends_with("/scan.json")),
+            "evidence included"
+        );
     }
     server.kill();
 }
@@ -200,15 +227,17 @@ async fn wait_ready(client: &Client, id: &str) -> ec_domain::Job {
 async fn jobs_survive_restarts_and_a_killed_worker_completes() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = std::fs::read(&fixtures("trivy")[0]).unwrap();
-    let req = |scan_id: &str| {
-        serde_json::json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": [scan_id]}})
-    };
+    let req = |scan_id: &str| serde_json::json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": [scan_id]}});
 
     // Run 1: one export completes normally; then the process is killed.
     let server = Server::start(dir.path(), &[]);
     let client = server.client(SCOPES);
     let scan_id = client.ingest(fixture.clone()).await.unwrap().scan_id;
-    let first = client.create_export(&req(&scan_id), None).await.unwrap().export_id;
+    let first = client
+        .create_export(&req(&scan_id), None)
+        .await
+        .unwrap()
+        .export_id;
     assert_eq!(wait_ready(&client, &first).await.status.as_str(), "ready");
     server.kill();
 
@@ -217,7 +246,11 @@ async fn jobs_survive_restarts_and_a_killed_worker_completes() {
     for stage in ["gathering", "rendering", "storing", "sealing"] {
         let mut server = Server::start(dir.path(), &[("EXPORTCENTER_CRASH_AT", stage)]);
         let client = server.client(SCOPES);
-        let id = client.create_export(&req(&scan_id), None).await.unwrap().export_id;
+        let id = client
+            .create_export(&req(&scan_id), None)
+            .await
+            .unwrap()
+            .export_id;
         let status = tokio::task::spawn_blocking(move || {
             let s = server.child.wait();
             drop(server);
@@ -237,7 +270,12 @@ async fn jobs_survive_restarts_and_a_killed_worker_completes() {
     assert_eq!(job.status.as_str(), "ready", "the finished job survived");
     for (stage, id) in &crashed {
         let job = wait_ready(&client, id).await;
-        assert_eq!(job.status.as_str(), "ready", "job killed in {stage}: {:?}", job.error);
+        assert_eq!(
+            job.status.as_str(),
+            "ready",
+            "job killed in {stage}: {:?}",
+            job.error
+        );
         let bundle = client.download(id, "sealed").await.unwrap();
         ec_seal::verify(&bundle).unwrap_or_else(|e| panic!("{stage}: {e}"));
     }
@@ -251,6 +289,9 @@ async fn jobs_survive_restarts_and_a_killed_worker_completes() {
         .json::<Value>()
         .await
         .unwrap();
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(1 + crashed.len()));
+    assert_eq!(
+        list["items"].as_array().map(Vec::len),
+        Some(1 + crashed.len())
+    );
     server.kill();
 }

@@ -50,6 +50,24 @@ enum Command {
         #[arg(long, env = "EXPORTCENTER_DATA_DIR", default_value = ".exportcenter")]
         data_dir: PathBuf,
     },
+    /// Print benchmark figures and their ratio to the targets (build with --release).
+    Bench {
+        /// Findings in the generated scan.
+        #[arg(long, default_value_t = 1000)]
+        findings: usize,
+        /// Exports per format.
+        #[arg(long, default_value_t = 50)]
+        exports: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a generated Trivy report (real findings repeated under distinct ids).
+    GenScan {
+        #[arg(long)]
+        findings: usize,
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Verify a sealed bundle offline; exits non-zero with the reason on any mismatch.
     Verify {
         bundle: PathBuf,
@@ -126,6 +144,23 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 ec_api::auth::mint(&secret, &subject, &tenant, &scopes, ttl)?
             );
+        }
+        Command::Bench {
+            findings,
+            exports,
+            json,
+        } => {
+            init_logging("warn");
+            let rows =
+                exportctl::bench::pipeline_latency(findings, exports, &["json", "csv"]).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                exportctl::bench::print_latency(&rows);
+            }
+        }
+        Command::GenScan { findings, output } => {
+            std::fs::write(&output, exportctl::bench::generate_trivy(findings)?)?;
         }
         Command::Verify { bundle, key, json } => {
             let bytes =

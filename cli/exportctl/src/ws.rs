@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -15,8 +16,8 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use ec_api::{Auth, HttpError, TraceId};
-use ec_domain::PortError;
 use ec_domain::ports::{ConnectionPush, ConnectionRegistry, PortResult};
+use ec_domain::{ApiError, ErrorCode, PortError};
 
 /// Live connections of this process, by connection id.
 #[derive(Default)]
@@ -74,7 +75,7 @@ pub async fn handler(
     axum::Extension(trace): axum::Extension<TraceId>,
     headers: HeaderMap,
     Query(q): Query<WsQuery>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     let token = header("authorization")
@@ -98,7 +99,19 @@ pub async fn handler(
             .into_response();
         }
     };
-    upgrade.on_upgrade(move |socket| serve_connection(st, caller.tenant, socket))
+    match upgrade {
+        Ok(upgrade) => {
+            upgrade.on_upgrade(move |socket| serve_connection(st, caller.tenant, socket))
+        }
+        Err(rejection) => HttpError {
+            error: ApiError::new(
+                ErrorCode::BadRequest,
+                format!("not a WebSocket handshake: {rejection}"),
+            ),
+            trace_id: trace.0,
+        }
+        .into_response(),
+    }
 }
 
 async fn serve_connection(st: WsState, tenant: String, socket: WebSocket) {

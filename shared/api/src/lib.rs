@@ -6,6 +6,7 @@ pub mod auth;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -142,6 +143,16 @@ async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         .map_err(|_| too_large())
 }
 
+/// Query strings that do not parse get the contract's error body, not axum's plain text.
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("bad query string: {}", e.body_text()),
+        )
+    })
+}
+
 fn parse_json(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
@@ -190,9 +201,10 @@ async fn list_exports(
     State(st): State<ApiState>,
     Extension(trace): Extension<TraceId>,
     headers: HeaderMap,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult {
     let caller = st.caller(&headers, "export:read").traced(&trace)?;
+    let q = query(q).traced(&trace)?;
     let page = st
         .pipeline
         .list_exports(
@@ -245,9 +257,10 @@ async fn download(
     Extension(trace): Extension<TraceId>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<DownloadQuery>,
+    q: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> ApiResult {
     let caller = st.caller(&headers, "export:read").traced(&trace)?;
+    let q = query(q).traced(&trace)?;
     let url = st
         .pipeline
         .download_url(&caller, &id, q.artifact.as_deref())

@@ -74,7 +74,9 @@ impl Pipeline {
                     "must be 1 to 255 visible ASCII characters",
                 ));
             }
-            let hash = ec_domain::ids::sha256_hex(&ec_domain::ids::canonical_json(body));
+            // Hash the validated request, not the raw bytes: a retry that orders scan ids or
+            // keys differently is the same request.
+            let hash = ec_domain::ids::sha256_hex(&ec_domain::ids::canonical_json(&request));
             let claim = self
                 .ports
                 .idempotency

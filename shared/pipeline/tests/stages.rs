@@ -1,0 +1,267 @@
+//! The stage handlers without any server: embedded adapters in a temp dir, messages fed by
+//! hand, including the duplicate deliveries SQS and S3 make.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
+use ec_domain::ports::{ConnectionPush, ConnectionRegistry, PortResult, QueueConsumer};
+use ec_domain::{JobStatus, PortError};
+use ec_embedded::{
+    Db, FsObjectStore, SqliteConnections, SqliteIdempotency, SqliteJobTable, SqliteQueue,
+    SqliteScanCatalog,
+};
+use ec_pipeline::local_sources::{BuiltinPolicy, DerivedSbom, StoredScans, StoredVex};
+use ec_pipeline::request::Caller;
+use ec_pipeline::{Outcome, Pipeline, Ports, Settings};
+
+/// Records every push; connection ids starting with `gone-` answer Gone.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(String, serde_json::Value)>>);
+
+#[async_trait]
+impl ConnectionPush for Recorder {
+    async fn post(&self, id: &str, payload: Bytes) -> PortResult<()> {
+        if id.starts_with("gone-") {
+            return Err(PortError::Gone(id.into()));
+        }
+        self.0
+            .lock()
+            .unwrap()
+            .push((id.into(), serde_json::from_slice(&payload).unwrap()));
+        Ok(())
+    }
+}
+
+struct Fixture {
+    pipeline: Pipeline,
+    queue: Arc<SqliteQueue>,
+    pushes: Arc<Recorder>,
+    connections: Arc<SqliteConnections>,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("db.sqlite")).unwrap();
+    let queue = Arc::new(SqliteQueue::new(db.clone()));
+    let objects = Arc::new(
+        FsObjectStore::new(dir.path().join("objects"), queue.clone(), vec![7; 32]).unwrap(),
+    );
+    objects.set_base_url("http://127.0.0.1:1");
+    let catalog = Arc::new(SqliteScanCatalog::new(db.clone()));
+    let pushes = Arc::new(Recorder::default());
+    let connections = Arc::new(SqliteConnections::new(db.clone()));
+    let ports = Ports {
+        jobs: Arc::new(SqliteJobTable::new(db.clone())),
+        idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
+        queue: queue.clone(),
+        objects: objects.clone(),
+        catalog: catalog.clone(),
+        scans: Arc::new(StoredScans {
+            objects: objects.clone(),
+            catalog,
+        }),
+        verdicts: Arc::new(BuiltinPolicy(Default::default())),
+        vex: Arc::new(StoredVex { objects }),
+        sboms: Arc::new(DerivedSbom),
+        connections: connections.clone(),
+        push: pushes.clone(),
+        signer: Arc::new(ec_seal::Ed25519Signer::generate()),
+    };
+    Fixture {
+        pipeline: Pipeline::new(ports, Settings::default()),
+        queue,
+        pushes,
+        connections,
+        _dir: dir,
+    }
+}
+
+const FIXTURE: &[u8] =
+    include_bytes!("../../../tests/fixtures/real/trivy/trivy-golden_alpine-310.json");
+
+impl Fixture {
+    /// Receives one message of `queue` (it must be there) without acknowledging it.
+    async fn take(&self, queue: QueueName) -> String {
+        let got = self
+            .queue
+            .receive(queue, 1, std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1, "expected one {} message", queue.as_str());
+        got[0].body.clone()
+    }
+
+    fn ready_events(&self) -> usize {
+        self.pushes
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| v["type"] == "export.ready")
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn duplicates_of_every_message_give_one_artifact_and_one_ready() {
+    let f = fixture();
+    let caller = Caller {
+        tenant: "acme".into(),
+        subject: "alice".into(),
+    };
+    f.connections
+        .register("conn-1", "acme", std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    f.connections
+        .register("gone-2", "acme", std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    f.connections
+        .register("conn-3", "globex", std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    let scan = f.pipeline.ingest_scan(&caller, FIXTURE).await.unwrap();
+    let req = serde_json::json!({"type":"scan_report","format":"json","scope":{"scan_ids":[scan.scan_id]}});
+    let job = f.pipeline.create_export(&caller, &req, None).await.unwrap();
+    let p = &f.pipeline;
+
+    let gather = f.take(QueueName::Gather).await;
+    assert_eq!(
+        p.handle(QueueName::Gather, &gather).await.unwrap(),
+        Outcome::Done
+    );
+    // A duplicate gather after the job moved on re-sends render (harmless) and does no work.
+    assert!(matches!(
+        p.handle(QueueName::Gather, &gather).await.unwrap(),
+        Outcome::Skipped(_)
+    ));
+
+    let render = f.take(QueueName::Render).await;
+    let render_dup = f.take(QueueName::Render).await;
+    assert_eq!(
+        p.handle(QueueName::Render, &render).await.unwrap(),
+        Outcome::Done
+    );
+    // The job is now `storing`; a duplicate render rewrites the identical report.
+    assert_eq!(
+        p.handle(QueueName::Render, &render_dup).await.unwrap(),
+        Outcome::Done
+    );
+
+    let seal = f.take(QueueName::Seal).await;
+    let seal_dup = f.take(QueueName::Seal).await;
+    let event: ObjectCreated = serde_json::from_str(&seal).unwrap();
+    assert_eq!(
+        event.key,
+        format!("reports/acme/{}/report.json", job.export_id)
+    );
+    assert_eq!(
+        p.handle(QueueName::Seal, &seal).await.unwrap(),
+        Outcome::Done
+    );
+    assert!(matches!(
+        p.handle(QueueName::Seal, &seal_dup).await.unwrap(),
+        Outcome::Skipped(_)
+    ));
+    assert!(matches!(
+        p.handle(QueueName::Render, &render).await.unwrap(),
+        Outcome::Skipped(_)
+    ));
+
+    let done = p.get_export(&caller, &job.export_id).await.unwrap();
+    assert_eq!(done.status, JobStatus::Ready);
+    assert_eq!(done.artifacts.len(), 2);
+    assert_eq!(f.ready_events(), 1, "exactly one export.ready");
+    let pushes = f.pushes.0.lock().unwrap().clone();
+    assert!(
+        pushes.iter().all(|(id, _)| id == "conn-1"),
+        "only the tenant's live connection: {pushes:?}"
+    );
+    assert_eq!(
+        f.connections.list("acme").await.unwrap(),
+        ["conn-1"],
+        "the gone connection was forgotten"
+    );
+}
+
+#[tokio::test]
+async fn cancelled_jobs_stop_and_failures_are_final() {
+    let f = fixture();
+    let caller = Caller {
+        tenant: "acme".into(),
+        subject: "alice".into(),
+    };
+    let scan = f.pipeline.ingest_scan(&caller, FIXTURE).await.unwrap();
+    let req = serde_json::json!({"type":"scan_report","format":"csv","scope":{"scan_ids":[scan.scan_id]}});
+    let job = f.pipeline.create_export(&caller, &req, None).await.unwrap();
+    f.pipeline
+        .cancel_export(&caller, &job.export_id)
+        .await
+        .unwrap();
+    let gather = f.take(QueueName::Gather).await;
+    assert!(matches!(
+        f.pipeline.handle(QueueName::Gather, &gather).await.unwrap(),
+        Outcome::Skipped(_)
+    ));
+    assert_eq!(
+        f.pipeline
+            .get_export(&caller, &job.export_id)
+            .await
+            .unwrap()
+            .status,
+        JobStatus::Cancelled
+    );
+
+    let msg = serde_json::to_string(&JobMessage {
+        tenant_id: "acme".into(),
+        export_id: "exp-none".into(),
+    })
+    .unwrap();
+    assert!(matches!(
+        f.pipeline.handle(QueueName::Render, &msg).await.unwrap(),
+        Outcome::Skipped(_)
+    ));
+    let err = f
+        .pipeline
+        .handle(QueueName::Gather, "{not json")
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable());
+
+    // A job whose scan vanished fails for good, with a code, and says so.
+    let job = f.pipeline.create_export(&caller, &req, None).await.unwrap();
+    f.connections
+        .register("conn-1", "acme", std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let objects_dir = f._dir.path().join("objects/scans/acme");
+    std::fs::remove_dir_all(objects_dir).unwrap();
+    let gather = f.take(QueueName::Gather).await;
+    let err = f
+        .pipeline
+        .handle(QueueName::Gather, &gather)
+        .await
+        .unwrap_err();
+    f.pipeline.give_up(QueueName::Gather, &gather, &err).await;
+    let failed = f
+        .pipeline
+        .get_export(&caller, &job.export_id)
+        .await
+        .unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.error.unwrap().code, "ERR_DATA_SOURCE");
+    assert!(
+        f.pushes
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, v)| v["type"] == "export.failed")
+    );
+}
