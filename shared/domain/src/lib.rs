@@ -10,6 +10,7 @@ pub mod policy;
 pub mod ports;
 pub mod request;
 pub mod scan;
+pub mod schedule;
 pub mod snapshot;
 pub mod time;
 pub mod vex;

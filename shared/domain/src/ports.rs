@@ -11,6 +11,7 @@ use crate::error::PortError;
 use crate::job::{Job, JobStatus};
 use crate::messages::QueueName;
 use crate::scan::{Sbom, Scan, ScanSummary, Verdicts, VexStatement};
+use crate::schedule::Schedule;
 
 pub type PortResult<T> = Result<T, PortError>;
 
@@ -201,4 +202,28 @@ pub trait Signer: Send + Sync {
     fn algorithm(&self) -> &'static str;
     fn public_key_pem(&self) -> String;
     async fn sign(&self, message: &[u8]) -> PortResult<Vec<u8>>;
+}
+
+/// Recurring export definitions.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// `ConditionFailed` if the id exists.
+    async fn create(&self, schedule: &Schedule) -> PortResult<()>;
+    async fn get(&self, tenant: &str, schedule_id: &str) -> PortResult<Option<Schedule>>;
+    /// The tenant's schedules, oldest first.
+    async fn list(&self, tenant: &str) -> PortResult<Vec<Schedule>>;
+    async fn delete(&self, tenant: &str, schedule_id: &str) -> PortResult<()>;
+    /// Conditional on the stored version (`ConditionFailed` otherwise).
+    async fn update(&self, schedule: &Schedule, expected_version: u64) -> PortResult<()>;
+    /// Schedules whose `next_run_at` is at or before `now` (the embedded scheduler's query).
+    async fn due(&self, now: OffsetDateTime, limit: usize) -> PortResult<Vec<Schedule>>;
+}
+
+/// The clock that fires schedules: EventBridge Scheduler on AWS; on the embedded stack the
+/// scheduler loop reads the store, so registering is a no-op there.
+#[async_trait]
+pub trait ScheduleTrigger: Send + Sync {
+    /// `expression` is the EventBridge form (`cron(...)`), `timezone` an IANA name.
+    async fn register(&self, schedule: &Schedule, expression: &str, timezone: &str) -> PortResult<()>;
+    async fn unregister(&self, schedule: &Schedule) -> PortResult<()>;
 }
