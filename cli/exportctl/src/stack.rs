@@ -19,10 +19,11 @@ use ec_api::{ApiState, Auth, HttpError, Limits, TraceId};
 use ec_domain::ports::{ConnectionPush, QueueConsumer};
 use ec_domain::{ApiError, ErrorCode, messages::QueueName};
 use ec_embedded::{
-    DataDir, Db, FsObjectStore, SqliteConnections, SqliteIdempotency, SqliteJobTable, SqliteQueue,
-    SqliteScanCatalog,
+    DataDir, Db, FsObjectStore, NoopTrigger, SqliteConnections, SqliteIdempotency, SqliteJobTable,
+    SqliteQueue, SqliteScanCatalog, SqliteSchedules,
 };
 use ec_pipeline::config::{Env, Sources, parse_var};
+use ec_pipeline::schedule::run_scheduler;
 use ec_pipeline::worker::{WorkerConfig, run_worker};
 use ec_pipeline::{Pipeline, Ports, Settings};
 
@@ -32,6 +33,9 @@ use crate::ws::{self, Hub, WsState};
 pub const JWT_SECRET_FILE: &str = "jwt.secret";
 const PRESIGN_SECRET_FILE: &str = "presign.secret";
 const SIGNING_KEY_FILE: &str = "signing-key.pem";
+
+/// Default of `EXPORTCENTER_SCHEDULER_TICK_SECS`.
+pub const DEFAULT_SCHEDULER_TICK_SECS: u64 = 15;
 
 /// Everything `serve` needs, from flags and the environment (read once).
 #[derive(Debug, Clone)]
@@ -45,6 +49,8 @@ pub struct StackConfig {
     /// `EXPORTCENTER_WORKERS`: pull loops per queue.
     pub workers: usize,
     pub worker: WorkerConfig,
+    /// `EXPORTCENTER_SCHEDULER_TICK_SECS`: how often the scheduler looks for due schedules.
+    pub scheduler_tick: std::time::Duration,
     pub limits: Limits,
     pub settings: Settings,
 }
@@ -64,6 +70,14 @@ impl StackConfig {
             jwt_secret: env.var("EXPORTCENTER_JWT_SECRET").map(String::into_bytes),
             public_url: env.var("EXPORTCENTER_PUBLIC_URL"),
             workers: parse_var(env, "EXPORTCENTER_WORKERS", 2usize)?.max(1),
+            scheduler_tick: std::time::Duration::from_secs(
+                parse_var(
+                    env,
+                    "EXPORTCENTER_SCHEDULER_TICK_SECS",
+                    DEFAULT_SCHEDULER_TICK_SECS,
+                )?
+                .max(1),
+            ),
             worker: WorkerConfig {
                 visibility: std::time::Duration::from_secs(parse_var(
                     env,
@@ -206,6 +220,8 @@ impl Stack {
             connections: connections.clone(),
             push: hub.clone() as Arc<dyn ConnectionPush>,
             signer: Arc::new(signer),
+            schedules: Arc::new(SqliteSchedules::new(db.clone())),
+            trigger: Arc::new(NoopTrigger),
         };
         let pipeline = Pipeline::new(ports, cfg.settings.clone());
         let auth = Arc::new(Auth::hs256(&jwt_secret));
@@ -260,6 +276,11 @@ impl Stack {
                 )));
             }
         }
+        // The first pass runs now: the catch-up of whatever was missed while stopped.
+        tasks.push(tokio::spawn(run_scheduler(
+            pipeline.clone(),
+            cfg.scheduler_tick,
+        )));
         tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "embedded stack listening");
         Ok(Stack {
             addr,

@@ -302,6 +302,72 @@ async fn templates(
     ))
 }
 
+async fn create_schedule(
+    State(st): State<ApiState>,
+    Extension(trace): Extension<TraceId>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    let caller = st.caller(&headers, "export:write").traced(&trace)?;
+    let bytes = json_body(&headers, body, st.limits.request_bytes)
+        .await
+        .traced(&trace)?;
+    let value = parse_json(&bytes).traced(&trace)?;
+    let schedule = st
+        .pipeline
+        .create_schedule(&caller, &value)
+        .await
+        .traced(&trace)?;
+    let mut resp = json_response(StatusCode::CREATED, &schedule);
+    if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/schedules/{}", schedule.schedule_id)) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+async fn list_schedules(
+    State(st): State<ApiState>,
+    Extension(trace): Extension<TraceId>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let caller = st.caller(&headers, "export:read").traced(&trace)?;
+    let items = st.pipeline.list_schedules(&caller).await.traced(&trace)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "items": items }),
+    ))
+}
+
+async fn get_schedule(
+    State(st): State<ApiState>,
+    Extension(trace): Extension<TraceId>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let caller = st.caller(&headers, "export:read").traced(&trace)?;
+    let schedule = st
+        .pipeline
+        .get_schedule(&caller, &id)
+        .await
+        .traced(&trace)?;
+    Ok(json_response(StatusCode::OK, &schedule))
+}
+
+/// `204 No Content`: the schedule is gone (exports it already started are kept).
+async fn delete_schedule(
+    State(st): State<ApiState>,
+    Extension(trace): Extension<TraceId>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let caller = st.caller(&headers, "export:write").traced(&trace)?;
+    st.pipeline
+        .delete_schedule(&caller, &id)
+        .await
+        .traced(&trace)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 async fn healthz() -> Response {
     json_response(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
 }
@@ -355,6 +421,14 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/exports/{export_id}/download", get(download))
         .route("/api/v1/scans", axum::routing::post(ingest_scan))
         .route("/api/v1/templates", get(templates))
+        .route(
+            "/api/v1/schedules",
+            get(list_schedules).post(create_schedule),
+        )
+        .route(
+            "/api/v1/schedules/{schedule_id}",
+            get(get_schedule).delete(delete_schedule),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }

@@ -1,1 +1,13 @@
 //! AWS adapters.
+
+pub mod apigw;
+pub mod config;
+pub mod dynamodb;
+pub mod s3;
+pub mod scheduler;
+pub mod sqs;
+
+pub use apigw::ApiGatewayPush;
+pub use s3::S3ObjectStore;
+pub use scheduler::EventBridgeTrigger;
+pub use sqs::SqsQueue;

@@ -224,6 +224,11 @@ pub trait ScheduleStore: Send + Sync {
 #[async_trait]
 pub trait ScheduleTrigger: Send + Sync {
     /// `expression` is the EventBridge form (`cron(...)`), `timezone` an IANA name.
-    async fn register(&self, schedule: &Schedule, expression: &str, timezone: &str) -> PortResult<()>;
+    async fn register(
+        &self,
+        schedule: &Schedule,
+        expression: &str,
+        timezone: &str,
+    ) -> PortResult<()>;
     async fn unregister(&self, schedule: &Schedule) -> PortResult<()>;
 }

@@ -27,7 +27,41 @@ pub struct Schedule {
     #[serde(with = "crate::time::serde_rfc3339::option")]
     pub last_run_at: Option<OffsetDateTime>,
     pub last_export_id: Option<String>,
+    /// Why the last run created no export (its request became invalid, e.g. a scan in
+    /// scope was deleted); `None` after a successful run.
+    #[serde(default)]
+    pub last_error: Option<crate::job::JobError>,
     pub version: u64,
+}
+
+impl Schedule {
+    /// A schedule that has not run yet, at version 1.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        schedule_id: String,
+        tenant_id: String,
+        cron: String,
+        timezone: String,
+        request: serde_json::Value,
+        created_by: String,
+        created_at: OffsetDateTime,
+        next_run_at: Option<OffsetDateTime>,
+    ) -> Schedule {
+        Schedule {
+            schedule_id,
+            tenant_id,
+            cron,
+            timezone,
+            request,
+            created_by,
+            created_at,
+            next_run_at,
+            last_run_at: None,
+            last_export_id: None,
+            last_error: None,
+            version: 1,
+        }
+    }
 }
 
 pub fn new_schedule_id() -> String {
@@ -38,6 +72,24 @@ pub fn new_schedule_id() -> String {
 /// often the trigger is delivered.
 pub fn run_key(schedule_id: &str, scheduled_at: OffsetDateTime) -> String {
     format!("schedule:{schedule_id}:{}", scheduled_at.unix_timestamp())
+}
+
+/// The export id of one run, derived from the tenant and the run: a run replayed after its
+/// idempotency key expired (a crash between making the job and recording it, then a long
+/// downtime) still lands on the job it made. A ULID whose time part is the scheduled time.
+pub fn run_export_id(tenant: &str, schedule_id: &str, scheduled_at: OffsetDateTime) -> String {
+    let digest = crate::ids::sha256_hex(
+        format!("{tenant}\n{}", run_key(schedule_id, scheduled_at)).as_bytes(),
+    );
+    // 80 random bits of a ULID = the first 20 hex digits of the digest.
+    let random = u128::from_str_radix(&digest[..20], 16).unwrap_or_default();
+    let ms = u64::try_from(scheduled_at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    format!(
+        "exp-{}",
+        ulid::Ulid::from_parts(ms, random)
+            .to_string()
+            .to_lowercase()
+    )
 }
 
 /// A parsed, validated cron expression and time zone.
@@ -55,14 +107,21 @@ impl CronSpec {
         if fields.len() != 5 {
             return Err(ApiError::validation(
                 "cron",
-                format!("expected 5 fields (minute hour day-of-month month day-of-week), got {}", fields.len()),
+                format!(
+                    "expected 5 fields (minute hour day-of-month month day-of-week), got {}",
+                    fields.len()
+                ),
             ));
         }
-        let cron = croner::Cron::from_str(&fields.join(" "))
-            .map_err(|e| ApiError::validation("cron", format!("{expr:?} is not a valid cron expression: {e}")))?;
-        let tz: chrono_tz::Tz = timezone
-            .parse()
-            .map_err(|_| ApiError::validation("timezone", format!("{timezone:?} is not an IANA time zone")))?;
+        let cron = croner::Cron::from_str(&fields.join(" ")).map_err(|e| {
+            ApiError::validation(
+                "cron",
+                format!("{expr:?} is not a valid cron expression: {e}"),
+            )
+        })?;
+        let tz: chrono_tz::Tz = timezone.parse().map_err(|_| {
+            ApiError::validation("timezone", format!("{timezone:?} is not an IANA time zone"))
+        })?;
         let spec = CronSpec { fields, cron, tz };
         // Both stacks must be able to run it: refuse what EventBridge cannot express.
         spec.eventbridge_expression()?;
@@ -142,10 +201,19 @@ mod tests {
     fn next_runs_follow_the_time_zone() {
         let s = CronSpec::parse("0 6 * * 1", "Europe/Berlin").unwrap();
         // Monday 2024-12-30 06:00 in Berlin is 05:00 UTC.
-        assert_eq!(s.next_after(at("2024-12-29T10:30:00Z")), Some(at("2024-12-30T05:00:00Z")));
-        assert_eq!(s.next_after(at("2024-12-30T05:00:00Z")), Some(at("2025-01-06T05:00:00Z")));
+        assert_eq!(
+            s.next_after(at("2024-12-29T10:30:00Z")),
+            Some(at("2024-12-30T05:00:00Z"))
+        );
+        assert_eq!(
+            s.next_after(at("2024-12-30T05:00:00Z")),
+            Some(at("2025-01-06T05:00:00Z"))
+        );
         let utc = CronSpec::parse("*/15 * * * *", "UTC").unwrap();
-        assert_eq!(utc.next_after(at("2024-12-29T10:31:10Z")), Some(at("2024-12-29T10:45:00Z")));
+        assert_eq!(
+            utc.next_after(at("2024-12-29T10:31:10Z")),
+            Some(at("2024-12-29T10:45:00Z"))
+        );
     }
 
     #[test]
@@ -165,7 +233,12 @@ mod tests {
 
     #[test]
     fn eventbridge_expressions() {
-        let eb = |e: &str| CronSpec::parse(e, "UTC").unwrap().eventbridge_expression().unwrap();
+        let eb = |e: &str| {
+            CronSpec::parse(e, "UTC")
+                .unwrap()
+                .eventbridge_expression()
+                .unwrap()
+        };
         assert_eq!(eb("0 6 * * 1"), "cron(0 6 ? * 2 *)");
         assert_eq!(eb("30 2 1 * *"), "cron(30 2 1 * ? *)");
         assert_eq!(eb("0 0 * * 0,6"), "cron(0 0 ? * 1,7 *)");
@@ -175,7 +248,29 @@ mod tests {
     }
 
     #[test]
+    fn run_export_ids_are_per_tenant_schedule_and_time() {
+        let t = at("2024-12-30T05:00:00Z");
+        let id = run_export_id("acme", "sch-1", t);
+        assert_eq!(id, run_export_id("acme", "sch-1", t));
+        assert!(
+            id.starts_with("exp-") && id.len() == 30 && crate::ids::is_safe_id(&id),
+            "{id}"
+        );
+        let ulid = ulid::Ulid::from_string(&id[4..].to_uppercase()).unwrap();
+        assert_eq!(ulid.timestamp_ms(), 1_735_534_800_000);
+        assert_ne!(id, run_export_id("globex", "sch-1", t));
+        assert_ne!(id, run_export_id("acme", "sch-2", t));
+        assert_ne!(
+            id,
+            run_export_id("acme", "sch-1", t + time::Duration::minutes(1))
+        );
+    }
+
+    #[test]
     fn run_keys_are_per_scheduled_time() {
-        assert_eq!(run_key("sch-1", at("2024-12-30T05:00:00Z")), "schedule:sch-1:1735534800");
+        assert_eq!(
+            run_key("sch-1", at("2024-12-30T05:00:00Z")),
+            "schedule:sch-1:1735534800"
+        );
     }
 }

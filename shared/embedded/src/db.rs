@@ -81,6 +81,20 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX dead_letters_by_queue ON queue_dead_letters (queue, id);
     "#,
+    // 2: recurring export schedules.
+    r#"
+    CREATE TABLE schedules (
+        tenant      TEXT    NOT NULL,
+        schedule_id TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL, -- unix ms
+        next_run_at INTEGER,          -- unix ms; NULL: never fires
+        version     INTEGER NOT NULL,
+        doc         TEXT    NOT NULL, -- the Schedule as JSON
+        PRIMARY KEY (tenant, schedule_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX schedules_by_time ON schedules (tenant, created_at, schedule_id);
+    CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;
+    "#,
 ];
 
 /// Errors inside a database closure: SQLite's own, or a port error raised by the closure.

@@ -5,6 +5,8 @@
 //! - [`Db`]: one SQLite file (WAL) with schema migrations; every adapter below shares it.
 //! - [`SqliteJobTable`], [`SqliteIdempotency`], [`SqliteScanCatalog`], [`SqliteConnections`]:
 //!   the tables.
+//! - [`SqliteSchedules`]: recurring export schedules (with `due` for the scheduler loop),
+//!   and [`NoopTrigger`]: nothing to register, the loop reads the table.
 //! - [`SqliteQueue`]: a durable work queue with SQS semantics (visibility timeout, receive
 //!   count, dead letters) and in-process wake-ups.
 //! - [`FsObjectStore`]: objects as files, atomic writes, presigned download URLs, and
@@ -20,6 +22,7 @@ mod jobs;
 mod objects;
 mod presign;
 mod queue;
+mod schedules;
 
 pub use catalog::SqliteScanCatalog;
 pub use connections::SqliteConnections;
@@ -30,3 +33,4 @@ pub use jobs::SqliteJobTable;
 pub use objects::{FsObjectStore, validate_key};
 pub use presign::{PresignError, sign_presigned, verify_presigned};
 pub use queue::{DEFAULT_MAX_RECEIVES, DeadLetter, QueueDepth, SqliteQueue};
+pub use schedules::{NoopTrigger, SqliteSchedules};

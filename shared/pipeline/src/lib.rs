@@ -1,7 +1,8 @@
 //! The export pipeline, stage by stage. Each module is one step of the flow:
 //! `request` (API) → `job` (state changes) → `gather` → `render` → `store` → `seal` →
-//! `notify`. Handlers only see the ports in [`Ports`], so the same code runs on Lambda
-//! (AWS adapters) and in `exportctl serve` (embedded adapters).
+//! `notify`; `schedule` starts exports on a cron. Handlers only see the ports in [`Ports`],
+//! so the same code runs on Lambda (AWS adapters) and in `exportctl serve` (embedded
+//! adapters).
 
 pub mod config;
 pub mod gather;
@@ -11,6 +12,7 @@ pub mod local_sources;
 pub mod notify;
 pub mod render;
 pub mod request;
+pub mod schedule;
 pub mod seal;
 pub mod store;
 pub mod worker;
@@ -37,6 +39,11 @@ pub struct Ports {
     pub connections: Arc<dyn ConnectionRegistry>,
     pub push: Arc<dyn ConnectionPush>,
     pub signer: Arc<dyn Signer>,
+    /// Recurring export definitions.
+    pub schedules: Arc<dyn ScheduleStore>,
+    /// What fires them: EventBridge Scheduler on AWS, a no-op on the embedded stack (whose
+    /// scheduler loop reads `schedules`).
+    pub trigger: Arc<dyn ScheduleTrigger>,
 }
 
 /// Tunables, read once at start-up from the environment (see the README).

@@ -7,6 +7,7 @@ use ec_domain::error::ErrorDetail;
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{Claim, Page};
 use ec_domain::scan::ScanSummary;
+use ec_domain::schedule;
 use ec_domain::{
     ApiError, ArtifactKind, BuiltinTemplate, ErrorCode, ExportRequest, Job, JobStatus, PortError,
     Scope, Transition, keys,
@@ -42,6 +43,24 @@ pub struct TemplateInfo {
 pub const MAX_LIST_LIMIT: usize = 200;
 pub const DEFAULT_LIST_LIMIT: usize = 50;
 
+/// What starts an export.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Origin<'a> {
+    /// `POST /api/v1/exports`, with the client's `Idempotency-Key` if any.
+    Client { idempotency_key: Option<&'a str> },
+    /// One run of a schedule: the job records `schedule_id`, the idempotency key is
+    /// [`schedule::run_key`] and the export id [`schedule::run_export_id`], so a slot
+    /// triggered again finds the job it made.
+    Schedule {
+        schedule_id: &'a str,
+        scheduled_at: time::OffsetDateTime,
+    },
+}
+
+/// Idempotency keys of scheduled runs ([`ec_domain::schedule::run_key`]) start with this;
+/// clients may not use it, so they cannot pre-empt a schedule's run.
+pub const SCHEDULE_KEY_PREFIX: &str = "schedule:";
+
 fn valid_idempotency_key(k: &str) -> bool {
     !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -54,7 +73,19 @@ impl Pipeline {
         body: &serde_json::Value,
         idempotency_key: Option<&str>,
     ) -> Result<Job, ApiError> {
-        let request = ExportRequest::from_json(body, &caller.tenant)?;
+        self.submit_export(caller, body, Origin::Client { idempotency_key })
+            .await
+    }
+
+    /// Everything an export request must pass before a job exists: it parses, its template
+    /// renders in its format, and every scan in scope exists for the tenant. API requests
+    /// and schedules (at creation and again at every run) all go through here.
+    pub async fn validate_export(
+        &self,
+        tenant: &str,
+        body: &serde_json::Value,
+    ) -> Result<ExportRequest, ApiError> {
+        let request = ExportRequest::from_json(body, tenant)?;
         if !ec_render::supports(request.export_type, request.format, &request.template) {
             return Err(ApiError::validation(
                 "options.template",
@@ -64,14 +95,50 @@ impl Pipeline {
                 ),
             ));
         }
-        self.check_scope(&caller.tenant, &request.scope).await?;
+        self.check_scope(tenant, &request.scope).await?;
+        Ok(request)
+    }
 
-        let mut export_id = ec_domain::ids::new_export_id();
+    /// Validates `body`, then writes and enqueues its job, or, when its idempotency key was
+    /// used before with the same request, answers the job it made. The one path of
+    /// `POST /api/v1/exports` and of scheduled runs.
+    pub(crate) async fn submit_export(
+        &self,
+        caller: &Caller,
+        body: &serde_json::Value,
+        origin: Origin<'_>,
+    ) -> Result<Job, ApiError> {
+        let request = self.validate_export(&caller.tenant, body).await?;
+
+        let (idempotency_key, schedule_id, mut export_id) = match origin {
+            Origin::Client { idempotency_key } => (
+                idempotency_key.map(str::to_string),
+                None,
+                ec_domain::ids::new_export_id(),
+            ),
+            Origin::Schedule {
+                schedule_id,
+                scheduled_at,
+            } => (
+                Some(schedule::run_key(schedule_id, scheduled_at)),
+                Some(schedule_id),
+                schedule::run_export_id(&caller.tenant, schedule_id, scheduled_at),
+            ),
+        };
+        let idempotency_key = idempotency_key.as_deref();
         if let Some(key) = idempotency_key {
             if !valid_idempotency_key(key) {
                 return Err(ApiError::validation(
                     "Idempotency-Key",
                     "must be 1 to 255 visible ASCII characters",
+                ));
+            }
+            if schedule_id.is_none() && key.starts_with(SCHEDULE_KEY_PREFIX) {
+                return Err(ApiError::validation(
+                    "Idempotency-Key",
+                    format!(
+                        "keys starting with {SCHEDULE_KEY_PREFIX:?} are reserved for scheduled runs"
+                    ),
                 ));
             }
             // Hash the validated request, not the raw bytes: a retry that orders scan ids or
@@ -108,13 +175,20 @@ impl Pipeline {
                 export_id = existing;
             }
         }
+        if schedule_id.is_some()
+            && let Some(job) = self.ports.jobs.get(&caller.tenant, &export_id).await?
+        {
+            // The run's id is derived from the run: it was made before, under a key that
+            // has since expired.
+            return Ok(job);
+        }
 
         let job = Job::new(
             export_id,
             caller.tenant.clone(),
             request,
             caller.subject.clone(),
-            None,
+            schedule_id.map(str::to_string),
             ec_domain::time::now(),
         );
         self.enqueue_new_job(&job, idempotency_key).await?;

@@ -10,8 +10,8 @@ use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
 use ec_domain::ports::{ConnectionPush, ConnectionRegistry, PortResult, QueueConsumer};
 use ec_domain::{JobStatus, PortError};
 use ec_embedded::{
-    Db, FsObjectStore, SqliteConnections, SqliteIdempotency, SqliteJobTable, SqliteQueue,
-    SqliteScanCatalog,
+    Db, FsObjectStore, NoopTrigger, SqliteConnections, SqliteIdempotency, SqliteJobTable,
+    SqliteQueue, SqliteScanCatalog, SqliteSchedules,
 };
 use ec_pipeline::local_sources::{BuiltinPolicy, DerivedSbom, StoredScans, StoredVex};
 use ec_pipeline::request::Caller;
@@ -70,6 +70,8 @@ fn fixture() -> Fixture {
         connections: connections.clone(),
         push: pushes.clone(),
         signer: Arc::new(ec_seal::Ed25519Signer::generate()),
+        schedules: Arc::new(SqliteSchedules::new(db.clone())),
+        trigger: Arc::new(NoopTrigger),
     };
     Fixture {
         pipeline: Pipeline::new(ports, Settings::default()),

@@ -9,6 +9,7 @@ mod jobs;
 mod objects;
 mod presign;
 mod queue;
+mod schedules;
 
 use ec_embedded::Db;
 use tempfile::TempDir;

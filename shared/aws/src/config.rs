@@ -1,0 +1,191 @@
+//! SDK configuration, client constructors and the mapping of SDK errors to [`PortError`].
+//!
+//! [`sdk_config`] loads the standard chain (`aws_config::defaults`): region, credentials,
+//! and endpoint overrides from `AWS_ENDPOINT_URL` or the per-service
+//! `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_DYNAMODB`,
+//! `AWS_ENDPOINT_URL_SCHEDULER`, ... (the SDK reads those itself), which is how the stack
+//! is pointed at an emulator.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use ec_domain::PortError;
+
+/// `true`/`1`/`yes`: address S3 buckets by path (`http://host/bucket/key`), as emulators
+/// need. Default: virtual-hosted style.
+pub const ENV_S3_FORCE_PATH_STYLE: &str = "EXPORTCENTER_S3_FORCE_PATH_STYLE";
+/// The API Gateway Management API endpoint of the WebSocket stage,
+/// `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`.
+pub const ENV_WS_MANAGEMENT_ENDPOINT: &str = "EXPORTCENTER_WS_MANAGEMENT_ENDPOINT";
+
+/// The shared SDK configuration from the environment (the standard provider chain).
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// An S3 client; `force_path_style` for emulators (see [`s3_force_path_style_from_env`]).
+pub fn s3_client(config: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(force_path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Whether `EXPORTCENTER_S3_FORCE_PATH_STYLE` asks for path-style addressing.
+pub fn s3_force_path_style_from_env() -> bool {
+    std::env::var(ENV_S3_FORCE_PATH_STYLE)
+        .map(|v| env_flag(&v))
+        .unwrap_or(false)
+}
+
+fn env_flag(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}
+
+pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}
+
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+pub fn scheduler_client(config: &SdkConfig) -> aws_sdk_scheduler::Client {
+    aws_sdk_scheduler::Client::new(config)
+}
+
+/// A client of the API Gateway Management API at `endpoint`: the WebSocket stage's https
+/// URL (see [`ws_management_endpoint`]), or an emulator's URL.
+pub fn apigw_management_client(
+    config: &SdkConfig,
+    endpoint: &str,
+) -> aws_sdk_apigatewaymanagement::Client {
+    let conf = aws_sdk_apigatewaymanagement::config::Builder::from(config)
+        .endpoint_url(endpoint.trim_end_matches('/'))
+        .build();
+    aws_sdk_apigatewaymanagement::Client::from_conf(conf)
+}
+
+/// The management endpoint of a WebSocket stage, from the `domainName` and `stage` of a
+/// WebSocket request context: `https://{domain}/{stage}`.
+pub fn ws_management_endpoint(domain_name: &str, stage: &str) -> String {
+    let domain = domain_name
+        .trim_start_matches("https://")
+        .trim_start_matches("wss://")
+        .trim_end_matches('/');
+    let stage = stage.trim_matches('/');
+    if stage.is_empty() {
+        format!("https://{domain}")
+    } else {
+        format!("https://{domain}/{stage}")
+    }
+}
+
+/// `EXPORTCENTER_WS_MANAGEMENT_ENDPOINT`, if set and not blank.
+pub fn ws_management_endpoint_from_env() -> Option<String> {
+    std::env::var(ENV_WS_MANAGEMENT_ENDPOINT)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// A required environment variable, or a `PortError::Backend` naming it.
+pub fn required_env(name: &str) -> Result<String, PortError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+        _ => Err(PortError::Backend(format!(
+            "environment variable {name} is not set"
+        ))),
+    }
+}
+
+/// Error codes that mean "slow down" or "try again later".
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "SlowDown",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServerException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "LimitExceededException",
+];
+
+/// The HTTP status of the response behind an SDK error, if there was one.
+pub fn sdk_error_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+/// Whether an SDK error is worth retrying later: timeouts, connection failures,
+/// throttling, 429 and 5xx answers.
+pub fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        SdkError::ConstructionFailure(_) => false,
+        _ => {
+            let status = sdk_error_status(err);
+            matches!(status, Some(429) | Some(500..=599))
+                || err.code().is_some_and(|c| RETRYABLE_CODES.contains(&c))
+        }
+    }
+}
+
+/// Maps an SDK error to a [`PortError`]: retryable ones (see [`is_retryable`]) to
+/// `Unavailable`, the rest to `Backend`. `context` says what was being done.
+pub fn port_error<E>(context: &str, err: SdkError<E, HttpResponse>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let message = format!("{context}: {}", DisplayErrorContext(&err));
+    if is_retryable(&err) {
+        PortError::Unavailable(message)
+    } else {
+        PortError::Backend(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn management_endpoints() {
+        assert_eq!(
+            ws_management_endpoint("abc.execute-api.eu-west-1.amazonaws.com", "prod"),
+            "https://abc.execute-api.eu-west-1.amazonaws.com/prod"
+        );
+        assert_eq!(
+            ws_management_endpoint("https://ws.example.com/", "/v1/"),
+            "https://ws.example.com/v1"
+        );
+        assert_eq!(
+            ws_management_endpoint("ws.example.com", ""),
+            "https://ws.example.com"
+        );
+    }
+
+    #[test]
+    fn flags() {
+        for yes in ["1", "true", "TRUE", " yes", "on"] {
+            assert!(env_flag(yes), "{yes}");
+        }
+        for no in ["", "0", "false", "no", "off", "maybe"] {
+            assert!(!env_flag(no), "{no}");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Shared helpers: attribute values, item decoding, sort keys, clocks and error mapping.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use ec_domain::PortError;
+use ec_domain::ports::PortResult;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A string attribute of a stored item; `Invalid` when absent or of another type.
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str, what: &str) -> PortResult<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        Some(_) => Err(PortError::Invalid(format!(
+            "{what}: attribute {name} is not a string"
+        ))),
+        None => Err(PortError::Invalid(format!(
+            "{what}: attribute {name} is missing"
+        ))),
+    }
+}
+
+/// A number attribute of a stored item, as an i64; `Invalid` when absent or unreadable.
+pub(crate) fn get_i64(item: &Item, name: &str, what: &str) -> PortResult<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| {
+            PortError::Invalid(format!("{what}: attribute {name} = {v:?} is not an integer"))
+        }),
+        Some(_) => Err(PortError::Invalid(format!(
+            "{what}: attribute {name} is not a number"
+        ))),
+        None => Err(PortError::Invalid(format!(
+            "{what}: attribute {name} is missing"
+        ))),
+    }
+}
+
+/// The record stored in `doc`; `Invalid` when missing or not the expected JSON.
+pub(crate) fn read_doc<T: DeserializeOwned>(item: &Item, what: &str) -> PortResult<T> {
+    let doc = get_s(item, "doc", what)?;
+    serde_json::from_str(doc)
+        .map_err(|e| PortError::Invalid(format!("{what}: stored document is unreadable: {e}")))
+}
+
+pub(crate) fn write_doc<T: Serialize>(v: &T, what: &str) -> PortResult<AttributeValue> {
+    serde_json::to_string(v)
+        .map(AttributeValue::S)
+        .map_err(|e| PortError::Invalid(format!("{what}: not serialisable: {e}")))
+}
+
+/// A sort key that orders by time, then by id: RFC 3339 in UTC with whole seconds (fixed
+/// width, clamped to years 0000-9999 so that it stays fixed width), `#`, the id.
+pub(crate) fn time_key(t: OffsetDateTime, id: &str) -> String {
+    format!("{}#{id}", time_prefix(t))
+}
+
+/// The time part of [`time_key`].
+pub(crate) fn time_prefix(t: OffsetDateTime) -> String {
+    let lo = datetime!(0000-01-01 0:00 UTC);
+    let hi = datetime!(9999-12-31 23:59:59 UTC);
+    ec_domain::time::rfc3339(t.clamp(lo, hi))
+}
+
+/// Now, in milliseconds since the unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
+/// `now + ttl` in milliseconds, saturating.
+pub(crate) fn after_ms(now: i64, ttl: Duration) -> i64 {
+    now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Milliseconds to the epoch seconds of a TTL attribute, rounded up (never early).
+pub(crate) fn ttl_seconds(ms: i64) -> i64 {
+    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
+}
+
+fn is_transient_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ThrottlingException"
+            | "ProvisionedThroughputExceededException"
+            | "RequestLimitExceeded"
+            | "InternalServerError"
+            | "InternalFailure"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "LimitExceededException"
+            | "TransactionConflictException"
+    )
+}
+
+/// Maps an SDK error: lost conditions, transient failures, the rest.
+pub(crate) fn port_error<E>(what: &str, err: SdkError<E, HttpResponse>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = err.code().map(str::to_owned);
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let transient = matches!(
+        err,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+    );
+    let message = format!("{what}: {}", DisplayErrorContext(&err));
+    match code.as_deref() {
+        Some("ConditionalCheckFailedException") => PortError::ConditionFailed(message),
+        Some(c) if is_transient_code(c) => PortError::Unavailable(message),
+        _ if transient || status.is_some_and(|s| s >= 500 || s == 429) => {
+            PortError::Unavailable(message)
+        }
+        _ => PortError::Backend(message),
+    }
+}
+
+/// A `Limit` for one query page: what is still wanted, within DynamoDB's i32.
+pub(crate) fn page_limit(wanted: usize) -> i32 {
+    i32::try_from(wanted.max(1)).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_rounds_up() {
+        assert_eq!(ttl_seconds(1_000), 1);
+        assert_eq!(ttl_seconds(1_001), 2);
+        assert_eq!(ttl_seconds(1_999), 2);
+        assert_eq!(ttl_seconds(0), 0);
+    }
+
+    #[test]
+    fn time_keys_sort_by_time_then_id() {
+        let t = OffsetDateTime::from_unix_timestamp(1_735_000_000).unwrap();
+        assert_eq!(time_key(t, "x"), "2024-12-24T00:26:40Z#x");
+        assert!(time_key(t, "b") > time_key(t, "a"));
+        assert!(time_key(t + time::Duration::seconds(1), "a") > time_key(t, "zzz"));
+        let far = OffsetDateTime::from_unix_timestamp(1 << 40).unwrap();
+        assert_eq!(time_prefix(far), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn items_decode_without_panics() {
+        let mut item = Item::new();
+        item.insert("a".into(), n(5));
+        item.insert("b".into(), s("x"));
+        item.insert("doc".into(), s("{not json"));
+        assert_eq!(get_i64(&item, "a", "t").unwrap(), 5);
+        assert!(matches!(get_i64(&item, "b", "t"), Err(PortError::Invalid(_))));
+        assert!(matches!(get_s(&item, "a", "t"), Err(PortError::Invalid(_))));
+        assert!(matches!(get_s(&item, "z", "t"), Err(PortError::Invalid(_))));
+        assert!(matches!(
+            read_doc::<serde_json::Value>(&item, "t"),
+            Err(PortError::Invalid(_))
+        ));
+    }
+}

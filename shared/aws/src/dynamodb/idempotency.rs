@@ -1,0 +1,157 @@
+//! `Idempotency-Key` records in DynamoDB.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use ec_domain::PortError;
+use ec_domain::ports::{Claim, IdempotencyStore, PortResult};
+
+use super::attrs::{Item, after_ms, get_i64, get_s, n, now_ms, port_error, s, ttl_seconds};
+
+/// How often a claim is retried when the record it lost to vanished before it could be read
+/// (released or expired in between).
+const CLAIM_ATTEMPTS: usize = 4;
+
+/// [`IdempotencyStore`] over a DynamoDB table keyed by (`tenant_id`, `idem_key`). A record
+/// lives for the `ttl` given when it was claimed (`expires_at_ms`, exact); once expired the
+/// key can be claimed afresh even before DynamoDB's TTL (`expires_at`) removes the row.
+#[derive(Debug, Clone)]
+pub struct DynamoIdempotency {
+    client: Client,
+    table: String,
+}
+
+enum Attempt {
+    Done(Claim),
+    /// Lost to a record that was gone (or expired) when read back: try again.
+    Retry,
+}
+
+impl DynamoIdempotency {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoIdempotency {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn key(tenant: &str, key: &str) -> Item {
+        Item::from([
+            ("tenant_id".to_string(), s(tenant)),
+            ("idem_key".to_string(), s(key)),
+        ])
+    }
+
+    /// The claim a live stored record stands for; `None` when it expired by `now`.
+    fn existing(item: &Item, now: i64) -> PortResult<Option<Claim>> {
+        const W: &str = "stored idempotency record";
+        if get_i64(item, "expires_at_ms", W)? <= now {
+            return Ok(None);
+        }
+        Ok(Some(Claim::Existing {
+            request_hash: get_s(item, "request_hash", W)?.to_string(),
+            export_id: get_s(item, "export_id", W)?.to_string(),
+        }))
+    }
+
+    async fn attempt(
+        &self,
+        tenant: &str,
+        key: &str,
+        request_hash: &str,
+        export_id: &str,
+        ttl: Duration,
+    ) -> PortResult<Attempt> {
+        let what = format!("idempotency key {tenant}/{key}");
+        let now = now_ms();
+        let expires = after_ms(now, ttl);
+        let mut item = Self::key(tenant, key);
+        item.insert("request_hash".into(), s(request_hash));
+        item.insert("export_id".into(), s(export_id));
+        item.insert("expires_at".into(), n(ttl_seconds(expires)));
+        item.insert("expires_at_ms".into(), n(expires));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(idem_key) OR #x <= :now")
+            .expression_attribute_names("#x", "expires_at_ms")
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match put {
+            Ok(_) => return Ok(Attempt::Done(Claim::Claimed)),
+            Err(e) => e,
+        };
+        // The old item comes with the failure where the backend supports it; else read it.
+        let old = match err.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(c)) => c.item.clone(),
+            _ => return Err(port_error(&format!("claim {what}"), err)),
+        };
+        let old = match old {
+            Some(item) => Some(item),
+            None => {
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::key(tenant, key)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| port_error(&format!("read {what}"), e))?
+                    .item
+            }
+        };
+        match old {
+            Some(item) => Ok(match Self::existing(&item, now)? {
+                Some(claim) => Attempt::Done(claim),
+                None => Attempt::Retry,
+            }),
+            None => Ok(Attempt::Retry),
+        }
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoIdempotency {
+    async fn claim(
+        &self,
+        tenant: &str,
+        key: &str,
+        request_hash: &str,
+        export_id: &str,
+        ttl: Duration,
+    ) -> PortResult<Claim> {
+        for _ in 0..CLAIM_ATTEMPTS {
+            if let Attempt::Done(claim) = self
+                .attempt(tenant, key, request_hash, export_id, ttl)
+                .await?
+            {
+                return Ok(claim);
+            }
+        }
+        Err(PortError::Unavailable(format!(
+            "idempotency key {tenant}/{key} is contended; try again"
+        )))
+    }
+
+    async fn release(&self, tenant: &str, key: &str) -> PortResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(tenant, key)))
+            .send()
+            .await
+            .map_err(|e| port_error(&format!("release idempotency key {tenant}/{key}"), e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+//! [`ScheduleTrigger`] on EventBridge Scheduler: one schedule per export schedule, named
+//! by its id, in one schedule group, invoking the export-schedule Lambda with
+//! `{"schedule_id", "tenant_id", "scheduled_at"}` (`scheduled_at` filled in by the
+//! scheduler from `<aws.scheduler.scheduled-time>`).
+
+use async_trait::async_trait;
+use aws_sdk_scheduler::Client;
+use aws_sdk_scheduler::operation::create_schedule::CreateScheduleError;
+use aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError;
+use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, ScheduleState, Target};
+use ec_domain::PortError;
+use ec_domain::ports::{PortResult, ScheduleTrigger};
+use ec_domain::schedule::Schedule;
+
+use crate::config::{port_error, required_env};
+
+pub const ENV_SCHEDULE_GROUP: &str = "EXPORTCENTER_SCHEDULE_GROUP";
+pub const ENV_SCHEDULE_TARGET_ARN: &str = "EXPORTCENTER_SCHEDULE_TARGET_ARN";
+pub const ENV_SCHEDULER_ROLE_ARN: &str = "EXPORTCENTER_SCHEDULER_ROLE_ARN";
+
+/// The context attribute EventBridge Scheduler replaces with the scheduled time.
+pub const SCHEDULED_TIME_PLACEHOLDER: &str = "<aws.scheduler.scheduled-time>";
+
+/// The payload the target receives (with the placeholder still in `scheduled_at`).
+pub fn target_input(schedule: &Schedule) -> String {
+    serde_json::json!({
+        "schedule_id": schedule.schedule_id,
+        "tenant_id": schedule.tenant_id,
+        "scheduled_at": SCHEDULED_TIME_PLACEHOLDER,
+    })
+    .to_string()
+}
+
+/// EventBridge Scheduler schedules in `group`, targeting `target_arn` as `role_arn`.
+#[derive(Debug, Clone)]
+pub struct EventBridgeTrigger {
+    client: Client,
+    group: String,
+    target_arn: String,
+    role_arn: String,
+}
+
+impl EventBridgeTrigger {
+    pub fn new(
+        client: Client,
+        group: impl Into<String>,
+        target_arn: impl Into<String>,
+        role_arn: impl Into<String>,
+    ) -> Self {
+        EventBridgeTrigger {
+            client,
+            group: group.into(),
+            target_arn: target_arn.into(),
+            role_arn: role_arn.into(),
+        }
+    }
+
+    /// From `EXPORTCENTER_SCHEDULE_GROUP`, `EXPORTCENTER_SCHEDULE_TARGET_ARN` and
+    /// `EXPORTCENTER_SCHEDULER_ROLE_ARN` (all required).
+    pub fn from_env(client: Client) -> PortResult<Self> {
+        Ok(EventBridgeTrigger::new(
+            client,
+            required_env(ENV_SCHEDULE_GROUP)?,
+            required_env(ENV_SCHEDULE_TARGET_ARN)?,
+            required_env(ENV_SCHEDULER_ROLE_ARN)?,
+        ))
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    fn target(&self, schedule: &Schedule) -> PortResult<Target> {
+        Target::builder()
+            .arn(&self.target_arn)
+            .role_arn(&self.role_arn)
+            .input(target_input(schedule))
+            .build()
+            .map_err(|e| PortError::Invalid(format!("schedule target: {e}")))
+    }
+
+    fn window() -> PortResult<FlexibleTimeWindow> {
+        FlexibleTimeWindow::builder()
+            .mode(FlexibleTimeWindowMode::Off)
+            .build()
+            .map_err(|e| PortError::Invalid(format!("schedule time window: {e}")))
+    }
+
+    fn description(schedule: &Schedule) -> String {
+        format!("ExportCenter schedule of tenant {}", schedule.tenant_id)
+    }
+}
+
+#[async_trait]
+impl ScheduleTrigger for EventBridgeTrigger {
+    /// CreateSchedule; if it exists already (ConflictException), UpdateSchedule with the
+    /// same definition. Either way the schedule ends up as given.
+    async fn register(
+        &self,
+        schedule: &Schedule,
+        expression: &str,
+        timezone: &str,
+    ) -> PortResult<()> {
+        let name = schedule.schedule_id.as_str();
+        let created = self
+            .client
+            .create_schedule()
+            .name(name)
+            .group_name(&self.group)
+            .description(Self::description(schedule))
+            .schedule_expression(expression)
+            .schedule_expression_timezone(timezone)
+            .state(ScheduleState::Enabled)
+            .flexible_time_window(Self::window()?)
+            .target(self.target(schedule)?)
+            .send()
+            .await;
+        match created {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(CreateScheduleError::ConflictException(_))
+                ) => {}
+            Err(e) => {
+                return Err(port_error(&format!("cannot create schedule {name}"), e));
+            }
+        }
+        self.client
+            .update_schedule()
+            .name(name)
+            .group_name(&self.group)
+            .description(Self::description(schedule))
+            .schedule_expression(expression)
+            .schedule_expression_timezone(timezone)
+            .state(ScheduleState::Enabled)
+            .flexible_time_window(Self::window()?)
+            .target(self.target(schedule)?)
+            .send()
+            .await
+            .map_err(|e| port_error(&format!("cannot update schedule {name}"), e))?;
+        Ok(())
+    }
+
+    /// DeleteSchedule; a schedule that does not exist is already unregistered.
+    async fn unregister(&self, schedule: &Schedule) -> PortResult<()> {
+        let name = schedule.schedule_id.as_str();
+        match self
+            .client
+            .delete_schedule()
+            .name(name)
+            .group_name(&self.group)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteScheduleError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(port_error(&format!("cannot delete schedule {name}"), e)),
+        }
+    }
+}
