@@ -9,8 +9,26 @@ echo "==> Python validators (virtualenv .venv)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt \
+  -r tests/python/requirements-aws.txt
 export EC_PYTHON="$root/.venv/bin/python"
+# cargo-lambda and moto_server come from the virtualenv.
+export PATH="$root/.venv/bin:$PATH"
+
+echo "==> cfn-lint infra/template.yaml"
+cfn-lint infra/template.yaml
+
+echo "==> moto_server (AWS emulator) on loopback"
+moto_port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$moto_port" > "${TMPDIR:-/tmp}/exportcenter-moto.log" 2>&1 &
+moto_pid=$!
+cleanup() { kill "$moto_pid" 2>/dev/null || true; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$moto_port/moto-api/" > /dev/null 2>&1 && break
+  sleep 0.2
+done
+export EC_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
@@ -21,7 +39,7 @@ export EXPORTCTL_BIN="$root/target/debug/exportctl"
 
 echo "==> cargo test"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; cleanup' EXIT
 set +e
 cargo test --locked --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
