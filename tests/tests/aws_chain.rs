@@ -12,15 +12,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use ec_domain::ports::{ConnectionPush, PortResult, QueueConsumer};
 use ec_domain::messages::QueueName;
+use ec_domain::ports::{ConnectionPush, PortResult, QueueConsumer};
 use ec_lambda::aws::Aws;
 use ec_tests::repo_root;
 
@@ -34,7 +34,10 @@ struct Recording {
 impl ConnectionPush for Recording {
     async fn post(&self, id: &str, payload: Bytes) -> PortResult<()> {
         self.inner.post(id, payload.clone()).await?;
-        self.sent.lock().unwrap().push((id.into(), serde_json::from_slice(&payload).unwrap_or_default()));
+        self.sent.lock().unwrap().push((
+            id.into(),
+            serde_json::from_slice(&payload).unwrap_or_default(),
+        ));
         Ok(())
     }
 }
@@ -48,12 +51,26 @@ fn local_env() -> Vec<(String, String)> {
     event("local.env")
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect()
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, keys: &[(&str, KeyType)], gsi: Option<(&str, &[(&str, KeyType)])>) {
-    let key = |(n, t): &(&str, KeyType)| KeySchemaElement::builder().attribute_name(*n).key_type(t.clone()).build().unwrap();
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    keys: &[(&str, KeyType)],
+    gsi: Option<(&str, &[(&str, KeyType)])>,
+) {
+    let key = |(n, t): &(&str, KeyType)| {
+        KeySchemaElement::builder()
+            .attribute_name(*n)
+            .key_type(t.clone())
+            .build()
+            .unwrap()
+    };
     let mut attrs: Vec<&str> = keys.iter().map(|(n, _)| *n).collect();
     let mut req = client
         .create_table()
@@ -66,7 +83,11 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, keys: &[(&s
             GlobalSecondaryIndex::builder()
                 .index_name(index)
                 .set_key_schema(Some(gkeys.iter().map(key).collect()))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .unwrap(),
         );
@@ -75,10 +96,16 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, keys: &[(&s
     attrs.dedup();
     for a in attrs {
         req = req.attribute_definitions(
-            AttributeDefinition::builder().attribute_name(a).attribute_type(ScalarAttributeType::S).build().unwrap(),
+            AttributeDefinition::builder()
+                .attribute_name(a)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
         );
     }
-    req.send().await.unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
 }
 
 fn sqs_event(records: &[ec_domain::ports::Delivery]) -> SqsEvent {
@@ -102,14 +129,17 @@ async fn api(router: &axum::Router, event_json: &str) -> (u16, Value) {
     let req = req.map(|b| axum::body::Body::from(b.to_vec()));
     let resp = router.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_chain_on_the_emulator() {
-    let endpoint = std::env::var("EC_MOTO_ENDPOINT")
-        .expect("EC_MOTO_ENDPOINT is not set: run the README's test command, which starts moto_server");
+    let endpoint = std::env::var("EC_MOTO_ENDPOINT").expect(
+        "EC_MOTO_ENDPOINT is not set: run the README's test command, which starts moto_server",
+    );
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
     let n = |s: &str| format!("ec-{s}-{suffix}");
 
@@ -133,7 +163,9 @@ async fn the_whole_chain_on_the_emulator() {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
         .load()
         .await;
 
@@ -142,7 +174,14 @@ async fn the_whole_chain_on_the_emulator() {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let mut urls = std::collections::HashMap::new();
     for q in QueueName::ALL {
-        let url = sqs.create_queue().queue_name(n(q.as_str())).send().await.unwrap().queue_url.unwrap();
+        let url = sqs
+            .create_queue()
+            .queue_name(n(q.as_str()))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
         env.push((ec_aws::sqs::queue_url_env(q).to_string(), url.clone()));
         urls.insert(q, url);
     }
@@ -156,8 +195,16 @@ async fn the_whole_chain_on_the_emulator() {
         .attributes
         .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
         .clone();
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-    s3.create_bucket().bucket(n("artifacts")).send().await.unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(n("artifacts"))
+        .send()
+        .await
+        .unwrap();
     use aws_sdk_s3::types::*;
     s3.put_bucket_notification_configuration()
         .bucket(n("artifacts"))
@@ -169,9 +216,16 @@ async fn the_whole_chain_on_the_emulator() {
                         .events(Event::S3ObjectCreated)
                         .filter(
                             NotificationConfigurationFilter::builder()
-                                .key(S3KeyFilter::builder()
-                                    .filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value("reports/").build())
-                                    .build())
+                                .key(
+                                    S3KeyFilter::builder()
+                                        .filter_rules(
+                                            FilterRule::builder()
+                                                .name(FilterRuleName::Prefix)
+                                                .value("reports/")
+                                                .build(),
+                                        )
+                                        .build(),
+                                )
                                 .build(),
                         )
                         .build()
@@ -184,13 +238,48 @@ async fn the_whole_chain_on_the_emulator() {
         .unwrap();
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     use KeyType::{Hash, Range};
-    create_table(&ddb, &n("jobs"), &[("tenant_id", Hash), ("export_id", Range)], Some(("by_created", &[("tenant_id", Hash), ("created_key", Range)]))).await;
-    create_table(&ddb, &n("idem"), &[("tenant_id", Hash), ("idem_key", Range)], None).await;
-    create_table(&ddb, &n("scans"), &[("tenant_id", Hash), ("scan_id", Range)], Some(("by_scanned", &[("tenant_id", Hash), ("scanned_key", Range)]))).await;
-    create_table(&ddb, &n("conns"), &[("connection_id", Hash)], Some(("by_tenant", &[("tenant_id", Hash)]))).await;
-    create_table(&ddb, &n("schedules"), &[("tenant_id", Hash), ("schedule_id", Range)], None).await;
+    create_table(
+        &ddb,
+        &n("jobs"),
+        &[("tenant_id", Hash), ("export_id", Range)],
+        Some(("by_created", &[("tenant_id", Hash), ("created_key", Range)])),
+    )
+    .await;
+    create_table(
+        &ddb,
+        &n("idem"),
+        &[("tenant_id", Hash), ("idem_key", Range)],
+        None,
+    )
+    .await;
+    create_table(
+        &ddb,
+        &n("scans"),
+        &[("tenant_id", Hash), ("scan_id", Range)],
+        Some(("by_scanned", &[("tenant_id", Hash), ("scanned_key", Range)])),
+    )
+    .await;
+    create_table(
+        &ddb,
+        &n("conns"),
+        &[("connection_id", Hash)],
+        Some(("by_tenant", &[("tenant_id", Hash)])),
+    )
+    .await;
+    create_table(
+        &ddb,
+        &n("schedules"),
+        &[("tenant_id", Hash), ("schedule_id", Range)],
+        None,
+    )
+    .await;
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
-    scheduler.create_schedule_group().name(n("group")).send().await.unwrap();
+    scheduler
+        .create_schedule_group()
+        .name(n("group"))
+        .send()
+        .await
+        .unwrap();
 
     for (k, v) in &env {
         // SAFETY: this test binary has this one test, which sets the environment before it
@@ -201,7 +290,10 @@ async fn the_whole_chain_on_the_emulator() {
     // What export-api, export-gather/render/seal, export-notify and export-schedule build.
     let aws = Aws::from_env().await.unwrap();
     let mut pipeline = aws.pipeline().unwrap();
-    let recording = Arc::new(Recording { inner: pipeline.ports.push.clone(), sent: Mutex::new(Vec::new()) });
+    let recording = Arc::new(Recording {
+        inner: pipeline.ports.push.clone(),
+        sent: Mutex::new(Vec::new()),
+    });
     pipeline.ports.push = recording.clone();
     let mut state = aws.api_state().unwrap();
     state.pipeline = pipeline.clone();
@@ -216,13 +308,26 @@ async fn the_whole_chain_on_the_emulator() {
     assert_eq!((status, &health["status"]), (200, &json!("ok")));
     let (status, scan) = api(&router, &event("api-post-scan.json")).await;
     assert_eq!(status, 201, "{scan}");
-    assert_eq!(scan["scan_id"], "scan-8b3c7c805e84a0c17021e382", "events/api-post-export.json names this scan");
+    assert_eq!(
+        scan["scan_id"], "scan-8b3c7c805e84a0c17021e382",
+        "events/api-post-export.json names this scan"
+    );
     let (status, job) = api(&router, &event("api-post-export.json")).await;
     assert_eq!(status, 202, "{job}");
     let export_id = job["export_id"].as_str().unwrap().to_string();
     let (status, again) = api(&router, &event("api-post-export.json")).await;
-    assert_eq!((status, again["export_id"].as_str()), (202, Some(export_id.as_str())), "Idempotency-Key honoured");
-    let row = pipeline.ports.jobs.get("acme", &export_id).await.unwrap().expect("job row in DynamoDB");
+    assert_eq!(
+        (status, again["export_id"].as_str()),
+        (202, Some(export_id.as_str())),
+        "Idempotency-Key honoured"
+    );
+    let row = pipeline
+        .ports
+        .jobs
+        .get("acme", &export_id)
+        .await
+        .unwrap()
+        .expect("job row in DynamoDB");
     assert_eq!(row.status.as_str(), "queued");
 
     // Gather: the real SQS message, delivered twice.
@@ -232,11 +337,21 @@ async fn the_whole_chain_on_the_emulator() {
         async move {
             let mut got = Vec::new();
             for _ in 0..50 {
-                got.extend(consumer.receive(q, 10, Duration::from_secs(30)).await.unwrap());
+                got.extend(
+                    consumer
+                        .receive(q, 10, Duration::from_secs(30))
+                        .await
+                        .unwrap(),
+                );
                 if !got.is_empty() {
                     // Give the emulator a moment for a second (duplicate) message, then stop.
                     tokio::time::sleep(Duration::from_millis(300)).await;
-                    got.extend(consumer.receive(q, 10, Duration::from_secs(30)).await.unwrap());
+                    got.extend(
+                        consumer
+                            .receive(q, 10, Duration::from_secs(30))
+                            .await
+                            .unwrap(),
+                    );
                     return got;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -247,42 +362,78 @@ async fn the_whole_chain_on_the_emulator() {
     let gather = receive(QueueName::Gather).await;
     assert_eq!(gather.len(), 1);
     for _ in 0..2 {
-        let r = ec_lambda::sqs::handle_batch(&pipeline, QueueName::Gather, sqs_event(&gather)).await;
+        let r =
+            ec_lambda::sqs::handle_batch(&pipeline, QueueName::Gather, sqs_event(&gather)).await;
         assert!(r.batch_item_failures.is_empty());
     }
     let render = receive(QueueName::Render).await;
     assert!(!render.is_empty());
     for _ in 0..2 {
-        let r = ec_lambda::sqs::handle_batch(&pipeline, QueueName::Render, sqs_event(&render)).await;
+        let r =
+            ec_lambda::sqs::handle_batch(&pipeline, QueueName::Render, sqs_event(&render)).await;
         assert!(r.batch_item_failures.is_empty());
     }
     let report_key = format!("reports/acme/{export_id}/report.json");
-    s3.head_object().bucket(n("artifacts")).key(&report_key).send().await.expect("report in S3");
+    s3.head_object()
+        .bucket(n("artifacts"))
+        .key(&report_key)
+        .send()
+        .await
+        .expect("report in S3");
 
     // The emulator's S3 → SQS notification, drained into export-seal, twice.
     // (moto also sends an `s3:TestEvent` when the configuration is set: the handler ignores it.)
     let mut seal = Vec::new();
     for _ in 0..50 {
-        seal.extend(consumer.receive(QueueName::Seal, 10, Duration::from_secs(30)).await.unwrap());
-        if seal.iter().filter(|d| d.body.contains("ObjectCreated")).count() >= 2 {
+        seal.extend(
+            consumer
+                .receive(QueueName::Seal, 10, Duration::from_secs(30))
+                .await
+                .unwrap(),
+        );
+        if seal
+            .iter()
+            .filter(|d| d.body.contains("ObjectCreated"))
+            .count()
+            >= 2
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(
-        seal.iter().filter(|d| d.body.contains("ObjectCreated")).count() >= 2,
+        seal.iter()
+            .filter(|d| d.body.contains("ObjectCreated"))
+            .count()
+            >= 2,
         "one S3 notification per put of the report (the duplicate renders put it again)"
     );
     for _ in 0..2 {
         let r = ec_lambda::sqs::handle_batch(&pipeline, QueueName::Seal, sqs_event(&seal)).await;
         assert!(r.batch_item_failures.is_empty());
     }
-    let done = pipeline.ports.jobs.get("acme", &export_id).await.unwrap().unwrap();
+    let done = pipeline
+        .ports
+        .jobs
+        .get("acme", &export_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(done.status.as_str(), "ready", "{:?}", done.error);
     assert_eq!(done.artifacts.len(), 2);
-    let ready: Vec<_> = recording.sent.lock().unwrap().iter().filter(|(_, v)| v["type"] == "export.ready").cloned().collect();
+    let ready: Vec<_> = recording
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v["type"] == "export.ready")
+        .cloned()
+        .collect();
     assert_eq!(ready.len(), 1, "one export.ready for all the duplicates");
-    assert_eq!(ready[0].0, "conn-local-1", "PostToConnection to the registered connection");
+    assert_eq!(
+        ready[0].0, "conn-local-1",
+        "PostToConnection to the registered connection"
+    );
     let sealed = s3
         .list_objects_v2()
         .bucket(n("artifacts"))
@@ -300,11 +451,18 @@ async fn the_whole_chain_on_the_emulator() {
     download["rawQueryString"] = json!("artifact=sealed");
     download["queryStringParameters"] = json!({"artifact": "sealed"});
     download["requestContext"]["http"]["path"] = download["rawPath"].clone();
-    let req = lambda_http::request::from_str(&download.to_string()).unwrap().map(|b| axum::body::Body::from(b.to_vec()));
+    let req = lambda_http::request::from_str(&download.to_string())
+        .unwrap()
+        .map(|b| axum::body::Body::from(b.to_vec()));
     let resp = router.clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status().as_u16(), 302);
     let location = resp.headers()["location"].to_str().unwrap().to_string();
-    let bundle = reqwest::get(&location).await.unwrap().bytes().await.unwrap();
+    let bundle = reqwest::get(&location)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let verified = ec_seal::verify(&bundle).expect("sealed bundle verifies");
     assert_eq!(verified.export_id, export_id);
 
@@ -319,15 +477,33 @@ async fn the_whole_chain_on_the_emulator() {
     let (status, schedule) = api(&router, &event("api-post-schedule.json")).await;
     assert_eq!(status, 201, "{schedule}");
     let schedule_id = schedule["schedule_id"].as_str().unwrap().to_string();
-    let registered = scheduler.get_schedule().group_name(n("group")).name(&schedule_id).send().await.unwrap();
+    let registered = scheduler
+        .get_schedule()
+        .group_name(n("group"))
+        .name(&schedule_id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(registered.schedule_expression(), Some("cron(0 6 ? * 2 *)"));
     let mut fire: Value = serde_json::from_str(&event("schedule.json")).unwrap();
     fire["schedule_id"] = json!(schedule_id);
     let first = ec_lambda::schedule::handle(&pipeline, &fire).await.unwrap();
     let second = ec_lambda::schedule::handle(&pipeline, &fire).await.unwrap();
-    let run_id = first["export_id"].as_str().expect("a scheduled export").to_string();
-    assert_eq!(second["export_id"], first["export_id"], "a duplicate trigger starts nothing new");
-    let run = pipeline.ports.jobs.get("acme", &run_id).await.unwrap().unwrap();
+    let run_id = first["export_id"]
+        .as_str()
+        .expect("a scheduled export")
+        .to_string();
+    assert_eq!(
+        second["export_id"], first["export_id"],
+        "a duplicate trigger starts nothing new"
+    );
+    let run = pipeline
+        .ports
+        .jobs
+        .get("acme", &run_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.schedule_id.as_deref(), Some(schedule_id.as_str()));
     let (_, list) = api(&router, &event("api-list-exports.json")).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(2));

@@ -788,7 +788,11 @@ async fn connections_register_list_remove_and_expiry() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     // Expired, though DynamoDB's (lazy) TTL has not deleted it: hidden, then pruned.
     assert_eq!(reg.list("acme").await.unwrap(), ["c1", "c2"]);
-    assert!(raw_item(&c, &table, &[("connection_id", "c9")]).await.is_none());
+    assert!(
+        raw_item(&c, &table, &[("connection_id", "c9")])
+            .await
+            .is_none()
+    );
 
     reg.remove("c1").await.unwrap();
     reg.remove("c1").await.unwrap();
@@ -913,7 +917,12 @@ async fn schedules_crud_conditional_update_and_due() {
     assert_eq!(ids(store.list("acme").await.unwrap()), ["sch-c", "sch-a"]);
     assert_eq!(ids(store.due(ts(10_000), 10).await.unwrap()), ["sch-g"]);
 
-    corrupt_doc(&c, &table, &[("tenant_id", "acme"), ("schedule_id", "sch-c")]).await;
+    corrupt_doc(
+        &c,
+        &table,
+        &[("tenant_id", "acme"), ("schedule_id", "sch-c")],
+    )
+    .await;
     assert!(matches!(
         store.get("acme", "sch-c").await,
         Err(PortError::Invalid(_))

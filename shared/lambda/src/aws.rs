@@ -8,7 +8,9 @@ use aws_config::SdkConfig;
 
 use ec_api::{ApiState, Auth, Limits};
 use ec_aws::config::{self as awsconf, required_env};
-use ec_aws::dynamodb::{DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoScanCatalog, DynamoSchedules};
+use ec_aws::dynamodb::{
+    DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoScanCatalog, DynamoSchedules,
+};
 use ec_aws::{ApiGatewayPush, EventBridgeTrigger, S3ObjectStore, SqsQueue};
 use ec_domain::PortError;
 use ec_pipeline::config::{ConfigError, Env, ProcessEnv, Sources, parse_var};
@@ -45,9 +47,12 @@ impl Aws {
     }
 
     fn push(&self) -> Result<Arc<ApiGatewayPush>, WiringError> {
-        let endpoint = awsconf::ws_management_endpoint_from_env()
-            .ok_or_else(|| PortError::Invalid("EXPORTCENTER_WS_MANAGEMENT_ENDPOINT is not set".into()))?;
-        Ok(Arc::new(ApiGatewayPush::new(awsconf::apigw_management_client(&self.sdk, &endpoint))))
+        let endpoint = awsconf::ws_management_endpoint_from_env().ok_or_else(|| {
+            PortError::Invalid("EXPORTCENTER_WS_MANAGEMENT_ENDPOINT is not set".into())
+        })?;
+        Ok(Arc::new(ApiGatewayPush::new(
+            awsconf::apigw_management_client(&self.sdk, &endpoint),
+        )))
     }
 
     /// The pipeline over S3, DynamoDB, SQS, API Gateway and EventBridge Scheduler.
@@ -56,11 +61,17 @@ impl Aws {
         let dynamo = self.dynamo();
         let s3 = awsconf::s3_client(&self.sdk, awsconf::s3_force_path_style_from_env());
         let objects = Arc::new(S3ObjectStore::from_env(s3)?);
-        let catalog = Arc::new(DynamoScanCatalog::new(dynamo.clone(), required_env("EXPORTCENTER_SCANS_TABLE")?));
+        let catalog = Arc::new(DynamoScanCatalog::new(
+            dynamo.clone(),
+            required_env("EXPORTCENTER_SCANS_TABLE")?,
+        ));
         let sources = Sources::from_env(env, &self.settings, objects.clone(), catalog.clone())?;
         let signer = signer(env)?;
         let ports = Ports {
-            jobs: Arc::new(DynamoJobTable::new(dynamo.clone(), required_env("EXPORTCENTER_JOBS_TABLE")?)),
+            jobs: Arc::new(DynamoJobTable::new(
+                dynamo.clone(),
+                required_env("EXPORTCENTER_JOBS_TABLE")?,
+            )),
             idempotency: Arc::new(DynamoIdempotency::new(
                 dynamo.clone(),
                 required_env("EXPORTCENTER_IDEMPOTENCY_TABLE")?,
@@ -78,8 +89,13 @@ impl Aws {
             )),
             push: self.push()?,
             signer,
-            schedules: Arc::new(DynamoSchedules::new(dynamo, required_env("EXPORTCENTER_SCHEDULES_TABLE")?)),
-            trigger: Arc::new(EventBridgeTrigger::from_env(awsconf::scheduler_client(&self.sdk))?),
+            schedules: Arc::new(DynamoSchedules::new(
+                dynamo,
+                required_env("EXPORTCENTER_SCHEDULES_TABLE")?,
+            )),
+            trigger: Arc::new(EventBridgeTrigger::from_env(awsconf::scheduler_client(
+                &self.sdk,
+            ))?),
         };
         Ok(Pipeline::new(ports, self.settings.clone()))
     }
@@ -91,7 +107,11 @@ impl Aws {
             pipeline: self.pipeline()?,
             auth: Arc::new(Auth::hs256(jwt_secret(&ProcessEnv)?.as_bytes())),
             limits: Limits {
-                request_bytes: parse_var(&ProcessEnv, "EXPORTCENTER_MAX_REQUEST_BYTES", d.request_bytes)?,
+                request_bytes: parse_var(
+                    &ProcessEnv,
+                    "EXPORTCENTER_MAX_REQUEST_BYTES",
+                    d.request_bytes,
+                )?,
                 scan_bytes: parse_var(&ProcessEnv, "EXPORTCENTER_MAX_SCAN_BYTES", d.scan_bytes)?,
             },
         })
@@ -127,7 +147,9 @@ fn signer(env: &dyn Env) -> Result<Arc<ec_seal::Ed25519Signer>, WiringError> {
             .map(Arc::new)
             .map_err(|e| WiringError::Key(e.to_string())),
         None => {
-            tracing::warn!("EXPORTCENTER_SIGNING_KEY_PEM not set: using a key generated for this instance");
+            tracing::warn!(
+                "EXPORTCENTER_SIGNING_KEY_PEM not set: using a key generated for this instance"
+            );
             Ok(Arc::new(ec_seal::Ed25519Signer::generate()))
         }
     }

@@ -9,7 +9,9 @@ use serde_json::Value;
 /// Decodes an S3 event key: `+` is a space, then percent-decoding.
 pub fn decode_key(raw: &str) -> String {
     let spaced = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Every ObjectCreated record of an S3 event document. Test events (`s3:TestEvent`) and

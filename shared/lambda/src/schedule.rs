@@ -20,10 +20,13 @@ pub async fn handle(pipeline: &Pipeline, event: &Value) -> Result<Value, Handler
     let inv: Invocation = serde_json::from_value(event.clone())
         .map_err(|e| HandlerError::Permanent(format!("not a schedule invocation: {e}")))?;
     let scheduled_at = match inv.scheduled_at.as_deref() {
-        Some(s) => ec_domain::time::parse_rfc3339(s)
-            .ok_or_else(|| HandlerError::Permanent(format!("scheduled_at {s:?} is not RFC 3339")))?,
+        Some(s) => ec_domain::time::parse_rfc3339(s).ok_or_else(|| {
+            HandlerError::Permanent(format!("scheduled_at {s:?} is not RFC 3339"))
+        })?,
         None => ec_domain::time::now(),
     };
-    let job = pipeline.run_schedule(&inv.tenant_id, &inv.schedule_id, scheduled_at).await?;
+    let job = pipeline
+        .run_schedule(&inv.tenant_id, &inv.schedule_id, scheduled_at)
+        .await?;
     Ok(json!({ "export_id": job.map(|j| j.export_id) }))
 }

@@ -14,7 +14,8 @@ pub async fn handle(pipeline: &Pipeline, event: Value) -> Result<Value, HandlerE
         .and_then(|r| r.first())
         .is_some_and(|r| r["eventSource"] == "aws:sqs");
     if from_sqs {
-        let batch = serde_json::from_value(event).map_err(|e| HandlerError::Permanent(format!("SQS event: {e}")))?;
+        let batch = serde_json::from_value(event)
+            .map_err(|e| HandlerError::Permanent(format!("SQS event: {e}")))?;
         let answer = sqs::handle_batch(pipeline, QueueName::Seal, batch).await;
         return serde_json::to_value(answer).map_err(|e| HandlerError::Permanent(e.to_string()));
     }

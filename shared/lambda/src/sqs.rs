@@ -11,7 +11,11 @@ use ec_pipeline::{Outcome, Pipeline, StageError};
 use crate::s3_event;
 
 /// Runs the stage of `queue` over every record of the batch.
-pub async fn handle_batch(pipeline: &Pipeline, queue: QueueName, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle_batch(
+    pipeline: &Pipeline,
+    queue: QueueName,
+    event: SqsEvent,
+) -> SqsBatchResponse {
     let mut failures = Vec::new();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
@@ -36,7 +40,11 @@ fn receive_count(record: &SqsMessage) -> u32 {
 }
 
 /// `Err` means "redeliver this record"; everything else is settled.
-async fn handle_record(pipeline: &Pipeline, queue: QueueName, record: &SqsMessage) -> Result<(), StageError> {
+async fn handle_record(
+    pipeline: &Pipeline,
+    queue: QueueName,
+    record: &SqsMessage,
+) -> Result<(), StageError> {
     let body = record.body.as_deref().unwrap_or_default();
     let attempts = receive_count(record);
     for item in work_items(queue, body) {
@@ -46,14 +54,22 @@ async fn handle_record(pipeline: &Pipeline, queue: QueueName, record: &SqsMessag
         };
         match result {
             Ok(Outcome::Done) => {}
-            Ok(Outcome::Skipped(why)) => tracing::debug!(queue = queue.as_str(), why = %why, "skipped"),
-            Err(e) if e.is_retryable() && attempts < pipeline.settings.max_attempts => return Err(e),
+            Ok(Outcome::Skipped(why)) => {
+                tracing::debug!(queue = queue.as_str(), why = %why, "skipped")
+            }
+            Err(e) if e.is_retryable() && attempts < pipeline.settings.max_attempts => {
+                return Err(e);
+            }
             Err(e) => {
                 let body = match &item {
                     Work::Message(b) => b.clone(),
                     Work::Created(ev) => serde_json::to_string(ev).unwrap_or_default(),
                 };
-                let as_queue = if matches!(item, Work::Created(_)) { QueueName::Seal } else { queue };
+                let as_queue = if matches!(item, Work::Created(_)) {
+                    QueueName::Seal
+                } else {
+                    queue
+                };
                 pipeline.give_up(as_queue, &body, &e).await;
             }
         }
@@ -73,7 +89,10 @@ fn work_items(queue: QueueName, body: &str) -> Vec<Work> {
         && let Ok(v) = serde_json::from_str::<Value>(body)
         && (v.get("Records").is_some() || v.get("Event").is_some())
     {
-        return s3_event::object_created(&v).into_iter().map(Work::Created).collect();
+        return s3_event::object_created(&v)
+            .into_iter()
+            .map(Work::Created)
+            .collect();
     }
     vec![Work::Message(body.to_string())]
 }

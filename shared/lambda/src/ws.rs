@@ -20,7 +20,6 @@ pub struct WsRoutes {
     pub ttl: Duration,
 }
 
-
 fn lookup<'a>(map: &'a Value, name: &str) -> Option<&'a str> {
     map.as_object()?
         .iter()
@@ -33,7 +32,10 @@ fn answer(status: u16, body: Value) -> Value {
 }
 
 fn refuse(e: ApiError, trace: &str) -> Value {
-    answer(e.status(), serde_json::to_value(e.body(trace, ec_domain::time::now())).unwrap_or_default())
+    answer(
+        e.status(),
+        serde_json::to_value(e.body(trace, ec_domain::time::now())).unwrap_or_default(),
+    )
 }
 
 impl WsRoutes {
@@ -50,10 +52,17 @@ impl WsRoutes {
                 let headers = &event["headers"];
                 let query = &event["queryStringParameters"];
                 let token = lookup(headers, "authorization")
-                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                    .and_then(|v| {
+                        v.strip_prefix("Bearer ")
+                            .or_else(|| v.strip_prefix("bearer "))
+                    })
                     .or_else(|| lookup(query, "token"));
                 let tenant = lookup(headers, "x-tenant-id").or_else(|| lookup(query, "tenant"));
-                let caller = match self.auth.verify(token, tenant).and_then(|p| p.require("export:read").cloned()) {
+                let caller = match self
+                    .auth
+                    .verify(token, tenant)
+                    .and_then(|p| p.require("export:read").cloned())
+                {
                     Ok(c) => c,
                     Err(e) => return refuse(e, trace),
                 };
@@ -69,14 +78,21 @@ impl WsRoutes {
                 answer(200, json!({}))
             }
             _ => {
-                let body: Value = event["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();
+                let body: Value = event["body"]
+                    .as_str()
+                    .and_then(|b| serde_json::from_str(b).ok())
+                    .unwrap_or_default();
                 let action = body["action"].as_str().unwrap_or_default();
                 let reply = if action == "ping" {
                     json!({"type": "pong"})
                 } else {
                     json!({"type": "ack", "action": action})
                 };
-                if let Err(e) = self.push.post(conn, bytes::Bytes::from(reply.to_string())).await {
+                if let Err(e) = self
+                    .push
+                    .post(conn, bytes::Bytes::from(reply.to_string()))
+                    .await
+                {
                     tracing::warn!(connection = conn, error = %e, "could not answer");
                 }
                 answer(200, json!({}))

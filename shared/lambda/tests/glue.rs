@@ -38,7 +38,13 @@ impl JobTable for FlakyJobs {
     async fn delete(&self, tenant: &str, id: &str) -> PortResult<()> {
         self.0.delete(tenant, id).await
     }
-    async fn list(&self, t: &str, s: Option<JobStatus>, l: usize, c: Option<&str>) -> PortResult<Page<Job>> {
+    async fn list(
+        &self,
+        t: &str,
+        s: Option<JobStatus>,
+        l: usize,
+        c: Option<&str>,
+    ) -> PortResult<Page<Job>> {
         self.0.list(t, s, l, c).await
     }
 }
@@ -49,7 +55,10 @@ struct Pushes(Mutex<Vec<(String, Value)>>);
 #[async_trait]
 impl ConnectionPush for Pushes {
     async fn post(&self, id: &str, payload: Bytes) -> PortResult<()> {
-        self.0.lock().unwrap().push((id.into(), serde_json::from_slice(&payload).unwrap()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((id.into(), serde_json::from_slice(&payload).unwrap()));
         Ok(())
     }
 }
@@ -68,7 +77,8 @@ fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path().join("db")).unwrap();
     let queue = Arc::new(SqliteQueue::new(db.clone()));
-    let objects = Arc::new(FsObjectStore::new(dir.path().join("o"), queue.clone(), vec![1; 32]).unwrap());
+    let objects =
+        Arc::new(FsObjectStore::new(dir.path().join("o"), queue.clone(), vec![1; 32]).unwrap());
     let catalog = Arc::new(SqliteScanCatalog::new(db.clone()));
     let pushes = Arc::new(Pushes::default());
     let connections = Arc::new(SqliteConnections::new(db.clone()));
@@ -78,7 +88,10 @@ fn world() -> World {
         queue: queue.clone(),
         objects: objects.clone(),
         catalog: catalog.clone(),
-        scans: Arc::new(StoredScans { objects: objects.clone(), catalog }),
+        scans: Arc::new(StoredScans {
+            objects: objects.clone(),
+            catalog,
+        }),
         verdicts: Arc::new(BuiltinPolicy(Default::default())),
         vex: Arc::new(StoredVex { objects }),
         sboms: Arc::new(DerivedSbom),
@@ -88,7 +101,13 @@ fn world() -> World {
         schedules: Arc::new(SqliteSchedules::new(db.clone())),
         trigger: Arc::new(NoopTrigger),
     };
-    World { pipeline: Pipeline::new(ports, Settings::default()), queue, pushes, connections, _dir: dir }
+    World {
+        pipeline: Pipeline::new(ports, Settings::default()),
+        queue,
+        pushes,
+        connections,
+        _dir: dir,
+    }
 }
 
 fn record(id: &str, body: &str, receive_count: u32) -> SqsMessage {
@@ -106,7 +125,10 @@ fn batch(records: Vec<SqsMessage>) -> SqsEvent {
 }
 
 async fn queued_job(w: &World) -> Job {
-    let caller = Caller { tenant: "acme".into(), subject: "t".into() };
+    let caller = Caller {
+        tenant: "acme".into(),
+        subject: "t".into(),
+    };
     let doc = include_bytes!("../../../tests/fixtures/real/trivy/trivy-golden_amazon-2.json");
     let scan = w.pipeline.ingest_scan(&caller, doc).await.unwrap();
     let req = json!({"type":"scan_report","format":"json","scope":{"scan_ids":[scan.scan_id]}});
@@ -114,7 +136,13 @@ async fn queued_job(w: &World) -> Job {
 }
 
 async fn drain(w: &World, q: QueueName) -> Vec<String> {
-    w.queue.receive(q, 10, Duration::from_secs(60)).await.unwrap().into_iter().map(|d| d.body).collect()
+    w.queue
+        .receive(q, 10, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.body)
+        .collect()
 }
 
 #[tokio::test]
@@ -122,47 +150,105 @@ async fn batches_report_only_retryable_failures() {
     let w = world();
     let job = queued_job(&w).await;
     let good = drain(&w, QueueName::Gather).await.remove(0);
-    let flaky = serde_json::to_string(&JobMessage { tenant_id: "acme".into(), export_id: "exp-flaky-1".into() }).unwrap();
+    let flaky = serde_json::to_string(&JobMessage {
+        tenant_id: "acme".into(),
+        export_id: "exp-flaky-1".into(),
+    })
+    .unwrap();
     let resp = ec_lambda::sqs::handle_batch(
         &w.pipeline,
         QueueName::Gather,
-        batch(vec![record("m1", &good, 1), record("m2", &flaky, 1), record("m3", "{oops", 1)]),
+        batch(vec![
+            record("m1", &good, 1),
+            record("m2", &flaky, 1),
+            record("m3", "{oops", 1),
+        ]),
     )
     .await;
-    let failed: Vec<_> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-    assert_eq!(failed, ["m2"], "only the outage is retried; the malformed record is settled");
-    assert_eq!(w.pipeline.get_export(&Caller { tenant: "acme".into(), subject: "t".into() }, &job.export_id)
-        .await.unwrap().stage.map(|s| s.as_str()), Some("rendering"));
+    let failed: Vec<_> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["m2"],
+        "only the outage is retried; the malformed record is settled"
+    );
+    assert_eq!(
+        w.pipeline
+            .get_export(
+                &Caller {
+                    tenant: "acme".into(),
+                    subject: "t".into()
+                },
+                &job.export_id
+            )
+            .await
+            .unwrap()
+            .stage
+            .map(|s| s.as_str()),
+        Some("rendering")
+    );
     // On the last allowed receive the failure is final: settled, not reported.
-    let resp = ec_lambda::sqs::handle_batch(&w.pipeline, QueueName::Gather, batch(vec![record("m2", &flaky, 5)])).await;
+    let resp = ec_lambda::sqs::handle_batch(
+        &w.pipeline,
+        QueueName::Gather,
+        batch(vec![record("m2", &flaky, 5)]),
+    )
+    .await;
     assert!(resp.batch_item_failures.is_empty());
 }
 
 #[tokio::test]
 async fn seal_accepts_direct_and_sqs_wrapped_s3_events_once() {
     let w = world();
-    let caller = Caller { tenant: "acme".into(), subject: "t".into() };
+    let caller = Caller {
+        tenant: "acme".into(),
+        subject: "t".into(),
+    };
     let job = queued_job(&w).await;
     for q in [QueueName::Gather, QueueName::Render] {
         for body in drain(&w, q).await {
-            assert!(ec_lambda::sqs::handle_batch(&w.pipeline, q, batch(vec![record("m", &body, 1)])).await
-                .batch_item_failures.is_empty());
+            assert!(
+                ec_lambda::sqs::handle_batch(&w.pipeline, q, batch(vec![record("m", &body, 1)]))
+                    .await
+                    .batch_item_failures
+                    .is_empty()
+            );
         }
     }
-    assert_eq!(drain(&w, QueueName::Seal).await.len(), 1, "the embedded store announced the report");
+    assert_eq!(
+        drain(&w, QueueName::Seal).await.len(),
+        1,
+        "the embedded store announced the report"
+    );
     // What S3 sends: percent-encoded key, emulator-style record without userIdentity.
     let key = format!("reports%2Facme%2F{}%2Freport.json", job.export_id);
     let s3 = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"object": {"key": key, "size": 1}}}]});
-    ec_lambda::seal::handle(&w.pipeline, s3.clone()).await.unwrap();
-    let ready = w.pipeline.get_export(&caller, &job.export_id).await.unwrap();
+    ec_lambda::seal::handle(&w.pipeline, s3.clone())
+        .await
+        .unwrap();
+    let ready = w
+        .pipeline
+        .get_export(&caller, &job.export_id)
+        .await
+        .unwrap();
     assert_eq!(ready.status, JobStatus::Ready);
     // The same notification through SQS, again: settled, nothing re-sealed.
     let wrapped = json!({"Records": [{"messageId": "s1", "receiptHandle": "r", "body": s3.to_string(),
         "eventSource": "aws:sqs", "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}}]});
     let answer = ec_lambda::seal::handle(&w.pipeline, wrapped).await.unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]));
-    let again = w.pipeline.get_export(&caller, &job.export_id).await.unwrap();
-    assert_eq!(again.version, ready.version, "the duplicate changed nothing");
+    let again = w
+        .pipeline
+        .get_export(&caller, &job.export_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.version, ready.version,
+        "the duplicate changed nothing"
+    );
 }
 
 #[tokio::test]
@@ -177,10 +263,17 @@ async fn websocket_routes_authenticate_register_and_answer() {
     let token = ec_api::auth::mint(SECRET, "u", "acme", "export:read", 60).unwrap();
     let ev = |route: &str, extra: Value| {
         let mut e = json!({"requestContext": {"routeKey": route, "connectionId": "c-1", "requestId": "r-1"}});
-        e.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        e.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         e
     };
-    let bad = routes.handle(&ev("$connect", json!({"queryStringParameters": {"token": "nope", "tenant": "acme"}}))).await;
+    let bad = routes
+        .handle(&ev(
+            "$connect",
+            json!({"queryStringParameters": {"token": "nope", "tenant": "acme"}}),
+        ))
+        .await;
     assert_eq!(bad["statusCode"], 401);
     let body: Value = serde_json::from_str(bad["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["code"], "ERR_UNAUTHENTICATED");
@@ -188,12 +281,22 @@ async fn websocket_routes_authenticate_register_and_answer() {
     assert_eq!(wrong_tenant["statusCode"], 403);
     assert!(w.connections.list("acme").await.unwrap().is_empty());
 
-    let ok = routes.handle(&ev("$connect", json!({"queryStringParameters": {"token": token, "tenant": "acme"}}))).await;
+    let ok = routes
+        .handle(&ev(
+            "$connect",
+            json!({"queryStringParameters": {"token": token, "tenant": "acme"}}),
+        ))
+        .await;
     assert_eq!(ok["statusCode"], 200);
     assert_eq!(w.connections.list("acme").await.unwrap(), ["c-1"]);
-    let pong = routes.handle(&ev("$default", json!({"body": "{\"action\":\"ping\"}"}))).await;
+    let pong = routes
+        .handle(&ev("$default", json!({"body": "{\"action\":\"ping\"}"})))
+        .await;
     assert_eq!(pong["statusCode"], 200);
-    assert_eq!(w.pushes.0.lock().unwrap()[0], ("c-1".to_string(), json!({"type": "pong"})));
+    assert_eq!(
+        w.pushes.0.lock().unwrap()[0],
+        ("c-1".to_string(), json!({"type": "pong"}))
+    );
     routes.handle(&ev("$disconnect", json!({}))).await;
     assert!(w.connections.list("acme").await.unwrap().is_empty());
 }

@@ -40,7 +40,9 @@ pub(crate) fn get_s<'a>(item: &'a Item, name: &str, what: &str) -> PortResult<&'
 pub(crate) fn get_i64(item: &Item, name: &str, what: &str) -> PortResult<i64> {
     match item.get(name) {
         Some(AttributeValue::N(v)) => v.parse().map_err(|_| {
-            PortError::Invalid(format!("{what}: attribute {name} = {v:?} is not an integer"))
+            PortError::Invalid(format!(
+                "{what}: attribute {name} = {v:?} is not an integer"
+            ))
         }),
         Some(_) => Err(PortError::Invalid(format!(
             "{what}: attribute {name} is not a number"
@@ -155,8 +157,11 @@ mod tests {
         assert_eq!(time_key(t, "x"), "2024-12-24T00:26:40Z#x");
         assert!(time_key(t, "b") > time_key(t, "a"));
         assert!(time_key(t + time::Duration::seconds(1), "a") > time_key(t, "zzz"));
-        let far = OffsetDateTime::from_unix_timestamp(1 << 40).unwrap();
-        assert_eq!(time_prefix(far), "9999-12-31T23:59:59Z");
+        // Years RFC 3339 cannot write are clamped, keeping the key fixed-width.
+        let ancient = OffsetDateTime::from_unix_timestamp(-70_000_000_000).unwrap();
+        assert_eq!(time_prefix(ancient), "0000-01-01T00:00:00Z");
+        let last = OffsetDateTime::from_unix_timestamp(253_402_300_799).unwrap();
+        assert_eq!(time_prefix(last), "9999-12-31T23:59:59Z");
     }
 
     #[test]
@@ -166,7 +171,10 @@ mod tests {
         item.insert("b".into(), s("x"));
         item.insert("doc".into(), s("{not json"));
         assert_eq!(get_i64(&item, "a", "t").unwrap(), 5);
-        assert!(matches!(get_i64(&item, "b", "t"), Err(PortError::Invalid(_))));
+        assert!(matches!(
+            get_i64(&item, "b", "t"),
+            Err(PortError::Invalid(_))
+        ));
         assert!(matches!(get_s(&item, "a", "t"), Err(PortError::Invalid(_))));
         assert!(matches!(get_s(&item, "z", "t"), Err(PortError::Invalid(_))));
         assert!(matches!(

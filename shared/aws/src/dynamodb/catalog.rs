@@ -8,7 +8,9 @@ use ec_domain::scan::ScanSummary;
 use time::OffsetDateTime;
 
 use super::SCANS_BY_SCANNED_INDEX;
-use super::attrs::{Item, get_s, n, page_limit, port_error, read_doc, s, time_key, time_prefix, write_doc};
+use super::attrs::{
+    Item, get_s, n, page_limit, port_error, read_doc, s, time_key, time_prefix, write_doc,
+};
 
 /// [`ScanCatalog`] over a DynamoDB table keyed by (`tenant_id`, `scan_id`), with the
 /// `by_scanned` index for time ranges. See the [module documentation](super).

@@ -56,7 +56,11 @@ fn item_of(job: &Job) -> PortResult<Item> {
     item.insert("status".into(), s(job.status.as_str()));
     item.insert("version".into(), n(job.version));
     if let Some(exp) = job.expires_at {
-        item.insert("expires_at".into(), n(exp.unix_timestamp()));
+        // The row outlives retention by a grace period so downloads answer 410, not 404.
+        item.insert(
+            "expires_at".into(),
+            n((exp + EXPIRED_ROW_GRACE).unix_timestamp()),
+        );
     }
     item.insert("doc".into(), write_doc(job, &w)?);
     Ok(item)
@@ -255,6 +259,9 @@ impl JobTable for DynamoJobTable {
     }
 }
 
+/// How long an expired job stays readable before DynamoDB's TTL removes it.
+const EXPIRED_ROW_GRACE: time::Duration = time::Duration::days(90);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,12 +284,9 @@ mod tests {
             "!!!",
             &URL_SAFE_NO_PAD.encode("{}"),
             &URL_SAFE_NO_PAD.encode("[1]"),
-            &URL_SAFE_NO_PAD.encode(
-                r#"{"tenant_id":"acme","export_id":"","created_key":"k"}"#,
-            ),
-            &URL_SAFE_NO_PAD.encode(
-                r#"{"tenant_id":"acme","export_id":"e","created_key":"k","x":1}"#,
-            ),
+            &URL_SAFE_NO_PAD.encode(r#"{"tenant_id":"acme","export_id":"","created_key":"k"}"#),
+            &URL_SAFE_NO_PAD
+                .encode(r#"{"tenant_id":"acme","export_id":"e","created_key":"k","x":1}"#),
         ] {
             assert!(
                 matches!(Cursor::decode(bad, "acme"), Err(PortError::Invalid(_))),

@@ -128,9 +128,7 @@ impl ScheduleStore for DynamoSchedules {
                 _ => break,
             }
         }
-        all.sort_by(|a, b| {
-            (a.created_at, &a.schedule_id).cmp(&(b.created_at, &b.schedule_id))
-        });
+        all.sort_by(|a, b| (a.created_at, &a.schedule_id).cmp(&(b.created_at, &b.schedule_id)));
         Ok(all)
     }
 
