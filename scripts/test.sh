@@ -35,6 +35,9 @@ cargo fmt --all -- --check
 
 echo "==> build exportctl (the end-to-end tests run the binary)"
 cargo build --locked -p exportctl
+# cargo lambda watch (tests/tests/lambda_local.rs) builds export-api on its own, with that
+# package's feature set: build it the same way first so it finds everything compiled.
+cargo build --locked -p export-api
 export EXPORTCTL_BIN="$root/target/debug/exportctl"
 
 echo "==> cargo test"
