@@ -47,65 +47,12 @@ const MAX_PARTS: usize = 10_000;
 /// The longest lifetime of a SigV4 presigned URL.
 pub const MAX_PRESIGN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
-const MAX_KEY_LEN: usize = 1024;
-const MAX_SEGMENT_LEN: usize = 200;
 const DEFAULT_MEDIA_TYPE: &str = "application/octet-stream";
 /// Concurrent HEAD requests while listing (ListObjectsV2 carries no content type).
 const LIST_HEAD_CONCURRENCY: usize = 8;
 
-/// Checks an object key with the embedded store's rules: 1 to 1024 characters of
-/// `[A-Za-z0-9._/-]`, `/`-separated segments that are non-empty, at most 200 characters
-/// and do not start with `.`.
-pub fn validate_key(key: &str) -> PortResult<()> {
-    let bad = |why: &str| {
-        Err(PortError::Invalid(format!(
-            "invalid object key {key:?}: {why}"
-        )))
-    };
-    if key.is_empty() {
-        return bad("empty");
-    }
-    if key.len() > MAX_KEY_LEN {
-        return bad("too long");
-    }
-    if !key
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
-    {
-        return bad("only A-Z a-z 0-9 . _ / - are allowed");
-    }
-    for seg in key.split('/') {
-        if seg.is_empty() {
-            return bad("empty path segment");
-        }
-        if seg.starts_with('.') {
-            return bad("a path segment starts with '.'");
-        }
-        if seg.len() > MAX_SEGMENT_LEN {
-            return bad("path segment too long");
-        }
-    }
-    Ok(())
-}
-
-fn validate_prefix(prefix: &str) -> PortResult<()> {
-    if prefix.is_empty() {
-        return Ok(());
-    }
-    validate_key(prefix.strip_suffix('/').unwrap_or(prefix))
-}
-
-fn validate_media_type(media_type: &str) -> PortResult<()> {
-    if media_type.is_empty()
-        || media_type.len() > 255
-        || !media_type.bytes().all(|b| (0x20..0x7f).contains(&b))
-    {
-        return Err(PortError::Invalid(format!(
-            "invalid media type {media_type:?}"
-        )));
-    }
-    Ok(())
-}
+pub use ec_domain::keys::validate_key;
+use ec_domain::keys::{validate_media_type, validate_prefix};
 
 /// [`ObjectStore`] on an S3 bucket.
 #[derive(Clone)]

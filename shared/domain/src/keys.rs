@@ -1,7 +1,11 @@
 //! Object key layout. Keys start with their kind, then the tenant, so that storage
 //! notifications can filter on the `reports/` prefix and every key names its owner.
 
+use crate::error::PortError;
 use crate::request::Format;
+
+const MAX_KEY_LEN: usize = 1024;
+const MAX_SEGMENT_LEN: usize = 200;
 
 pub const REPORTS_PREFIX: &str = "reports/";
 
@@ -47,6 +51,61 @@ pub fn parse_report(key: &str) -> Option<(&str, &str)> {
         && crate::ids::is_safe_id(tenant)
         && crate::ids::is_safe_id(export_id))
     .then_some((tenant, export_id))
+}
+
+/// Checks an object key: 1 to 1024 characters of `[A-Za-z0-9._/-]`, `/`-separated
+/// segments that are non-empty, at most 200 characters and do not start with `.` (so no
+/// `.`/`..`, no absolute keys, no hidden files).
+pub fn validate_key(key: &str) -> Result<(), PortError> {
+    let bad = |why: &str| {
+        Err(PortError::Invalid(format!(
+            "invalid object key {key:?}: {why}"
+        )))
+    };
+    if key.is_empty() {
+        return bad("empty");
+    }
+    if key.len() > MAX_KEY_LEN {
+        return bad("too long");
+    }
+    if !key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
+    {
+        return bad("only A-Z a-z 0-9 . _ / - are allowed");
+    }
+    for seg in key.split('/') {
+        if seg.is_empty() {
+            return bad("empty path segment");
+        }
+        if seg.starts_with('.') {
+            return bad("a path segment starts with '.'");
+        }
+        if seg.len() > MAX_SEGMENT_LEN {
+            return bad("path segment too long");
+        }
+    }
+    Ok(())
+}
+
+/// A list prefix: empty, or a key optionally followed by one `/`.
+pub fn validate_prefix(prefix: &str) -> Result<(), PortError> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    validate_key(prefix.strip_suffix('/').unwrap_or(prefix))
+}
+
+pub fn validate_media_type(media_type: &str) -> Result<(), PortError> {
+    if media_type.is_empty()
+        || media_type.len() > 255
+        || !media_type.bytes().all(|b| (0x20..0x7f).contains(&b))
+    {
+        return Err(PortError::Invalid(format!(
+            "invalid media type {media_type:?}"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use ec_domain::PortError;
 use ec_domain::keys::REPORTS_PREFIX;
+use ec_domain::keys::{validate_key, validate_media_type, validate_prefix};
 use ec_domain::messages::{ObjectCreated, QueueName};
 use ec_domain::ports::{ObjectMeta, ObjectStore, PortResult, WorkQueue};
 use rand::RngCore;
@@ -24,67 +25,10 @@ use serde::{Deserialize, Serialize};
 use crate::clock::now_unix;
 use crate::presign::{PresignError, sign_presigned, verify_presigned};
 
-const MAX_KEY_LEN: usize = 1024;
-const MAX_SEGMENT_LEN: usize = 200;
 const MIN_SECRET_LEN: usize = 16;
 const DEFAULT_MEDIA_TYPE: &str = "application/octet-stream";
 const TEMP_PREFIX: &str = ".tmp-";
 const SIDECAR_SUFFIX: &str = ".meta.json";
-
-/// Checks an object key: 1 to 1024 characters of `[A-Za-z0-9._/-]`, `/`-separated
-/// segments that are non-empty, at most 200 characters and do not start with `.` (so no
-/// `.`/`..`, no absolute keys, no hidden files).
-pub fn validate_key(key: &str) -> PortResult<()> {
-    let bad = |why: &str| {
-        Err(PortError::Invalid(format!(
-            "invalid object key {key:?}: {why}"
-        )))
-    };
-    if key.is_empty() {
-        return bad("empty");
-    }
-    if key.len() > MAX_KEY_LEN {
-        return bad("too long");
-    }
-    if !key
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
-    {
-        return bad("only A-Z a-z 0-9 . _ / - are allowed");
-    }
-    for seg in key.split('/') {
-        if seg.is_empty() {
-            return bad("empty path segment");
-        }
-        if seg.starts_with('.') {
-            return bad("a path segment starts with '.'");
-        }
-        if seg.len() > MAX_SEGMENT_LEN {
-            return bad("path segment too long");
-        }
-    }
-    Ok(())
-}
-
-/// A list prefix: empty, or a key optionally followed by one `/`.
-fn validate_prefix(prefix: &str) -> PortResult<()> {
-    if prefix.is_empty() {
-        return Ok(());
-    }
-    validate_key(prefix.strip_suffix('/').unwrap_or(prefix))
-}
-
-fn validate_media_type(media_type: &str) -> PortResult<()> {
-    if media_type.is_empty()
-        || media_type.len() > 255
-        || !media_type.bytes().all(|b| (0x20..0x7f).contains(&b))
-    {
-        return Err(PortError::Invalid(format!(
-            "invalid media type {media_type:?}"
-        )));
-    }
-    Ok(())
-}
 
 #[derive(Serialize, Deserialize)]
 struct Sidecar {
