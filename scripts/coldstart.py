@@ -64,6 +64,9 @@ def main():
     print(f"{'function':<16} {'size MiB':>9} {'init→handled ms (median of %d)' % runs:>32}")
     for name, event in FUNCTIONS.items():
         path = os.path.join(bindir, name)
+        if not os.path.exists(path):
+            print(f"{name:<16} {'not built':>9}")
+            continue
         Runtime.event = open(os.path.join(os.path.dirname(env_file), event), "rb").read()
         samples = []
         for _ in range(runs):

@@ -5,6 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
+echo "==> Debian packages: qpdf (qpdf --check), poppler-utils (pdftotext, pdffonts, pdfinfo)"
+if ! command -v qpdf > /dev/null || ! command -v pdftotext > /dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q > /dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+    qpdf poppler-utils > /dev/null
+fi
+
 echo "==> Python validators (virtualenv .venv)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

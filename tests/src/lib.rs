@@ -50,3 +50,69 @@ pub fn python() -> PathBuf {
     );
     p
 }
+
+/// `exportctl serve` as a child process on an ephemeral port.
+pub mod serve {
+    use std::io::{BufRead, BufReader};
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+
+    use exportctl::client::Client;
+
+    use super::exportctl_bin;
+
+    pub const SECRET: &str = "e2e-test-secret-0123456789";
+    pub const TENANT: &str = "acme";
+
+    pub struct Server {
+        pub child: Child,
+        pub base_url: String,
+    }
+
+    impl Server {
+        /// Starts `exportctl serve` and waits for its "listening on" line.
+        pub fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+            let mut cmd = Command::new(exportctl_bin());
+            cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+                .arg(data_dir)
+                .env("EXPORTCENTER_JWT_SECRET", SECRET)
+                .env("EXPORTCENTER_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit());
+            for (k, v) in extra_env {
+                cmd.env(k, v);
+            }
+            let mut child = cmd.spawn().expect("spawn exportctl serve");
+            let stdout = child.stdout.take().expect("stdout");
+            let mut line = String::new();
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .expect("read serve banner");
+            let base_url = line
+                .trim()
+                .rsplit(' ')
+                .next()
+                .filter(|u| u.starts_with("http://"))
+                .unwrap_or_else(|| panic!("unexpected banner {line:?}"))
+                .to_string();
+            Server { child, base_url }
+        }
+
+        pub fn client(&self, scopes: &str) -> Client {
+            let token =
+                ec_api::auth::mint(SECRET.as_bytes(), "e2e", TENANT, scopes, 600).expect("mint");
+            Client::new(&self.base_url, &token, TENANT).expect("client")
+        }
+
+        pub fn kill(mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+        }
+    }
+}

@@ -153,9 +153,10 @@ mod tests {
     #[test]
     fn generated_reports_have_distinct_findings() {
         let doc = generate_trivy(400).unwrap();
-        let scan = ec_ingest::parse_scan(&doc, "t", ec_domain::time::now())
+        let scan = ec_ingest::parse_document(&doc, "t", ec_domain::time::now())
             .unwrap()
-            .scan;
+            .scan
+            .unwrap();
         assert_eq!(scan.findings.len(), 400);
         let ids: std::collections::BTreeSet<_> = scan
             .findings

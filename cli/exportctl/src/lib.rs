@@ -2,7 +2,10 @@
 //! integration tests and benchmarks can drive the same code.
 
 pub mod bench;
+pub mod bench_formats;
 pub mod client;
 pub mod demo;
+pub mod measure;
+pub mod render;
 pub mod stack;
 pub mod ws;

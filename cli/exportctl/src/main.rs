@@ -1,4 +1,4 @@
-//! exportctl: serve, demo, token, verify.
+//! exportctl: serve, demo, render, token, verify, bench.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Render scanner documents offline into one report (the render stage, no server).
+    /// Timestamps come from SOURCE_DATE_EPOCH when set, so two runs give identical bytes.
+    Render {
+        /// Scanner reports, SBOMs and VEX documents (Trivy, Grype, CycloneDX, SPDX, OpenVEX, CSAF).
+        #[arg(long = "input", required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// pdf, xlsx, json, sarif, cyclonedx, spdx or csv.
+        #[arg(long)]
+        format: String,
+        /// scan_report, sbom, vex or audit_bundle.
+        #[arg(long = "type", default_value = "scan_report")]
+        export_type: String,
+        /// Built-in template (default: the format's usual one).
+        #[arg(long)]
+        template: Option<String>,
+        #[arg(long)]
+        output: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a JWT that `serve` on the same data dir (or JWT secret) accepts.
     Token {
         #[arg(long)]
@@ -50,16 +70,42 @@ enum Command {
         #[arg(long, env = "EXPORTCENTER_DATA_DIR", default_value = ".exportcenter")]
         data_dir: PathBuf,
     },
-    /// Print benchmark figures and their ratio to the targets (build with --release).
+    /// Print benchmark figures and their ratio to the targets (build with --release;
+    /// scripts/bench.sh installs the tools compared with and runs all of it).
     Bench {
-        /// Findings in the generated scan.
+        /// `pipeline` (request → sealed over the WebSocket), `formats` (render speed and
+        /// memory against Chromium and XlsxWriter), or `all`.
+        #[arg(long, default_value = "all")]
+        suite: String,
+        /// Findings in the generated scan of the pipeline suite.
         #[arg(long, default_value_t = 1000)]
         findings: usize,
-        /// Exports per format.
+        /// Exports per format in the pipeline suite.
         #[arg(long, default_value_t = 50)]
         exports: usize,
+        /// Python with XlsxWriter, for the XLSX comparison.
+        #[arg(long, env = "EXPORTCENTER_BENCH_PYTHON")]
+        python: Option<PathBuf>,
+        /// Chromium, for the PDF comparison (default /usr/bin/chromium when present).
+        #[arg(long, env = "EXPORTCENTER_BENCH_CHROMIUM")]
+        chromium: Option<PathBuf>,
+        /// Where generated inputs and outputs go.
+        #[arg(long, default_value = "target/bench")]
+        work: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// (for `bench`) Render one generated input and print the render's own time and memory.
+    #[command(name = "__bench-render", hide = true)]
+    BenchRender {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        format: String,
+        #[arg(long)]
+        template: Option<String>,
+        #[arg(long)]
+        output: PathBuf,
     },
     /// Write a generated Trivy report (real findings repeated under distinct ids).
     GenScan {
@@ -110,9 +156,16 @@ fn jwt_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(ec_embedded::DataDir::open(data_dir)?.load_or_create_secret(JWT_SECRET_FILE)?)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> anyhow::Result<()> {
+    // A custom template renders in a child of this very binary (ec_pipeline::sandbox).
+    ec_pipeline::sandbox::serve_if_requested();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(Cli::parse()))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { addr, data_dir } => {
             init_logging("info");
@@ -132,6 +185,31 @@ async fn main() -> anyhow::Result<()> {
                 exportctl::demo::print_table(&rows);
             }
         }
+        Command::Render {
+            inputs,
+            format,
+            export_type,
+            template,
+            output,
+            json,
+        } => {
+            init_logging("warn");
+            let summary = exportctl::render::run(&exportctl::render::Args {
+                inputs,
+                format,
+                export_type,
+                template,
+                output,
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!(
+                    "{}: {} bytes, sha256 {}",
+                    summary.output, summary.bytes, summary.sha256
+                );
+            }
+        }
         Command::Token {
             tenant,
             scopes,
@@ -146,18 +224,70 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Bench {
+            suite,
             findings,
             exports,
+            python,
+            chromium,
+            work,
             json,
         } => {
             init_logging("warn");
-            let rows =
-                exportctl::bench::pipeline_latency(findings, exports, &["json", "csv"]).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                exportctl::bench::print_latency(&rows);
+            let (pipeline, formats) = match suite.as_str() {
+                "pipeline" => (true, false),
+                "formats" => (false, true),
+                "all" => (true, true),
+                other => anyhow::bail!("unknown suite {other:?}: pipeline, formats or all"),
+            };
+            let mut report = serde_json::Map::new();
+            if pipeline {
+                let rows =
+                    exportctl::bench::pipeline_latency(findings, exports, &["json", "csv"]).await?;
+                if !json {
+                    exportctl::bench::print_latency(&rows);
+                    println!();
+                }
+                report.insert("pipeline".into(), serde_json::to_value(&rows)?);
             }
+            if formats {
+                let chromium = chromium.or_else(|| {
+                    let p = PathBuf::from("/usr/bin/chromium");
+                    p.exists().then_some(p)
+                });
+                let tools = exportctl::bench_formats::Tools {
+                    exportctl: std::env::current_exe()?,
+                    python,
+                    chromium,
+                    work,
+                };
+                let rows =
+                    tokio::task::spawn_blocking(move || exportctl::bench_formats::run(&tools))
+                        .await??;
+                if !json {
+                    exportctl::bench_formats::print(&rows);
+                }
+                report.insert("formats".into(), serde_json::to_value(&rows)?);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+        }
+        Command::BenchRender {
+            input,
+            format,
+            template,
+            output,
+        } => {
+            let format = ec_domain::Format::parse(&format)
+                .with_context(|| format!("unknown format {format:?}"))?;
+            let template = template
+                .map(|t| {
+                    ec_domain::TemplateName::parse(&t)
+                        .with_context(|| format!("unknown template {t:?}"))
+                })
+                .transpose()?;
+            let run = exportctl::bench_formats::render_once(&input, format, template, &output)?;
+            println!("{}", serde_json::to_string(&run)?);
         }
         Command::GenScan { findings, output } => {
             std::fs::write(&output, exportctl::bench::generate_trivy(findings)?)?;

@@ -6,6 +6,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    // Custom templates render in a limited child of this binary (ec_pipeline::sandbox).
+    ec_pipeline::sandbox::serve_if_requested();
     ec_lambda::init_tracing();
     let pipeline = ec_lambda::aws::Aws::from_env().await?.pipeline()?;
     let pipeline = &pipeline;

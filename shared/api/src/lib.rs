@@ -296,10 +296,49 @@ async fn templates(
     headers: HeaderMap,
 ) -> ApiResult {
     let caller = st.caller(&headers, "export:read").traced(&trace)?;
+    let items = st.pipeline.templates(&caller).await.traced(&trace)?;
     Ok(json_response(
         StatusCode::OK,
-        &serde_json::json!({ "items": st.pipeline.templates(&caller) }),
+        &serde_json::json!({ "items": items }),
     ))
+}
+
+/// Sources of all formats of one custom template, with room for the JSON encoding.
+const TEMPLATE_BODY_BYTES: usize = 4 * ec_domain::template::MAX_SOURCE_BYTES;
+
+async fn put_template(
+    State(st): State<ApiState>,
+    Extension(trace): Extension<TraceId>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    let caller = st.caller(&headers, "template:write").traced(&trace)?;
+    let bytes = json_body(&headers, body, TEMPLATE_BODY_BYTES)
+        .await
+        .traced(&trace)?;
+    let value = parse_json(&bytes).traced(&trace)?;
+    let info = st
+        .pipeline
+        .put_custom_template(&caller, &name, &value)
+        .await
+        .traced(&trace)?;
+    Ok(json_response(StatusCode::OK, &info))
+}
+
+async fn get_template(
+    State(st): State<ApiState>,
+    Extension(trace): Extension<TraceId>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let caller = st.caller(&headers, "export:read").traced(&trace)?;
+    let template = st
+        .pipeline
+        .get_custom_template(&caller, &name)
+        .await
+        .traced(&trace)?;
+    Ok(json_response(StatusCode::OK, &template))
 }
 
 async fn create_schedule(
@@ -421,6 +460,10 @@ pub fn routes(state: ApiState) -> Router {
         .route("/api/v1/exports/{export_id}/download", get(download))
         .route("/api/v1/scans", axum::routing::post(ingest_scan))
         .route("/api/v1/templates", get(templates))
+        .route(
+            "/api/v1/templates/{name}",
+            get(get_template).put(put_template),
+        )
         .route(
             "/api/v1/schedules",
             get(list_schedules).post(create_schedule),

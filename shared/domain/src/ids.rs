@@ -10,11 +10,21 @@ pub fn new_export_id() -> String {
 /// A scan id derived from the tenant and the document bytes, so re-ingesting the same
 /// document is idempotent and yields the same id.
 pub fn scan_id_for(tenant: &str, document: &[u8]) -> String {
+    content_id("scan", tenant, document)
+}
+
+/// The id a VEX document (or a scan document's embedded VEX) is stored under, derived the
+/// same way as [`scan_id_for`].
+pub fn vex_id_for(tenant: &str, document: &[u8]) -> String {
+    content_id("vex", tenant, document)
+}
+
+fn content_id(prefix: &str, tenant: &str, document: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(tenant.as_bytes());
     h.update([0u8]);
     h.update(document);
-    format!("scan-{}", &hex::encode(h.finalize())[..24])
+    format!("{prefix}-{}", &hex::encode(h.finalize())[..24])
 }
 
 /// Lowercase hex sha256.

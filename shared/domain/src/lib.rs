@@ -12,6 +12,7 @@ pub mod request;
 pub mod scan;
 pub mod schedule;
 pub mod snapshot;
+pub mod template;
 pub mod time;
 pub mod vex;
 

@@ -152,7 +152,17 @@ pub struct Scan {
     /// sha256 of the ingested document bytes.
     pub document_sha256: String,
     pub components: Vec<Component>,
+    /// Which component depends on which, by purl, where the document said so.
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
     pub findings: Vec<Finding>,
+}
+
+/// A component's direct dependencies, all named by purl.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Dependency {
+    pub purl: String,
+    pub depends_on: Vec<String>,
 }
 
 impl Scan {
@@ -160,6 +170,12 @@ impl Scan {
     pub fn normalise(&mut self) {
         self.components.sort();
         self.components.dedup();
+        for d in &mut self.dependencies {
+            d.depends_on.sort();
+            d.depends_on.dedup();
+        }
+        self.dependencies.sort();
+        self.dependencies.dedup();
         self.findings
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::request::ExportRequest;
 use crate::scan::{Sbom, Scan, Verdicts, VexStatement};
+use crate::template::CustomTemplate;
 
 pub const SNAPSHOT_SCHEMA: &str = "exportcenter.snapshot/v1";
 
@@ -42,6 +43,9 @@ pub struct Snapshot {
     pub inputs: Vec<InputDigest>,
     /// Ordered by scan id.
     pub scans: Vec<ScanInputs>,
+    /// The tenant's own template, copied in at gather time so the render reads nothing else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_template: Option<CustomTemplate>,
 }
 
 impl Snapshot {
@@ -90,7 +94,19 @@ impl Snapshot {
             generated_at,
             inputs,
             scans,
+            custom_template: None,
         }
+    }
+
+    /// Adds the custom template the request names, and its digest to the inputs.
+    pub fn with_custom_template(mut self, template: CustomTemplate) -> Snapshot {
+        self.inputs.push(InputDigest {
+            kind: "template".into(),
+            id: self.request.template.to_string(),
+            sha256: template.sha256.clone(),
+        });
+        self.custom_template = Some(template);
+        self
     }
 
     pub fn finding_count(&self) -> usize {

@@ -2,17 +2,34 @@
 
 use crate::scan::{VexStatement, VexStatus};
 
+/// A purl without qualifiers and subpath, split into everything before the version and the
+/// version. The version separator is the last `@` after the last `/`, so an unencoded npm
+/// scope (`pkg:npm/@angular/core`) is not taken for a version. `%40` and `%3A` are decoded
+/// so that `pkg:oci/x@sha256%3Aab` and `pkg:oci/x@sha256:ab` compare equal.
+fn purl_parts(purl: &str) -> (String, Option<String>) {
+    let base = purl.split(['?', '#']).next().unwrap_or(purl);
+    let name_start = base.rfind('/').map_or(0, |i| i + 1);
+    let decode = |s: &str| {
+        s.replace("%40", "@")
+            .replace("%3A", ":")
+            .replace("%3a", ":")
+    };
+    match base[name_start..].rfind('@') {
+        Some(i) => {
+            let at = name_start + i;
+            (decode(&base[..at]), Some(decode(&base[at + 1..])))
+        }
+        None => (decode(base), None),
+    }
+}
+
 /// Does a statement's product identifier name this package? Products are purls; a product
 /// without a version matches every version, and qualifiers are ignored.
 pub fn product_matches(product: &str, purl: Option<&str>) -> bool {
     let Some(purl) = purl else { return false };
-    let strip = |s: &str| s.split(['?', '#']).next().unwrap_or(s).to_string();
-    let (p, f) = (strip(product), strip(purl));
-    if p == f {
-        return true;
-    }
-    // `pkg:npm/foo` matches `pkg:npm/foo@1.2.3`.
-    !p.contains('@') && f.split('@').next() == Some(p.as_str())
+    let (product_base, product_version) = purl_parts(product);
+    let (base, version) = purl_parts(purl);
+    product_base == base && (product_version.is_none() || product_version == version)
 }
 
 /// The status that applies to a finding: among matching statements the latest wins
@@ -27,7 +44,8 @@ pub fn effective_status(
         .map(|s| s.status)
 }
 
-/// Statements about this finding, oldest first.
+/// Statements about this finding, oldest first (the sort is stable, so statements with equal
+/// timestamps keep the order they were listed in).
 pub fn matching<'a>(
     vex: &'a [VexStatement],
     vulnerability_id: &str,
@@ -38,6 +56,178 @@ pub fn matching<'a>(
         .filter(|s| s.vulnerability_id.eq_ignore_ascii_case(vulnerability_id))
         .filter(|s| s.products.is_empty() || s.products.iter().any(|p| product_matches(p, purl)))
         .collect();
+    // `None` sorts before every `Some`: statements without a timestamp are the oldest.
     v.sort_by_key(|s| s.timestamp);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+
+    // Shaped like openvex/go-vex testdata/v0.2.0.json: an image with apk subcomponents.
+    const IMAGE: &str =
+        "pkg:oci/alpine@sha256%3A124c7d2707904eea7431fffe91522a01e5a861a624ee31d03372cc1d138a3126";
+    const LIBSSL: &str = "pkg:apk/alpine/libssl3@3.0.8-r3";
+    const LIBCRYPTO: &str = "pkg:apk/alpine/libcrypto3@3.0.8-r3";
+    // What Trivy reports for the same package.
+    const FOUND: &str = "pkg:apk/alpine/libssl3@3.0.8-r3?arch=x86_64&distro=3.18.0";
+
+    fn statement(
+        status: VexStatus,
+        products: &[&str],
+        timestamp: Option<OffsetDateTime>,
+        source: &str,
+    ) -> VexStatement {
+        VexStatement {
+            vulnerability_id: "CVE-2023-3446".into(),
+            products: products.iter().map(|p| p.to_string()).collect(),
+            status,
+            justification: (status == VexStatus::NotAffected)
+                .then(|| "vulnerable_code_not_present".to_string()),
+            impact_statement: None,
+            action_statement: None,
+            timestamp,
+            source: Some(source.into()),
+        }
+    }
+
+    #[test]
+    fn products_match_purls() {
+        assert!(product_matches(LIBSSL, Some(FOUND)));
+        assert!(!product_matches(LIBCRYPTO, Some(FOUND)));
+        assert!(!product_matches(
+            LIBSSL,
+            Some("pkg:apk/alpine/libssl3@3.1.0-r0")
+        ));
+        assert!(!product_matches(LIBSSL, None));
+        // A versionless product covers every version.
+        assert!(product_matches(
+            "pkg:deb/debian/bash",
+            Some("pkg:deb/debian/bash@4.4-5?arch=amd64&distro=debian-9.9")
+        ));
+        assert!(!product_matches(
+            "pkg:deb/debian/bash",
+            Some("pkg:deb/debian/bash-completion@1:2.1-4.3")
+        ));
+        // An unencoded npm scope is part of the name, not a version.
+        assert!(product_matches(
+            "pkg:npm/@angular/core",
+            Some("pkg:npm/%40angular/core@16.0.0")
+        ));
+        assert!(!product_matches(
+            "pkg:npm/@angular/core@15.0.0",
+            Some("pkg:npm/%40angular/core@16.0.0")
+        ));
+        // Percent-encoded and plain digests are the same version.
+        assert!(product_matches(
+            IMAGE,
+            Some(
+                "pkg:oci/alpine@sha256:124c7d2707904eea7431fffe91522a01e5a861a624ee31d03372cc1d138a3126?repository_url=index.docker.io/library/alpine"
+            )
+        ));
+        // Go module versions after a path.
+        assert!(product_matches(
+            "pkg:golang/github.com/go-homedir@v1.1.0",
+            Some("pkg:golang/github.com/go-homedir@v1.1.0")
+        ));
+        // A non-purl product (a CSAF product name, a bom-ref) matches only itself.
+        assert!(!product_matches("Example Company ABC 4.2", Some(FOUND)));
+    }
+
+    #[test]
+    fn the_latest_statement_wins_and_untimed_ones_are_oldest() {
+        let fixed = statement(
+            VexStatus::Fixed,
+            &[IMAGE, LIBSSL, LIBCRYPTO],
+            Some(datetime!(2023-07-18 00:28:47 UTC)),
+            "https://openvex.dev/docs/public/vex-d4e9",
+        );
+        let not_affected = statement(
+            VexStatus::NotAffected,
+            &[LIBSSL],
+            Some(datetime!(2023-08-01 12:00:00 UTC)),
+            "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
+        );
+        let untimed_affected = statement(VexStatus::Affected, &[LIBSSL], None, "sha256:00");
+
+        // Listed newest first: order of listing does not matter across timestamps.
+        let vex = vec![
+            not_affected.clone(),
+            untimed_affected.clone(),
+            fixed.clone(),
+        ];
+        let m = matching(&vex, "cve-2023-3446", Some(FOUND));
+        let statuses: Vec<VexStatus> = m.iter().map(|s| s.status).collect();
+        assert_eq!(
+            statuses,
+            vec![
+                VexStatus::Affected,
+                VexStatus::Fixed,
+                VexStatus::NotAffected
+            ]
+        );
+        assert_eq!(
+            effective_status(&vex, "CVE-2023-3446", Some(FOUND)),
+            Some(VexStatus::NotAffected)
+        );
+
+        // libcrypto is only named by the older `fixed` statement.
+        let crypto = "pkg:apk/alpine/libcrypto3@3.0.8-r3?arch=x86_64";
+        assert_eq!(
+            effective_status(&vex, "CVE-2023-3446", Some(crypto)),
+            Some(VexStatus::Fixed)
+        );
+        // An untimed statement never beats a timed one, wherever it is listed.
+        let vex = vec![fixed.clone(), untimed_affected.clone()];
+        assert_eq!(
+            effective_status(&vex, "CVE-2023-3446", Some(FOUND)),
+            Some(VexStatus::Fixed)
+        );
+        // Another vulnerability, or a finding without purl, has no statement.
+        assert_eq!(effective_status(&vex, "CVE-2023-2975", Some(FOUND)), None);
+        assert_eq!(effective_status(&vex, "CVE-2023-3446", None), None);
+    }
+
+    #[test]
+    fn ties_go_to_the_later_listed_statement() {
+        let at = Some(datetime!(2023-01-17 01:07:16 UTC));
+        let a = statement(VexStatus::Affected, &[LIBSSL], at, "a");
+        let b = statement(VexStatus::NotAffected, &[LIBSSL], at, "b");
+        assert_eq!(
+            effective_status(&[a.clone(), b.clone()], "CVE-2023-3446", Some(FOUND)),
+            Some(VexStatus::NotAffected)
+        );
+        assert_eq!(
+            effective_status(&[b, a], "CVE-2023-3446", Some(FOUND)),
+            Some(VexStatus::Affected)
+        );
+        // Two untimed statements tie the same way.
+        let c = statement(VexStatus::UnderInvestigation, &[LIBSSL], None, "c");
+        let d = statement(VexStatus::Fixed, &[LIBSSL], None, "d");
+        assert_eq!(
+            effective_status(&[c, d], "CVE-2023-3446", Some(FOUND)),
+            Some(VexStatus::Fixed)
+        );
+    }
+
+    #[test]
+    fn a_statement_without_products_covers_every_package() {
+        let all = statement(
+            VexStatus::UnderInvestigation,
+            &[],
+            Some(datetime!(2022-03-03 11:00:00 UTC)),
+            "2022-EVD-UC-01-NA-001",
+        );
+        assert_eq!(
+            effective_status(std::slice::from_ref(&all), "CVE-2023-3446", None),
+            Some(VexStatus::UnderInvestigation)
+        );
+        assert_eq!(
+            effective_status(&[all], "CVE-2023-3446", Some(FOUND)),
+            Some(VexStatus::UnderInvestigation)
+        );
+    }
 }

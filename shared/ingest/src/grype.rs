@@ -11,7 +11,7 @@ use crate::json::{
     array_at, cvss_version_of_vector, number_at, parse_timestamp, push_unique, str_at, str_path,
     strict_array_at, string_at,
 };
-use crate::{GRYPE_JSON, IngestError, Parsed};
+use crate::{GRYPE_JSON, IngestError, Parsed, ScanParts};
 
 const FORMAT: &str = GRYPE_JSON;
 
@@ -27,17 +27,20 @@ pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
 
     let descriptor = doc.get("descriptor").unwrap_or(&Value::Null);
     let source = doc.get("source").unwrap_or(&Value::Null);
-    Ok(Parsed {
-        artifact: artifact(source, doc.get("distro").unwrap_or(&Value::Null)),
-        scanner: Scanner {
-            name: "grype".to_string(),
-            version: string_at(descriptor, "version"),
+    Ok(Parsed::scan(
+        FORMAT,
+        ScanParts {
+            artifact: artifact(source, doc.get("distro").unwrap_or(&Value::Null)),
+            scanner: Scanner {
+                name: "grype".to_string(),
+                version: string_at(descriptor, "version"),
+            },
+            scanned_at: str_at(descriptor, "timestamp").and_then(parse_timestamp),
+            components,
+            dependencies: Vec::new(),
+            findings,
         },
-        source_format: FORMAT,
-        scanned_at: str_at(descriptor, "timestamp").and_then(parse_timestamp),
-        components,
-        findings,
-    })
+    ))
 }
 
 fn artifact(source: &Value, distro: &Value) -> ScannedArtifact {

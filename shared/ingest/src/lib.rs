@@ -1,4 +1,4 @@
-//! Reads scanner reports into the native scan model.
+//! Reads scanner reports, SBOMs and VEX documents into the native model.
 //!
 //! The format is detected from the content, never from a file name:
 //!
@@ -7,16 +7,38 @@
 //! * Trivy JSON, legacy (before v0.20): a non-empty top-level array of result objects, each
 //!   with `Target` and `Vulnerabilities` ([`TRIVY_JSON_LEGACY`]);
 //! * Grype JSON: an object with a `matches` array and `descriptor.name == "grype"` or a
-//!   `source` field ([`GRYPE_JSON`]).
+//!   `source` field ([`GRYPE_JSON`]);
+//! * CycloneDX JSON 1.4 to 1.6: `bomFormat == "CycloneDX"` ([`CYCLONEDX_JSON_1_4`],
+//!   [`CYCLONEDX_JSON_1_5`], [`CYCLONEDX_JSON_1_6`] by `specVersion`);
+//! * SPDX JSON 2.2 and 2.3: a `spdxVersion` string starting with `SPDX-` ([`SPDX_JSON_2_2`],
+//!   [`SPDX_JSON_2_3`]);
+//! * OpenVEX: an `@context` starting with `https://openvex.dev/ns` ([`OPENVEX_0_2_0`] for
+//!   `…/ns/v0.2.0`, [`OPENVEX_0_0_1`] for the legacy `…/ns` and `…/ns/v0.0.1`);
+//! * CSAF 2.0 VEX: an object with `document.csaf_version` ([`CSAF_VEX_2_0`], category
+//!   `csaf_vex`).
 //!
-//! Anything else, including other valid JSON (CycloneDX, SPDX, `{}`, `[]`), is
-//! [`IngestError::Unrecognised`].
+//! Anything else (`{}`, `[]`, other JSON) is [`IngestError::Unrecognised`]; a recognised
+//! document in an unsupported version, or missing a required part, is
+//! [`IngestError::Invalid`].
+//!
+//! Scanner reports and SBOMs give a [`Scan`]; VEX documents give only statements. A
+//! CycloneDX BOM is a VEX document (no scan) when it lists no components and every one of
+//! its (at least one) vulnerabilities carries an `analysis.state`; any other BOM is a scan,
+//! with a finding per vulnerability and affected component and, for vulnerabilities that
+//! carry an analysis, VEX statements besides.
 
+mod csaf;
+mod cyclonedx;
 mod grype;
 mod json;
+mod openvex;
+mod purl;
+mod spdx;
 mod trivy;
 
-use ec_domain::scan::{Component, Finding, Scan, ScannedArtifact, Scanner};
+use ec_domain::scan::{
+    Component, Dependency, Finding, Scan, ScannedArtifact, Scanner, VexStatement,
+};
 use ec_domain::{ApiError, ErrorCode, ids};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -27,15 +49,44 @@ pub const TRIVY_JSON_V2: &str = "trivy-json-v2";
 pub const TRIVY_JSON_LEGACY: &str = "trivy-json-legacy";
 /// `source_format` of a Grype JSON report.
 pub const GRYPE_JSON: &str = "grype-json";
+/// `source_format` of a CycloneDX JSON BOM, `specVersion` 1.4.
+pub const CYCLONEDX_JSON_1_4: &str = "cyclonedx-json-1.4";
+/// `source_format` of a CycloneDX JSON BOM, `specVersion` 1.5.
+pub const CYCLONEDX_JSON_1_5: &str = "cyclonedx-json-1.5";
+/// `source_format` of a CycloneDX JSON BOM, `specVersion` 1.6.
+pub const CYCLONEDX_JSON_1_6: &str = "cyclonedx-json-1.6";
+/// `source_format` of an SPDX 2.2 JSON document.
+pub const SPDX_JSON_2_2: &str = "spdx-json-2.2";
+/// `source_format` of an SPDX 2.3 JSON document.
+pub const SPDX_JSON_2_3: &str = "spdx-json-2.3";
+/// `source_format` of an OpenVEX v0.2.0 document.
+pub const OPENVEX_0_2_0: &str = "openvex-0.2.0";
+/// `source_format` of a legacy OpenVEX document (v0.0.1, `@context` without a version).
+pub const OPENVEX_0_0_1: &str = "openvex-0.0.1";
+/// `source_format` of a CSAF 2.0 document of category `csaf_vex`.
+pub const CSAF_VEX_2_0: &str = "csaf-vex-2.0";
 
-/// What [`parse_scan`] accepts, as told to a caller whose document was not recognised.
-pub const EXPECTED: &str =
-    "a Trivy JSON report (SchemaVersion 2 or the legacy top-level array) or a Grype JSON report";
+/// The format family named in errors about a document whose version is not read.
+pub(crate) const CYCLONEDX_JSON: &str = "cyclonedx-json";
+pub(crate) const SPDX_JSON: &str = "spdx-json";
+pub(crate) const OPENVEX: &str = "openvex";
+pub(crate) const CSAF: &str = "csaf";
 
-/// A scanner report read into the native model.
+/// What [`parse_document`] accepts, as told to a caller whose document was not recognised.
+pub const EXPECTED: &str = "a Trivy JSON report (SchemaVersion 2 or the legacy top-level array), \
+     a Grype JSON report, a CycloneDX JSON BOM (1.4 to 1.6), an SPDX JSON document (2.2 or 2.3), \
+     an OpenVEX document (v0.0.1 or v0.2.0) or a CSAF 2.0 VEX document";
+
+/// A document read into the native model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ingested {
-    pub scan: Scan,
+    /// The scan, for scanner reports and SBOMs; `None` for VEX-only documents.
+    pub scan: Option<Scan>,
+    /// VEX statements: a VEX document's, or those a CycloneDX BOM's analyses make.
+    pub vex: Vec<VexStatement>,
+    pub source_format: &'static str,
+    /// sha256 of the document bytes as received.
+    pub document_sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +94,11 @@ pub enum IngestError {
     /// The bytes are not a JSON document.
     #[error("the document is not valid JSON: {0}")]
     NotJson(String),
-    /// Valid JSON, but not a report of a format this crate reads.
+    /// Valid JSON, but not a document of a format this crate reads.
     #[error("unrecognised document: expected {expected}")]
     Unrecognised { expected: &'static str },
-    /// Recognised as `format`, but a required part is missing or malformed.
+    /// Recognised as `format`, but a required part is missing or malformed, or the
+    /// version is not one this crate reads.
     #[error("invalid {format} document: {reason}")]
     Invalid {
         format: &'static str,
@@ -77,6 +129,10 @@ fn describe_format(format: &str) -> &'static str {
         TRIVY_JSON_V2 => "Trivy JSON report (SchemaVersion 2)",
         TRIVY_JSON_LEGACY => "legacy Trivy JSON report (top-level array of results)",
         GRYPE_JSON => "Grype JSON report",
+        f if f.starts_with(CYCLONEDX_JSON) => "CycloneDX JSON BOM",
+        f if f.starts_with(SPDX_JSON) => "SPDX JSON document",
+        f if f.starts_with(OPENVEX) => "OpenVEX document",
+        f if f.starts_with(CSAF) => "CSAF 2.0 VEX document",
         _ => "scanner report",
     }
 }
@@ -105,14 +161,32 @@ impl From<IngestError> for ApiError {
     }
 }
 
-/// What a format reader returns; [`parse_scan`] adds the identity and the times.
+/// What a format reader returns; [`parse_document`] adds the identity and the times.
 pub(crate) struct Parsed {
+    pub source_format: &'static str,
+    pub scan: Option<ScanParts>,
+    pub vex: Vec<VexStatement>,
+}
+
+impl Parsed {
+    /// A scanner report: a scan and no VEX.
+    pub fn scan(source_format: &'static str, parts: ScanParts) -> Parsed {
+        Parsed {
+            source_format,
+            scan: Some(parts),
+            vex: Vec::new(),
+        }
+    }
+}
+
+/// The parts of a [`Scan`] a document holds.
+pub(crate) struct ScanParts {
     pub artifact: ScannedArtifact,
     pub scanner: Scanner,
-    pub source_format: &'static str,
     /// The document's own timestamp, when it has a readable one.
     pub scanned_at: Option<OffsetDateTime>,
     pub components: Vec<Component>,
+    pub dependencies: Vec<Dependency>,
     pub findings: Vec<Finding>,
 }
 
@@ -120,6 +194,10 @@ enum Detected<'a> {
     TrivyV2,
     TrivyLegacy(&'a [Value]),
     Grype,
+    CycloneDx,
+    Spdx,
+    OpenVex,
+    Csaf,
 }
 
 fn detect(doc: &Value) -> Option<Detected<'_>> {
@@ -140,6 +218,19 @@ fn detect(doc: &Value) -> Option<Detected<'_>> {
             if (named_grype && has_matches) || (matches_array && o.contains_key("source")) {
                 return Some(Detected::Grype);
             }
+            let text = |key: &str| o.get(key).and_then(Value::as_str);
+            if text("bomFormat") == Some("CycloneDX") {
+                return Some(Detected::CycloneDx);
+            }
+            if text("spdxVersion").is_some_and(|v| v.starts_with("SPDX-")) {
+                return Some(Detected::Spdx);
+            }
+            if text("@context").is_some_and(|c| c.starts_with(openvex::CONTEXT)) {
+                return Some(Detected::OpenVex);
+            }
+            if doc.pointer("/document/csaf_version").is_some() {
+                return Some(Detected::Csaf);
+            }
             None
         }
         Value::Array(items) => {
@@ -155,12 +246,13 @@ fn detect(doc: &Value) -> Option<Detected<'_>> {
     }
 }
 
-/// Reads a scanner report (Trivy or Grype JSON, detected from the content) into a [`Scan`]
-/// owned by `tenant`.
+/// Reads a document (any format above, detected from the content) for `tenant`.
 ///
 /// The scan id is derived from the tenant and the exact bytes, so ingesting the same
-/// document twice yields the same id.
-pub fn parse_scan(
+/// document twice yields the same id. VEX statements name their document in `source`: its
+/// own id (`@id`, CSAF tracking id, CycloneDX serial number) or, when it has none,
+/// `sha256:` and the document's hash.
+pub fn parse_document(
     bytes: &[u8],
     tenant: &str,
     ingested_at: OffsetDateTime,
@@ -169,26 +261,41 @@ pub fn parse_scan(
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let doc: Value =
         serde_json::from_slice(text).map_err(|e| IngestError::NotJson(e.to_string()))?;
+    let document_sha256 = ids::sha256_hex(bytes);
+    let fallback_source = format!("sha256:{document_sha256}");
     let parsed = match detect(&doc) {
         Some(Detected::TrivyV2) => trivy::parse_v2(&doc)?,
         Some(Detected::TrivyLegacy(results)) => trivy::parse_legacy(results)?,
         Some(Detected::Grype) => grype::parse(&doc)?,
+        Some(Detected::CycloneDx) => cyclonedx::parse(&doc, &fallback_source)?,
+        Some(Detected::Spdx) => spdx::parse(&doc)?,
+        Some(Detected::OpenVex) => openvex::parse(&doc, &fallback_source)?,
+        Some(Detected::Csaf) => csaf::parse(&doc, &fallback_source)?,
         None => return Err(IngestError::Unrecognised { expected: EXPECTED }),
     };
-    let mut scan = Scan {
-        scan_id: ids::scan_id_for(tenant, bytes),
-        tenant_id: tenant.to_string(),
-        artifact: parsed.artifact,
-        scanner: parsed.scanner,
-        source_format: parsed.source_format.to_string(),
-        scanned_at: parsed.scanned_at.unwrap_or(ingested_at),
-        ingested_at,
-        document_sha256: ids::sha256_hex(bytes),
-        components: parsed.components,
-        findings: parsed.findings,
-    };
-    scan.normalise();
-    Ok(Ingested { scan })
+    let scan = parsed.scan.map(|parts| {
+        let mut scan = Scan {
+            scan_id: ids::scan_id_for(tenant, bytes),
+            tenant_id: tenant.to_string(),
+            artifact: parts.artifact,
+            scanner: parts.scanner,
+            source_format: parsed.source_format.to_string(),
+            scanned_at: parts.scanned_at.unwrap_or(ingested_at),
+            ingested_at,
+            document_sha256: document_sha256.clone(),
+            components: parts.components,
+            dependencies: parts.dependencies,
+            findings: parts.findings,
+        };
+        scan.normalise();
+        scan
+    });
+    Ok(Ingested {
+        scan,
+        vex: parsed.vex,
+        source_format: parsed.source_format,
+        document_sha256,
+    })
 }
 
 #[cfg(test)]
@@ -199,9 +306,17 @@ mod tests {
     const AT: OffsetDateTime = datetime!(2025-01-02 03:04:05 UTC);
 
     fn kind(bytes: &[u8]) -> &'static str {
-        match parse_scan(bytes, "t1", AT) {
+        match parse_document(bytes, "t1", AT) {
             Ok(_) => "ok",
             Err(e) => e.code(),
+        }
+    }
+
+    fn scan(bytes: &[u8]) -> Scan {
+        match parse_document(bytes, "t1", AT) {
+            Ok(Ingested { scan: Some(s), .. }) => s,
+            Ok(i) => panic!("{} gave no scan", i.source_format),
+            Err(e) => panic!("{e}"),
         }
     }
 
@@ -229,6 +344,67 @@ mod tests {
             kind(b"\xEF\xBB\xBF{\"SchemaVersion\": 2, \"Results\": []}"),
             "ok"
         );
+        // The standard formats, by their marker field.
+        assert_eq!(
+            kind(br#"{"bomFormat": "CycloneDX", "specVersion": "1.5"}"#),
+            "ok"
+        );
+        assert_eq!(
+            kind(br#"{"bomFormat": "cyclonedx"}"#),
+            "INGEST_UNRECOGNISED"
+        );
+        assert_eq!(
+            kind(br#"{"spdxVersion": "SPDX-2.3", "packages": []}"#),
+            "ok"
+        );
+        assert_eq!(kind(br#"{"spdxVersion": 2.3}"#), "INGEST_UNRECOGNISED");
+        assert_eq!(
+            kind(br#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}"#),
+            "ok"
+        );
+        assert_eq!(
+            kind(br#"{"@context": "https://www.w3.org/ns/activitystreams"}"#),
+            "INGEST_UNRECOGNISED"
+        );
+        assert_eq!(
+            kind(br#"{"document": {"csaf_version": "2.0", "category": "csaf_vex"}}"#),
+            "ok"
+        );
+        assert_eq!(kind(br#"{"document": {}}"#), "INGEST_UNRECOGNISED");
+    }
+
+    #[test]
+    fn which_documents_are_vex_only() {
+        let vex_only = |bytes: &[u8]| match parse_document(bytes, "t1", AT) {
+            Ok(i) => i.scan.is_none(),
+            Err(e) => panic!("{e}"),
+        };
+        // CycloneDX: no components and every vulnerability analysed.
+        assert!(vex_only(
+            br#"{"bomFormat": "CycloneDX", "specVersion": "1.4", "vulnerabilities": [
+                {"id": "CVE-1", "analysis": {"state": "in_triage"}, "affects": [{"ref": "pkg:npm/a@1"}]}]}"#
+        ));
+        // ...one without analysis makes it a scan (of the refs it names).
+        assert!(!vex_only(
+            br#"{"bomFormat": "CycloneDX", "specVersion": "1.4", "vulnerabilities": [
+                {"id": "CVE-1", "analysis": {"state": "in_triage"}, "affects": [{"ref": "pkg:npm/a@1"}]},
+                {"id": "CVE-2", "affects": [{"ref": "pkg:npm/a@1"}]}]}"#
+        ));
+        // ...and so does a component, or an empty BOM.
+        assert!(!vex_only(
+            br#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library", "name": "a"}],
+                "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "in_triage"}}]}"#
+        ));
+        assert!(!vex_only(
+            br#"{"bomFormat": "CycloneDX", "specVersion": "1.6"}"#
+        ));
+        assert!(!vex_only(br#"{"spdxVersion": "SPDX-2.3", "name": "x"}"#));
+        assert!(vex_only(
+            br#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}"#
+        ));
+        assert!(vex_only(
+            br#"{"document": {"csaf_version": "2.0", "category": "csaf_vex"}}"#
+        ));
     }
 
     #[test]
@@ -245,6 +421,27 @@ mod tests {
             r#"{"matches": [{"vulnerability": {}, "artifact": {"name": "a"}}], "source": {}}"#,
             r#"{"matches": [{"vulnerability": {"id": "CVE-1"}, "artifact": {}}], "source": {}}"#,
             r#"{"matches": {}, "descriptor": {"name": "grype"}}"#,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.3"}"#,
+            r#"{"bomFormat": "CycloneDX"}"#,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": {}}"#,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "library"}]}"#,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"name": "a", "components": [{"version": "1"}]}]}"#,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"affects": []}]}"#,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"id": "CVE-1", "affects": [{}]}]}"#,
+            r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "maybe"}}]}"#,
+            r#"{"spdxVersion": "SPDX-3.0", "packages": []}"#,
+            r#"{"spdxVersion": "SPDX-2.3", "packages": [{"SPDXID": "SPDXRef-a"}]}"#,
+            r#"{"spdxVersion": "SPDX-2.3", "packages": {}}"#,
+            r#"{"@context": "https://openvex.dev/ns/v0.3.0", "statements": []}"#,
+            r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": {}}"#,
+            r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"status": "fixed"}]}"#,
+            r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": {}, "status": "fixed"}]}"#,
+            r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": {"name": "CVE-1"}, "status": "gone"}]}"#,
+            r#"{"@context": "https://openvex.dev/ns", "statements": [{"vulnerability": "CVE-1"}]}"#,
+            r#"{"document": {"csaf_version": "2.1", "category": "csaf_vex"}}"#,
+            r#"{"document": {"csaf_version": "2.0", "category": "csaf_security_advisory"}}"#,
+            r#"{"document": {"csaf_version": "2.0", "category": "csaf_vex"}, "vulnerabilities": {}}"#,
+            r#"{"document": {"csaf_version": "2.0", "category": "csaf_vex"}, "vulnerabilities": [{"cve": "CVE-1", "product_status": []}]}"#,
         ] {
             assert_eq!(kind(doc.as_bytes()), "INGEST_INVALID", "{doc}");
         }
@@ -261,6 +458,23 @@ mod tests {
         assert_eq!(e.status(), 422);
         assert!(e.message.contains("Trivy JSON report"), "{}", e.message);
         assert!(e.message.contains("Grype JSON report"), "{}", e.message);
+        for named in ["CycloneDX", "SPDX", "OpenVEX", "CSAF"] {
+            assert!(e.message.contains(named), "{}", e.message);
+        }
+
+        for (format, described) in [
+            (CYCLONEDX_JSON_1_6, "CycloneDX JSON BOM"),
+            (CYCLONEDX_JSON, "CycloneDX JSON BOM"),
+            (SPDX_JSON_2_3, "SPDX JSON document"),
+            (OPENVEX_0_0_1, "OpenVEX document"),
+            (CSAF_VEX_2_0, "CSAF 2.0 VEX document"),
+        ] {
+            let e: ApiError = IngestError::invalid(format, "statements[0]: missing status").into();
+            assert_eq!(e.code, ErrorCode::UnrecognisedDocument);
+            assert_eq!(e.status(), 422);
+            assert!(e.message.contains(described), "{}", e.message);
+            assert!(e.message.contains("statements[0]"), "{}", e.message);
+        }
 
         let e: ApiError =
             IngestError::invalid(GRYPE_JSON, "matches[0]: missing vulnerability.id").into();
@@ -279,11 +493,7 @@ mod tests {
                  "VendorIDs": ["DSA-1", "CVE-1", "DSA-1"],
                  "CVSS": {"nvd": {"V40Vector": "CVSS:4.0/AV:N", "V40Score": 9.1, "V3Score": 7.0}},
                  "PrimaryURL": "https://a", "References": ["https://b", "https://a"]}]}]}"#;
-        let s = parse_scan(trivy, "t1", AT).map(|i| i.scan);
-        let s = match s {
-            Ok(s) => s,
-            Err(e) => panic!("{e}"),
-        };
+        let s = scan(trivy);
         assert_eq!(s.source_format, TRIVY_JSON_V2);
         assert_eq!(s.scanned_at, datetime!(2024-05-06 05:08:09 UTC));
         assert_eq!(s.artifact.digest.as_deref(), Some("sha256:abc"));
@@ -314,10 +524,7 @@ mod tests {
             "source": {"type": "directory", "target": "/app"},
             "distro": {"name": "", "version": ""},
             "descriptor": {"name": "grype", "version": "0.80.0", "timestamp": "2024-01-01 10:00:00.5 -0400"}}"#;
-        let s = match parse_scan(grype, "t1", AT) {
-            Ok(i) => i.scan,
-            Err(e) => panic!("{e}"),
-        };
+        let s = scan(grype);
         assert_eq!(s.source_format, GRYPE_JSON);
         assert_eq!(s.artifact.name, "/app");
         assert_eq!(s.artifact.kind, "directory");
@@ -330,9 +537,6 @@ mod tests {
     #[test]
     fn unreadable_timestamp_falls_back_to_ingested_at() {
         let doc = br#"{"SchemaVersion": 2, "Results": [], "CreatedAt": "yesterday"}"#;
-        match parse_scan(doc, "t1", AT) {
-            Ok(i) => assert_eq!(i.scan.scanned_at, AT),
-            Err(e) => panic!("{e}"),
-        }
+        assert_eq!(scan(doc).scanned_at, AT);
     }
 }

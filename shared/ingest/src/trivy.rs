@@ -10,7 +10,7 @@ use crate::json::{
     array_at, cvss_version_of_vector, number_at, parse_timestamp, push_unique, str_at, str_path,
     strict_array_at, string_at, strings_at,
 };
-use crate::{IngestError, Parsed, TRIVY_JSON_LEGACY, TRIVY_JSON_V2};
+use crate::{IngestError, Parsed, ScanParts, TRIVY_JSON_LEGACY, TRIVY_JSON_V2};
 
 pub fn parse_v2(doc: &Value) -> Result<Parsed, IngestError> {
     let format = TRIVY_JSON_V2;
@@ -55,22 +55,25 @@ pub fn parse_v2(doc: &Value) -> Result<Parsed, IngestError> {
         })
         .unwrap_or_else(|| "unknown".to_string());
 
-    Ok(Parsed {
-        artifact: ScannedArtifact {
-            name,
-            kind: string_at(doc, "ArtifactType").unwrap_or_else(|| "unknown".to_string()),
-            digest,
-            os,
+    Ok(Parsed::scan(
+        format,
+        ScanParts {
+            artifact: ScannedArtifact {
+                name,
+                kind: string_at(doc, "ArtifactType").unwrap_or_else(|| "unknown".to_string()),
+                digest,
+                os,
+            },
+            scanner: Scanner {
+                name: "trivy".to_string(),
+                version: str_path(doc, &["Trivy", "Version"]).map(str::to_string),
+            },
+            scanned_at: str_at(doc, "CreatedAt").and_then(parse_timestamp),
+            components,
+            dependencies: Vec::new(),
+            findings,
         },
-        scanner: Scanner {
-            name: "trivy".to_string(),
-            version: str_path(doc, &["Trivy", "Version"]).map(str::to_string),
-        },
-        source_format: format,
-        scanned_at: str_at(doc, "CreatedAt").and_then(parse_timestamp),
-        components,
-        findings,
-    })
+    ))
 }
 
 /// The legacy report carries no artifact block: the first target names the artifact, and
@@ -83,22 +86,25 @@ pub fn parse_legacy(results: &[Value]) -> Result<Parsed, IngestError> {
         .and_then(|r| str_at(r, "Target"))
         .map(split_target)
         .unwrap_or_else(|| ("unknown".to_string(), None));
-    Ok(Parsed {
-        artifact: ScannedArtifact {
-            name,
-            kind: "unknown".to_string(),
-            digest: None,
-            os,
+    Ok(Parsed::scan(
+        format,
+        ScanParts {
+            artifact: ScannedArtifact {
+                name,
+                kind: "unknown".to_string(),
+                digest: None,
+                os,
+            },
+            scanner: Scanner {
+                name: "trivy".to_string(),
+                version: None,
+            },
+            scanned_at: None,
+            components,
+            dependencies: Vec::new(),
+            findings,
         },
-        scanner: Scanner {
-            name: "trivy".to_string(),
-            version: None,
-        },
-        source_format: format,
-        scanned_at: None,
-        components,
-        findings,
-    })
+    ))
 }
 
 /// `image.tar (alpine 3.10.2)` into `image.tar` and `alpine 3.10.2`; the suffix may itself

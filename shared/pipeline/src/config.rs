@@ -120,6 +120,20 @@ impl Settings {
                 )?,
             },
             crash_at,
+            template_limits: crate::sandbox::SandboxLimits {
+                program: None,
+                timeout: Duration::from_secs(parse_var(
+                    env,
+                    "EXPORTCENTER_TEMPLATE_TIMEOUT_SECS",
+                    d.template_limits.timeout.as_secs(),
+                )?),
+                memory_bytes: parse_var(
+                    env,
+                    "EXPORTCENTER_TEMPLATE_MEMORY_MB",
+                    d.template_limits.memory_bytes / (1024 * 1024),
+                )? * 1024
+                    * 1024,
+            },
         })
     }
 }

@@ -4,7 +4,7 @@
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::request::MAX_SCAN_IDS;
 use ec_domain::snapshot::{ScanInputs, Snapshot};
-use ec_domain::{ExportType, Job, JobStatus, Scope, Stage, keys};
+use ec_domain::{ExportType, Job, JobStatus, Scope, Stage, TemplateName, keys};
 
 use crate::{Outcome, Pipeline, StageError};
 
@@ -85,13 +85,25 @@ impl Pipeline {
                 sbom,
             });
         }
-        Ok(Snapshot::new(
+        let snapshot = Snapshot::new(
             job.export_id.clone(),
             job.tenant_id.clone(),
             job.request.clone(),
             job.requested_by.clone(),
             job.created_at,
             scans,
-        ))
+        );
+        if !matches!(req.template, TemplateName::Custom { .. }) {
+            return Ok(snapshot);
+        }
+        // The template as it is now is part of the inputs: later uploads do not change
+        // what this export renders.
+        match self.custom_template(tenant).await? {
+            Some(t) => Ok(snapshot.with_custom_template(t)),
+            None => Err(StageError::permanent(
+                "ERR_TEMPLATE",
+                format!("template {} no longer exists", req.template),
+            )),
+        }
     }
 }

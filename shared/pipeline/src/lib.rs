@@ -10,11 +10,14 @@ pub mod http_sources;
 pub mod job;
 pub mod local_sources;
 pub mod notify;
+pub mod offline;
 pub mod render;
 pub mod request;
+pub mod sandbox;
 pub mod schedule;
 pub mod seal;
 pub mod store;
+pub mod templates;
 pub mod worker;
 
 use std::sync::Arc;
@@ -63,6 +66,8 @@ pub struct Settings {
     /// Fault injection for recovery tests (`EXPORTCENTER_CRASH_AT`): the process aborts
     /// right after a job enters this stage.
     pub crash_at: Option<Stage>,
+    /// Limits of the child process custom templates render in.
+    pub template_limits: sandbox::SandboxLimits,
 }
 
 impl Default for Settings {
@@ -75,6 +80,7 @@ impl Default for Settings {
             max_attempts: 5,
             policy: PolicyConfig::default(),
             crash_at: None,
+            template_limits: sandbox::SandboxLimits::default(),
         }
     }
 }

@@ -18,10 +18,17 @@ impl Pipeline {
             return Ok(Outcome::Skipped(format!("job is {}", job.state_label())));
         }
         let snapshot = self.read_snapshot(&job.tenant_id, &job.export_id).await?;
-        let bytes = tokio::task::spawn_blocking(move || ec_render::render(&snapshot))
-            .await
-            .map_err(|e| StageError::retryable("ERR_RENDER", format!("render task ended: {e}")))?
-            .map_err(|e| StageError::permanent(e.code(), e.to_string()))?;
+        let limits = self.settings.template_limits.clone();
+        let bytes = tokio::task::spawn_blocking(move || {
+            if snapshot.custom_template.is_some() {
+                crate::sandbox::render_isolated(&snapshot, &limits)
+            } else {
+                ec_render::render(&snapshot)
+                    .map_err(|e| StageError::permanent(e.code(), e.to_string()))
+            }
+        })
+        .await
+        .map_err(|e| StageError::retryable("ERR_RENDER", format!("render task ended: {e}")))??;
         self.store_report(&job, bytes).await
     }
 

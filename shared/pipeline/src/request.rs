@@ -9,8 +9,8 @@ use ec_domain::ports::{Claim, Page};
 use ec_domain::scan::ScanSummary;
 use ec_domain::schedule;
 use ec_domain::{
-    ApiError, ArtifactKind, BuiltinTemplate, ErrorCode, ExportRequest, Job, JobStatus, PortError,
-    Scope, Transition, keys,
+    ApiError, ArtifactKind, ErrorCode, ExportRequest, Job, JobStatus, PortError, Scope,
+    TemplateName, Transition, keys,
 };
 
 use crate::Pipeline;
@@ -22,7 +22,8 @@ pub struct Caller {
     pub subject: String,
 }
 
-/// Answer to `POST /api/v1/scans`.
+/// Answer to `POST /api/v1/scans`. For a VEX-only document (OpenVEX, CSAF, a CycloneDX
+/// VEX BOM) `scan_id` is the stored VEX document's id (`vex-…`) and no scan is stored.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct IngestReceipt {
     pub scan_id: String,
@@ -30,14 +31,9 @@ pub struct IngestReceipt {
     pub findings: usize,
     pub components: usize,
     pub source_format: String,
-}
-
-/// One entry of `GET /api/v1/templates`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TemplateInfo {
-    pub name: String,
-    pub description: &'static str,
-    pub formats: Vec<&'static str>,
+    /// VEX statements stored from the document (its own, or a BOM's analyses).
+    #[serde(default)]
+    pub vex_statements: usize,
 }
 
 pub const MAX_LIST_LIMIT: usize = 200;
@@ -86,7 +82,21 @@ impl Pipeline {
         body: &serde_json::Value,
     ) -> Result<ExportRequest, ApiError> {
         let request = ExportRequest::from_json(body, tenant)?;
-        if !ec_render::supports(request.export_type, request.format, &request.template) {
+        let supported = match &request.template {
+            TemplateName::Builtin(_) => {
+                ec_render::supports(request.export_type, request.format, &request.template)
+            }
+            TemplateName::Custom { .. } => match self.custom_template(tenant).await? {
+                Some(t) => ec_render::supports_custom(request.export_type, request.format, &t),
+                None => {
+                    return Err(ApiError::validation(
+                        "options.template",
+                        format!("template {} has not been uploaded", request.template),
+                    ));
+                }
+            },
+        };
+        if !supported {
             return Err(ApiError::validation(
                 "options.template",
                 format!(
@@ -410,64 +420,55 @@ impl Pipeline {
             .await?)
     }
 
-    /// `POST /api/v1/scans`: reads a scanner document into the native model and stores it.
+    /// `POST /api/v1/scans`: reads a scanner report, SBOM or VEX document into the native
+    /// model and stores it. VEX statements are stored as one object per document under
+    /// [`keys::vex`], where every later export of the tenant finds them; a scan is stored with
+    /// its catalogue row. A scan document with embedded VEX stores both.
     pub async fn ingest_scan(
         &self,
         caller: &Caller,
         document: &[u8],
     ) -> Result<IngestReceipt, ApiError> {
-        let ingested = ec_ingest::parse_scan(document, &caller.tenant, ec_domain::time::now())?;
-        let scan = ingested.scan;
+        let tenant = caller.tenant.as_str();
+        let ingested = ec_ingest::parse_document(document, tenant, ec_domain::time::now())?;
+        let vex_id = ec_domain::ids::vex_id_for(tenant, document);
+        if ingested.scan.is_none() || !ingested.vex.is_empty() {
+            let body = ec_domain::ids::canonical_json(&ingested.vex);
+            self.ports
+                .objects
+                .put(&keys::vex(tenant, &vex_id), body.into(), "application/json")
+                .await?;
+            tracing::info!(vex_id = %vex_id, tenant, statements = ingested.vex.len(), "VEX ingested");
+        }
+        let Some(scan) = ingested.scan else {
+            return Ok(IngestReceipt {
+                scan_id: vex_id,
+                artifact_digest: None,
+                findings: 0,
+                components: 0,
+                source_format: ingested.source_format.to_string(),
+                vex_statements: ingested.vex.len(),
+            });
+        };
         let body = ec_domain::ids::canonical_json(&scan);
         self.ports
             .objects
             .put(
-                &keys::scan(&caller.tenant, &scan.scan_id),
+                &keys::scan(tenant, &scan.scan_id),
                 body.into(),
                 "application/json",
             )
             .await?;
         // The catalogue row goes last: a scan is only visible once its object exists.
         self.ports.catalog.put(&ScanSummary::from(&scan)).await?;
-        tracing::info!(scan_id = %scan.scan_id, tenant = %caller.tenant, findings = scan.findings.len(), "scan ingested");
+        tracing::info!(scan_id = %scan.scan_id, tenant, findings = scan.findings.len(), "scan ingested");
         Ok(IngestReceipt {
             scan_id: scan.scan_id.clone(),
             artifact_digest: scan.artifact.digest.clone(),
             findings: scan.findings.len(),
             components: scan.components.len(),
             source_format: scan.source_format.clone(),
+            vex_statements: ingested.vex.len(),
         })
-    }
-
-    /// `GET /api/v1/templates`: the templates this tenant may use, with their formats.
-    pub fn templates(&self, _caller: &Caller) -> Vec<TemplateInfo> {
-        BuiltinTemplate::ALL
-            .iter()
-            .map(|t| {
-                let name = ec_domain::TemplateName::Builtin(*t);
-                TemplateInfo {
-                    name: t.as_str().to_string(),
-                    description: describe(*t),
-                    formats: ec_domain::Format::ALL
-                        .iter()
-                        .filter(|f| {
-                            ec_domain::ExportType::ALL
-                                .iter()
-                                .any(|ty| ec_render::supports(*ty, **f, &name))
-                        })
-                        .map(|f| f.as_str())
-                        .collect(),
-                }
-            })
-            .collect()
-    }
-}
-
-fn describe(t: BuiltinTemplate) -> &'static str {
-    match t {
-        BuiltinTemplate::ComplianceExecutive => "High-level summary for executives",
-        BuiltinTemplate::ComplianceDetailed => "Full findings with remediation",
-        BuiltinTemplate::AuditEvidence => "Audit trail with attestations",
-        BuiltinTemplate::DeveloperSarif => "IDE-compatible SARIF output",
     }
 }

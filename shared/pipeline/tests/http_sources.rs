@@ -34,6 +34,7 @@ fn scan(tenant: &str) -> Scan {
         ingested_at: t,
         document_sha256: "0".repeat(64),
         components: vec![],
+        dependencies: vec![],
         findings: vec![],
     }
 }

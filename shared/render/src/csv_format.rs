@@ -161,7 +161,7 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
     w.0.into_inner().map_err(encode_err)
 }
 
-fn decision(d: ec_domain::scan::Decision) -> &'static str {
+pub(crate) fn decision(d: ec_domain::scan::Decision) -> &'static str {
     match d {
         ec_domain::scan::Decision::Pass => "pass",
         ec_domain::scan::Decision::Warn => "warn",

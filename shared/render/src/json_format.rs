@@ -16,7 +16,7 @@ use crate::view::ReportView;
 pub const SCHEMA_VERSION: &str = "exportcenter.report/v1";
 
 #[derive(Serialize)]
-struct Document<'a> {
+pub(crate) struct Document<'a> {
     schema_version: &'static str,
     export: ExportInfo<'a>,
     summary: Summary,
@@ -107,6 +107,16 @@ struct VexEntry<'a> {
 }
 
 pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
+    let mut out = serde_json::to_vec_pretty(&document(view)).map_err(|e| RenderError::Encode {
+        format: Format::Json,
+        reason: e.to_string(),
+    })?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// The report document (`exportcenter.report/v1`): also the data custom templates read.
+pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
     let snap = view.snapshot;
     let req = &snap.request;
     let findings: Vec<FindingEntry> = view
@@ -145,7 +155,7 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             by_severity: s.scan.severity_counts(),
         })
         .collect();
-    let doc = Document {
+    Document {
         schema_version: SCHEMA_VERSION,
         export: ExportInfo {
             export_id: &snap.export_id,
@@ -196,11 +206,5 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             })
             .collect(),
         inputs: &snap.inputs,
-    };
-    let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| RenderError::Encode {
-        format: Format::Json,
-        reason: e.to_string(),
-    })?;
-    out.push(b'\n');
-    Ok(out)
+    }
 }

@@ -2,11 +2,18 @@
 //! of the snapshot, so the same snapshot always renders to the same bytes.
 
 mod csv_format;
+pub mod custom;
+mod cyclonedx_format;
 mod json_format;
+mod pdf_format;
+mod sarif_format;
+mod spdx_format;
 pub mod view;
+mod xlsx_format;
 
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{ExportType, Format, TemplateName};
+use ec_domain::template::CustomTemplate;
+use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -14,6 +21,11 @@ pub enum RenderError {
     Unsupported { format: Format, template: String },
     #[error("could not encode the {format} output: {reason}")]
     Encode { format: Format, reason: String },
+    /// A tenant's custom template failed (syntax, runtime error, limits).
+    #[error("the custom {format} template failed: {message}")]
+    Template { format: Format, message: String },
+    #[error("PDF rendering failed: {0}")]
+    Pdf(#[from] ec_pdf::PdfError),
 }
 
 impl RenderError {
@@ -22,34 +34,63 @@ impl RenderError {
         match self {
             RenderError::Unsupported { .. } => "ERR_RENDER_UNSUPPORTED",
             RenderError::Encode { .. } => "ERR_RENDER_ENCODE",
+            RenderError::Template { .. } => "ERR_TEMPLATE",
+            RenderError::Pdf(e) => e.code(),
         }
     }
 }
 
-/// Whether this build can render `format` with `template` for `export_type`; requests
-/// for anything else are refused up front with 422.
+/// Which formats a built-in template renders (the README's formats × templates table).
+pub fn builtin_formats(template: BuiltinTemplate) -> &'static [Format] {
+    use Format::*;
+    match template {
+        BuiltinTemplate::ComplianceExecutive => &[Pdf, Xlsx, Json, Csv],
+        BuiltinTemplate::ComplianceDetailed | BuiltinTemplate::AuditEvidence => {
+            &[Pdf, Xlsx, Json, Csv, Cyclonedx, Spdx]
+        }
+        BuiltinTemplate::DeveloperSarif => &[Pdf, Json, Csv, Sarif],
+    }
+}
+
+/// Whether this build can render `format` with the built-in `template` for `export_type`;
+/// requests for anything else are refused up front with 422. A custom template renders the
+/// formats its tenant uploaded sources for ([`supports_custom`]).
 pub fn supports(export_type: ExportType, format: Format, template: &TemplateName) -> bool {
     export_type.allows(format)
-        && matches!(template, TemplateName::Builtin(_))
-        && matches!(format, Format::Json | Format::Csv)
+        && match template {
+            TemplateName::Builtin(t) => builtin_formats(*t).contains(&format),
+            TemplateName::Custom { .. } => false,
+        }
+}
+
+pub fn supports_custom(export_type: ExportType, format: Format, template: &CustomTemplate) -> bool {
+    export_type.allows(format) && template.source(format).is_some()
 }
 
 /// Renders the snapshot in the format and template its request names.
 pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
     let req = &snapshot.request;
-    if !supports(req.export_type, req.format, &req.template) {
-        return Err(RenderError::Unsupported {
-            format: req.format,
-            template: req.template.to_string(),
-        });
-    }
+    let unsupported = || RenderError::Unsupported {
+        format: req.format,
+        template: req.template.to_string(),
+    };
     let view = view::ReportView::new(snapshot);
+    let template = match (&req.template, &snapshot.custom_template) {
+        (TemplateName::Builtin(t), _) if supports(req.export_type, req.format, &req.template) => *t,
+        (TemplateName::Custom { .. }, Some(custom))
+            if supports_custom(req.export_type, req.format, custom) =>
+        {
+            return custom::render(&view, custom, req.format);
+        }
+        _ => return Err(unsupported()),
+    };
     match req.format {
         Format::Json => json_format::render(&view),
         Format::Csv => csv_format::render(&view),
-        other => Err(RenderError::Unsupported {
-            format: other,
-            template: req.template.to_string(),
-        }),
+        Format::Sarif => sarif_format::render(&view),
+        Format::Cyclonedx => cyclonedx_format::render(&view),
+        Format::Spdx => spdx_format::render(&view),
+        Format::Xlsx => xlsx_format::render(&view),
+        Format::Pdf => pdf_format::render(&view, template),
     }
 }

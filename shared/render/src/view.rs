@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use ec_domain::ExportType;
-use ec_domain::scan::{Component, Finding, FindingVerdict, Scan, Severity, VexStatement};
+use ec_domain::scan::{
+    Component, Cvss, Decision, Finding, FindingVerdict, Scan, Severity, VexStatement,
+};
 use ec_domain::snapshot::Snapshot;
 
 pub struct FindingRow<'a> {
@@ -17,9 +19,22 @@ pub struct FindingRow<'a> {
     pub vex_conflict: bool,
 }
 
-impl FindingRow<'_> {
+impl<'a> FindingRow<'a> {
     pub fn suppressed(&self) -> bool {
         self.vex.is_some_and(|v| v.status.suppresses())
+    }
+
+    /// The CVSS entry with the highest base score: the score and vector a report prints.
+    pub fn best_cvss(&self) -> Option<&'a Cvss> {
+        self.finding
+            .cvss
+            .iter()
+            .filter(|c| c.score.is_some())
+            .max_by(|a, b| {
+                a.score
+                    .partial_cmp(&b.score)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
     }
 }
 
@@ -98,5 +113,28 @@ impl<'a> ReportView<'a> {
 
     pub fn severity_counts(&self) -> BTreeMap<Severity, usize> {
         ec_domain::scan::severity_counts(self.findings.iter().map(|r| r.finding))
+    }
+
+    /// Findings a VEX statement suppresses (still listed, but marked).
+    pub fn suppressed_count(&self) -> usize {
+        self.findings.iter().filter(|r| r.suppressed()).count()
+    }
+
+    /// Findings the scanner names a fixed version for.
+    pub fn fixable_count(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|r| r.finding.fixed_version.is_some())
+            .count()
+    }
+
+    /// The export's policy decision: the worst decision of any scan in scope.
+    pub fn decision(&self) -> Decision {
+        self.snapshot
+            .scans
+            .iter()
+            .map(|s| s.verdicts.decision)
+            .max()
+            .unwrap_or(Decision::Pass)
     }
 }

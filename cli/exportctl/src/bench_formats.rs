@@ -1,0 +1,384 @@
+//! `exportctl bench --suite formats`: render speed and memory of every format against the
+//! anchors of issue 4, each run in its own process so peaks do not mix:
+//!
+//! * PDF `compliance-detailed`, 1,000 findings: `exportctl render` against headless Chromium
+//!   printing an equivalent HTML report (both whole commands, side by side);
+//! * PDF `compliance-detailed`, 10,000 findings: ≤ 2 s, ≤ 256 MiB;
+//! * XLSX, 100,000 findings: against Python XlsxWriter (constant_memory) writing the same
+//!   cells; memory over the loaded input flat from 10,000 to 100,000 rows;
+//! * JSON, CSV, SARIF, CycloneDX, SPDX, 100,000 findings: ≤ 1 s each.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+
+use ec_domain::{ExportType, Format, TemplateName};
+use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
+
+use crate::measure::{self, Measured};
+
+/// What the hidden `__bench-render` subcommand prints: the render alone, in-process.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RenderRun {
+    pub findings: usize,
+    pub render_seconds: f64,
+    /// Resident memory once the input snapshot is loaded, before rendering.
+    pub loaded_rss_mib: f64,
+    /// The process's peak resident memory (VmHWM).
+    pub peak_rss_mib: f64,
+    pub bytes: usize,
+}
+
+fn proc_status_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// `__bench-render`: builds the snapshot of `input`, then times only the render.
+pub fn render_once(
+    input: &Path,
+    format: Format,
+    template: Option<TemplateName>,
+    output: &Path,
+) -> anyhow::Result<RenderRun> {
+    let doc = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    let request = OfflineRequest {
+        export_type: ExportType::ScanReport,
+        format,
+        template,
+        generated_at: time::OffsetDateTime::UNIX_EPOCH,
+    };
+    let snapshot =
+        snapshot_from_documents(&[doc], &request).map_err(|e| anyhow::anyhow!(e.message))?;
+    let loaded_rss_mib = proc_status_mib("VmRSS:");
+    let started = Instant::now();
+    let bytes = ec_render::render(&snapshot)?;
+    let render_seconds = started.elapsed().as_secs_f64();
+    std::fs::write(output, &bytes)?;
+    Ok(RenderRun {
+        findings: snapshot.finding_count(),
+        render_seconds,
+        loaded_rss_mib,
+        peak_rss_mib: proc_status_mib("VmHWM:"),
+        bytes: bytes.len(),
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub what: String,
+    pub findings: usize,
+    pub seconds: f64,
+    pub peak_rss_mib: f64,
+    /// The anchor or target, as stated in the issue.
+    pub target: String,
+    /// `seconds / target seconds` (below 1 is better than the target), or for a comparison
+    /// the other tool's time over ours (above 1 is how many times faster we are).
+    pub ratio: String,
+}
+
+pub struct Tools {
+    pub exportctl: PathBuf,
+    /// A Python with XlsxWriter installed (scripts/bench.sh makes one).
+    pub python: Option<PathBuf>,
+    pub chromium: Option<PathBuf>,
+    pub work: PathBuf,
+}
+
+fn bench_render(
+    tools: &Tools,
+    input: &Path,
+    format: Format,
+    template: Option<&str>,
+) -> anyhow::Result<RenderRun> {
+    let out = tools.work.join(format!("bench-out.{}", format.extension()));
+    let mut cmd = Command::new(&tools.exportctl);
+    cmd.arg("__bench-render")
+        .arg("--input")
+        .arg(input)
+        .arg("--format")
+        .arg(format.as_str())
+        .arg("--output")
+        .arg(&out);
+    if let Some(t) = template {
+        cmd.arg("--template").arg(t);
+    }
+    let output = cmd.output().context("running __bench-render")?;
+    if !output.status.success() {
+        bail!(
+            "__bench-render {format} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The HTML report Chromium prints: the same findings and fields as the detailed PDF.
+pub fn chromium_html(trivy: &[u8]) -> anyhow::Result<String> {
+    let request = OfflineRequest {
+        export_type: ExportType::ScanReport,
+        format: Format::Json,
+        template: None,
+        generated_at: time::OffsetDateTime::UNIX_EPOCH,
+    };
+    let snapshot = snapshot_from_documents(&[trivy.to_vec()], &request)
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><style>\
+         @page { size: A4; margin: 1cm; } body { font: 9pt sans-serif; }\
+         table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #ccc; \
+         padding: 2px 4px; vertical-align: top; } .d { color: #444; }</style></head><body>\
+         <h1>Vulnerability report</h1><table><thead><tr><th>ID</th><th>Severity</th>\
+         <th>Package</th><th>Installed</th><th>Fixed</th><th>Title</th></tr></thead><tbody>",
+    );
+    for s in &snapshot.scans {
+        for f in &s.scan.findings {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\
+                 <tr><td colspan=\"6\" class=\"d\">{}</td></tr>",
+                html_escape(&f.vulnerability_id),
+                f.severity.as_str(),
+                html_escape(&f.package),
+                html_escape(&f.installed_version),
+                html_escape(f.fixed_version.as_deref().unwrap_or("")),
+                html_escape(f.title.as_deref().unwrap_or("")),
+                html_escape(f.description.as_deref().unwrap_or("")),
+            ));
+        }
+    }
+    html.push_str("</tbody></table></body></html>");
+    Ok(html)
+}
+
+fn chromium_command(chromium: &Path, work: &Path, html: &Path, pdf: &Path) -> Command {
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-pdf-header-footer",
+    ])
+    .arg(format!(
+        "--user-data-dir={}",
+        work.join("chromium-profile").display()
+    ))
+    .arg(format!("--print-to-pdf={}", pdf.display()))
+    .arg(format!("file://{}", html.display()));
+    cmd
+}
+
+const XLSX_SCRIPT: &str = r#"
+import json, sys, time
+import xlsxwriter
+src, out = sys.argv[1], sys.argv[2]
+rows = []
+for result in json.load(open(src))["Results"]:
+    for v in result.get("Vulnerabilities") or []:
+        rows.append([v.get("VulnerabilityID", ""), v.get("Severity", ""), v.get("PkgName", ""),
+                     v.get("InstalledVersion", ""), v.get("FixedVersion", ""), v.get("Title", ""),
+                     result.get("Target", ""), (v.get("References") or [""])[0]])
+start = time.perf_counter()
+wb = xlsxwriter.Workbook(out, {"constant_memory": True})
+ws = wb.add_worksheet("Findings")
+for r, row in enumerate(rows):
+    for c, cell in enumerate(row):
+        ws.write_string(r, c, cell)
+wb.close()
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": len(rows)}))
+"#;
+
+fn ratio_to(seconds: f64, target: f64) -> String {
+    format!("{:.2}× of target", seconds / target)
+}
+
+pub fn run(tools: &Tools) -> anyhow::Result<Vec<Row>> {
+    std::fs::create_dir_all(&tools.work)?;
+    let input = |n: usize| -> anyhow::Result<PathBuf> {
+        let p = tools.work.join(format!("trivy-{n}.json"));
+        if !p.exists() {
+            std::fs::write(&p, crate::bench::generate_trivy(n)?)?;
+        }
+        Ok(p)
+    };
+    let mut rows = Vec::new();
+
+    // PDF, 1,000 findings, whole commands side by side with Chromium.
+    let k1 = input(1000)?;
+    let pdf_out = tools.work.join("detailed-1000.pdf");
+    let ours = measure::best_of(3, || {
+        let mut c = Command::new(&tools.exportctl);
+        c.args([
+            "render",
+            "--format",
+            "pdf",
+            "--template",
+            "compliance-detailed",
+        ])
+        .arg("--input")
+        .arg(&k1)
+        .arg("--output")
+        .arg(&pdf_out);
+        c
+    })?;
+    rows.push(Row {
+        what: "PDF compliance-detailed (exportctl render)".into(),
+        findings: 1000,
+        seconds: ours.seconds,
+        peak_rss_mib: ours.peak_rss_mib,
+        target: "≥ 10× faster, ≤ 1/3 memory of Chromium".into(),
+        ratio: String::new(),
+    });
+    if let Some(chromium) = &tools.chromium {
+        let html = tools.work.join("report-1000.html");
+        std::fs::write(&html, chromium_html(&std::fs::read(&k1)?)?)?;
+        let pdf = tools.work.join("chromium-1000.pdf");
+        let theirs: Measured =
+            measure::best_of(3, || chromium_command(chromium, &tools.work, &html, &pdf))?;
+        if let Some(r) = rows.last_mut() {
+            r.ratio = format!(
+                "{:.1}× faster, {:.2}× the memory",
+                theirs.seconds / ours.seconds,
+                ours.peak_rss_mib / theirs.peak_rss_mib
+            );
+        }
+        rows.push(Row {
+            what: "PDF, headless Chromium --print-to-pdf (anchor)".into(),
+            findings: 1000,
+            seconds: theirs.seconds,
+            peak_rss_mib: theirs.peak_rss_mib,
+            target: "anchor: 1.8 s, 270 MiB".into(),
+            ratio: String::new(),
+        });
+    }
+
+    // PDF, 10,000 findings.
+    let k10 = input(10_000)?;
+    let run = bench_render(tools, &k10, Format::Pdf, Some("compliance-detailed"))?;
+    rows.push(Row {
+        what: "PDF compliance-detailed (render)".into(),
+        findings: run.findings,
+        seconds: run.render_seconds,
+        peak_rss_mib: run.peak_rss_mib,
+        target: "≤ 2 s, ≤ 256 MiB".into(),
+        ratio: format!(
+            "{}, {:.2}× of memory target",
+            ratio_to(run.render_seconds, 2.0),
+            run.peak_rss_mib / 256.0
+        ),
+    });
+
+    // XLSX: 10,000 and 100,000 rows, then Python XlsxWriter on the same cells.
+    let k100 = input(100_000)?;
+    let x10 = bench_render(tools, &k10, Format::Xlsx, None)?;
+    let x100 = bench_render(tools, &k100, Format::Xlsx, None)?;
+    let mut xlsx_ratio = format!(
+        "memory over input: {:.0} MiB at 10k, {:.0} MiB at 100k",
+        x10.peak_rss_mib - x10.loaded_rss_mib,
+        x100.peak_rss_mib - x100.loaded_rss_mib
+    );
+    if let Some(python) = &tools.python {
+        let script = tools.work.join("xlsxwriter_bench.py");
+        std::fs::write(&script, XLSX_SCRIPT)?;
+        let out = Command::new(python)
+            .arg(&script)
+            .arg(&k100)
+            .arg(tools.work.join("python.xlsx"))
+            .output()
+            .context("running Python XlsxWriter")?;
+        if !out.status.success() {
+            bail!(
+                "XlsxWriter: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let py: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let py_seconds = py["seconds"]
+            .as_f64()
+            .context("XlsxWriter printed no time")?;
+        rows.push(Row {
+            what: "XLSX, Python XlsxWriter constant_memory, 8 columns (anchor)".into(),
+            findings: 100_000,
+            seconds: py_seconds,
+            peak_rss_mib: 0.0,
+            target: "anchor: 8.1 s".into(),
+            ratio: String::new(),
+        });
+        xlsx_ratio = format!(
+            "{:.1}× faster than XlsxWriter; {xlsx_ratio}",
+            py_seconds / x100.render_seconds
+        );
+    }
+    rows.push(Row {
+        what: "XLSX, 5 sheets (render)".into(),
+        findings: x100.findings,
+        seconds: x100.render_seconds,
+        peak_rss_mib: x100.peak_rss_mib,
+        target: "≥ 5× faster than XlsxWriter; flat memory".into(),
+        ratio: xlsx_ratio,
+    });
+
+    for format in [
+        Format::Json,
+        Format::Csv,
+        Format::Sarif,
+        Format::Cyclonedx,
+        Format::Spdx,
+    ] {
+        let r = bench_render(tools, &k100, format, None)?;
+        rows.push(Row {
+            what: format!("{} (render)", format.as_str().to_uppercase()),
+            findings: r.findings,
+            seconds: r.render_seconds,
+            peak_rss_mib: r.peak_rss_mib,
+            target: "≤ 1 s".into(),
+            ratio: format!(
+                "{}; {:.0} MiB over the loaded input",
+                ratio_to(r.render_seconds, 1.0),
+                r.peak_rss_mib - r.loaded_rss_mib
+            ),
+        });
+    }
+    Ok(rows)
+}
+
+pub fn print(rows: &[Row]) {
+    println!(
+        "{:<58} {:>8} {:>9} {:>10}  {:<42} ratio",
+        "what", "findings", "seconds", "peak MiB", "target"
+    );
+    for r in rows {
+        println!(
+            "{:<58} {:>8} {:>9.3} {:>10.1}  {:<42} {}",
+            r.what, r.findings, r.seconds, r.peak_rss_mib, r.target, r.ratio
+        );
+    }
+}

@@ -1,0 +1,713 @@
+//! CycloneDX JSON, `specVersion` 1.4 to 1.6: components (nested ones too), the `dependencies`
+//! graph, and `vulnerabilities` with their ratings, affected components and analysis.
+//!
+//! * A component's `package_type` is its purl's type; its licenses are `license.id`,
+//!   `license.name` or `expression`.
+//! * Dependencies are keyed by purl: a `bom-ref` is resolved to its component's purl, and a
+//!   ref that does not resolve is kept only when it is itself a purl.
+//! * Every vulnerability gives one finding per affected ref. A ref resolves through
+//!   `bom-ref` to a component (or to `metadata.component`); one that does not (a standalone
+//!   VEX BOM points into another BOM, `urn:cdx:serial/version#bom-ref`) still gives a finding,
+//!   named by the ref (the BOM-Link's fragment), with the ref as purl when it is one.
+//! * Severity is the highest rating severity (or, with none, the highest CVSS score's band);
+//!   every rating with a CVSS method is a CVSS entry; `references[].id` are aliases;
+//!   description, detail, recommendation and workaround make the description; the source,
+//!   advisories, reference sources and CWEs make the references; `affects[].versions` marked
+//!   `unaffected` with a `version` make the fixed version.
+//! * An `analysis` with a `state` is a VEX statement about the affected refs (their purls, or
+//!   the refs themselves; with no `affects`, about every package): justification, `detail` as
+//!   impact statement, `response` as action statement, `lastUpdated`, `firstIssued` or the
+//!   BOM's timestamp as timestamp, the BOM's `serialNumber` as source.
+
+use std::collections::BTreeMap;
+
+use ec_domain::policy::rank;
+use ec_domain::scan::{
+    Component, Cvss, Dependency, Finding, ScannedArtifact, Scanner, Severity, VexStatement,
+    VexStatus,
+};
+use serde_json::Value;
+
+use crate::json::{
+    array_at, cvss_version_of_vector, number_at, parse_timestamp, push_unique, str_at, str_path,
+    strict_array_at, string_at,
+};
+use crate::purl::{is_purl, purl_type, purl_version};
+use crate::{
+    CYCLONEDX_JSON, CYCLONEDX_JSON_1_4, CYCLONEDX_JSON_1_5, CYCLONEDX_JSON_1_6, IngestError,
+    Parsed, ScanParts,
+};
+
+/// What a `bom-ref` names.
+struct Named {
+    name: String,
+    version: String,
+    purl: Option<String>,
+}
+
+/// What an `affects[].ref` points at.
+enum Target<'a> {
+    Component(&'a Named),
+    /// Not in this BOM: the ref (a BOM-Link's fragment) and its purl, when it is one.
+    Elsewhere {
+        reference: String,
+        purl: Option<String>,
+    },
+}
+
+impl Target<'_> {
+    /// The identifier a VEX statement names the target by.
+    fn product(&self, reference: &str) -> String {
+        match self {
+            Target::Component(c) => c.purl.clone().unwrap_or_else(|| reference.to_string()),
+            Target::Elsewhere { reference, purl } => {
+                purl.clone().unwrap_or_else(|| reference.clone())
+            }
+        }
+    }
+
+    fn purl(&self) -> Option<&str> {
+        match self {
+            Target::Component(c) => c.purl.as_deref(),
+            Target::Elsewhere { purl, .. } => purl.as_deref(),
+        }
+    }
+}
+
+struct Bom<'a> {
+    format: &'static str,
+    refs: BTreeMap<&'a str, Named>,
+}
+
+impl Bom<'_> {
+    fn resolve(&self, reference: &str) -> Target<'_> {
+        if let Some(named) = self.refs.get(reference) {
+            return Target::Component(named);
+        }
+        // BOM-Link: `urn:cdx:<serial>/<version>#<bom-ref in that BOM>`.
+        let local = match reference.strip_prefix("urn:cdx:") {
+            Some(rest) => rest.split_once('#').map_or(reference, |(_, frag)| frag),
+            None => reference,
+        };
+        Target::Elsewhere {
+            reference: local.to_string(),
+            purl: is_purl(local).then(|| local.to_string()),
+        }
+    }
+}
+
+pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> {
+    let format = match str_at(doc, "specVersion") {
+        Some("1.4") => CYCLONEDX_JSON_1_4,
+        Some("1.5") => CYCLONEDX_JSON_1_5,
+        Some("1.6") => CYCLONEDX_JSON_1_6,
+        other => {
+            return Err(IngestError::invalid(
+                CYCLONEDX_JSON,
+                format!(
+                    "specVersion {} is not read (1.4, 1.5 and 1.6 are)",
+                    other.unwrap_or("(missing)")
+                ),
+            ));
+        }
+    };
+    let metadata = doc.get("metadata").unwrap_or(&Value::Null);
+    let main = metadata.get("component").filter(|c| c.is_object());
+
+    let mut raw_components = Vec::new();
+    collect(
+        strict_array_at(doc, "components", format, "")?,
+        "components",
+        format,
+        &mut raw_components,
+    )?;
+    let mut bom = Bom {
+        format,
+        refs: BTreeMap::new(),
+    };
+    for c in main
+        .into_iter()
+        .chain(raw_components.iter().map(|(c, _)| *c))
+    {
+        if let (Some(r), Some(name)) = (str_at(c, "bom-ref"), str_at(c, "name")) {
+            bom.refs.entry(r).or_insert_with(|| Named {
+                name: name.to_string(),
+                version: string_at(c, "version").unwrap_or_default(),
+                purl: string_at(c, "purl"),
+            });
+        }
+    }
+    let components: Vec<Component> = raw_components
+        .iter()
+        .map(|(c, name)| component(c, name))
+        .collect();
+
+    let doc_time = str_at(metadata, "timestamp").and_then(parse_timestamp);
+    let source = string_at(doc, "serialNumber").unwrap_or_else(|| fallback_source.to_string());
+    let vulnerabilities = strict_array_at(doc, "vulnerabilities", format, "")?;
+    let mut findings = Vec::new();
+    let mut vex = Vec::new();
+    for (i, v) in vulnerabilities.iter().enumerate() {
+        let at = format!("vulnerabilities[{i}]");
+        let (mut f, statement) = read_vulnerability(&bom, v, &at, &source, doc_time)?;
+        findings.append(&mut f);
+        vex.extend(statement);
+    }
+
+    let vex_only = components.is_empty()
+        && !vulnerabilities.is_empty()
+        && vulnerabilities
+            .iter()
+            .all(|v| v.get("analysis").and_then(|a| str_at(a, "state")).is_some());
+    if vex_only {
+        return Ok(Parsed {
+            source_format: format,
+            scan: None,
+            vex,
+        });
+    }
+
+    let dependencies = dependencies(&bom, strict_array_at(doc, "dependencies", format, "")?);
+    Ok(Parsed {
+        source_format: format,
+        scan: Some(ScanParts {
+            artifact: artifact(main, &raw_components),
+            scanner: scanner(metadata),
+            scanned_at: doc_time,
+            components,
+            dependencies,
+            findings,
+        }),
+        vex,
+    })
+}
+
+/// Every component, depth first, with its name (which the schema requires).
+fn collect<'a>(
+    list: &'a [Value],
+    at: &str,
+    format: &'static str,
+    out: &mut Vec<(&'a Value, String)>,
+) -> Result<(), IngestError> {
+    for (i, c) in list.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        let name = str_at(c, "name")
+            .ok_or_else(|| IngestError::invalid(format, format!("{here}: missing name")))?;
+        out.push((c, name.to_string()));
+        collect(
+            strict_array_at(c, "components", format, &format!("{here}."))?,
+            &format!("{here}.components"),
+            format,
+            out,
+        )?;
+    }
+    Ok(())
+}
+
+fn component(c: &Value, name: &str) -> Component {
+    let purl = string_at(c, "purl");
+    Component {
+        name: name.to_string(),
+        version: string_at(c, "version").unwrap_or_default(),
+        package_type: purl.as_deref().and_then(purl_type),
+        purl,
+        location: None,
+        licenses: licenses(c),
+    }
+}
+
+fn licenses(c: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in array_at(c, "licenses") {
+        let name = str_at(l, "expression")
+            .or_else(|| str_path(l, &["license", "id"]))
+            .or_else(|| str_path(l, &["license", "name"]));
+        if let Some(n) = name {
+            push_unique(&mut out, n);
+        }
+    }
+    out
+}
+
+/// The graph by purl; refs without a purl are left out, and so is an entry all of whose
+/// dependencies were.
+fn dependencies(bom: &Bom<'_>, list: &[Value]) -> Vec<Dependency> {
+    let mut graph: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for d in list {
+        let Some(from) = str_at(d, "ref").and_then(|r| bom.resolve(r).purl().map(str::to_string))
+        else {
+            continue;
+        };
+        let refs = array_at(d, "dependsOn");
+        let to: Vec<String> = refs
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|r| bom.resolve(r).purl().map(str::to_string))
+            .collect();
+        // "Depends on nothing" only when the document says so, not when no ref had a purl.
+        if to.is_empty() && !refs.is_empty() {
+            continue;
+        }
+        graph.entry(from).or_default().extend(to);
+    }
+    graph
+        .into_iter()
+        .map(|(purl, depends_on)| Dependency { purl, depends_on })
+        .collect()
+}
+
+/// The artifact is `metadata.component`; its digest a SHA-256 hash or an OCI purl's
+/// digest; the OS the first component of type `operating-system`.
+fn artifact(main: Option<&Value>, components: &[(&Value, String)]) -> ScannedArtifact {
+    let main = main.unwrap_or(&Value::Null);
+    let purl_digest = str_at(main, "purl")
+        .and_then(purl_version)
+        .filter(|v| v.starts_with("sha256:"));
+    let hash_digest = array_at(main, "hashes")
+        .iter()
+        .find(|h| str_at(h, "alg").is_some_and(|a| a.eq_ignore_ascii_case("SHA-256")))
+        .and_then(|h| str_at(h, "content"))
+        .map(|c| format!("sha256:{}", c.to_ascii_lowercase()));
+    let os = components
+        .iter()
+        .find(|(c, _)| str_at(c, "type") == Some("operating-system"))
+        .map(|(c, name)| match str_at(c, "version") {
+            Some(v) => format!("{name} {v}"),
+            None => name.clone(),
+        });
+    ScannedArtifact {
+        name: string_at(main, "name").unwrap_or_else(|| "unknown".to_string()),
+        kind: string_at(main, "type").unwrap_or_else(|| "unknown".to_string()),
+        digest: hash_digest.or(purl_digest),
+        os,
+    }
+}
+
+/// `metadata.tools`: an array of tools up to 1.4, `{components, services}` since 1.5.
+fn scanner(metadata: &Value) -> Scanner {
+    let tools = metadata.get("tools").unwrap_or(&Value::Null);
+    let list = match tools {
+        Value::Array(a) => a.as_slice(),
+        _ => array_at(tools, "components"),
+    };
+    list.iter()
+        .find_map(|t| {
+            str_at(t, "name").map(|name| Scanner {
+                name: name.to_string(),
+                version: string_at(t, "version"),
+            })
+        })
+        .unwrap_or_else(|| Scanner {
+            name: "unknown".to_string(),
+            version: None,
+        })
+}
+
+fn read_vulnerability(
+    bom: &Bom<'_>,
+    v: &Value,
+    at: &str,
+    source: &str,
+    doc_time: Option<time::OffsetDateTime>,
+) -> Result<(Vec<Finding>, Option<VexStatement>), IngestError> {
+    let format = bom.format;
+    let id =
+        str_at(v, "id").ok_or_else(|| IngestError::invalid(format, format!("{at}: missing id")))?;
+    let ratings = array_at(v, "ratings");
+    let vuln_source = str_path(v, &["source", "name"]);
+    let cvss = cvss_of(ratings, vuln_source);
+
+    let mut aliases = Vec::new();
+    for r in array_at(v, "references") {
+        if let Some(alias) = str_at(r, "id").filter(|a| *a != id) {
+            push_unique(&mut aliases, alias);
+        }
+    }
+    let mut references = Vec::new();
+    if let Some(u) = str_path(v, &["source", "url"]) {
+        push_unique(&mut references, u);
+    }
+    for a in array_at(v, "advisories") {
+        if let Some(u) = str_at(a, "url") {
+            push_unique(&mut references, u);
+        }
+    }
+    for r in array_at(v, "references") {
+        if let Some(u) = str_path(r, &["source", "url"]) {
+            push_unique(&mut references, u);
+        }
+    }
+    for cwe in array_at(v, "cwes").iter().filter_map(Value::as_u64) {
+        push_unique(
+            &mut references,
+            &format!("https://cwe.mitre.org/data/definitions/{cwe}.html"),
+        );
+    }
+    let description: Vec<String> = [
+        string_at(v, "description"),
+        string_at(v, "detail"),
+        string_at(v, "recommendation").map(|r| format!("Recommendation: {r}")),
+        string_at(v, "workaround").map(|w| format!("Workaround: {w}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let description = (!description.is_empty()).then(|| description.join("\n\n"));
+    let severity = severity_of(ratings, &cvss);
+
+    let mut findings = Vec::new();
+    let mut products = Vec::new();
+    for (j, affect) in array_at(v, "affects").iter().enumerate() {
+        let reference = str_at(affect, "ref").ok_or_else(|| {
+            IngestError::invalid(format, format!("{at}.affects[{j}]: missing ref"))
+        })?;
+        let target = bom.resolve(reference);
+        push_unique(&mut products, &target.product(reference));
+        let (package, installed_version, purl) = match &target {
+            Target::Component(c) => (c.name.clone(), c.version.clone(), c.purl.clone()),
+            Target::Elsewhere { reference, purl } => (
+                reference.clone(),
+                purl.as_deref().and_then(purl_version).unwrap_or_default(),
+                purl.clone(),
+            ),
+        };
+        let fixed: Vec<&str> = array_at(affect, "versions")
+            .iter()
+            .filter(|r| str_at(r, "status") == Some("unaffected"))
+            .filter_map(|r| str_at(r, "version"))
+            .collect();
+        findings.push(Finding {
+            vulnerability_id: id.to_string(),
+            aliases: aliases.clone(),
+            package,
+            package_type: purl.as_deref().and_then(purl_type),
+            purl,
+            installed_version,
+            fixed_version: (!fixed.is_empty()).then(|| fixed.join(", ")),
+            severity,
+            cvss: cvss.clone(),
+            title: None,
+            description: description.clone(),
+            references: references.clone(),
+            status: None,
+            target: None,
+        });
+    }
+
+    let analysis = v.get("analysis").unwrap_or(&Value::Null);
+    let statement = match str_at(analysis, "state") {
+        None => None,
+        Some(state) => {
+            let status = match state {
+                "not_affected" | "false_positive" => VexStatus::NotAffected,
+                "resolved" | "resolved_with_pedigree" => VexStatus::Fixed,
+                "exploitable" => VexStatus::Affected,
+                "in_triage" => VexStatus::UnderInvestigation,
+                other => {
+                    return Err(IngestError::invalid(
+                        format,
+                        format!("{at}.analysis.state {other:?} is not an impact analysis state"),
+                    ));
+                }
+            };
+            let responses: Vec<&str> = array_at(analysis, "response")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            Some(VexStatement {
+                vulnerability_id: id.to_string(),
+                products,
+                status,
+                justification: string_at(analysis, "justification"),
+                impact_statement: string_at(analysis, "detail"),
+                action_statement: (!responses.is_empty()).then(|| responses.join(", ")),
+                timestamp: str_at(analysis, "lastUpdated")
+                    .or_else(|| str_at(analysis, "firstIssued"))
+                    .and_then(parse_timestamp)
+                    .or(doc_time),
+                source: Some(source.to_string()),
+            })
+        }
+    };
+    Ok((findings, statement))
+}
+
+/// Ratings whose method is a CVSS version (`CVSSv2`, `CVSSv3`, `CVSSv31`, `CVSSv4`) or whose
+/// vector declares one, with a score or a vector.
+fn cvss_of(ratings: &[Value], vuln_source: Option<&str>) -> Vec<Cvss> {
+    let mut out: Vec<Cvss> = Vec::new();
+    for r in ratings {
+        let vector = string_at(r, "vector");
+        let version = match str_at(r, "method") {
+            Some("CVSSv2") => Some("2.0".to_string()),
+            Some("CVSSv3") => Some("3.0".to_string()),
+            Some("CVSSv31") => Some("3.1".to_string()),
+            Some("CVSSv4") => Some("4.0".to_string()),
+            _ => vector.as_deref().and_then(cvss_version_of_vector),
+        };
+        let score = number_at(r, "score");
+        let Some(version) = version else { continue };
+        if vector.is_none() && score.is_none() {
+            continue;
+        }
+        let c = Cvss {
+            source: str_path(r, &["source", "name"])
+                .or(vuln_source)
+                .unwrap_or("unknown")
+                .to_string(),
+            version,
+            vector,
+            score,
+        };
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The highest rating severity; without any, the band of the highest CVSS score.
+fn severity_of(ratings: &[Value], cvss: &[Cvss]) -> Severity {
+    let stated = ratings
+        .iter()
+        .filter_map(|r| str_at(r, "severity"))
+        .map(Severity::parse_lenient)
+        .filter(|s| *s != Severity::Unknown)
+        .max_by_key(|s| rank(*s));
+    if let Some(s) = stated {
+        return s;
+    }
+    let best = cvss
+        .iter()
+        .filter_map(|c| c.score)
+        .fold(None, |acc: Option<f64>, s| {
+            Some(acc.map_or(s, |a| a.max(s)))
+        });
+    match best {
+        Some(s) if s >= 9.0 => Severity::Critical,
+        Some(s) if s >= 7.0 => Severity::High,
+        Some(s) if s >= 4.0 => Severity::Medium,
+        Some(s) if s > 0.0 => Severity::Low,
+        Some(_) => Severity::Negligible,
+        None => Severity::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CYCLONEDX_JSON_1_5, Ingested, parse_document};
+    use ec_domain::scan::{Dependency, Severity, VexStatus};
+    use time::macros::datetime;
+
+    fn read(doc: &str) -> Ingested {
+        match parse_document(doc.as_bytes(), "t1", datetime!(2025-01-01 00:00:00 UTC)) {
+            Ok(i) => i,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    const BOM: &str = r#"{
+      "bomFormat": "CycloneDX", "specVersion": "1.5", "serialNumber": "urn:uuid:1111", "version": 1,
+      "metadata": {
+        "timestamp": "2024-06-01T10:00:00Z",
+        "tools": {"components": [{"type": "application", "name": "syft", "version": "1.4.1"}]},
+        "component": {"bom-ref": "root", "type": "container", "name": "registry.example/app",
+                      "purl": "pkg:oci/app@sha256%3Aabcdef?repository_url=registry.example/app"}
+      },
+      "components": [
+        {"bom-ref": "os", "type": "operating-system", "name": "debian", "version": "12.5"},
+        {"bom-ref": "app-jar", "type": "application", "name": "app.jar", "components": [
+          {"bom-ref": "jackson", "type": "library", "group": "com.fasterxml.jackson.core",
+           "name": "jackson-databind", "version": "2.9.4",
+           "purl": "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.4",
+           "licenses": [{"license": {"id": "Apache-2.0"}}, {"license": {"name": "Custom"}}]},
+          {"bom-ref": "annotations", "type": "library", "name": "jackson-annotations", "version": "2.9.0",
+           "purl": "pkg:maven/com.fasterxml.jackson.core/jackson-annotations@2.9.0",
+           "licenses": [{"expression": "Apache-2.0 OR MIT"}]}]}
+      ],
+      "dependencies": [
+        {"ref": "root", "dependsOn": ["app-jar"]},
+        {"ref": "app-jar", "dependsOn": ["jackson"]},
+        {"ref": "jackson", "dependsOn": ["annotations", "app-jar", "pkg:maven/org.example/outside@1.0"]},
+        {"ref": "annotations", "dependsOn": []}
+      ],
+      "vulnerabilities": [
+        {"id": "CVE-2018-7489", "source": {"name": "NVD", "url": "https://nvd.nist.gov/vuln/detail/CVE-2018-7489"},
+         "references": [{"id": "GHSA-645p-88qh-w398", "source": {"url": "https://github.com/advisories/GHSA-645p-88qh-w398"}},
+                        {"id": "CVE-2018-7489"}],
+         "ratings": [{"source": {"name": "NVD"}, "score": 9.8, "method": "CVSSv3",
+                      "vector": "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+                     {"method": "other", "score": 3.0}],
+         "cwes": [184],
+         "description": "jackson-databind allows remote code execution",
+         "recommendation": "Upgrade to 2.9.5",
+         "affects": [{"ref": "jackson", "versions": [{"version": "2.9.5", "status": "unaffected"},
+                                                    {"range": "vers:maven/<2.9.5", "status": "affected"}]},
+                     {"ref": "urn:cdx:2222/1#pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0"},
+                     {"ref": "other-bom-thing"}],
+         "analysis": {"state": "false_positive", "justification": "code_not_reachable",
+                      "response": ["will_not_fix"], "detail": "not on the classpath"}}
+      ]
+    }"#;
+
+    #[test]
+    fn a_bom_with_analysed_vulnerabilities_is_a_scan_with_vex() {
+        let i = read(BOM);
+        assert_eq!(i.source_format, CYCLONEDX_JSON_1_5);
+        let Some(scan) = &i.scan else {
+            panic!("no scan")
+        };
+        assert_eq!(scan.artifact.name, "registry.example/app");
+        assert_eq!(scan.artifact.kind, "container");
+        assert_eq!(scan.artifact.digest.as_deref(), Some("sha256:abcdef"));
+        assert_eq!(scan.artifact.os.as_deref(), Some("debian 12.5"));
+        assert_eq!(scan.scanner.name, "syft");
+        assert_eq!(scan.scanner.version.as_deref(), Some("1.4.1"));
+        assert_eq!(scan.scanned_at, datetime!(2024-06-01 10:00:00 UTC));
+
+        // Nested components count; metadata.component is the artifact, not a component.
+        let names: Vec<&str> = scan.components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "app.jar",
+                "debian",
+                "jackson-annotations",
+                "jackson-databind"
+            ]
+        );
+        let jackson = &scan.components[3];
+        assert_eq!(jackson.package_type.as_deref(), Some("maven"));
+        assert_eq!(
+            jackson.licenses,
+            vec!["Apache-2.0".to_string(), "Custom".to_string()]
+        );
+        assert_eq!(
+            scan.components[2].licenses,
+            vec!["Apache-2.0 OR MIT".to_string()]
+        );
+        assert_eq!(scan.components[0].package_type, None);
+
+        // Only purl-named refs: app-jar drops out (so does root, whose only dependency is
+        // app-jar), an outside purl stays.
+        assert_eq!(
+            scan.dependencies,
+            vec![
+                Dependency {
+                    purl: "pkg:maven/com.fasterxml.jackson.core/jackson-annotations@2.9.0".into(),
+                    depends_on: vec![],
+                },
+                Dependency {
+                    purl: "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.4".into(),
+                    depends_on: vec![
+                        "pkg:maven/com.fasterxml.jackson.core/jackson-annotations@2.9.0".into(),
+                        "pkg:maven/org.example/outside@1.0".into(),
+                    ],
+                },
+            ]
+        );
+
+        // One finding per affected ref: resolved, BOM-Link to a purl, unresolved plain ref.
+        let found: Vec<(&str, &str, Option<&str>)> = scan
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.package.as_str(),
+                    f.installed_version.as_str(),
+                    f.purl.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "jackson-databind",
+                    "2.9.4",
+                    Some("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.4")
+                ),
+                ("other-bom-thing", "", None),
+                (
+                    "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0",
+                    "2.8.0",
+                    Some("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0")
+                ),
+            ]
+        );
+        let f = &scan.findings[0];
+        assert_eq!(f.vulnerability_id, "CVE-2018-7489");
+        assert_eq!(f.aliases, vec!["GHSA-645p-88qh-w398".to_string()]);
+        assert_eq!(
+            f.severity,
+            Severity::Critical,
+            "from the score, no severity stated"
+        );
+        assert_eq!(f.cvss.len(), 1);
+        assert_eq!(
+            (f.cvss[0].source.as_str(), f.cvss[0].version.as_str()),
+            ("NVD", "3.0")
+        );
+        assert_eq!(f.fixed_version.as_deref(), Some("2.9.5"));
+        assert_eq!(scan.findings[1].fixed_version, None);
+        assert_eq!(
+            f.references,
+            vec![
+                "https://nvd.nist.gov/vuln/detail/CVE-2018-7489".to_string(),
+                "https://github.com/advisories/GHSA-645p-88qh-w398".to_string(),
+                "https://cwe.mitre.org/data/definitions/184.html".to_string(),
+            ]
+        );
+        assert_eq!(
+            f.description.as_deref(),
+            Some(
+                "jackson-databind allows remote code execution\n\nRecommendation: Upgrade to 2.9.5"
+            )
+        );
+
+        assert_eq!(i.vex.len(), 1);
+        let s = &i.vex[0];
+        assert_eq!(s.status, VexStatus::NotAffected);
+        assert_eq!(
+            s.products,
+            vec![
+                "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.4".to_string(),
+                "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0".to_string(),
+                "other-bom-thing".to_string(),
+            ]
+        );
+        assert_eq!(s.justification.as_deref(), Some("code_not_reachable"));
+        assert_eq!(s.impact_statement.as_deref(), Some("not on the classpath"));
+        assert_eq!(s.action_statement.as_deref(), Some("will_not_fix"));
+        assert_eq!(s.timestamp, Some(datetime!(2024-06-01 10:00:00 UTC)));
+        assert_eq!(s.source.as_deref(), Some("urn:uuid:1111"));
+    }
+
+    #[test]
+    fn analysis_states_map_to_vex_statuses() {
+        for (state, status) in [
+            ("not_affected", VexStatus::NotAffected),
+            ("false_positive", VexStatus::NotAffected),
+            ("resolved", VexStatus::Fixed),
+            ("resolved_with_pedigree", VexStatus::Fixed),
+            ("exploitable", VexStatus::Affected),
+            ("in_triage", VexStatus::UnderInvestigation),
+        ] {
+            let doc = format!(
+                r#"{{"bomFormat": "CycloneDX", "specVersion": "1.4", "vulnerabilities": [
+                    {{"id": "CVE-1", "affects": [{{"ref": "x"}}],
+                      "analysis": {{"state": "{state}", "firstIssued": "2022-01-01T00:00:00Z"}}}}]}}"#
+            );
+            let i = read(&doc);
+            assert!(i.scan.is_none(), "{state}");
+            assert_eq!(i.vex[0].status, status, "{state}");
+            assert_eq!(i.vex[0].products, vec!["x".to_string()]);
+            assert_eq!(i.vex[0].timestamp, Some(datetime!(2022-01-01 00:00:00 UTC)));
+            assert_eq!(
+                i.vex[0].source,
+                Some(format!("sha256:{}", i.document_sha256)),
+                "no serial number: the document's hash"
+            );
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Long reports laid out in parts and assembled into one PDF.
+//!
+//! Typst's memory grows with the size of one document (its caches, its introspection, and
+//! the laid-out glyphs: about 56 bytes per character), so a report of thousands of
+//! findings cannot be one document. It is laid out in parts instead:
+//!
+//! 1. Furniture: what every page shows (header, footer rules) is laid out once.
+//! 2. Body chunks, in rounds of one chunk per worker thread: each is laid out, the
+//!    furniture stamped onto its pages, and written as a small PDF at once; only the PDF
+//!    bytes, the page count, its headings and its anchors (`#metadata("key")
+//!    <ec-anchor>`: where each group starts) are kept. typst's caches are evicted after
+//!    every round, so memory stays that of one round.
+//! 3. Front matter (title, summary, table of contents), laid out once the body's page
+//!    numbers are known: it gets the anchors shifted by its own page count (found by
+//!    laying it out again when the first guess was wrong).
+//! 4. Page numbers: "Page X of Y" needs the total, so one more pass lays out as many
+//!    small pages as the report has, each holding only its number.
+//! 5. `merge` joins the parts' pages into one PDF: page numbers overlaid, one outline
+//!    from every part's headings, and the front matter's links into the body resolved.
+//!
+//! Body chunks start on a fresh page, so callers cut chunks where a new page reads
+//! naturally (at group boundaries).
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+
+use serde::Serialize;
+use typst::foundations::{Bytes, Label, NativeElement, Repr, Selector, StyleChain, Value};
+use typst::introspection::{Introspector, MetadataElem};
+use typst::layout::{Frame, FrameItem, GroupItem, Point, Transform};
+use typst::model::{Destination, Document as _, HeadingElem};
+use typst::utils::PicoStr;
+use typst_layout::PagedDocument;
+
+use crate::merge::{self, Heading, LinkOut, PartPdf};
+use crate::{Options, PdfError, Template, export, layout};
+
+/// Label of the metadata elements that mark where a group starts in a body chunk.
+const ANCHOR_LABEL: &str = "ec-anchor";
+/// Laying out the front matter again with its real page count settles at once unless the
+/// new page numbers change its length; this bounds the retries.
+const FRONT_ATTEMPTS: usize = 4;
+/// More workers than this mostly add memory: each holds one chunk's layout.
+const MAX_WORKERS: usize = 4;
+
+/// A report in parts. Every part is laid out from the same template; `/part.json` tells
+/// the template which part it is laying out:
+///
+/// - `{"part": "furniture"}` with `/data.json` = `front`: one page whose content (header,
+///   footer, rules: whatever is the same on every page) is stamped onto every page.
+/// - `{"part": "body", "chunk": i, "chunks": n}` with `/data.json` = `body[i]`: one chunk
+///   of the listing, without header or footer. Mark where each group starts with
+///   `#metadata("key") <ec-anchor>`.
+/// - `{"part": "front", "front_pages": f, "anchors": {"key": {"page": p, "y": pt}}}` with
+///   `/data.json` = `front`: title, summary, table of contents. `p` is the absolute page
+///   of each anchor (front matter included), `y` its height on the page: link to it with
+///   `link((page: p, x: 0pt, y: y * 1pt))`.
+/// - `{"part": "numbers", "total_pages": t}` with `/data.json` = `front`: exactly `t`
+///   pages, the i-th overlaid on page i ("Page i of t").
+///
+/// Stamped pages should have the size of the other parts' pages and nothing but the stamp.
+/// Headings of every part become the PDF's outline.
+pub struct Report<'a> {
+    pub template: Template<'a>,
+    pub front: Vec<u8>,
+    pub body: Vec<Vec<u8>>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "part", rename_all = "snake_case")]
+enum Part<'a> {
+    Furniture,
+    Body {
+        chunk: usize,
+        chunks: usize,
+    },
+    Front {
+        front_pages: usize,
+        anchors: &'a BTreeMap<String, AnchorAt>,
+    },
+    Numbers {
+        total_pages: usize,
+    },
+}
+
+impl Part<'_> {
+    fn to_json(&self) -> Vec<u8> {
+        // A map of strings and numbers always serialises.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct AnchorAt {
+    page: usize,
+    y: f64,
+}
+
+/// How many body chunks are laid out at once: callers cut the body into a multiple of
+/// this many chunks so no round leaves a core idle.
+pub fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .clamp(1, MAX_WORKERS)
+}
+
+/// Lays out the report's parts and writes them as one PDF.
+pub fn render_report(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
+    let result = assemble(report, opts);
+    // A warm worker keeps nothing of this report in typst's caches.
+    comemo::evict(0);
+    result
+}
+
+fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
+    let template = report.template;
+    let front_data = Bytes::new(report.front);
+    let furniture = layout(
+        &template,
+        front_data.clone(),
+        Part::Furniture.to_json(),
+        opts,
+    )?;
+    let furniture = match furniture.pages() {
+        [page] => page.frame.clone(),
+        pages => {
+            return Err(PdfError::Layout(format!(
+                "the furniture part laid out {} pages instead of one",
+                pages.len()
+            )));
+        }
+    };
+
+    let body = layout_body(&template, report.body, &furniture, opts)?;
+
+    // Anchors relative to the body's first page.
+    let mut relative = Vec::new();
+    let mut before = 0;
+    for part in &body {
+        for (key, page, y) in &part.anchors {
+            relative.push((key.as_str(), before + page, *y));
+        }
+        before += part.pages;
+    }
+    let body_pages = before;
+
+    let mut front_pages = 1;
+    let mut front = None;
+    for _ in 0..FRONT_ATTEMPTS {
+        let anchors: BTreeMap<String, AnchorAt> = relative
+            .iter()
+            .map(|&(key, page, y)| {
+                let page = front_pages + page;
+                (key.to_string(), AnchorAt { page, y })
+            })
+            .collect();
+        let part = Part::Front {
+            front_pages,
+            anchors: &anchors,
+        };
+        let doc = layout(&template, front_data.clone(), part.to_json(), opts)?;
+        let laid = doc.pages().len();
+        let settled = laid == front_pages || relative.is_empty();
+        front_pages = laid;
+        if settled {
+            front = Some(doc);
+            break;
+        }
+    }
+    let front = front.ok_or_else(|| {
+        PdfError::Layout(format!(
+            "the front matter's length does not settle (last {front_pages} pages)"
+        ))
+    })?;
+    let info = front.info().clone();
+    let front = finish_part(front, &furniture, opts)?;
+
+    let total = front_pages + body_pages;
+    let numbers = layout(
+        &template,
+        front_data,
+        Part::Numbers { total_pages: total }.to_json(),
+        opts,
+    )?;
+    if numbers.pages().len() != total {
+        return Err(PdfError::Layout(format!(
+            "the numbers part laid out {} pages for {total}",
+            numbers.pages().len()
+        )));
+    }
+    let numbers = export(&numbers, opts)?;
+
+    let mut parts = Vec::with_capacity(body.len() + 1);
+    parts.push(front);
+    parts.extend(body);
+    merge::merge(&parts, &numbers, &info, opts)
+}
+
+/// Lays out the body chunks, a round of up to one per worker at a time, each written as
+/// PDF at once; typst's caches are evicted after each round.
+fn layout_body(
+    template: &Template<'_>,
+    chunks: Vec<Vec<u8>>,
+    furniture: &Frame,
+    opts: &Options,
+) -> Result<Vec<PartPdf>, PdfError> {
+    let workers = workers();
+    let count = chunks.len();
+    let mut done = Vec::with_capacity(count);
+    let mut queue = chunks.into_iter().enumerate().peekable();
+    while queue.peek().is_some() {
+        let round: Vec<(usize, Vec<u8>)> = queue.by_ref().take(workers).collect();
+        let results: Vec<Result<PartPdf, PdfError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = round
+                .into_iter()
+                .map(|(i, data)| {
+                    s.spawn(move || {
+                        let part = Part::Body {
+                            chunk: i,
+                            chunks: count,
+                        };
+                        layout(template, Bytes::new(data), part.to_json(), opts)
+                            .and_then(|doc| finish_part(doc, furniture, opts))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(PdfError::Layout("a body chunk's layout panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        comemo::evict(0);
+        for r in results {
+            done.push(r?);
+        }
+    }
+    Ok(done)
+}
+
+/// Reads what the merge needs from a laid-out part, stamps the furniture onto its pages
+/// and writes it as PDF.
+fn finish_part(doc: PagedDocument, furniture: &Frame, opts: &Options) -> Result<PartPdf, PdfError> {
+    let introspector = doc.introspector();
+    let anchors = match Label::new(PicoStr::intern(ANCHOR_LABEL)) {
+        Some(label) => introspector
+            .query(&Selector::Label(label))
+            .iter()
+            .filter_map(|elem| {
+                let meta = elem.to_packed::<MetadataElem>()?;
+                let key = match &meta.value {
+                    Value::Str(s) => s.to_string(),
+                    other => other.repr().to_string(),
+                };
+                let pos = introspector.position(elem.location()?)?;
+                Some((key, pos.page.get(), pos.point.y.to_pt()))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let headings = introspector
+        .query(&HeadingElem::ELEM.select())
+        .iter()
+        .filter_map(|elem| {
+            let heading = elem.to_packed::<HeadingElem>()?;
+            let styles = StyleChain::default();
+            let bookmarked = heading
+                .bookmarked
+                .get(styles)
+                .unwrap_or_else(|| heading.outlined.get(styles));
+            let pos = introspector.position(elem.location()?)?;
+            bookmarked.then(|| Heading {
+                title: heading.body.plain_text().trim().to_string(),
+                level: heading.resolve_level(styles).get(),
+                page: pos.page.get(),
+                y: pos.point.y.to_pt(),
+            })
+        })
+        .collect();
+    let mut links = Vec::new();
+    for (i, page) in doc.pages().iter().enumerate() {
+        collect_links(&page.frame, Transform::identity(), i + 1, &mut links);
+    }
+    let info = doc.info().clone();
+    let mut pages: Vec<_> = doc.pages().to_vec();
+    // Dropped first so the pages' frames are not shared and stamping does not copy them.
+    drop(doc);
+    for page in &mut pages {
+        page.frame.push(
+            Point::zero(),
+            FrameItem::Group(GroupItem::new(furniture.clone())),
+        );
+    }
+    let count = pages.len();
+    let stamped = PagedDocument::new(pages.into_iter().collect(), info);
+    Ok(PartPdf {
+        pdf: export(&stamped, opts)?,
+        pages: count,
+        anchors,
+        headings,
+        links,
+    })
+}
+
+/// Links to a position on a page (the front matter's contents point into the body), with
+/// their rectangles: a link to a page its part does not have is taken as a page of the
+/// assembled report, which the part's own PDF cannot hold.
+fn collect_links(frame: &Frame, ts: Transform, page: usize, out: &mut Vec<LinkOut>) {
+    for (pos, item) in frame.items() {
+        match item {
+            FrameItem::Group(group) => {
+                let ts = ts
+                    .pre_concat(Transform::translate(pos.x, pos.y))
+                    .pre_concat(group.transform);
+                collect_links(&group.frame, ts, page, out);
+            }
+            FrameItem::Link(Destination::Position(dest), size) => {
+                let a = pos.transform(ts);
+                let b = Point::new(pos.x + size.x, pos.y + size.y).transform(ts);
+                out.push(LinkOut {
+                    page,
+                    rect: [a.x.to_pt(), a.y.to_pt(), b.x.to_pt(), b.y.to_pt()],
+                    dest_page: dest.page.get(),
+                    dest_y: dest.point.y.to_pt(),
+                });
+            }
+            _ => {}
+        }
+    }
+}

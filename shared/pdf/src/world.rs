@@ -1,0 +1,156 @@
+//! The typst `World` of one compilation: the template's sources, the virtual data files,
+//! and the fonts shipped in the binary. Nothing else exists for the template: no file
+//! system, no system fonts, no packages, no network, and a fixed `today()`.
+
+use std::sync::LazyLock;
+
+use time::OffsetDateTime;
+use typst::diag::{FileError, FileResult, PackageError};
+use typst::foundations::{Bytes, Datetime, Duration};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+
+/// Where the caller's data is visible to the template: `json("/data.json")`.
+pub const DATA_PATH: &str = "/data.json";
+/// Which part of a chunked report is being laid out (see [`crate::Report`]):
+/// `json("/part.json")`.
+pub const PART_PATH: &str = "/part.json";
+/// The main source's path; its imports resolve against `/`.
+const MAIN_PATH: &str = "/main.typ";
+
+/// The fonts bundled with typst (Libertinus Serif, New Computer Modern, DejaVu Sans Mono),
+/// parsed once per process and shared by every compilation, so each font is embedded
+/// from the same `Font` and a warm worker never re-reads them.
+struct Fonts {
+    book: LazyHash<FontBook>,
+    fonts: Vec<Font>,
+}
+
+static FONTS: LazyLock<Fonts> = LazyLock::new(|| {
+    let fonts: Vec<Font> = typst_assets::fonts()
+        .flat_map(|data| Font::iter(Bytes::new(data)))
+        .collect();
+    Fonts {
+        book: LazyHash::new(FontBook::from_fonts(&fonts)),
+        fonts,
+    }
+});
+
+/// One standard library for every compilation (no `sys.inputs`: data comes through the
+/// virtual files), so typst's caches keyed on it stay valid across compilations.
+static LIBRARY: LazyLock<LazyHash<Library>> =
+    LazyLock::new(|| LazyHash::new(Library::builder().build()));
+
+/// Interned once: the interner never frees ids, so a fresh id per compilation would leak.
+static MAIN_ID: LazyLock<FileId> = LazyLock::new(|| id(MAIN_PATH));
+static DATA_ID: LazyLock<FileId> = LazyLock::new(|| id(DATA_PATH));
+static PART_ID: LazyLock<FileId> = LazyLock::new(|| id(PART_PATH));
+
+fn id(path: &str) -> FileId {
+    match VirtualPath::new(path) {
+        Ok(vpath) => RootedPath::new(VirtualRoot::Project, vpath).intern(),
+        // The paths are constants of this file, all absolute and valid.
+        Err(e) => unreachable!("invalid built-in path {path}: {e:?}"),
+    }
+}
+
+/// Families of the bundled fonts.
+#[cfg(test)]
+pub(crate) fn font_families() -> Vec<String> {
+    let mut names: Vec<String> = FONTS
+        .fonts
+        .iter()
+        .map(|f| f.info().family.clone())
+        .collect();
+    names.dedup();
+    names
+}
+
+pub(crate) struct ReportWorld {
+    main: Source,
+    /// Further sources the main one may import, by absolute path.
+    modules: Vec<Source>,
+    data: Bytes,
+    part: Bytes,
+    generated_at: OffsetDateTime,
+}
+
+impl ReportWorld {
+    pub(crate) fn new(
+        template: &crate::Template<'_>,
+        data: Bytes,
+        part: Bytes,
+        generated_at: OffsetDateTime,
+    ) -> ReportWorld {
+        ReportWorld {
+            main: Source::new(*MAIN_ID, template.main.to_string()),
+            modules: template
+                .modules
+                .iter()
+                .map(|(path, text)| Source::new(id(path), text.to_string()))
+                .collect(),
+            data,
+            part,
+            generated_at,
+        }
+    }
+
+    fn not_found(id: FileId) -> FileError {
+        match id.root() {
+            VirtualRoot::Package(spec) => FileError::Package(PackageError::NotFound(spec.clone())),
+            VirtualRoot::Project => FileError::NotFound(id.vpath().get_with_slash().into()),
+        }
+    }
+}
+
+impl World for ReportWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &LIBRARY
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &FONTS.book
+    }
+
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main.id() {
+            return Ok(self.main.clone());
+        }
+        self.modules
+            .iter()
+            .find(|s| s.id() == id)
+            .cloned()
+            .ok_or_else(|| Self::not_found(id))
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == *DATA_ID {
+            Ok(self.data.clone())
+        } else if id == *PART_ID {
+            Ok(self.part.clone())
+        } else {
+            self.source(id).map(|s| Bytes::from_string(s))
+        }
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        FONTS.fonts.get(index).cloned()
+    }
+
+    /// The caller's timestamp, never the clock: a report rendered again prints the same
+    /// date. Without an offset the "local" date is UTC (a server has no meaningful zone).
+    fn today(&self, offset: Option<Duration>) -> Option<Datetime> {
+        let shift = offset.map_or(time::Duration::ZERO, time::Duration::from);
+        let at = self
+            .generated_at
+            .to_offset(time::UtcOffset::UTC)
+            .checked_add(shift)?;
+        Datetime::from_ymd(at.year(), at.month().into(), at.day())
+    }
+}

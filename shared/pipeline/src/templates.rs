@@ -1,0 +1,156 @@
+//! Templates: the built-in ones and each tenant's own (`custom-{tenant}`), stored under the
+//! tenant's prefix in the object store and readable only by that tenant.
+
+use serde::Serialize;
+
+use ec_domain::template::CustomTemplate;
+use ec_domain::{
+    ApiError, BuiltinTemplate, ErrorCode, ExportType, Format, PortError, TemplateName, keys,
+};
+
+use crate::Pipeline;
+use crate::request::Caller;
+
+/// One entry of `GET /api/v1/templates`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TemplateInfo {
+    pub name: String,
+    /// `builtin` or `custom`.
+    pub kind: &'static str,
+    pub description: &'static str,
+    pub formats: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+const CUSTOM_FILE: &str = "custom.json";
+
+fn describe(t: BuiltinTemplate) -> &'static str {
+    match t {
+        BuiltinTemplate::ComplianceExecutive => "High-level summary for executives",
+        BuiltinTemplate::ComplianceDetailed => "Full findings with remediation",
+        BuiltinTemplate::AuditEvidence => "Audit trail with attestations",
+        BuiltinTemplate::DeveloperSarif => "IDE-compatible SARIF output",
+    }
+}
+
+fn custom_info(t: &CustomTemplate) -> TemplateInfo {
+    TemplateInfo {
+        name: TemplateName::Custom {
+            tenant: t.tenant_id.clone(),
+        }
+        .to_string(),
+        kind: "custom",
+        description: "The tenant's own template",
+        formats: t.formats().map(Format::as_str).collect(),
+        sha256: Some(t.sha256.clone()),
+        updated_at: Some(ec_domain::time::rfc3339(t.updated_at)),
+    }
+}
+
+/// The caller's own template name; any other name is answered as unknown (404).
+fn own_name(caller: &Caller, name: &str) -> Result<(), ApiError> {
+    match TemplateName::parse(name) {
+        Some(TemplateName::Custom { tenant }) if tenant == caller.tenant => Ok(()),
+        _ => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no template {name:?} for this tenant"),
+        )),
+    }
+}
+
+impl Pipeline {
+    /// `GET /api/v1/templates`: the built-in templates with the formats each renders, and
+    /// the tenant's own when it uploaded one.
+    pub async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, ApiError> {
+        let mut out: Vec<TemplateInfo> = BuiltinTemplate::ALL
+            .iter()
+            .map(|t| {
+                let name = TemplateName::Builtin(*t);
+                TemplateInfo {
+                    name: t.as_str().to_string(),
+                    kind: "builtin",
+                    description: describe(*t),
+                    formats: Format::ALL
+                        .iter()
+                        .filter(|f| {
+                            ExportType::ALL
+                                .iter()
+                                .any(|ty| ec_render::supports(*ty, **f, &name))
+                        })
+                        .map(|f| f.as_str())
+                        .collect(),
+                    sha256: None,
+                    updated_at: None,
+                }
+            })
+            .collect();
+        if let Some(t) = self.custom_template(&caller.tenant).await? {
+            out.push(custom_info(&t));
+        }
+        Ok(out)
+    }
+
+    /// `PUT /api/v1/templates/custom-{tenant}`: checks every source's syntax, then stores
+    /// the template, replacing the previous one.
+    pub async fn put_custom_template(
+        &self,
+        caller: &Caller,
+        name: &str,
+        body: &serde_json::Value,
+    ) -> Result<TemplateInfo, ApiError> {
+        own_name(caller, name)?;
+        let template = CustomTemplate::from_upload(&caller.tenant, body, ec_domain::time::now())?;
+        for (format, source) in &template.sources {
+            ec_render::custom::check(*format, source)
+                .map_err(|e| ApiError::validation(format.as_str(), e.to_string()))?;
+        }
+        let body = ec_domain::ids::canonical_json(&template);
+        self.ports
+            .objects
+            .put(
+                &keys::custom_template(&caller.tenant, CUSTOM_FILE),
+                body.into(),
+                "application/json",
+            )
+            .await?;
+        tracing::info!(tenant = %caller.tenant, sha256 = %template.sha256, "custom template stored");
+        Ok(custom_info(&template))
+    }
+
+    /// `GET /api/v1/templates/custom-{tenant}`: the sources, to the owning tenant only.
+    pub async fn get_custom_template(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<CustomTemplate, ApiError> {
+        own_name(caller, name)?;
+        self.custom_template(&caller.tenant).await?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no template {name:?} uploaded yet"),
+            )
+        })
+    }
+
+    /// The tenant's stored template, if any.
+    pub(crate) async fn custom_template(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<CustomTemplate>, PortError> {
+        match self
+            .ports
+            .objects
+            .get(&keys::custom_template(tenant, CUSTOM_FILE))
+            .await
+        {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| PortError::Invalid(format!("stored custom template: {e}"))),
+            Err(PortError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Tenants' own templates: tera for the text formats, typst for PDF. Both read the report
+//! document (`exportcenter.report/v1`, the JSON format) as their only data. Tera runs with
+//! nothing but that context: no files, no environment, no clock.
+
+use std::collections::HashMap;
+
+use ec_domain::Format;
+use ec_domain::template::CustomTemplate;
+use serde_json::Value;
+
+use crate::RenderError;
+use crate::view::ReportView;
+
+/// Largest output a custom template may produce.
+pub const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
+
+const NAME: &str = "custom";
+
+fn template_error(format: Format, e: &tera::Error) -> RenderError {
+    // tera nests the useful part (line, column, cause) in the error's sources.
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    RenderError::Template { format, message }
+}
+
+fn engine(format: Format, source: &str) -> Result<tera::Tera, RenderError> {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    // The one built-in that reaches outside the data: it would read the worker's secrets.
+    tera.register_function("get_env", |_: &HashMap<String, Value>| {
+        Err(tera::Error::msg(
+            "get_env is not available in custom templates",
+        ))
+    });
+    tera.add_raw_template(NAME, source)
+        .map_err(|e| template_error(format, &e))?;
+    Ok(tera)
+}
+
+/// Checks a source at upload time, so a syntax error is a 422 then, not a failed export
+/// later.
+pub fn check(format: Format, source: &str) -> Result<(), RenderError> {
+    match format {
+        // TODO-LEAD: typst syntax check through ec-pdf
+        Format::Pdf => Ok(()),
+        _ => engine(format, source).map(|_| ()),
+    }
+}
+
+/// Renders with the tenant's template for the requested format.
+pub fn render(
+    view: &ReportView<'_>,
+    template: &CustomTemplate,
+    format: Format,
+) -> Result<Vec<u8>, RenderError> {
+    let Some(source) = template.source(format) else {
+        return Err(RenderError::Unsupported {
+            format,
+            template: view.snapshot.request.template.to_string(),
+        });
+    };
+    let out = match format {
+        Format::Pdf => {
+            return Err(RenderError::Unsupported {
+                format,
+                template: view.snapshot.request.template.to_string(),
+            });
+        }
+        _ => {
+            let context = tera::Context::from_serialize(crate::json_format::document(view))
+                .map_err(|e| template_error(format, &e))?;
+            engine(format, source)?
+                .render(NAME, &context)
+                .map_err(|e| template_error(format, &e))?
+                .into_bytes()
+        }
+    };
+    if out.len() > MAX_OUTPUT_BYTES {
+        return Err(RenderError::Template {
+            format,
+            message: format!("the output is larger than {MAX_OUTPUT_BYTES} bytes"),
+        });
+    }
+    Ok(out)
+}

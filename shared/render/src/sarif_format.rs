@@ -1,0 +1,727 @@
+//! SARIF 2.1.0 (`serde-sarif`) for GitHub Code Scanning: one run per scan, one rule per
+//! vulnerability id, one result per finding located at the package's manifest, lock file
+//! or image. VEX-suppressed findings carry an accepted external suppression.
+//!
+//! GitHub takes at most 20 runs of 25,000 results and 10 MB gzipped per upload. A scan with
+//! more results is split into several runs (each its own category); when the file would
+//! still be over a limit, the lowest-severity results are left out and every run says so in
+//! its properties (`exportcenter.truncated`) and its invocation's notifications.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use serde_json::{Value, json};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Suppression, Tool,
+    ToolComponent,
+};
+
+use ec_domain::Format;
+use ec_domain::scan::{Scan, Severity};
+
+use crate::RenderError;
+use crate::cyclonedx_format::{
+    TOOL_NAME, TOOL_URI, TOOL_VERSION, URL_COMPONENT, advisory_source, is_web_url,
+};
+use crate::view::{FindingRow, ReportView};
+
+const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const FINGERPRINT: &str = "exportcenter/v1";
+const MAX_TAGS: usize = 10;
+
+/// What GitHub Code Scanning accepts in one upload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub results_per_run: usize,
+    pub runs: usize,
+    pub gzip_bytes: usize,
+}
+
+pub(crate) const GITHUB: Limits = Limits {
+    results_per_run: 25_000,
+    runs: 20,
+    gzip_bytes: 10 * 1024 * 1024,
+};
+
+fn encode_err(reason: impl std::fmt::Display) -> RenderError {
+    RenderError::Encode {
+        format: Format::Sarif,
+        reason: reason.to_string(),
+    }
+}
+
+pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
+    render_within(view, GITHUB)
+}
+
+/// Renders, leaving out the lowest-severity results until the file fits `limits`.
+pub(crate) fn render_within(view: &ReportView<'_>, limits: Limits) -> Result<Vec<u8>, RenderError> {
+    let scans: Vec<&Scan> = view.snapshot.scans.iter().map(|s| &s.scan).collect();
+    let categories = categories(&scans);
+    // Most important first: worst severity, unsuppressed before suppressed, report order.
+    let mut priority: Vec<usize> = (0..view.findings.len()).collect();
+    priority.sort_by_key(|&i| {
+        let r = &view.findings[i];
+        (r.finding.severity, r.suppressed(), i)
+    });
+
+    let (mut keep, by_run_limit) = fit_runs(view, &priority, limits);
+    let mut by_size = false;
+    loop {
+        let layout = Layout::new(view, &scans, &priority[..keep], limits);
+        let reason = match (by_run_limit, by_size) {
+            (false, false) => None,
+            (true, false) => Some(format!(
+                "more than {} runs of {} results: the lowest-severity results were left out",
+                limits.runs, limits.results_per_run
+            )),
+            (_, true) => Some(format!(
+                "over {} bytes gzipped: the lowest-severity results were left out",
+                limits.gzip_bytes
+            )),
+        };
+        let sarif = build(view, &scans, &categories, &layout, reason.as_deref());
+        let mut out = serde_json::to_vec_pretty(&sarif).map_err(encode_err)?;
+        out.push(b'\n');
+        let size = gzipped_len(&out)?;
+        if size <= limits.gzip_bytes || keep == 0 {
+            return Ok(out);
+        }
+        // Shrink in proportion, with a margin for the notices, and at least by one.
+        let target = (keep as f64 * limits.gzip_bytes as f64 * 0.9 / size as f64) as usize;
+        keep = target.min(keep - 1);
+        by_size = true;
+    }
+}
+
+fn gzipped_len(bytes: &[u8]) -> Result<usize, RenderError> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).map_err(encode_err)?;
+    Ok(gz.finish().map_err(encode_err)?.len())
+}
+
+/// How many of the most important results fit in `limits.runs` runs; and whether any had
+/// to be left out for it.
+fn fit_runs(view: &ReportView<'_>, priority: &[usize], limits: Limits) -> (usize, bool) {
+    let per_run = limits.results_per_run.max(1);
+    let mut kept: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut runs = 0;
+    for (n, &i) in priority.iter().enumerate() {
+        let count = kept.entry(&view.findings[i].scan.scan_id).or_default();
+        if *count % per_run == 0 {
+            if runs == limits.runs {
+                return (n, true);
+            }
+            runs += 1;
+        }
+        *count += 1;
+    }
+    (priority.len(), false)
+}
+
+/// Which results go in which run.
+struct Layout {
+    /// (scan index, part number from 1, of how many parts, finding indices in report order)
+    runs: Vec<(usize, usize, usize, Vec<usize>)>,
+    /// Results left out, by scan index.
+    omitted: BTreeMap<usize, usize>,
+    /// Scans with results none of which were kept: they get no run.
+    dropped_scans: Vec<usize>,
+}
+
+impl Layout {
+    fn new(view: &ReportView<'_>, scans: &[&Scan], kept: &[usize], limits: Limits) -> Layout {
+        let scan_index: BTreeMap<&str, usize> = scans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.scan_id.as_str(), i))
+            .collect();
+        let mut total: BTreeMap<usize, usize> = BTreeMap::new();
+        for r in &view.findings {
+            *total
+                .entry(scan_index[r.scan.scan_id.as_str()])
+                .or_default() += 1;
+        }
+        let mut chosen: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &i in kept {
+            chosen
+                .entry(scan_index[view.findings[i].scan.scan_id.as_str()])
+                .or_default()
+                .push(i);
+        }
+        let per_run = limits.results_per_run.max(1);
+        let mut runs = Vec::new();
+        let mut omitted = BTreeMap::new();
+        let mut dropped_scans = Vec::new();
+        for s in 0..scans.len() {
+            let all = total.get(&s).copied().unwrap_or(0);
+            let mut mine = chosen.remove(&s).unwrap_or_default();
+            mine.sort_unstable();
+            if mine.len() < all {
+                omitted.insert(s, all - mine.len());
+            }
+            if mine.is_empty() {
+                if all > 0 {
+                    dropped_scans.push(s);
+                } else {
+                    // A clean scan still gets its (empty) run, so GitHub closes old alerts.
+                    runs.push((s, 1, 1, Vec::new()));
+                }
+                continue;
+            }
+            let parts = mine.len().div_ceil(per_run);
+            for (p, chunk) in mine.chunks(per_run).enumerate() {
+                runs.push((s, p + 1, parts, chunk.to_vec()));
+            }
+        }
+        // Empty runs of clean scans come last when there is no room for them all.
+        if runs.len() > limits.runs {
+            let mut extra = runs.len() - limits.runs;
+            runs.retain(|r| {
+                let drop = extra > 0 && r.3.is_empty();
+                if drop {
+                    extra -= 1;
+                }
+                !drop
+            });
+        }
+        if runs.is_empty() && !scans.is_empty() {
+            runs.push((0, 1, 1, Vec::new()));
+        }
+        Layout {
+            runs,
+            omitted,
+            dropped_scans,
+        }
+    }
+}
+
+/// A stable category per scan for GitHub (`automationDetails.id` up to its last `/`): the
+/// artifact's name, so the next export of the same artifact updates the same alerts; with
+/// the scan id when the export holds several scans of one artifact.
+fn categories(scans: &[&Scan]) -> Vec<String> {
+    let slug = |s: &Scan| -> String {
+        s.artifact
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-:@/".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for s in scans {
+        *seen.entry(slug(s)).or_default() += 1;
+    }
+    scans
+        .iter()
+        .map(|s| {
+            let base = slug(s);
+            if seen[&base] > 1 {
+                format!("exportcenter/{base}/{}", s.scan_id)
+            } else {
+                format!("exportcenter/{base}")
+            }
+        })
+        .collect()
+}
+
+fn build(
+    view: &ReportView<'_>,
+    scans: &[&Scan],
+    categories: &[String],
+    layout: &Layout,
+    reason: Option<&str>,
+) -> Sarif {
+    let total_omitted: usize = layout.omitted.values().sum();
+    let dropped: Vec<&str> = layout
+        .dropped_scans
+        .iter()
+        .map(|&s| scans[s].scan_id.as_str())
+        .collect();
+    let mut runs = Vec::new();
+    for (n, (s, part, parts, rows)) in layout.runs.iter().enumerate() {
+        let scan = scans[*s];
+        let mut props = BTreeMap::new();
+        props.insert(
+            "exportcenter.export_id".to_string(),
+            json!(view.snapshot.export_id),
+        );
+        props.insert("exportcenter.scan".to_string(), scan_properties(view, scan));
+        if *parts > 1 {
+            props.insert(
+                "exportcenter.part".to_string(),
+                json!({ "index": part, "of": parts }),
+            );
+        }
+        let mut invocation = Invocation::builder().execution_successful(true).build();
+        if let Some(reason) = reason {
+            // The first part of a scan carries its omissions; the file's first run also
+            // carries those of scans left out entirely.
+            let mut omitted = if *part == 1 {
+                layout.omitted.get(s).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            if n == 0 {
+                omitted += layout
+                    .dropped_scans
+                    .iter()
+                    .map(|d| layout.omitted.get(d).copied().unwrap_or(0))
+                    .sum::<usize>();
+            }
+            props.insert(
+                "exportcenter.truncated".to_string(),
+                json!({
+                    "omitted_results": omitted,
+                    "omitted_results_in_file": total_omitted,
+                    "omitted_scans": if n == 0 { dropped.clone() } else { Vec::new() },
+                    "reason": reason,
+                }),
+            );
+            let text = format!(
+                "{TOOL_NAME} left {total_omitted} result(s) out of this file ({omitted} of this run): {reason}."
+            );
+            invocation.tool_execution_notifications = Some(vec![
+                Notification::builder()
+                    .message(Message::builder().text(text).build())
+                    .level(json!("warning"))
+                    .build(),
+            ]);
+        }
+        let automation_id = if *parts > 1 {
+            format!("{}/part-{part}/", categories[*s])
+        } else {
+            format!("{}/", categories[*s])
+        };
+        let rows: Vec<&FindingRow<'_>> = rows.iter().map(|&i| &view.findings[i]).collect();
+        let (rules, results) = rules_and_results(scan, &rows);
+        runs.push(
+            Run::builder()
+                .tool(Tool::from(
+                    ToolComponent::builder()
+                        .name(TOOL_NAME)
+                        .full_name(format!("{TOOL_NAME} {TOOL_VERSION}"))
+                        .version(TOOL_VERSION)
+                        .semantic_version(TOOL_VERSION)
+                        .information_uri(TOOL_URI)
+                        .rules(rules)
+                        .build(),
+                ))
+                .automation_details(RunAutomationDetails::builder().id(automation_id).build())
+                .invocations(vec![invocation])
+                .results(results)
+                .properties(PropertyBag::builder().additional_properties(props).build())
+                .build(),
+        );
+    }
+    Sarif::builder()
+        .schema(SCHEMA_URI)
+        .version(json!("2.1.0"))
+        .runs(runs)
+        .build()
+}
+
+fn scan_properties(view: &ReportView<'_>, scan: &Scan) -> Value {
+    let verdicts = view
+        .snapshot
+        .scans
+        .iter()
+        .find(|s| s.scan.scan_id == scan.scan_id)
+        .map(|s| &s.verdicts);
+    json!({
+        "scan_id": scan.scan_id,
+        "artifact": scan.artifact.name,
+        "artifact_kind": scan.artifact.kind,
+        "digest": scan.artifact.digest,
+        "scanner": scan.scanner.name,
+        "scanner_version": scan.scanner.version,
+        "source_format": scan.source_format,
+        "scanned_at": ec_domain::time::rfc3339(scan.scanned_at),
+        "policy": verdicts.map(|v| v.policy.as_str()),
+        "decision": verdicts.map(|v| v.decision),
+    })
+}
+
+/// GitHub's `security-severity`: the highest CVSS score, else one for the severity.
+fn security_severity(row: &FindingRow<'_>) -> f64 {
+    row.finding
+        .max_score()
+        .unwrap_or(match row.finding.severity {
+            Severity::Critical => 9.5,
+            Severity::High => 8.0,
+            Severity::Medium => 5.5,
+            Severity::Low => 3.0,
+            Severity::Negligible | Severity::Unknown => 0.0,
+        })
+        .clamp(0.0, 10.0)
+}
+
+fn level(s: Severity) -> ResultLevel {
+    match s {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        _ => ResultLevel::Note,
+    }
+}
+
+fn level_name(s: Severity) -> &'static str {
+    match level(s) {
+        ResultLevel::Error => "error",
+        ResultLevel::Warning => "warning",
+        _ => "note",
+    }
+}
+
+fn rules_and_results(
+    scan: &Scan,
+    rows: &[&FindingRow<'_>],
+) -> (Vec<ReportingDescriptor>, Vec<SarifResult>) {
+    let mut by_id: BTreeMap<&str, Vec<&FindingRow<'_>>> = BTreeMap::new();
+    for r in rows {
+        by_id
+            .entry(r.finding.vulnerability_id.as_str())
+            .or_default()
+            .push(r);
+    }
+    let index: BTreeMap<&str, usize> = by_id.keys().enumerate().map(|(i, k)| (*k, i)).collect();
+    let rules = by_id.iter().map(|(id, rows)| rule(id, rows)).collect();
+    let results = rows
+        .iter()
+        .map(|r| result(scan, r, index[r.finding.vulnerability_id.as_str()]))
+        .collect();
+    (rules, results)
+}
+
+fn rule(id: &str, rows: &[&FindingRow<'_>]) -> ReportingDescriptor {
+    let f = rows[0].finding;
+    let worst = rows
+        .iter()
+        .map(|r| r.finding.severity)
+        .min()
+        .unwrap_or(Severity::Unknown);
+    let score = rows
+        .iter()
+        .map(|r| security_severity(r))
+        .fold(0.0_f64, f64::max);
+    let title = rows
+        .iter()
+        .find_map(|r| r.finding.title.as_deref())
+        .unwrap_or(id);
+    let description = rows
+        .iter()
+        .find_map(|r| r.finding.description.as_deref())
+        .unwrap_or(title);
+    let mut references: Vec<&str> = Vec::new();
+    for r in rows.iter().flat_map(|r| r.finding.references.iter()) {
+        if is_web_url(r) && !references.contains(&r.as_str()) {
+            references.push(r);
+        }
+    }
+    let source = advisory_source(id, &f.references);
+
+    let mut packages: BTreeSet<(&str, &str, String, String)> = BTreeSet::new();
+    for r in rows {
+        let f = r.finding;
+        packages.insert((
+            f.package.as_str(),
+            f.installed_version.as_str(),
+            f.fixed_version
+                .clone()
+                .unwrap_or_else(|| "no fix yet".into()),
+            f.target.clone().unwrap_or_default(),
+        ));
+    }
+    let mut text = format!("{title}\n\n{description}\n\nAffected packages:\n");
+    let mut markdown = format!(
+        "**{}**\n\n{}\n\n| Package | Installed | Fixed in | Found in |\n| --- | --- | --- | --- |\n",
+        md_inline(title),
+        description
+    );
+    for (pkg, installed, fixed, target) in &packages {
+        text.push_str(&format!("- {pkg} {installed}: fixed in {fixed}"));
+        if !target.is_empty() {
+            text.push_str(&format!(" ({target})"));
+        }
+        text.push('\n');
+        markdown.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            md_cell(pkg),
+            md_cell(installed),
+            md_cell(fixed),
+            md_cell(target)
+        ));
+    }
+    text.push_str(&format!("\nAdvisory: {}\n", source.url));
+    markdown.push_str(&format!("\nAdvisory: <{}>\n", source.url));
+    if !references.is_empty() {
+        text.push_str("\nReferences:\n");
+        markdown.push_str("\n#### References\n");
+        for r in &references {
+            text.push_str(&format!("- {r}\n"));
+            markdown.push_str(&format!("- <{r}>\n"));
+        }
+    }
+
+    let mut tags = vec![
+        "security".to_string(),
+        worst.as_str().to_string(),
+        "vulnerability".to_string(),
+    ];
+    let types: BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| r.finding.package_type.as_deref())
+        .collect();
+    tags.extend(types.into_iter().map(str::to_string));
+    tags.truncate(MAX_TAGS);
+    let mut props = BTreeMap::new();
+    props.insert(
+        "security-severity".to_string(),
+        json!(format!("{score:.1}")),
+    );
+    ReportingDescriptor::builder()
+        .id(id)
+        .name(rule_name(id))
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(truncate(title, 1000))
+                .build(),
+        )
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(description)
+                .build(),
+        )
+        .help(
+            MultiformatMessageString::builder()
+                .text(text)
+                .markdown(markdown)
+                .build(),
+        )
+        .help_uri(source.url)
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(level_name(worst)))
+                .build(),
+        )
+        .properties(
+            PropertyBag::builder()
+                .tags(tags)
+                .additional_properties(props)
+                .build(),
+        )
+        .build()
+}
+
+/// A rule name in the PascalCase-ish form SARIF suggests (letters and digits only).
+fn rule_name(id: &str) -> String {
+    let mut out = String::from("Vulnerability");
+    out.extend(id.chars().filter(char::is_ascii_alphanumeric));
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+fn md_inline(s: &str) -> String {
+    s.replace(['\r', '\n'], " ").replace('*', "\\*")
+}
+
+fn md_cell(s: &str) -> String {
+    md_inline(s).replace('|', "\\|")
+}
+
+fn result(scan: &Scan, row: &FindingRow<'_>, rule_index: usize) -> SarifResult {
+    let f = row.finding;
+    let fixed = match &f.fixed_version {
+        Some(v) => format!("fixed in {v}"),
+        None => "no fixed version is known".to_string(),
+    };
+    let text = format!(
+        "{} {} is affected by {} ({}); {fixed}",
+        f.package,
+        f.installed_version,
+        f.vulnerability_id,
+        f.severity.as_str()
+    );
+    let uri = artifact_uri(scan, f.target.as_deref());
+    let fingerprint = ec_domain::ids::sha256_hex(
+        format!(
+            "{}|{}|{}|{}",
+            f.vulnerability_id,
+            f.purl.as_deref().unwrap_or(&f.package),
+            f.installed_version,
+            f.target.as_deref().unwrap_or("")
+        )
+        .as_bytes(),
+    );
+
+    let mut props = BTreeMap::new();
+    props.insert(
+        "exportcenter.package".to_string(),
+        json!({
+            "name": f.package,
+            "version": f.installed_version,
+            "type": f.package_type,
+            "purl": f.purl,
+            "fixed_version": f.fixed_version,
+        }),
+    );
+    props.insert("exportcenter.severity".to_string(), json!(f.severity));
+    if let Some(v) = row.verdict {
+        props.insert(
+            "exportcenter.verdict".to_string(),
+            json!({ "decision": v.decision, "reason": v.reason }),
+        );
+    }
+    if let Some(v) = row.vex {
+        props.insert(
+            "exportcenter.vex".to_string(),
+            json!({
+                "status": v.status.as_str(),
+                "justification": v.justification,
+                "impact_statement": v.impact_statement,
+                "source": v.source,
+                "conflict": row.vex_conflict,
+            }),
+        );
+    }
+    let suppressions = row.vex.filter(|_| row.suppressed()).map(|v| {
+        let mut why = format!("VEX {}", v.status.as_str());
+        if let Some(j) = &v.justification {
+            why.push_str(&format!(": {j}"));
+        }
+        if let Some(i) = &v.impact_statement {
+            why.push_str(&format!(" — {i}"));
+        }
+        let mut sp = BTreeMap::new();
+        if let Some(src) = &v.source {
+            sp.insert("source".to_string(), json!(src));
+        }
+        if let Some(t) = v.timestamp {
+            sp.insert("timestamp".to_string(), json!(ec_domain::time::rfc3339(t)));
+        }
+        vec![
+            Suppression::builder()
+                .kind(json!("external"))
+                .status(json!("accepted"))
+                .justification(why)
+                .properties(PropertyBag::builder().additional_properties(sp).build())
+                .build(),
+        ]
+    });
+    let mut result = SarifResult::builder()
+        .rule_id(f.vulnerability_id.as_str())
+        .rule_index(rule_index as i64)
+        .level(level(f.severity))
+        .message(Message::builder().text(text).build())
+        .locations(vec![
+            Location::builder()
+                .physical_location(
+                    PhysicalLocation::builder()
+                        .artifact_location(ArtifactLocation::builder().uri(uri).build())
+                        .region(Region::builder().start_line(1).build())
+                        .build(),
+                )
+                .build(),
+        ])
+        .partial_fingerprints(BTreeMap::from([(FINGERPRINT.to_string(), fingerprint)]))
+        .properties(PropertyBag::builder().additional_properties(props).build())
+        .build();
+    result.suppressions = suppressions;
+    result
+}
+
+/// Where GitHub shows the result: the manifest or lock file the package was found in, else
+/// the scanned image or path, as a relative URI reference (percent-encoded, no leading `/`,
+/// and a `:` never left where it would read as a scheme).
+fn artifact_uri(scan: &Scan, target: Option<&str>) -> String {
+    let artifact = scan.artifact.name.as_str();
+    // Trivy names OS targets `<image> (<os> <version>)`: that is the image itself.
+    let path = match target {
+        Some(t) if t.starts_with(&format!("{artifact} (")) => artifact,
+        Some(t) if !t.trim().is_empty() => t,
+        _ => artifact,
+    };
+    let path = path.replace('\\', "/");
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .map(|s| percent_encoding::utf8_percent_encode(s, URL_COMPONENT).to_string())
+        .collect();
+    if segments.is_empty() {
+        scan.scan_id.clone()
+    } else {
+        segments.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ec_domain::scan::{ScannedArtifact, Scanner};
+
+    fn scan(name: &str) -> Scan {
+        Scan {
+            scan_id: "scan-1".into(),
+            tenant_id: "t".into(),
+            artifact: ScannedArtifact {
+                name: name.into(),
+                kind: "container_image".into(),
+                digest: None,
+                os: None,
+            },
+            scanner: Scanner {
+                name: "trivy".into(),
+                version: None,
+            },
+            source_format: "trivy".into(),
+            scanned_at: time::OffsetDateTime::UNIX_EPOCH,
+            ingested_at: time::OffsetDateTime::UNIX_EPOCH,
+            document_sha256: String::new(),
+            components: Vec::new(),
+            dependencies: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn uris_are_relative_and_encoded() {
+        let s = scan("docker.io/library/alpine:3.10");
+        assert_eq!(
+            artifact_uri(&s, Some("docker.io/library/alpine:3.10 (alpine 3.10.2)")),
+            "docker.io/library/alpine%3A3.10"
+        );
+        assert_eq!(
+            artifact_uri(&s, Some("/lib/apk/db/installed")),
+            "lib/apk/db/installed"
+        );
+        assert_eq!(
+            artifact_uri(&s, Some("./app dir\\package-lock.json")),
+            "app%20dir/package-lock.json"
+        );
+        assert_eq!(
+            artifact_uri(&scan("busybox:1.32.1"), None),
+            "busybox%3A1.32.1"
+        );
+        assert_eq!(artifact_uri(&scan("/"), None), "scan-1");
+    }
+
+    #[test]
+    fn rule_names_and_truncation() {
+        assert_eq!(rule_name("CVE-2019-1549"), "VulnerabilityCVE20191549");
+        assert_eq!(truncate("abcdef", 3), "abc…");
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+    }
+}

@@ -1,0 +1,311 @@
+//! Conformance of the PDF reports: every vendored Trivy and Grype report rendered with every
+//! built-in template, each file checked by third-party tools (poppler-utils, qpdf):
+//!
+//! - `qpdf --check` finds no damage;
+//! - `pdffonts` lists only embedded fonts;
+//! - `pdfinfo` counts pages, and page 1's footer says "Page 1 of N" with that N;
+//! - `pdftotext` of compliance-detailed contains every vulnerability id of the scanner
+//!   document (read here from the raw JSON, not through ingest);
+//! - rendering twice gives identical bytes.
+//!
+//! Needs `qpdf` and `poppler-utils` (Debian packages). Run with
+//! `cargo test -p ec-tests --test conformance_pdf`.
+//! The ignored `pdf_bench` measures compliance-detailed at 1,000 and 10,000 findings.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ec_domain::scan::{VexStatement, VexStatus};
+use ec_domain::snapshot::Snapshot;
+use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
+use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
+use ec_tests::fixtures;
+use serde_json::Value;
+use time::macros::datetime;
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn scanner_fixtures() -> Vec<PathBuf> {
+    let mut files = fixtures("trivy");
+    files.extend(fixtures("grype"));
+    assert!(files.len() >= 2, "no Trivy/Grype fixtures found");
+    files
+}
+
+fn snapshot(documents: &[Vec<u8>], template: BuiltinTemplate) -> Snapshot {
+    let req = OfflineRequest {
+        export_type: ExportType::ScanReport,
+        format: Format::Pdf,
+        template: Some(TemplateName::Builtin(template)),
+        generated_at: datetime!(2024-12-29 10:30:00 UTC),
+    };
+    snapshot_from_documents(documents, &req).unwrap_or_else(|e| panic!("snapshot: {e:?}"))
+}
+
+/// Renders twice, checks the bytes are identical, and writes the file.
+fn render_pdf(snap: &Snapshot, dir: &Path, name: &str) -> PathBuf {
+    let first = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let again = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        first == again,
+        "{name}: rendering twice gave different bytes"
+    );
+    assert!(first.starts_with(b"%PDF-"), "{name}: not a PDF");
+    let path = dir.join(format!("{name}.pdf"));
+    std::fs::write(&path, &first).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    path
+}
+
+/// Runs a tool and returns its stdout; fails the test unless it exits 0.
+fn tool(program: &str, args: &[&str], file: &Path) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("running {program} (install qpdf and poppler-utils): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} {} failed ({}):\n{}\n{}",
+        file.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn text_of(file: &Path, pages: Option<(usize, usize)>) -> String {
+    let out = match pages {
+        Some((first, last)) => Command::new("pdftotext")
+            .args(["-f", &first.to_string(), "-l", &last.to_string()])
+            .arg(file)
+            .arg("-")
+            .output(),
+        None => Command::new("pdftotext").arg(file).arg("-").output(),
+    }
+    .unwrap_or_else(|e| panic!("running pdftotext: {e}"));
+    assert!(out.status.success(), "pdftotext {} failed", file.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn page_count(file: &Path) -> usize {
+    let info = tool("pdfinfo", &[], file);
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("pdfinfo {} gave no page count:\n{info}", file.display()))
+}
+
+/// Every font `pdffonts` lists, with whether it is embedded. Names and types may hold
+/// spaces and overflow their columns, so the row is read from the right: `emb sub uni
+/// object-number generation`.
+fn fonts(file: &Path) -> Vec<(String, bool)> {
+    let listing = tool("pdffonts", &[], file);
+    listing
+        .lines()
+        .skip(2)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let emb = cols.len() >= 6 && cols[cols.len() - 5] == "yes";
+            (cols.first().unwrap_or(&"").to_string(), emb)
+        })
+        .collect()
+}
+
+/// Vulnerability ids of a Trivy or Grype document, read from the raw JSON.
+fn raw_ids(doc: &Value) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    if let Some(matches) = doc.get("matches").and_then(Value::as_array) {
+        ids.extend(
+            matches
+                .iter()
+                .filter_map(|m| m["vulnerability"]["id"].as_str().map(str::to_string)),
+        );
+        return ids;
+    }
+    let results = match doc {
+        Value::Array(items) => items.clone(),
+        _ => doc["Results"].as_array().cloned().unwrap_or_default(),
+    };
+    for r in &results {
+        for v in r["Vulnerabilities"].as_array().into_iter().flatten() {
+            if let Some(id) = v["VulnerabilityID"].as_str() {
+                ids.insert(id.to_string());
+            }
+        }
+    }
+    ids
+}
+
+/// The checks every rendered PDF passes; returns its page count.
+fn check_pdf(file: &Path) -> usize {
+    tool("qpdf", &["--check"], file);
+    let fonts = fonts(file);
+    assert!(!fonts.is_empty(), "{}: no fonts", file.display());
+    for (name, embedded) in &fonts {
+        assert!(embedded, "{}: font {name} is not embedded", file.display());
+    }
+    let pages = page_count(file);
+    assert!(pages > 0, "{}: no pages", file.display());
+    let first = text_of(file, Some((1, 1)));
+    assert!(
+        first.contains(&format!("Page 1 of {pages}")),
+        "{}: page 1's footer does not say \"Page 1 of {pages}\":\n{first}",
+        file.display()
+    );
+    let last = text_of(file, Some((pages, pages)));
+    assert!(
+        last.contains(&format!("Page {pages} of {pages}")),
+        "{}: the last page's footer is not \"Page {pages} of {pages}\"",
+        file.display()
+    );
+    pages
+}
+
+#[test]
+fn every_fixture_with_every_template() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for path in scanner_fixtures() {
+        let doc = read(&path);
+        let raw: Value = serde_json::from_slice(&doc).expect("fixture is JSON");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("fixture");
+        for template in BuiltinTemplate::ALL {
+            let snap = snapshot(std::slice::from_ref(&doc), *template);
+            let name = format!("{stem}-{template}");
+            let file = render_pdf(&snap, dir.path(), &name);
+            check_pdf(&file);
+            if *template == BuiltinTemplate::ComplianceDetailed {
+                let text = text_of(&file, None);
+                let missing: Vec<String> = raw_ids(&raw)
+                    .into_iter()
+                    .filter(|id| !text.contains(id.as_str()))
+                    .collect();
+                assert!(
+                    missing.is_empty(),
+                    "{name}: ids missing from the text: {missing:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Several scans in one export: the executive summary draws the trend, the detailed report
+/// has one section per artifact, and page numbers run across the body chunks.
+#[test]
+fn several_scans_in_one_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let docs: Vec<Vec<u8>> = fixtures("trivy").iter().map(|p| read(p)).collect();
+    let exec = render_pdf(
+        &snapshot(&docs, BuiltinTemplate::ComplianceExecutive),
+        dir.path(),
+        "exec",
+    );
+    check_pdf(&exec);
+    assert!(text_of(&exec, None).contains("Trend across scans"));
+    let snap = snapshot(&docs, BuiltinTemplate::ComplianceDetailed);
+    let detailed = render_pdf(&snap, dir.path(), "detailed");
+    let pages = check_pdf(&detailed);
+    let text = text_of(&detailed, None);
+    for s in &snap.scans {
+        assert!(
+            text.contains(&s.scan.artifact.name),
+            "no section for {}",
+            s.scan.artifact.name
+        );
+    }
+    for page in 1..=pages {
+        assert!(
+            text.contains(&format!("Page {page} of {pages}")),
+            "page {page} has no footer"
+        );
+    }
+}
+
+/// A VEX-suppressed finding stays listed, marked with its status and justification; text
+/// that looks like typst markup prints literally.
+#[test]
+fn suppressed_findings_and_literal_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = read(&fixtures("trivy")[0]);
+    let mut snap = snapshot(&[doc], BuiltinTemplate::ComplianceDetailed);
+    let inputs = &mut snap.scans[0];
+    let target = inputs.scan.findings[0].clone();
+    inputs.vex.push(VexStatement {
+        vulnerability_id: target.vulnerability_id.clone(),
+        products: vec![],
+        status: VexStatus::NotAffected,
+        justification: Some("vulnerable_code_not_in_execute_path".into()),
+        impact_statement: Some("The affected function is never called.".into()),
+        action_statement: None,
+        timestamp: None,
+        source: Some("openvex-test".into()),
+    });
+    let tricky = "#panic(\"boom\") ] *bold* _x_ $y$ <lbl> @ref \\ `raw`";
+    inputs.scan.findings[1].title = Some(tricky.to_string());
+    let file = render_pdf(&snap, dir.path(), "vex");
+    check_pdf(&file);
+    let text = text_of(&file, None);
+    for needle in [
+        "SUPPRESSED",
+        "VEX not_affected",
+        "vulnerable_code_not_in_execute_path",
+        "The affected function is never called.",
+        tricky,
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+fn vm_hwm_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// compliance-detailed at `EC_PDF_BENCH_FINDINGS` findings (default 1000), repeated real
+/// Trivy findings under distinct ids. Prints time per render (cold, then warm) and the
+/// process's peak RSS; run it alone:
+/// `cargo test --release -p ec-tests --test conformance_pdf pdf_bench -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn pdf_bench() {
+    let findings: usize = std::env::var("EC_PDF_BENCH_FINDINGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let doc = exportctl::bench::generate_trivy(findings).expect("generate");
+    let snap = snapshot(&[doc], BuiltinTemplate::ComplianceDetailed);
+    let before = vm_hwm_mib();
+    let mut times = Vec::new();
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        out = ec_render::render(&snap).expect("render");
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let dir = std::env::temp_dir().join("ec-pdf-bench.pdf");
+    std::fs::write(&dir, &out).expect("write");
+    println!(
+        "findings={findings} pages={} bytes={} cold={:.3}s warm={:.3}s,{:.3}s rss_before={before:.1}MiB peak_rss={:.1}MiB file={}",
+        page_count(&dir),
+        out.len(),
+        times[0],
+        times[1],
+        times[2],
+        vm_hwm_mib(),
+        dir.display()
+    );
+}
