@@ -255,3 +255,45 @@ async fn custom_templates_upload_render_and_stay_contained() {
     let done = export(&client, &receipt.scan_id, "csv").await;
     assert_eq!(done["type"], "export.ready", "the worker survived: {done}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_typst_template_renders_the_report_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let client = server.client(SCOPES);
+    let path = fixtures("trivy")
+        .into_iter()
+        .find(|p| p.ends_with("trivy-golden_alpine-310.json"))
+        .unwrap();
+    let receipt = client.ingest(std::fs::read(&path).unwrap()).await.unwrap();
+
+    let (status, body) = put(&server, "custom-acme", TENANT, json!({"pdf": "#let x = ("})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["details"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("main.typ:1:"),
+        "{body}"
+    );
+
+    let typst = "#let d = json(\"/data.json\")\n= Findings of #d.export.tenant_id\n#for f in d.findings [ - #f.vulnerability_id (#f.severity)\n]";
+    let (status, body) = put(&server, "custom-acme", TENANT, json!({"pdf": typst})).await;
+    assert_eq!(status, 200, "{body}");
+    let done = export(&client, &receipt.scan_id, "pdf").await;
+    assert_eq!(done["type"], "export.ready", "{done}");
+    let pdf = client
+        .download(done["export_id"].as_str().unwrap(), "report")
+        .await
+        .unwrap();
+    let file = dir.path().join("custom.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Findings of acme"), "{text}");
+    assert!(text.contains("CVE-2019-1549"), "{text}");
+}

@@ -17,9 +17,9 @@ mod world;
 
 use time::OffsetDateTime;
 use typst::World;
-use typst::WorldExt;
 use typst::diag::{Severity, SourceDiagnostic, Warned};
 use typst::foundations::{Bytes, Smart};
+use typst::syntax::{DiagSpan, DiagSpanKind, Source};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandards, Timestamp};
 
@@ -123,20 +123,42 @@ fn diagnose(world: &ReportWorld, diags: &[SourceDiagnostic]) -> PdfError {
         message.push_str("; hint: ");
         message.push_str(&hint.v);
     }
-    let located = diag.span.id().and_then(|id| {
-        let source = world.source(id).ok()?;
-        let range = world.range(diag.span)?;
-        let (line, column) = source.lines().byte_to_line_column(range.start)?;
-        Some((id, line, column))
-    });
-    match located {
-        Some((id, line, column)) => PdfError::Template {
-            file: id.vpath().get_with_slash().to_string(),
-            line: line + 1,
-            column: column + 1,
-            message,
-        },
+    match diag
+        .span
+        .id()
+        .and_then(|id| world.source(id).ok())
+        .and_then(|source| located(&source, diag.span, message.clone()))
+    {
+        Some(err) => err,
         None => PdfError::Layout(message),
+    }
+}
+
+/// A template error at the span's line and column in `source`.
+fn located(source: &Source, span: DiagSpan, message: String) -> Option<PdfError> {
+    let range = match span.get() {
+        DiagSpanKind::Number { num, sub_range, .. } => source.range(num, sub_range)?,
+        DiagSpanKind::Range { range, .. } => range,
+        DiagSpanKind::Detached => return None,
+    };
+    let (line, column) = source.lines().byte_to_line_column(range.start)?;
+    Some(PdfError::Template {
+        file: source.id().vpath().get_with_slash().to_string(),
+        line: line + 1,
+        column: column + 1,
+        message,
+    })
+}
+
+/// Checks a template's syntax without laying anything out (when a tenant uploads one):
+/// the first syntax error, worded as [`PdfError::Template`] is.
+pub fn check_syntax(source: &str) -> Result<(), String> {
+    let source = Source::new(world::main_id(), source.to_string());
+    let (errors, _) = source.root().errors_and_warnings();
+    match errors.first() {
+        None => Ok(()),
+        Some(e) => Err(located(&source, e.span, e.message.to_string())
+            .map_or_else(|| e.message.to_string(), |err| err.to_string())),
     }
 }
 

@@ -118,6 +118,16 @@ fn syntax_error_names_its_line() {
 }
 
 #[test]
+fn syntax_check_without_data() {
+    assert_eq!(
+        check_syntax("= Title\n#let d = json(\"/data.json\")\n#d.x"),
+        Ok(())
+    );
+    let err = check_syntax("ok\n\n#let x = (1, 2\n").expect_err("unclosed");
+    assert!(err.starts_with("template error at /main.typ:3:"), "{err}");
+}
+
+#[test]
 fn runtime_error_names_its_line_and_code() {
     let source = "#let d = json(\"/data.json\")\nok\n#d.missing\n";
     let err = compile(source, b"{}", &opts()).expect_err("missing key");

@@ -48,6 +48,11 @@ static MAIN_ID: LazyLock<FileId> = LazyLock::new(|| id(MAIN_PATH));
 static DATA_ID: LazyLock<FileId> = LazyLock::new(|| id(DATA_PATH));
 static PART_ID: LazyLock<FileId> = LazyLock::new(|| id(PART_PATH));
 
+/// The main source's id: diagnostics name it `/main.typ`.
+pub(crate) fn main_id() -> FileId {
+    *MAIN_ID
+}
+
 fn id(path: &str) -> FileId {
     match VirtualPath::new(path) {
         Ok(vpath) => RootedPath::new(VirtualRoot::Project, vpath).intern(),

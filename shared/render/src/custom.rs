@@ -1,5 +1,6 @@
 //! Tenants' own templates: tera for the text formats, typst for PDF. Both read the report
-//! document (`exportcenter.report/v1`, the JSON format) as their only data. Tera runs with
+//! document (`exportcenter.report/v1`, the JSON format) as their only data (typst reads it
+//! from `/data.json`). Tera runs with
 //! nothing but that context: no files, no environment, no clock.
 
 use std::collections::HashMap;
@@ -46,8 +47,8 @@ fn engine(format: Format, source: &str) -> Result<tera::Tera, RenderError> {
 /// later.
 pub fn check(format: Format, source: &str) -> Result<(), RenderError> {
     match format {
-        // TODO-LEAD: typst syntax check through ec-pdf
-        Format::Pdf => Ok(()),
+        Format::Pdf => ec_pdf::check_syntax(source)
+            .map_err(|message| RenderError::Template { format, message }),
         _ => engine(format, source).map(|_| ()),
     }
 }
@@ -66,10 +67,21 @@ pub fn render(
     };
     let out = match format {
         Format::Pdf => {
-            return Err(RenderError::Unsupported {
+            let data = serde_json::to_vec(&crate::json_format::document(view)).map_err(|e| {
+                RenderError::Encode {
+                    format,
+                    reason: e.to_string(),
+                }
+            })?;
+            let snap = view.snapshot;
+            let opts = ec_pdf::Options {
+                ident: format!("{}/{}", snap.tenant_id, snap.export_id),
+                generated_at: snap.generated_at,
+            };
+            ec_pdf::compile(source, &data, &opts).map_err(|e| RenderError::Template {
                 format,
-                template: view.snapshot.request.template.to_string(),
-            });
+                message: e.to_string(),
+            })?
         }
         _ => {
             let context = tera::Context::from_serialize(crate::json_format::document(view))
