@@ -110,7 +110,7 @@ fn fit_runs(view: &ReportView<'_>, priority: &[usize], limits: Limits) -> (usize
     let mut runs = 0;
     for (n, &i) in priority.iter().enumerate() {
         let count = kept.entry(&view.findings[i].scan.scan_id).or_default();
-        if *count % per_run == 0 {
+        if count.is_multiple_of(per_run) {
             if runs == limits.runs {
                 return (n, true);
             }
