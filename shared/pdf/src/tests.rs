@@ -1,8 +1,6 @@
 use std::collections::BTreeSet;
 
 use time::macros::datetime;
-use typst::foundations::NativeElement;
-use typst::introspection::Introspector;
 use typst::layout::{Frame, FrameItem};
 use typst_layout::PagedDocument;
 
@@ -250,7 +248,7 @@ fn pdf_pages_text(pdf: &[u8], pages: usize) -> Vec<String> {
     text
 }
 
-fn dest_page(doc: &lopdf::Document, dest: &lopdf::Object) -> lopdf::ObjectId {
+fn dest_page(dest: &lopdf::Object) -> lopdf::ObjectId {
     dest.as_array().expect("dest array")[0]
         .as_reference()
         .expect("page reference")
@@ -299,7 +297,7 @@ fn parts_are_assembled_with_running_page_numbers_outline_and_links() {
     while let Some(id) = item {
         let entry = doc.get_dictionary(id).unwrap();
         let title = String::from_utf8_lossy(entry.get(b"Title").unwrap().as_str().unwrap());
-        let page = dest_page(&doc, entry.get(b"Dest").unwrap());
+        let page = dest_page(entry.get(b"Dest").unwrap());
         seen.push((title.to_string(), pages.iter().position(|p| *p == page)));
         item = entry.get(b"Next").and_then(|n| n.as_reference()).ok();
     }
@@ -317,7 +315,7 @@ fn parts_are_assembled_with_running_page_numbers_outline_and_links() {
         .iter()
         .map(|a| {
             let annot = doc.get_dictionary(a.as_reference().unwrap()).unwrap();
-            let page = dest_page(&doc, annot.get(b"Dest").unwrap());
+            let page = dest_page(annot.get(b"Dest").unwrap());
             pages.iter().position(|p| *p == page)
         })
         .collect();

@@ -140,7 +140,7 @@ impl World for ReportWorld {
         } else if id == *PART_ID {
             Ok(self.part.clone())
         } else {
-            self.source(id).map(|s| Bytes::from_string(s))
+            self.source(id).map(Bytes::from_string)
         }
     }
 
