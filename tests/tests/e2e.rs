@@ -189,11 +189,14 @@ async fn jobs_survive_restarts_and_a_killed_worker_completes() {
     for stage in ["gathering", "rendering", "storing", "sealing"] {
         let mut server = Server::start(dir.path(), &[("EXPORTCENTER_CRASH_AT", stage)]);
         let client = server.client(SCOPES);
+        // The worker may abort before the API's response is flushed; the
+        // idempotency key lets run 3 recover the id of the job it created.
+        let key = format!("crash-{stage}");
         let id = client
-            .create_export(&req(&scan_id), None)
+            .create_export(&req(&scan_id), Some(&key))
             .await
-            .unwrap()
-            .export_id;
+            .ok()
+            .map(|job| job.export_id);
         let status = tokio::task::spawn_blocking(move || {
             let s = server.child.wait();
             drop(server);
@@ -203,12 +206,26 @@ async fn jobs_survive_restarts_and_a_killed_worker_completes() {
         .unwrap()
         .unwrap();
         assert!(!status.success(), "the worker should have died in {stage}");
-        crashed.push((stage, id));
+        crashed.push((stage, key, id));
     }
 
     // Run 3: every job is still there, and each interrupted one completes.
     let server = Server::start(dir.path(), &[]);
     let client = server.client(SCOPES);
+    let mut recovered = Vec::new();
+    for (stage, key, id) in crashed {
+        // Replaying the key returns the existing job, never a second one.
+        let replay = client
+            .create_export(&req(&scan_id), Some(&key))
+            .await
+            .unwrap()
+            .export_id;
+        if let Some(id) = id {
+            assert_eq!(replay, id, "{stage}: replay returned another job");
+        }
+        recovered.push((stage, replay));
+    }
+    let crashed = recovered;
     let job = client.get_export(&first).await.unwrap();
     assert_eq!(job.status.as_str(), "ready", "the finished job survived");
     for (stage, id) in &crashed {

@@ -131,9 +131,7 @@ fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
         }
     };
 
-    let t0 = std::time::Instant::now();
     let body = layout_body(&template, report.body, &furniture, opts)?;
-    eprintln!("TIMING body {:?}", t0.elapsed());
 
     // Anchors relative to the body's first page.
     let mut relative = Vec::new();
@@ -175,9 +173,7 @@ fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
         ))
     })?;
     let info = front.info().clone();
-    eprintln!("TIMING front laid {:?}", t0.elapsed());
     let front = finish_part(front, &furniture, opts)?;
-    eprintln!("TIMING front done {:?}", t0.elapsed());
 
     let total = front_pages + body_pages;
     let numbers = layout(
@@ -192,16 +188,12 @@ fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
             numbers.pages().len()
         )));
     }
-    eprintln!("TIMING numbers laid {:?}", t0.elapsed());
     let numbers = export(&numbers, opts)?;
-    eprintln!("TIMING numbers done {:?}", t0.elapsed());
 
     let mut parts = Vec::with_capacity(body.len() + 1);
     parts.push(front);
     parts.extend(body);
-    let r = merge::merge(&parts, &numbers, &info, opts);
-    eprintln!("TIMING merged {:?}", t0.elapsed());
-    r
+    merge::merge(&parts, &numbers, &info, opts)
 }
 
 /// Lays out the body chunks, a round of up to one per worker at a time, each written as
@@ -227,12 +219,8 @@ fn layout_body(
                             chunk: i,
                             chunks: count,
                         };
-                        let t = std::time::Instant::now();
-                        let d = layout(template, Bytes::new(data), part.to_json(), opts);
-                        let tl = t.elapsed();
-                        let r = d.and_then(|doc| finish_part(doc, furniture, opts));
-                        eprintln!("TIMING chunk {i} layout {:?} finish {:?}", tl, t.elapsed());
-                        r
+                        layout(template, Bytes::new(data), part.to_json(), opts)
+                            .and_then(|doc| finish_part(doc, furniture, opts))
                     })
                 })
                 .collect();

@@ -6,7 +6,7 @@
 //! `ec-pdf` can lay them out in parallel with bounded memory; the front matter carries
 //! the summary and the table of contents, whose page numbers `ec-pdf` supplies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -24,8 +24,9 @@ const AUDIT_EVIDENCE: &str = include_str!("../../../templates/audit-evidence/rep
 const DEVELOPER_SARIF: &str = include_str!("../../../templates/developer-sarif/report.typ");
 const MODULES: &[(&str, &str)] = &[("/common.typ", COMMON)];
 
-/// Findings (or rows) per body chunk, at most; see [`chunk_size`].
-const MAX_CHUNK: usize = 250;
+/// Weight (about the characters set, see [`Item::weight`]) of a body chunk, at most:
+/// typst's memory for a chunk grows with it, its fixed cost per chunk shrinks.
+const MAX_CHUNK: usize = 120_000;
 
 pub fn render(view: &ReportView<'_>, template: BuiltinTemplate) -> Result<Vec<u8>, RenderError> {
     let (main, items, front) = match template {
@@ -212,6 +213,9 @@ struct FindingData<'a> {
     vex: Option<String>,
     suppressed: bool,
     description: Option<&'a str>,
+    /// `package version` of the first finding of this vulnerability in the artifact, whose
+    /// entry holds the description (scanners repeat it for every package affected).
+    described_under: Option<String>,
 }
 
 fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
@@ -241,6 +245,7 @@ fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
         vex: vex_line(row),
         suppressed: row.suppressed(),
         description: f.description.as_deref(),
+        described_under: None,
     }
 }
 
@@ -252,24 +257,19 @@ fn decision_word(d: Decision) -> &'static str {
     }
 }
 
-/// `CVSS 9.8 (nvd 3.1) CVSS:3.1/AV:N/…` for the highest-scored entry.
+/// `CVSS 9.8 (nvd 3.1)` for the highest-scored entry (vectors are in the data formats).
 fn best_cvss(f: &Finding) -> Option<String> {
     let best = f
         .cvss
         .iter()
         .filter(|c| c.score.is_some())
         .max_by(|a, b| a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)))?;
-    let mut s = format!(
+    Some(format!(
         "CVSS {:.1} ({} {})",
         best.score.unwrap_or(0.0),
         best.source,
         best.version
-    );
-    if let Some(v) = &best.vector {
-        s.push(' ');
-        s.push_str(v);
-    }
-    Some(s)
+    ))
 }
 
 /// `VEX not_affected (justification): impact`, and a note when statements disagree.
@@ -289,26 +289,18 @@ fn vex_line(row: &FindingRow<'_>) -> Option<String> {
     Some(s)
 }
 
-/// What to do about a finding, in one sentence or two.
+/// What to do about a finding, in one short sentence (the package and installed version
+/// head its group), followed by the VEX action statement when there is one.
 fn remediation(row: &FindingRow<'_>) -> String {
     let f = row.finding;
-    let action = row.vex.and_then(|v| v.action_statement.as_deref());
     let mut text = match (row.vex, &f.fixed_version) {
         (Some(v), _) if row.suppressed() => {
-            format!("None required: VEX status {}.", v.status.as_str())
+            format!("No action required (VEX {}).", v.status.as_str())
         }
-        (_, Some(fixed)) => format!(
-            "Upgrade {} from {} to {fixed} or later.",
-            f.package, f.installed_version
-        ),
-        (_, None) => match f.status.as_deref() {
-            Some(status) => format!(
-                "No fixed version published (scanner status {status}); mitigate or accept the risk."
-            ),
-            None => "No fixed version published; mitigate or accept the risk.".to_string(),
-        },
+        (_, Some(fixed)) => format!("Upgrade to {fixed} or later."),
+        (_, None) => "No fixed version published: mitigate or accept the risk.".to_string(),
     };
-    if let Some(action) = action {
+    if let Some(action) = row.vex.and_then(|v| v.action_statement.as_deref()) {
         text.push(' ');
         text.push_str(action);
     }
@@ -336,12 +328,26 @@ enum Item<'a> {
 }
 
 impl Item<'_> {
-    /// Findings or rows the entry stands for: how chunks are balanced.
+    /// About the characters the entry sets, which is what its layout costs: how chunks
+    /// are balanced. Headings weigh nothing, so cuts can fall before them.
     fn weight(&self) -> usize {
+        // The fixed words, spacing and style changes of one entry.
+        const ENTRY: usize = 60;
+        let len = |s: Option<&str>| s.map_or(0, str::len);
         match self {
             Item::Group { .. } | Item::Continued { .. } => 0,
-            Item::Finding(_) | Item::Verdict(_) => 1,
-            Item::Rule(r) => r.packages.len(),
+            Item::Finding(f) => {
+                ENTRY
+                    + f.head.len()
+                    + f.line.len()
+                    + len(f.title)
+                    + len(f.description)
+                    + len(f.vex.as_deref())
+            }
+            Item::Rule(r) => {
+                ENTRY + len(r.title) + r.packages.iter().map(String::len).sum::<usize>()
+            }
+            Item::Verdict(v) => ENTRY + v.package.len() + v.note.len(),
         }
     }
 }
@@ -375,7 +381,7 @@ fn toc(items: &[Item<'_>], depth: u8) -> Vec<TocEntry> {
         .collect()
 }
 
-/// Findings per chunk: the fewest rounds of full chunks on the workers `ec-pdf` uses,
+/// Weight per chunk: the fewest rounds of full chunks on the workers `ec-pdf` uses,
 /// chunks no larger than [`MAX_CHUNK`], balanced so the last round is not left half idle.
 fn chunk_size(total: usize) -> usize {
     let workers = ec_pdf::workers();
@@ -383,23 +389,29 @@ fn chunk_size(total: usize) -> usize {
     total.div_ceil(rounds * workers).max(1)
 }
 
-/// Cuts the body into chunks at group starts once a chunk holds [`chunk_size`] findings;
-/// a chunk a quarter over that size is cut inside its group (chunks of one round should
-/// take equally long), the next chunk opening with a "continued" line.
+/// Cuts the body into chunks of about [`chunk_size`] weight each: the k-th cut falls
+/// near k × size, at a group start when one is within a tenth of a chunk of it, else
+/// inside the group (the next chunk then opens with a "continued" line). Equal chunks
+/// keep the workers of a round busy equally long.
 fn split(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
-    let size = chunk_size(items.iter().map(Item::weight).sum());
+    let total: usize = items.iter().map(Item::weight).sum();
+    let size = chunk_size(total);
+    let slack = size / 10;
     let mut chunks = Vec::new();
     let mut current: Vec<Item> = Vec::new();
-    let mut weight = 0;
+    let mut done = 0;
+    let mut next = size;
     let mut open: Option<String> = None;
     for item in items {
-        let cut = match &item {
-            Item::Group { .. } => weight >= size,
-            _ => item.weight() > 0 && weight >= size + size / 4,
-        };
+        // The last chunk takes the rest, however the cuts before it fell.
+        let cut = next < total
+            && match &item {
+                Item::Group { .. } => done + slack >= next,
+                _ => item.weight() > 0 && done >= next + slack,
+            };
         if cut && !current.is_empty() {
             chunks.push(std::mem::take(&mut current));
-            weight = 0;
+            next += size;
             if !matches!(item, Item::Group { .. })
                 && let Some(label) = &open
             {
@@ -411,7 +423,7 @@ fn split(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
         if let Item::Group { label, .. } = &item {
             open = Some(label.clone());
         }
-        weight += item.weight();
+        done += item.weight();
         current.push(item);
     }
     if !current.is_empty() {
@@ -485,11 +497,14 @@ fn detailed_items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
     let mut items = Vec::with_capacity(view.findings.len() * 11 / 10 + 1);
     let mut package: Option<(usize, &Finding)> = None;
     let mut packages = 0;
+    // Vulnerability id → where its description was printed, within the current artifact.
+    let mut described: HashMap<&str, &Finding> = HashMap::new();
     by_scan(view, |scan_index, first, row| {
         let f = row.finding;
         if first {
             items.push(artifact_group(scan_index, row.scan));
             package = None;
+            described.clear();
         }
         let same = package.is_some_and(|(i, p)| {
             i == scan_index
@@ -514,7 +529,19 @@ fn detailed_items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
             });
             package = Some((scan_index, f));
         }
-        items.push(Item::Finding(finding_data(row)));
+        let mut data = finding_data(row);
+        if f.description.is_some() {
+            match described.get(f.vulnerability_id.as_str()) {
+                Some(at) if at.description == f.description => {
+                    data.description = None;
+                    data.described_under = Some(format!("{} {}", at.package, at.installed_version));
+                }
+                _ => {
+                    described.insert(&f.vulnerability_id, f);
+                }
+            }
+        }
+        items.push(Item::Finding(data));
     });
     items
 }
@@ -885,4 +912,79 @@ fn developer_items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
         }
     }
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row of weight 1000.
+    fn row() -> Item<'static> {
+        Item::Verdict(VerdictRow {
+            severity: Severity::High,
+            id: "CVE-2024-0001",
+            package: "pkg".into(),
+            decision: None,
+            note: "x".repeat(1000 - 60 - 3),
+        })
+    }
+
+    fn group(n: usize) -> Item<'static> {
+        Item::Group {
+            level: 2,
+            key: format!("g{n}"),
+            label: format!("group {n}"),
+            detail: None,
+        }
+    }
+
+    fn weights(chunks: &[Vec<Item<'_>>]) -> Vec<usize> {
+        chunks
+            .iter()
+            .map(|c| c.iter().map(Item::weight).sum())
+            .collect()
+    }
+
+    #[test]
+    fn chunks_are_balanced_and_cut_at_group_starts() {
+        assert_eq!(row().weight(), 1000);
+        let mut items = Vec::new();
+        for g in 0..400 {
+            items.push(group(g));
+            items.extend((0..7).map(|_| row()));
+        }
+        let total = 2800 * 1000;
+        let size = chunk_size(total);
+        let chunks = split(items);
+        assert_eq!(weights(&chunks).iter().sum::<usize>(), total);
+        assert_eq!(chunks.len(), total.div_ceil(size));
+        assert_eq!(chunks.len() % ec_pdf::workers(), 0, "rounds are full");
+        for (i, chunk) in chunks.iter().enumerate() {
+            assert!(
+                matches!(chunk[0], Item::Group { .. }),
+                "chunk {i} starts mid-group"
+            );
+        }
+        for w in weights(&chunks) {
+            assert!(
+                w.abs_diff(size) <= size / 10 + 7000,
+                "chunk of {w} for {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_group_larger_than_a_chunk_is_continued() {
+        let mut items = vec![group(0)];
+        items.extend((0..1000).map(|_| row()));
+        let chunks = split(items);
+        assert!(chunks.len() > 1);
+        for chunk in &chunks[1..] {
+            match &chunk[0] {
+                Item::Continued { label } => assert_eq!(label, "group 0"),
+                _ => panic!("a cut inside a group must say which group continues"),
+            }
+        }
+        assert_eq!(weights(&chunks).iter().sum::<usize>(), 1000 * 1000);
+    }
 }

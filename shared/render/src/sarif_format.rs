@@ -33,13 +33,13 @@ const MAX_TAGS: usize = 10;
 
 /// What GitHub Code Scanning accepts in one upload.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub results_per_run: usize,
-    pub runs: usize,
-    pub gzip_bytes: usize,
+struct Limits {
+    results_per_run: usize,
+    runs: usize,
+    gzip_bytes: usize,
 }
 
-pub(crate) const GITHUB: Limits = Limits {
+const GITHUB: Limits = Limits {
     results_per_run: 25_000,
     runs: 20,
     gzip_bytes: 10 * 1024 * 1024,
@@ -57,7 +57,7 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
 }
 
 /// Renders, leaving out the lowest-severity results until the file fits `limits`.
-pub(crate) fn render_within(view: &ReportView<'_>, limits: Limits) -> Result<Vec<u8>, RenderError> {
+fn render_within(view: &ReportView<'_>, limits: Limits) -> Result<Vec<u8>, RenderError> {
     let scans: Vec<&Scan> = view.snapshot.scans.iter().map(|s| &s.scan).collect();
     let categories = categories(&scans);
     // Most important first: worst severity, unsuppressed before suppressed, report order.
@@ -71,17 +71,22 @@ pub(crate) fn render_within(view: &ReportView<'_>, limits: Limits) -> Result<Vec
     let mut by_size = false;
     loop {
         let layout = Layout::new(view, &scans, &priority[..keep], limits);
-        let reason = match (by_run_limit, by_size) {
-            (false, false) => None,
-            (true, false) => Some(format!(
-                "more than {} runs of {} results: the lowest-severity results were left out",
+        let mut causes = Vec::new();
+        if by_run_limit {
+            causes.push(format!(
+                "more than {} runs of {} results",
                 limits.runs, limits.results_per_run
-            )),
-            (_, true) => Some(format!(
-                "over {} bytes gzipped: the lowest-severity results were left out",
-                limits.gzip_bytes
-            )),
-        };
+            ));
+        }
+        if by_size {
+            causes.push(format!("over {} bytes gzipped", limits.gzip_bytes));
+        }
+        let reason = (!causes.is_empty()).then(|| {
+            format!(
+                "{}: the lowest-severity results were left out",
+                causes.join(" and ")
+            )
+        });
         let sarif = build(view, &scans, &categories, &layout, reason.as_deref());
         let mut out = serde_json::to_vec_pretty(&sarif).map_err(encode_err)?;
         out.push(b'\n');
@@ -715,6 +720,120 @@ mod tests {
             "busybox%3A1.32.1"
         );
         assert_eq!(artifact_uri(&scan("/"), None), "scan-1");
+    }
+
+    fn finding(id: &str, package: &str, severity: Severity) -> ec_domain::scan::Finding {
+        ec_domain::scan::Finding {
+            vulnerability_id: id.into(),
+            aliases: Vec::new(),
+            package: package.into(),
+            package_type: None,
+            purl: None,
+            installed_version: "1.0".into(),
+            fixed_version: None,
+            severity,
+            cvss: Vec::new(),
+            title: None,
+            description: None,
+            references: Vec::new(),
+            status: None,
+            target: None,
+        }
+    }
+
+    /// Small limits: 2 results per run, 3 runs. Scan 1 has 5 results (3 runs' worth), scan
+    /// 2 has 2, scan 3 none: the least severe result (scan 1's negligible one) and the clean
+    /// scan's empty run give way, and the notices say so.
+    #[test]
+    fn limits_split_runs_and_drop_the_least_severe() {
+        use Severity::*;
+        let mut one = scan("app:1");
+        one.findings = vec![
+            finding("CVE-1", "a", Critical),
+            finding("CVE-2", "b", Low),
+            finding("CVE-3", "c", High),
+            finding("CVE-4", "d", Negligible),
+            finding("CVE-5", "e", Medium),
+        ];
+        let mut two = scan("app:2");
+        two.scan_id = "scan-2".into();
+        two.findings = vec![finding("CVE-6", "f", High), finding("CVE-7", "g", Low)];
+        let mut three = scan("app:3");
+        three.scan_id = "scan-3".into();
+        let inputs = [one, two, three]
+            .into_iter()
+            .map(|scan| ec_domain::snapshot::ScanInputs {
+                verdicts: ec_domain::policy::evaluate(&Default::default(), &scan, &[]),
+                scan,
+                vex: Vec::new(),
+                sbom: None,
+            })
+            .collect();
+        let body = json!({"type": "scan_report", "format": "sarif",
+            "scope": {"scan_ids": ["scan-1", "scan-2", "scan-3"]}});
+        let req = ec_domain::request::ExportRequest::from_json(&body, "t").expect("request");
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        let snap = ec_domain::snapshot::Snapshot::new(
+            "exp-1".into(),
+            "t".into(),
+            req,
+            "u".into(),
+            at,
+            inputs,
+        );
+        let view = ReportView::new(&snap);
+        let limits = Limits {
+            results_per_run: 2,
+            runs: 3,
+            gzip_bytes: usize::MAX,
+        };
+        let out = render_within(&view, limits).expect("render");
+        let doc: Value = serde_json::from_slice(&out).expect("JSON");
+        let runs = doc["runs"].as_array().expect("runs");
+        let ids: Vec<Vec<&str>> = runs
+            .iter()
+            .map(|r| {
+                r["results"]
+                    .as_array()
+                    .expect("results")
+                    .iter()
+                    .map(|x| x["ruleId"].as_str().unwrap_or(""))
+                    .collect()
+            })
+            .collect();
+        // Parts keep the report order; only the negligible CVE-4 needed a fourth run.
+        assert_eq!(
+            ids,
+            vec![
+                vec!["CVE-1", "CVE-2"],
+                vec!["CVE-3", "CVE-5"],
+                vec!["CVE-6", "CVE-7"]
+            ]
+        );
+        let automation: Vec<&str> = runs
+            .iter()
+            .map(|r| r["automationDetails"]["id"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            automation,
+            [
+                "exportcenter/app:1/part-1/",
+                "exportcenter/app:1/part-2/",
+                "exportcenter/app:2/"
+            ]
+        );
+        let omitted: Vec<u64> = runs
+            .iter()
+            .map(|r| {
+                r["properties"]["exportcenter.truncated"]["omitted_results"]
+                    .as_u64()
+                    .unwrap_or(99)
+            })
+            .collect();
+        assert_eq!(omitted, vec![1, 0, 0]);
+        let note = &runs[0]["invocations"][0]["toolExecutionNotifications"][0];
+        assert_eq!(note["level"], "warning");
+        assert!(render_within(&view, limits).expect("again") == out);
     }
 
     #[test]
