@@ -42,11 +42,11 @@ export EC_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "==> build exportctl (the end-to-end tests run the binary)"
-cargo build --locked -p exportctl
-# cargo lambda watch (tests/tests/lambda_local.rs) builds export-api on its own, with that
-# package's feature set: build it the same way first so it finds everything compiled.
-cargo build --locked -p export-api
+echo "==> cargo build --workspace --all-targets"
+# One build with the test build's features: the end-to-end tests run target/debug/exportctl,
+# and cargo lambda watch (tests/tests/lambda_local.rs) finds export-api already built
+# (shared/workspace-hack keeps a function built alone on the same features).
+cargo build --locked --workspace --all-targets
 export EXPORTCTL_BIN="$root/target/debug/exportctl"
 
 echo "==> cargo test"

@@ -37,6 +37,21 @@ pub fn exportctl_bin() -> PathBuf {
     bin
 }
 
+/// A `cargo` command in the repository without the variables `cargo test` sets for this
+/// test process: a nested build must look like the test command's own, or it rebuilds
+/// every dependency.
+pub fn cargo() -> std::process::Command {
+    let mut cmd = std::process::Command::new("cargo");
+    cmd.current_dir(repo_root());
+    for (k, _) in std::env::vars() {
+        let keep = matches!(k.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR");
+        if !keep && (k == "CARGO" || k.starts_with("CARGO_") || k == "RUST_RECURSION_COUNT") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
 /// The virtualenv's Python with the validators (`EC_PYTHON`, set by the test command).
 /// Tests that validate outputs fail, never skip, without it.
 pub fn python() -> PathBuf {

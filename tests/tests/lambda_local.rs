@@ -7,21 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use ec_tests::repo_root;
-
-/// A `cargo` command without the variables `cargo test` sets for this test process: the
-/// nested build must look like the test command's own, or it rebuilds every dependency.
-fn cargo() -> Command {
-    let mut cmd = Command::new("cargo");
-    cmd.current_dir(repo_root());
-    for (k, _) in std::env::vars() {
-        let keep = matches!(k.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR");
-        if !keep && (k == "CARGO" || k.starts_with("CARGO_") || k == "RUST_RECURSION_COUNT") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
+use ec_tests::{cargo, repo_root};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
