@@ -14,7 +14,7 @@ fi
 if [ ! -x .venv-bench/bin/python ]; then
   python3 -m venv .venv-bench
 fi
-.venv-bench/bin/pip install --quiet --disable-pip-version-check XlsxWriter==3.2.9
+.venv-bench/bin/pip install --quiet --disable-pip-version-check XlsxWriter==3.2.9 openpyxl==3.1.5
 
 cargo build --release --locked -p exportctl
 exec target/release/exportctl bench --python .venv-bench/bin/python "$@"

@@ -156,14 +156,15 @@ async fn every_fixture_exports_as_json_and_csv_through_serve() {
 }
 
 async fn wait_ready(client: &Client, id: &str) -> ec_domain::Job {
+    let mut job = client.get_export(id).await.unwrap();
     for _ in 0..300 {
-        let job = client.get_export(id).await.unwrap();
         if job.status.is_terminal() {
             return job;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+        job = client.get_export(id).await.unwrap();
     }
-    panic!("{id} did not finish");
+    panic!("{id} did not finish: {job:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,12 @@
 //! Each Lambda function built alone (`cargo lambda watch`, `cargo lambda build`) resolves
 //! its dependencies with the same features as the workspace's test build, so it reuses
 //! that build instead of recompiling the AWS SDK. `shared/workspace-hack` holds the pins.
+//! Our own crates are left out: their features do differ on purpose (only export-render
+//! turns on PDF), and they rebuild in seconds.
 
 use std::collections::BTreeSet;
 
-use ec_tests::cargo;
+use ec_tests::{cargo, repo_root};
 
 const FUNCTIONS: [&str; 6] = [
     "export-api",
@@ -17,7 +19,10 @@ const FUNCTIONS: [&str; 6] = [
 
 /// (`name version`, enabled features) as `cargo tree` resolves them for `selection`; a
 /// package can appear twice, built for the host (build scripts, proc macros) and the target.
+/// Workspace members are skipped.
 fn features(selection: &[&str], edges: &str) -> BTreeSet<(String, String)> {
+    let root = repo_root().canonicalize().expect("repository root");
+    let ours = format!("({}", root.display());
     let out = cargo()
         .args([
             "tree", "--locked", "--prefix", "none", "-f", "{p}|{f}", "-e", edges,
@@ -34,6 +39,9 @@ fn features(selection: &[&str], edges: &str) -> BTreeSet<(String, String)> {
         .lines()
         .filter_map(|line| {
             let (package, features) = line.split_once('|')?;
+            if package.contains(&ours) {
+                return None;
+            }
             // `name vX.Y.Z (path)` → `name vX.Y.Z`; `features` may end in ` (*)`.
             let package = package.split(' ').take(2).collect::<Vec<_>>().join(" ");
             let features = features.trim_end_matches(" (*)").to_string();

@@ -1,6 +1,7 @@
 //! Conformance of the rendered formats: every vendored Trivy and Grype report rendered as
 //! the JSON report (checked against `schemas/export-report-v1.schema.json`) and as CSV
-//! (RFC 4180, fixed header, neutralised formula cells), plus the OpenAPI description.
+//! (RFC 4180, fixed header, neutralised formula cells), the OpenAPI description, and the
+//! sealed bundle's DSSE envelope against the official DSSE schema.
 //!
 //! Run with `EC_PYTHON=<venv>/bin/python cargo test -p ec-tests --test formats`.
 
@@ -25,13 +26,7 @@ const REPORT_SCHEMA: &str = "schemas/export-report-v1.schema.json";
 /// Runs `tests/python/<script> <args>` with the validators' Python; fails the test, with
 /// the script's output, unless it exits 0.
 fn run_python(script: &str, args: &[&Path]) {
-    let root = repo_root();
-    let out = Command::new(python())
-        .arg(root.join("tests/python").join(script))
-        .args(args)
-        .current_dir(&root)
-        .output()
-        .unwrap_or_else(|e| panic!("running {script}: {e}"));
+    let out = python_output(script, args);
     assert!(
         out.status.success(),
         "{script} {args:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
@@ -39,6 +34,16 @@ fn run_python(script: &str, args: &[&Path]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn python_output(script: &str, args: &[&Path]) -> std::process::Output {
+    let root = repo_root();
+    Command::new(python())
+        .arg(root.join("tests/python").join(script))
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("running {script}: {e}"))
 }
 
 fn validate_json(files: &[PathBuf]) {
@@ -487,6 +492,10 @@ fn openapi_document_is_valid() {
         ("/api/v1/exports/{export_id}/download", "get"),
         ("/api/v1/scans", "post"),
         ("/api/v1/templates", "get"),
+        ("/api/v1/templates/{name}", "get"),
+        ("/api/v1/templates/{name}", "put"),
+        ("/api/v1/schedules", "post"),
+        ("/api/v1/schedules", "get"),
         ("/ws", "get"),
     ] {
         assert!(
@@ -640,4 +649,82 @@ fn api_payloads_match_openapi_schemas() {
     .map(|(j, k)| serde_json::to_value(Event::of(j, *k)).expect("event"))
     .collect();
     validate_openapi_schema(dir.path(), "ExportEvent", &events);
+
+    // Templates: the list as a new tenant sees it, and an uploaded custom template.
+    let at = time::OffsetDateTime::UNIX_EPOCH;
+    let upload = json!({"pdf": "= Report", "csv": "{{ report.export_id }}"});
+    let custom =
+        ec_domain::template::CustomTemplate::from_upload("acme", &upload, at).expect("upload");
+    let mut infos: Vec<Value> = ec_domain::BuiltinTemplate::ALL
+        .iter()
+        .map(|t| {
+            serde_json::to_value(ec_pipeline::templates::TemplateInfo::builtin(*t)).expect("info")
+        })
+        .collect();
+    infos.push(
+        serde_json::to_value(ec_pipeline::templates::TemplateInfo::custom(&custom)).expect("info"),
+    );
+    validate_openapi_schema(dir.path(), "TemplateInfo", &infos);
+    validate_openapi_schema(
+        dir.path(),
+        "CustomTemplate",
+        &[serde_json::to_value(&custom).expect("template")],
+    );
+}
+
+/// The sealed bundle's `manifest.dsse.json` against the vendored official DSSE envelope
+/// schema; the schema has teeth (an unknown field fails).
+#[tokio::test]
+async fn dsse_envelope_matches_official_schema() {
+    use std::io::Read as _;
+
+    let input = ec_seal::SealInput {
+        export_id: EXPORT_ID.into(),
+        tenant_id: TENANT.into(),
+        created_at: AT,
+        inputs: vec![ec_domain::snapshot::InputDigest {
+            kind: "scan".into(),
+            id: "scan-1".into(),
+            sha256: "aa".repeat(32),
+        }],
+        files: vec![ec_seal::BundleFile {
+            path: "report.json".into(),
+            media_type: "application/json".into(),
+            bytes: bytes::Bytes::from_static(b"{}\n"),
+        }],
+    };
+    let sealed = ec_seal::seal(input, &ec_seal::Ed25519Signer::generate())
+        .await
+        .expect("seal");
+    let gz = flate2::read::GzDecoder::new(&sealed.bytes[..]);
+    let mut archive = tar::Archive::new(gz);
+    let mut envelope = Vec::new();
+    for entry in archive.entries().expect("tar") {
+        let mut entry = entry.expect("entry");
+        if entry.path_bytes().as_ref() == b"manifest.dsse.json" {
+            entry.read_to_end(&mut envelope).expect("read");
+        }
+    }
+    let envelope: Value = serde_json::from_slice(&envelope).expect("manifest.dsse.json");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = repo_root().join("tests/schemas/dsse-envelope.schema.json");
+    let good = write(
+        dir.path(),
+        "envelope.json",
+        &serde_json::to_vec(&envelope).expect("json"),
+    );
+    run_python("validate_json.py", &[&schema, &good]);
+    let mut extra = envelope.clone();
+    extra["extra"] = json!(1);
+    let bad = write(
+        dir.path(),
+        "extra.json",
+        &serde_json::to_vec(&extra).expect("json"),
+    );
+    assert!(
+        !python_output("validate_json.py", &[&schema, &bad])
+            .status
+            .success(),
+        "an envelope with an unknown field passed the schema"
+    );
 }

@@ -207,8 +207,10 @@ impl Stack {
         connections.clear().await?;
         let hub = Arc::new(Hub::default());
         let sources = Sources::from_env(env, &cfg.settings, objects.clone(), catalog.clone())?;
+        let jobs = Arc::new(SqliteJobTable::new(db.clone()));
+        let queued = jobs.queued().await?;
         let ports = Ports {
-            jobs: Arc::new(SqliteJobTable::new(db.clone())),
+            jobs,
             idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
             queue: queue.clone(),
             objects: objects.clone(),
@@ -224,6 +226,17 @@ impl Stack {
             trigger: Arc::new(NoopTrigger),
         };
         let pipeline = Pipeline::new(ports, cfg.settings.clone());
+        // A job whose message a previous process never sent would stay queued forever; a
+        // duplicate message for the others is harmless (every stage is idempotent).
+        for job in &queued {
+            pipeline
+                .send_gather(job)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
+        }
+        if !queued.is_empty() {
+            tracing::info!(jobs = queued.len(), "re-sent the messages of queued jobs");
+        }
         let auth = Arc::new(Auth::hs256(&jwt_secret));
 
         let listener = tokio::net::TcpListener::bind(cfg.addr)

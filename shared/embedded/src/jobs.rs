@@ -23,6 +23,33 @@ impl SqliteJobTable {
     pub fn new(db: Db) -> Self {
         SqliteJobTable { db }
     }
+
+    /// Every tenant's jobs still `queued`, oldest first: at start-up, the process that owns
+    /// the data directory re-sends their messages, since one that died between writing a
+    /// job and sending its message left it with none.
+    pub async fn queued(&self) -> PortResult<Vec<Job>> {
+        self.db
+            .call(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT tenant, export_id, doc FROM jobs WHERE status = ?1
+                     ORDER BY created_at, export_id",
+                )?;
+                let rows = stmt.query_map(params![JobStatus::Queued.as_str()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?;
+                let mut jobs = Vec::new();
+                for row in rows {
+                    let (tenant, export_id, doc) = row?;
+                    jobs.push(parse_job(&tenant, &export_id, &doc)?);
+                }
+                Ok(jobs)
+            })
+            .await
+    }
 }
 
 /// The columns of one job row.

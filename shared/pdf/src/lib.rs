@@ -8,25 +8,53 @@
 //!   in parallel with typst's caches evicted in between, one header/footer pass), then
 //!   assembled into one PDF with page numbers running across the parts, one outline, and
 //!   a table of contents pointing at pages of later parts. See [`Report`].
+//!
+//! Both need the `render` feature (typst itself, fonts included: most of a binary's size).
+//! Without it the crate only checks a template's syntax ([`check_syntax`]), which is what
+//! the API needs when a tenant uploads one.
 
+#[cfg(feature = "render")]
+mod engine;
+#[cfg(feature = "render")]
 mod merge;
+#[cfg(feature = "render")]
 mod report;
-#[cfg(test)]
+#[cfg(all(test, feature = "render"))]
 mod tests;
+#[cfg(feature = "render")]
 mod world;
 
-use time::OffsetDateTime;
-use typst::World;
-use typst::diag::{Severity, SourceDiagnostic, Warned};
-use typst::foundations::{Bytes, Smart};
-use typst::syntax::{DiagSpan, DiagSpanKind, Source};
-use typst_layout::PagedDocument;
-use typst_pdf::{PdfOptions, PdfStandards, Timestamp};
+use std::sync::LazyLock;
 
+use typst_syntax::{DiagSpan, DiagSpanKind, FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+
+#[cfg(feature = "render")]
+pub use engine::{Options, Template, compile};
+#[cfg(feature = "render")]
+use engine::{export, layout};
+#[cfg(feature = "render")]
 pub use report::{Report, render_report, workers};
+#[cfg(feature = "render")]
 pub use world::{DATA_PATH, PART_PATH};
 
-use world::ReportWorld;
+/// The main source's path; its imports resolve against `/`.
+const MAIN_PATH: &str = "/main.typ";
+
+/// Interned once: the interner never frees ids, so a fresh id per compilation would leak.
+static MAIN_ID: LazyLock<FileId> = LazyLock::new(|| file_id(MAIN_PATH));
+
+/// The main source's id: diagnostics name it `/main.typ`.
+pub(crate) fn main_id() -> FileId {
+    *MAIN_ID
+}
+
+pub(crate) fn file_id(path: &str) -> FileId {
+    match VirtualPath::new(path) {
+        Ok(vpath) => RootedPath::new(VirtualRoot::Project, vpath).intern(),
+        // The paths are constants of this crate, all absolute and valid.
+        Err(e) => unreachable!("invalid built-in path {path}: {e:?}"),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {
@@ -60,77 +88,15 @@ impl PdfError {
     }
 }
 
-/// Typst sources: the main file and the modules it may `#import` by absolute path
-/// (e.g. `("/common.typ", "...")`).
-#[derive(Debug, Clone, Copy)]
-pub struct Template<'a> {
-    pub main: &'a str,
-    pub modules: &'a [(&'a str, &'a str)],
-}
-
-/// What makes the output reproducible: the same options and data give the same bytes.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Stable identifier of the document (the export id): the PDF's `/ID` is derived from it.
-    pub ident: String,
-    /// The document's creation date and typst's `datetime.today()`.
-    pub generated_at: OffsetDateTime,
-}
-
-/// Compiles one template with one data file into a PDF. `/part.json` reads
-/// `{"part": "document"}`; the template lays out everything itself, headers and page
-/// numbers included.
-pub fn compile(source: &str, data_json: &[u8], opts: &Options) -> Result<Vec<u8>, PdfError> {
-    let template = Template {
-        main: source,
-        modules: &[],
-    };
-    let result = layout(
-        &template,
-        Bytes::new(data_json.to_vec()),
-        br#"{"part":"document"}"#.to_vec(),
-        opts,
-    )
-    .and_then(|doc| export(&doc, opts));
-    // A warm worker keeps nothing of this document in typst's caches.
-    comemo::evict(0);
-    result
-}
-
-/// Compiles and lays out one document.
-fn layout(
-    template: &Template<'_>,
-    data: Bytes,
-    part: Vec<u8>,
-    opts: &Options,
-) -> Result<PagedDocument, PdfError> {
-    let world = ReportWorld::new(template, data, Bytes::new(part), opts.generated_at);
-    let Warned { output, .. } = typst::compile::<PagedDocument>(&world);
-    output.map_err(|diags| diagnose(&world, &diags))
-}
-
-/// The first error, located in the template when typst points into it.
-fn diagnose(world: &ReportWorld, diags: &[SourceDiagnostic]) -> PdfError {
-    let Some(diag) = diags
-        .iter()
-        .find(|d| d.severity == Severity::Error)
-        .or(diags.first())
-    else {
-        return PdfError::Layout("typst failed without a diagnostic".into());
-    };
-    let mut message = diag.message.to_string();
-    for hint in &diag.hints {
-        message.push_str("; hint: ");
-        message.push_str(&hint.v);
-    }
-    match diag
-        .span
-        .id()
-        .and_then(|id| world.source(id).ok())
-        .and_then(|source| located(&source, diag.span, message.clone()))
-    {
-        Some(err) => err,
-        None => PdfError::Layout(message),
+/// Checks a template's syntax without laying anything out (when a tenant uploads one):
+/// the first syntax error, worded as [`PdfError::Template`] is.
+pub fn check_syntax(source: &str) -> Result<(), String> {
+    let source = Source::new(main_id(), source.to_string());
+    let (errors, _) = source.root().errors_and_warnings();
+    match errors.first() {
+        None => Ok(()),
+        Some(e) => Err(located(&source, e.span, e.message.to_string())
+            .map_or_else(|| e.message.to_string(), |err| err.to_string())),
     }
 }
 
@@ -147,53 +113,5 @@ fn located(source: &Source, span: DiagSpan, message: String) -> Option<PdfError>
         line: line + 1,
         column: column + 1,
         message,
-    })
-}
-
-/// Checks a template's syntax without laying anything out (when a tenant uploads one):
-/// the first syntax error, worded as [`PdfError::Template`] is.
-pub fn check_syntax(source: &str) -> Result<(), String> {
-    let source = Source::new(world::main_id(), source.to_string());
-    let (errors, _) = source.root().errors_and_warnings();
-    match errors.first() {
-        None => Ok(()),
-        Some(e) => Err(located(&source, e.span, e.message.to_string())
-            .map_or_else(|| e.message.to_string(), |err| err.to_string())),
-    }
-}
-
-/// Writes the document as PDF with fixed identifier and date, so bytes are reproducible.
-fn export(doc: &PagedDocument, opts: &Options) -> Result<Vec<u8>, PdfError> {
-    let at = opts.generated_at.to_offset(time::UtcOffset::UTC);
-    let datetime = typst::foundations::Datetime::from_ymd_hms(
-        at.year(),
-        at.month().into(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-    )
-    .ok_or_else(|| PdfError::Export(format!("timestamp {at} is out of range")))?;
-    let options = PdfOptions {
-        ident: Smart::Custom(opts.ident.clone()),
-        creator: Smart::Custom(Some("ExportCenter".into())),
-        timestamp: Some(Timestamp::new_utc(datetime)),
-        page_ranges: None,
-        standards: PdfStandards::default(),
-        // Untagged: a tagged PDF (structure tree for screen readers) is about ten times
-        // larger and slower to write for these long, table-like reports, and the tag tree
-        // of a document assembled from separately laid-out parts would not be coherent
-        // anyway. The text stays extractable (pdftotext, search, copy).
-        tagged: false,
-        pretty: false,
-    };
-    typst_pdf::pdf(doc, &options).map_err(|diags| {
-        PdfError::Export(
-            diags
-                .iter()
-                .map(|d| d.message.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
     })
 }

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
 use time::macros::datetime;
+use typst::foundations::Bytes;
 use typst::layout::{Frame, FrameItem};
 use typst_layout::PagedDocument;
 

@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 use time::OffsetDateTime;
 use typst::diag::{FileError, FileResult, PackageError};
 use typst::foundations::{Bytes, Datetime, Duration};
-use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::syntax::{FileId, Source, VirtualRoot};
+
+use crate::{file_id, main_id};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
@@ -17,8 +19,6 @@ pub const DATA_PATH: &str = "/data.json";
 /// Which part of a chunked report is being laid out (see [`crate::Report`]):
 /// `json("/part.json")`.
 pub const PART_PATH: &str = "/part.json";
-/// The main source's path; its imports resolve against `/`.
-const MAIN_PATH: &str = "/main.typ";
 
 /// The fonts bundled with typst (Libertinus Serif, New Computer Modern, DejaVu Sans Mono),
 /// parsed once per process and shared by every compilation, so each font is embedded
@@ -43,23 +43,9 @@ static FONTS: LazyLock<Fonts> = LazyLock::new(|| {
 static LIBRARY: LazyLock<LazyHash<Library>> =
     LazyLock::new(|| LazyHash::new(Library::builder().build()));
 
-/// Interned once: the interner never frees ids, so a fresh id per compilation would leak.
-static MAIN_ID: LazyLock<FileId> = LazyLock::new(|| id(MAIN_PATH));
-static DATA_ID: LazyLock<FileId> = LazyLock::new(|| id(DATA_PATH));
-static PART_ID: LazyLock<FileId> = LazyLock::new(|| id(PART_PATH));
-
-/// The main source's id: diagnostics name it `/main.typ`.
-pub(crate) fn main_id() -> FileId {
-    *MAIN_ID
-}
-
-fn id(path: &str) -> FileId {
-    match VirtualPath::new(path) {
-        Ok(vpath) => RootedPath::new(VirtualRoot::Project, vpath).intern(),
-        // The paths are constants of this file, all absolute and valid.
-        Err(e) => unreachable!("invalid built-in path {path}: {e:?}"),
-    }
-}
+/// Interned once, like the main source's id (see [`crate::main_id`]).
+static DATA_ID: LazyLock<FileId> = LazyLock::new(|| file_id(DATA_PATH));
+static PART_ID: LazyLock<FileId> = LazyLock::new(|| file_id(PART_PATH));
 
 /// Families of the bundled fonts.
 #[cfg(test)]
@@ -90,11 +76,11 @@ impl ReportWorld {
         generated_at: OffsetDateTime,
     ) -> ReportWorld {
         ReportWorld {
-            main: Source::new(*MAIN_ID, template.main.to_string()),
+            main: Source::new(main_id(), template.main.to_string()),
             modules: template
                 .modules
                 .iter()
-                .map(|(path, text)| Source::new(id(path), text.to_string()))
+                .map(|(path, text)| Source::new(file_id(path), text.to_string()))
                 .collect(),
             data,
             part,

@@ -178,6 +178,11 @@ impl Pipeline {
                     .with_detail("Idempotency-Key", "reused with another body"));
                 }
                 if let Some(job) = self.ports.jobs.get(&caller.tenant, &existing).await? {
+                    if job.status == JobStatus::Queued {
+                        // The first attempt may have died between writing the job and
+                        // sending its message; a second message is harmless.
+                        self.send_gather(&job).await?;
+                    }
                     return Ok(job);
                 }
                 // The first attempt died between claiming the key and writing the job:
@@ -217,13 +222,8 @@ impl Pipeline {
             Err(PortError::ConditionFailed(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        let msg = JobMessage {
-            tenant_id: job.tenant_id.clone(),
-            export_id: job.export_id.clone(),
-        };
-        let body = serde_json::to_string(&msg).map_err(|e| ApiError::internal(e.to_string()))?;
-        if let Err(e) = self.ports.queue.send(QueueName::Gather, body).await {
-            tracing::error!(export_id = %job.export_id, error = %e, "enqueue failed; rolling the job back");
+        if let Err(e) = self.send_gather(job).await {
+            tracing::error!(export_id = %job.export_id, "rolling the job back");
             if let Err(e) = self.ports.jobs.delete(&job.tenant_id, &job.export_id).await {
                 tracing::error!(export_id = %job.export_id, error = %e, "rollback of job row failed");
             }
@@ -232,13 +232,30 @@ impl Pipeline {
             {
                 tracing::error!(error = %e, "rollback of idempotency key failed");
             }
-            return Err(ApiError::new(
-                ErrorCode::Unavailable,
-                "the work queue is unavailable; retry later",
-            ));
+            return Err(e);
         }
         tracing::info!(export_id = %job.export_id, tenant = %job.tenant_id, format = %job.format, "export queued");
         Ok(())
+    }
+
+    /// Sends the job's gather message (again, for a job found still queued).
+    pub async fn send_gather(&self, job: &Job) -> Result<(), ApiError> {
+        let msg = JobMessage {
+            tenant_id: job.tenant_id.clone(),
+            export_id: job.export_id.clone(),
+        };
+        let body = serde_json::to_string(&msg).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.ports
+            .queue
+            .send(QueueName::Gather, body)
+            .await
+            .map_err(|e| {
+                tracing::error!(export_id = %job.export_id, error = %e, "enqueue failed");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the work queue is unavailable; retry later",
+                )
+            })
     }
 
     /// Every scan in scope must exist for this tenant (another tenant's id is simply unknown).

@@ -36,17 +36,41 @@ fn describe(t: BuiltinTemplate) -> &'static str {
     }
 }
 
-fn custom_info(t: &CustomTemplate) -> TemplateInfo {
-    TemplateInfo {
-        name: TemplateName::Custom {
-            tenant: t.tenant_id.clone(),
+impl TemplateInfo {
+    /// A built-in template with the formats it renders for any export type.
+    pub fn builtin(t: BuiltinTemplate) -> Self {
+        let name = TemplateName::Builtin(t);
+        TemplateInfo {
+            name: t.as_str().to_string(),
+            kind: "builtin",
+            description: describe(t),
+            formats: Format::ALL
+                .iter()
+                .filter(|f| {
+                    ExportType::ALL
+                        .iter()
+                        .any(|ty| ec_render::supports(*ty, **f, &name))
+                })
+                .map(|f| f.as_str())
+                .collect(),
+            sha256: None,
+            updated_at: None,
         }
-        .to_string(),
-        kind: "custom",
-        description: "The tenant's own template",
-        formats: t.formats().map(Format::as_str).collect(),
-        sha256: Some(t.sha256.clone()),
-        updated_at: Some(ec_domain::time::rfc3339(t.updated_at)),
+    }
+
+    /// A tenant's uploaded template with the formats it has sources for.
+    pub fn custom(t: &CustomTemplate) -> Self {
+        TemplateInfo {
+            name: TemplateName::Custom {
+                tenant: t.tenant_id.clone(),
+            }
+            .to_string(),
+            kind: "custom",
+            description: "The tenant's own template",
+            formats: t.formats().map(Format::as_str).collect(),
+            sha256: Some(t.sha256.clone()),
+            updated_at: Some(ec_domain::time::rfc3339(t.updated_at)),
+        }
     }
 }
 
@@ -67,28 +91,10 @@ impl Pipeline {
     pub async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, ApiError> {
         let mut out: Vec<TemplateInfo> = BuiltinTemplate::ALL
             .iter()
-            .map(|t| {
-                let name = TemplateName::Builtin(*t);
-                TemplateInfo {
-                    name: t.as_str().to_string(),
-                    kind: "builtin",
-                    description: describe(*t),
-                    formats: Format::ALL
-                        .iter()
-                        .filter(|f| {
-                            ExportType::ALL
-                                .iter()
-                                .any(|ty| ec_render::supports(*ty, **f, &name))
-                        })
-                        .map(|f| f.as_str())
-                        .collect(),
-                    sha256: None,
-                    updated_at: None,
-                }
-            })
+            .map(|t| TemplateInfo::builtin(*t))
             .collect();
         if let Some(t) = self.custom_template(&caller.tenant).await? {
-            out.push(custom_info(&t));
+            out.push(TemplateInfo::custom(&t));
         }
         Ok(out)
     }
@@ -117,7 +123,7 @@ impl Pipeline {
             )
             .await?;
         tracing::info!(tenant = %caller.tenant, sha256 = %template.sha256, "custom template stored");
-        Ok(custom_info(&template))
+        Ok(TemplateInfo::custom(&template))
     }
 
     /// `GET /api/v1/templates/custom-{tenant}`: the sources, to the owning tenant only.

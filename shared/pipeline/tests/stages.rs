@@ -267,3 +267,66 @@ async fn cancelled_jobs_stop_and_failures_are_final() {
             .any(|(_, v)| v["type"] == "export.failed")
     );
 }
+
+/// A first attempt that died after writing its job but before sending the message leaves a
+/// queued job without one: replaying its idempotency key sends the message, and the job
+/// completes; the replay never makes a second job.
+#[tokio::test]
+async fn replaying_a_key_resends_the_message_of_a_job_still_queued() {
+    let f = fixture();
+    let caller = Caller {
+        tenant: "acme".into(),
+        subject: "alice".into(),
+    };
+    let scan = f.pipeline.ingest_scan(&caller, FIXTURE).await.unwrap();
+    let req = serde_json::json!({"type":"scan_report","format":"csv","scope":{"scan_ids":[scan.scan_id]}});
+    let job = f
+        .pipeline
+        .create_export(&caller, &req, Some("retry-1"))
+        .await
+        .unwrap();
+    // The message is lost, as if the process had died before sending it.
+    let lost = f
+        .queue
+        .receive(QueueName::Gather, 1, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    f.queue
+        .ack(QueueName::Gather, &lost[0].receipt)
+        .await
+        .unwrap();
+    assert_eq!(f.queue.depth(QueueName::Gather).await.unwrap().total(), 0);
+
+    let replay = f
+        .pipeline
+        .create_export(&caller, &req, Some("retry-1"))
+        .await
+        .unwrap();
+    assert_eq!(replay.export_id, job.export_id);
+    let p = &f.pipeline;
+    let gather = f.take(QueueName::Gather).await;
+    assert_eq!(
+        p.handle(QueueName::Gather, &gather).await.unwrap(),
+        Outcome::Done
+    );
+    let render = f.take(QueueName::Render).await;
+    assert_eq!(
+        p.handle(QueueName::Render, &render).await.unwrap(),
+        Outcome::Done
+    );
+    let created = f.take(QueueName::Seal).await;
+    assert_eq!(
+        p.handle(QueueName::Seal, &created).await.unwrap(),
+        Outcome::Done
+    );
+    let done = p.get_export(&caller, &job.export_id).await.unwrap();
+    assert_eq!(done.status, JobStatus::Ready);
+
+    // Once the job has left `queued`, a replay sends nothing more (the one message taken
+    // above is still unacknowledged, so only new ones would be visible).
+    p.create_export(&caller, &req, Some("retry-1"))
+        .await
+        .unwrap();
+    let depth = f.queue.depth(QueueName::Gather).await.unwrap();
+    assert_eq!((depth.visible, depth.delayed), (0, 0));
+}

@@ -66,6 +66,7 @@ pub fn render(
         });
     };
     let out = match format {
+        #[cfg(feature = "pdf")]
         Format::Pdf => {
             let data = serde_json::to_vec(&crate::json_format::document(view)).map_err(|e| {
                 RenderError::Encode {
@@ -83,6 +84,8 @@ pub fn render(
                 message: e.to_string(),
             })?
         }
+        #[cfg(not(feature = "pdf"))]
+        Format::Pdf => return Err(RenderError::NotBuilt { format }),
         _ => {
             let context = tera::Context::from_serialize(crate::json_format::document(view))
                 .map_err(|e| template_error(format, &e))?;

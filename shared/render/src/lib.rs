@@ -5,6 +5,7 @@ mod csv_format;
 pub mod custom;
 mod cyclonedx_format;
 mod json_format;
+#[cfg(feature = "pdf")]
 mod pdf_format;
 mod sarif_format;
 mod spdx_format;
@@ -24,6 +25,10 @@ pub enum RenderError {
     /// A tenant's custom template failed (syntax, runtime error, limits).
     #[error("the custom {format} template failed: {message}")]
     Template { format: Format, message: String },
+    /// A binary built without the `pdf` feature was asked for a PDF (a deployment error:
+    /// only the render function and exportctl render).
+    #[error("this binary was built without {format} output")]
+    NotBuilt { format: Format },
     #[error("PDF rendering failed: {0}")]
     Pdf(#[from] ec_pdf::PdfError),
 }
@@ -32,7 +37,9 @@ impl RenderError {
     /// Stable code recorded on the failed job.
     pub fn code(&self) -> &'static str {
         match self {
-            RenderError::Unsupported { .. } => "ERR_RENDER_UNSUPPORTED",
+            RenderError::Unsupported { .. } | RenderError::NotBuilt { .. } => {
+                "ERR_RENDER_UNSUPPORTED"
+            }
             RenderError::Encode { .. } => "ERR_RENDER_ENCODE",
             RenderError::Template { .. } => "ERR_TEMPLATE",
             RenderError::Pdf(e) => e.code(),
@@ -75,6 +82,7 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         template: req.template.to_string(),
     };
     let view = view::ReportView::new(snapshot);
+    #[cfg_attr(not(feature = "pdf"), expect(unused_variables))]
     let template = match (&req.template, &snapshot.custom_template) {
         (TemplateName::Builtin(t), _) if supports(req.export_type, req.format, &req.template) => *t,
         (TemplateName::Custom { .. }, Some(custom))
@@ -91,6 +99,9 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         Format::Cyclonedx => cyclonedx_format::render(&view),
         Format::Spdx => spdx_format::render(&view),
         Format::Xlsx => xlsx_format::render(&view),
+        #[cfg(feature = "pdf")]
         Format::Pdf => pdf_format::render(&view, template),
+        #[cfg(not(feature = "pdf"))]
+        Format::Pdf => Err(RenderError::NotBuilt { format: req.format }),
     }
 }

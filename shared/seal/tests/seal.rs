@@ -511,28 +511,6 @@ async fn seal_rejects_unsafe_paths() {
     ));
 }
 
-#[tokio::test]
-async fn dsse_envelope_matches_official_schema() {
-    let s = sealed(&Ed25519Signer::generate()).await;
-    let entries = unpack(&s.bytes);
-    let envelope: serde_json::Value =
-        serde_json::from_slice(entry(&entries, "manifest.dsse.json")).unwrap();
-    let schema_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/schemas/dsse-envelope.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&envelope)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    // The schema has teeth: an unknown field is rejected.
-    let mut bad = envelope.clone();
-    bad["extra"] = serde_json::json!(1);
-    assert!(!validator.is_valid(&bad));
-}
-
 fn extract(bundle: &[u8], dir: &Path) {
     for (path, bytes) in unpack(bundle) {
         let dest = dir.join(&path);
@@ -577,9 +555,15 @@ fn have(tool: &str, arg: &str) -> bool {
 /// Runs the script embedded in VERIFY.md, as a user would.
 #[tokio::test]
 async fn verify_md_script_works() {
-    if !(have("python3", "--version") && have("openssl", "version") && have("tar", "--version")) {
-        eprintln!("skipping: python3, openssl or tar missing");
-        return;
+    for (tool, arg) in [
+        ("python3", "--version"),
+        ("openssl", "version"),
+        ("tar", "--version"),
+    ] {
+        assert!(
+            have(tool, arg),
+            "{tool} missing: VERIFY.md's script needs it"
+        );
     }
     let signer = Ed25519Signer::generate();
     let s = sealed(&signer).await;
