@@ -147,6 +147,8 @@ async fn cargo_lambda_watch_and_invoke_export_api() {
     .arg(port.to_string())
     .arg("--env-file")
     .arg(env_file.path())
+    // No stdin: the watcher must not read from, or reconfigure, the test's terminal.
+    .stdin(Stdio::null())
     .stdout(Stdio::piped())
     .stderr(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);

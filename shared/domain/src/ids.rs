@@ -1,10 +1,29 @@
 //! Identifiers: export ids are sortable (ULID), scan ids are content addresses.
 
+use std::sync::{LazyLock, Mutex};
+
 use sha2::{Digest, Sha256};
+
+/// One generator per process: ids made within the same millisecond still sort in the
+/// order they were made (a plain ULID's random part would order them by chance).
+static ULIDS: LazyLock<Mutex<ulid::Generator>> =
+    LazyLock::new(|| Mutex::new(ulid::Generator::new()));
+
+/// `{prefix}-` + a lowercase ULID: unique, and sorts by creation time.
+pub fn new_sortable_id(prefix: &str) -> String {
+    let next = ULIDS
+        .lock()
+        .map(|mut g| g.generate())
+        .ok()
+        .and_then(Result::ok)
+        // A poisoned lock, or 2^80 ids in one millisecond: unique still, if not in order.
+        .unwrap_or_else(ulid::Ulid::new);
+    format!("{prefix}-{}", next.to_string().to_lowercase())
+}
 
 /// `exp-` + a lowercase ULID: unique, and sorts by creation time.
 pub fn new_export_id() -> String {
-    format!("exp-{}", ulid::Ulid::new().to_string().to_lowercase())
+    new_sortable_id("exp")
 }
 
 /// A scan id derived from the tenant and the document bytes, so re-ingesting the same

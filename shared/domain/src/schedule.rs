@@ -65,7 +65,7 @@ impl Schedule {
 }
 
 pub fn new_schedule_id() -> String {
-    format!("sch-{}", ulid::Ulid::new().to_string().to_lowercase())
+    crate::ids::new_sortable_id("sch")
 }
 
 /// The idempotency key of one run: a schedule fires at most once per scheduled time, however

@@ -104,6 +104,7 @@ impl Settings {
                 900u64,
             )?),
             idempotency_ttl: d.idempotency_ttl,
+            resend_queued_after: d.resend_queued_after,
             connection_ttl: Duration::from_secs(parse_var(
                 env,
                 "EXPORTCENTER_CONNECTION_TTL_SECS",

@@ -68,6 +68,11 @@ pub struct Settings {
     pub crash_at: Option<Stage>,
     /// Limits of the child process custom templates render in.
     pub template_limits: sandbox::SandboxLimits,
+    /// A replayed request (same `Idempotency-Key`, or a scheduled time triggered again)
+    /// whose job is still `queued` this long after it was made gets its gather message sent
+    /// again: the first attempt may have died before sending it. Sooner, the message is
+    /// simply waiting to be picked up and a duplicate would only be noise.
+    pub resend_queued_after: Duration,
 }
 
 impl Default for Settings {
@@ -81,6 +86,7 @@ impl Default for Settings {
             policy: PolicyConfig::default(),
             crash_at: None,
             template_limits: sandbox::SandboxLimits::default(),
+            resend_queued_after: Duration::from_secs(60),
         }
     }
 }

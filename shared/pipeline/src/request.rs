@@ -178,7 +178,10 @@ impl Pipeline {
                     .with_detail("Idempotency-Key", "reused with another body"));
                 }
                 if let Some(job) = self.ports.jobs.get(&caller.tenant, &existing).await? {
-                    if job.status == JobStatus::Queued {
+                    let waited = ec_domain::time::now() - job.created_at;
+                    if job.status == JobStatus::Queued
+                        && waited >= self.settings.resend_queued_after
+                    {
                         // The first attempt may have died between writing the job and
                         // sending its message; a second message is harmless.
                         self.send_gather(&job).await?;
