@@ -29,8 +29,11 @@ pub struct RenderRun {
     pub render_seconds: f64,
     /// Resident memory once the input snapshot is loaded, before rendering.
     pub loaded_rss_mib: f64,
-    /// The process's peak resident memory (VmHWM).
+    /// The process's peak resident memory while rendering (VmHWM, reset once the input
+    /// is loaded): the snapshot plus what the render itself holds.
     pub peak_rss_mib: f64,
+    /// The peak while parsing the input and building the snapshot.
+    pub loading_peak_mib: f64,
     pub bytes: usize,
 }
 
@@ -63,6 +66,10 @@ pub fn render_once(
     let snapshot =
         snapshot_from_documents(&[doc], &request).map_err(|e| anyhow::anyhow!(e.message))?;
     let loaded_rss_mib = proc_status_mib("VmRSS:");
+    let loading_peak_mib = proc_status_mib("VmHWM:");
+    // Reset the peak: parsing the input peaks higher than the snapshot it leaves, and the
+    // figure wanted is the render's own.
+    std::fs::write("/proc/self/clear_refs", "5").context("resetting the peak RSS")?;
     let started = Instant::now();
     let bytes = ec_render::render(&snapshot)?;
     let render_seconds = started.elapsed().as_secs_f64();
@@ -72,6 +79,7 @@ pub fn render_once(
         render_seconds,
         loaded_rss_mib,
         peak_rss_mib: proc_status_mib("VmHWM:"),
+        loading_peak_mib,
         bytes: bytes.len(),
     })
 }
@@ -335,9 +343,10 @@ pub fn run(tools: &Tools) -> anyhow::Result<Vec<Row>> {
         peak_rss_mib: run.peak_rss_mib,
         target: "≤ 2 s, ≤ 256 MiB".into(),
         ratio: format!(
-            "{}, {:.2}× of memory target",
+            "{}, {:.2}× of memory target ({:.0} MiB peak while loading the input)",
             ratio_to(run.render_seconds, 2.0),
-            run.peak_rss_mib / 256.0
+            run.peak_rss_mib / 256.0,
+            run.loading_peak_mib
         ),
     });
 
