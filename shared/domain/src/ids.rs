@@ -17,7 +17,7 @@ pub fn new_sortable_id(prefix: &str) -> String {
         .ok()
         .and_then(Result::ok)
         // A poisoned lock, or 2^80 ids in one millisecond: unique still, if not in order.
-        .unwrap_or_else(ulid::Ulid::new);
+        .unwrap_or_else(|| ulid::Ulid::from_datetime(std::time::SystemTime::now()));
     format!("{prefix}-{}", next.to_string().to_lowercase())
 }
 
