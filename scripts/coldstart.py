@@ -2,7 +2,7 @@
 """Cold start of each Lambda binary, measured locally: process start → first event handled.
 
 A minimal Lambda Runtime API on loopback hands each binary one event from events/ and times
-the moment its response (or error) arrives. Usage (after `cargo build --release -p export-…`):
+the moment its response (or error) arrives. Usage (after building each function on its own: `cargo build --release -p export-…`):
 
     scripts/coldstart.py target/release events/local.env [runs]
 
