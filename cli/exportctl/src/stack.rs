@@ -208,9 +208,8 @@ impl Stack {
         let hub = Arc::new(Hub::default());
         let sources = Sources::from_env(env, &cfg.settings, objects.clone(), catalog.clone())?;
         let jobs = Arc::new(SqliteJobTable::new(db.clone()));
-        let queued = jobs.queued().await?;
         let ports = Ports {
-            jobs,
+            jobs: jobs.clone(),
             idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
             queue: queue.clone(),
             objects: objects.clone(),
@@ -228,6 +227,7 @@ impl Stack {
         let pipeline = Pipeline::new(ports, cfg.settings.clone());
         // A job whose message a previous process never sent would stay queued forever; a
         // duplicate message for the others is harmless (every stage is idempotent).
+        let queued = jobs.queued().await?;
         for job in &queued {
             pipeline
                 .send_gather(job)
