@@ -88,7 +88,7 @@ pub(crate) fn advisory_url(id: &str) -> String {
 
 /// NVD for `CVE-`, GitHub for `GHSA-`; otherwise the first reference that names the id
 /// (its host is the source), else OSV.
-pub(crate) fn advisory_source(id: &str, references: &[String]) -> AdvisorySource {
+pub(crate) fn advisory_source(id: &str, references: &[impl AsRef<str>]) -> AdvisorySource {
     let upper = id.to_ascii_uppercase();
     let name = if upper.starts_with("CVE-") {
         "NVD"
@@ -98,6 +98,7 @@ pub(crate) fn advisory_source(id: &str, references: &[String]) -> AdvisorySource
         let lower = id.to_ascii_lowercase();
         let named = references
             .iter()
+            .map(AsRef::as_ref)
             .filter(|r| is_web_url(r))
             .find(|r| r.to_ascii_lowercase().contains(&lower));
         if let Some(url) = named
@@ -105,7 +106,7 @@ pub(crate) fn advisory_source(id: &str, references: &[String]) -> AdvisorySource
         {
             return AdvisorySource {
                 name: host.to_string(),
-                url: url.clone(),
+                url: url.to_string(),
             };
         }
         "OSV"
@@ -124,9 +125,13 @@ pub(crate) const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding:
     .remove(b'~');
 
 /// An absolute http(s) URL with a host and nothing a URI may not contain: the references
-/// scanners copy from advisories are sometimes prose or half-escaped.
+/// scanners copy from advisories are sometimes prose or half-escaped. Every such string is
+/// a valid RFC 3986 URI (no `[`, at most one `#`, a numeric port).
 pub(crate) fn is_web_url(s: &str) -> bool {
     let bytes = s.as_bytes();
+    if bytes.iter().filter(|&&b| b == b'#').count() > 1 {
+        return false;
+    }
     let escapes_ok = bytes.iter().enumerate().all(|(i, &b)| {
         b != b'%'
             || bytes
@@ -149,11 +154,13 @@ fn url_host(s: &str) -> Option<&str> {
         .strip_prefix("https://")
         .or_else(|| s.strip_prefix("http://"))?;
     let host = rest.split(['/', '?', '#']).next()?;
-    let valid = !host.is_empty()
-        && host.contains('.')
-        && host
+    let (name, port) = host.split_once(':').unwrap_or((host, ""));
+    let valid = !name.is_empty()
+        && name.contains('.')
+        && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        && port.bytes().all(|b| b.is_ascii_digit());
     valid.then_some(host)
 }
 
@@ -469,11 +476,13 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
         }
     }
 
-    let vulnerabilities = (export_type != ExportType::Sbom)
-        .then(|| Vulnerabilities(vulnerabilities(view, &inventory)));
+    let vulnerabilities = match export_type {
+        ExportType::Sbom => None,
+        _ => Some(Vulnerabilities(vulnerabilities(view, &inventory)?)),
+    };
     let timestamp = DateTime::try_from(ec_domain::time::rfc3339(view.snapshot.generated_at))
         .map_err(encode_err)?;
-    let bom = Bom {
+    let mut bom = Bom {
         version: 1,
         serial_number: Some(
             UrnUuid::new(urn_uuid(&digest)).map_err(|e| encode_err(format!("{e:?}")))?,
@@ -500,25 +509,96 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             inventory.entries.iter().map(library_component).collect(),
         )),
         dependencies: Some(Dependencies(dependencies)),
-        vulnerabilities,
         spec_version: SpecVersion::V1_5,
         ..Bom::default()
     };
-    let validation = bom.validate_version(SpecVersion::V1_5);
-    if !validation.passed() {
-        let errors: Vec<String> = validation
-            .errors()
-            .map(|(field, e)| format!("{field}: {e:?}"))
-            .collect();
-        return Err(encode_err(format!(
-            "the BOM fails CycloneDX 1.5 validation: {}",
-            errors.join("; ")
-        )));
-    }
-    let mut out = Vec::new();
-    bom.output_as_json_v1_5(&mut out).map_err(encode_err)?;
+    // The vulnerabilities were validated as they were made; nothing in the rest of the BOM
+    // refers to them.
+    valid(&bom)?;
+    bom.vulnerabilities = vulnerabilities;
+    let mut out = write_json(bom)?;
     out.push(b'\n');
     Ok(out)
+}
+
+/// Vulnerabilities from which the BOM is written in two halves at once.
+const SPLIT_WRITE_FROM: usize = 2_000;
+/// How cyclonedx-bom's pretty JSON closes a BOM whose last member is `vulnerabilities`.
+const VULNERABILITIES_END: &[u8] = b"\n  ]\n}";
+const VULNERABILITIES_START: &[u8] = b"\"vulnerabilities\": [\n";
+
+/// cyclonedx-bom writes a BOM on one thread, converting the whole model to its private
+/// spec types first. A large BOM is written as two at once: the second half of its
+/// vulnerabilities as a BOM of their own on another core, spliced into the first half's
+/// array. The bytes are those of one write (tested); a layout other than the expected
+/// one is an error, never a malformed file.
+fn write_json(mut bom: Bom) -> Result<Vec<u8>, RenderError> {
+    let count = bom.vulnerabilities.as_ref().map_or(0, |v| v.0.len());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if count < SPLIT_WRITE_FROM || cores < 2 {
+        return write_one(bom);
+    }
+    let second = bom
+        .vulnerabilities
+        .as_mut()
+        .map(|v| Vulnerabilities(v.0.split_off(count / 2)));
+    let tail = Bom {
+        serial_number: None,
+        vulnerabilities: second,
+        spec_version: SpecVersion::V1_5,
+        ..Bom::default()
+    };
+    let (head, tail) = std::thread::scope(|s| {
+        let tail = s.spawn(|| write_one(tail));
+        let head = write_one(bom);
+        // Writing does not panic on a valid BOM; a panic is a bug to surface.
+        (
+            head,
+            tail.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
+    splice(head?, &tail?)
+}
+
+fn write_one(bom: Bom) -> Result<Vec<u8>, RenderError> {
+    let mut out = Vec::new();
+    bom.output_as_json_v1_5(&mut out).map_err(encode_err)?;
+    Ok(out)
+}
+
+/// `head` with the vulnerabilities of `tail` appended to its own.
+fn splice(mut head: Vec<u8>, tail: &[u8]) -> Result<Vec<u8>, RenderError> {
+    let items = tail
+        .windows(VULNERABILITIES_START.len())
+        .position(|w| w == VULNERABILITIES_START)
+        .map(|at| at + VULNERABILITIES_START.len())
+        .and_then(|from| tail.get(from..tail.len().checked_sub(VULNERABILITIES_END.len())?))
+        .filter(|_| tail.ends_with(VULNERABILITIES_END) && head.ends_with(VULNERABILITIES_END))
+        .ok_or_else(|| {
+            encode_err("cyclonedx-bom wrote the vulnerabilities in an unexpected layout")
+        })?;
+    head.truncate(head.len() - VULNERABILITIES_END.len());
+    head.reserve(items.len() + 2 + VULNERABILITIES_END.len());
+    head.extend_from_slice(b",\n");
+    head.extend_from_slice(items);
+    head.extend_from_slice(VULNERABILITIES_END);
+    Ok(head)
+}
+
+/// cyclonedx-bom's own check of what we made against the CycloneDX 1.5 rules.
+fn valid(part: &impl Validate) -> Result<(), RenderError> {
+    let validation = part.validate_version(SpecVersion::V1_5);
+    if validation.passed() {
+        return Ok(());
+    }
+    let errors: Vec<String> = validation
+        .errors()
+        .map(|(field, e)| format!("{field}: {e:?}"))
+        .collect();
+    Err(encode_err(format!(
+        "the BOM fails CycloneDX 1.5 validation: {}",
+        errors.join("; ")
+    )))
 }
 
 /// A name-based UUID in version-5 layout (the schema accepts versions 1 to 5) from the
@@ -672,7 +752,10 @@ fn cdx_licenses(licenses: &[String]) -> Option<Licenses> {
 
 /// Findings grouped into CycloneDX vulnerabilities: one per vulnerability id and VEX
 /// statement in force, affecting each component it was found in.
-fn vulnerabilities(view: &ReportView<'_>, inventory: &Inventory<'_>) -> Vec<Vulnerability> {
+fn vulnerabilities(
+    view: &ReportView<'_>,
+    inventory: &Inventory<'_>,
+) -> Result<Vec<Vulnerability>, RenderError> {
     let mut groups: BTreeMap<(String, Option<Vec<u8>>), Vec<usize>> = BTreeMap::new();
     for (i, row) in view.findings.iter().enumerate() {
         if inventory.entry_of(i).is_none() {
@@ -684,10 +767,34 @@ fn vulnerabilities(view: &ReportView<'_>, inventory: &Inventory<'_>) -> Vec<Vuln
         );
         groups.entry(key).or_default().push(i);
     }
-    groups
-        .into_values()
-        .map(|rows| vulnerability(view, inventory, &rows))
-        .collect()
+    // Independent per group, and most of the document: made and validated on every core,
+    // in order.
+    let groups: Vec<Vec<usize>> = groups.into_values().collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4);
+    let per = groups.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = groups
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|rows| {
+                            let v = vulnerability(view, inventory, rows);
+                            valid(&v).map(|()| v)
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(groups.len());
+        for h in handles {
+            // `vulnerability` does not panic on any data; a panic is a bug to surface.
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?);
+        }
+        Ok(all)
+    })
 }
 
 fn vulnerability(
@@ -699,8 +806,11 @@ fn vulnerability(
     let findings: Vec<&Finding> = rows.iter().map(|&i| view.findings[i].finding).collect();
     let vex = view.findings[rows[0]].vex;
     let id = first.vulnerability_id.as_str();
-    let references: Vec<String> =
-        unique(findings.iter().flat_map(|f| f.references.iter().cloned()));
+    let references: Vec<&str> = unique(
+        findings
+            .iter()
+            .flat_map(|f| f.references.iter().map(String::as_str)),
+    );
     let source = advisory_source(id, &references);
 
     let mut targets: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -735,17 +845,17 @@ fn vulnerability(
         })
         .collect();
 
-    let aliases: Vec<String> = unique(
+    let aliases: Vec<&str> = unique(
         findings
             .iter()
-            .flat_map(|f| f.aliases.iter().cloned())
+            .flat_map(|f| f.aliases.iter().map(String::as_str))
             .filter(|a| !a.eq_ignore_ascii_case(id)),
     );
     let advisories: Vec<Advisory> = references
         .iter()
         .filter(|r| is_web_url(r))
-        .filter_map(|r| Uri::try_from(r.clone()).ok())
-        .map(Advisory::new)
+        // Valid by construction (and validated with the vulnerability): parsed once, not twice.
+        .map(|r| Advisory::new(Uri::new(r)))
         .collect();
     let fixes: Vec<String> = unique(findings.iter().filter_map(|f| {
         f.fixed_version
@@ -787,7 +897,7 @@ fn cdx_source(s: &AdvisorySource) -> VulnerabilitySource {
 }
 
 /// Distinct values in first-seen order.
-fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
+fn unique<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut seen = HashSet::new();
     items.filter(|i| seen.insert(i.clone())).collect()
 }
@@ -934,9 +1044,9 @@ mod tests {
 
     #[test]
     fn sources_by_id_prefix_and_references() {
-        assert_eq!(advisory_source("CVE-2021-1", &[]).name, "NVD");
+        assert_eq!(advisory_source("CVE-2021-1", &[] as &[&str]).name, "NVD");
         assert_eq!(
-            advisory_source("GHSA-abcd-efgh-ijkl", &[]).url,
+            advisory_source("GHSA-abcd-efgh-ijkl", &[] as &[&str]).url,
             "https://github.com/advisories/GHSA-abcd-efgh-ijkl"
         );
         assert!(!is_web_url("https://example.com/a%zz"));
@@ -950,9 +1060,66 @@ mod tests {
         assert_eq!(s.name, "alas.aws.amazon.com");
         assert_eq!(s.url, refs[1]);
         assert_eq!(
-            advisory_source("GO-2022-0001", &[]).url,
+            advisory_source("GO-2022-0001", &[] as &[&str]).url,
             "https://osv.dev/vulnerability/GO-2022-0001"
         );
+    }
+
+    /// Written in two halves at once, a BOM is byte for byte what one write gives.
+    #[test]
+    fn split_write_equals_one_write() {
+        let vulnerabilities = (0..SPLIT_WRITE_FROM + 1)
+            .map(|i| {
+                let mut v = Vulnerability::new(None);
+                v.id = Some(NormalizedString::new(&format!("CVE-2024-{i}")));
+                v.description = Some(format!("line one\n\"{i}\" ]\n}}"));
+                v
+            })
+            .collect();
+        let bom = Bom {
+            serial_number: None,
+            components: Some(Components(vec![CdxComponent::new(
+                Classification::Library,
+                "lib",
+                "1.0",
+                Some("lib@1.0".into()),
+            )])),
+            vulnerabilities: Some(Vulnerabilities(vulnerabilities)),
+            spec_version: SpecVersion::V1_5,
+            ..Bom::default()
+        };
+        let one = write_one(bom.clone()).expect("one write");
+        let split = write_json(bom).expect("split write");
+        assert!(split == one, "the spliced BOM differs from one write");
+        assert!(splice(one.clone(), b"{}").is_err());
+    }
+
+    /// Advisories skip cyclonedx-bom's URI parse (it validates them later, failing the
+    /// export): whatever `is_web_url` accepts must be a URI it accepts.
+    #[test]
+    fn web_urls_are_uris() {
+        let candidates = [
+            "https://example.com/a%20b?x=1#y",
+            "https://example.com/a#b#c",
+            "https://example.com:8443/x",
+            "https://example.com:84a/x",
+            "https://example.com:/x",
+            "http://a.b/p@q:r;s=t&u!v$w'x(y)z*+,~_-.?/?#/?",
+            "https://example.com/a%zz",
+            "https://[::1]/",
+            "https://user@example.com/",
+            "https://example.com/a{b}",
+            "http://exa_mple.com/",
+            "https://.../",
+        ];
+        for c in candidates {
+            if is_web_url(c) {
+                assert!(Uri::try_from(c.to_string()).is_ok(), "{c}");
+            }
+        }
+        assert!(!is_web_url("https://example.com/a#b#c"));
+        assert!(!is_web_url("https://example.com:84a/x"));
+        assert!(is_web_url("https://example.com:8443/x"));
     }
 
     #[test]

@@ -10,12 +10,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Suppression, Tool,
-    ToolComponent,
+    Result as SarifResult, ResultLevel, RunAutomationDetails, Suppression,
 };
 
 use ec_domain::Format;
@@ -30,6 +30,8 @@ use crate::view::{FindingRow, ReportView};
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const FINGERPRINT: &str = "exportcenter/v1";
 const MAX_TAGS: usize = 10;
+/// References a rule's markdown help lists at most.
+const MAX_REFERENCES: usize = 5;
 
 /// What GitHub Code Scanning accepts in one upload.
 #[derive(Debug, Clone, Copy)]
@@ -87,26 +89,14 @@ fn render_within(view: &ReportView<'_>, limits: Limits) -> Result<Vec<u8>, Rende
                 causes.join(" and ")
             )
         });
-        let sarif = build(view, &scans, &categories, &layout, reason.as_deref());
-        // Compact, and gzipped (fast) as it is written: one pass for both.
-        let tee = Tee {
-            out: Vec::new(),
-            gz: flate2::write::GzEncoder::new(Counter(0), flate2::Compression::fast()),
+        let doc = Doc {
+            view,
+            scans: &scans,
+            categories: &categories,
+            layout: &layout,
+            reason: reason.as_deref(),
         };
-        // serde_json writes in small pieces; gzip wants large ones.
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, tee);
-        serde_json::to_writer(&mut w, &sarif).map_err(encode_err)?;
-        w.write_all(b"\n").map_err(encode_err)?;
-        drop(sarif);
-        let Tee { out, gz } = w.into_inner().map_err(|e| encode_err(e.error()))?;
-        let fast = gz.finish().map_err(encode_err)?.0;
-        // The fast level compresses less than the uploader's default level, so fitting at
-        // fast is fitting; only a near miss is worth the exact (slower) figure.
-        let size = if fast <= limits.gzip_bytes {
-            fast
-        } else {
-            gzipped_len(&out)?
-        };
+        let (out, size) = write_sized(&doc)?;
         if size <= limits.gzip_bytes || keep == 0 {
             return Ok(out);
         }
@@ -117,11 +107,40 @@ fn render_within(view: &ReportView<'_>, limits: Limits) -> Result<Vec<u8>, Rende
     }
 }
 
-/// Size of `bytes` gzipped at the default level, as GitHub's uploader sends them.
-fn gzipped_len(bytes: &[u8]) -> Result<usize, RenderError> {
-    let mut gz = flate2::write::GzEncoder::new(Counter(0), flate2::Compression::default());
-    gz.write_all(bytes).map_err(encode_err)?;
-    Ok(gz.finish().map_err(encode_err)?.0)
+/// Writes `doc` as compact JSON and measures its gzipped size on a second thread as it
+/// grows, so compressing costs no time when a core is free.
+///
+/// Level 2 compresses slightly less than the default level GitHub's uploader uses (and far
+/// better than level 1, at the same speed), so what fits at level 2 fits the upload.
+fn write_sized(doc: &Doc<'_, '_>) -> Result<(Vec<u8>, usize), RenderError> {
+    /// Bytes handed to the compressing thread at a time.
+    const CHUNK: usize = 1 << 20;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let gzip = s.spawn(move || {
+            let mut gz = flate2::write::GzEncoder::new(Counter(0), flate2::Compression::new(2));
+            for chunk in rx {
+                gz.write_all(&chunk)?;
+            }
+            gz.finish().map(|c| c.0)
+        });
+        let mut w = GzipTee {
+            out: Vec::new(),
+            sent: 0,
+            chunk: CHUNK,
+            tx,
+        };
+        let written = doc.write(&mut w).and_then(|()| w.send_rest());
+        let GzipTee { out, tx, .. } = w;
+        // Closing the channel ends the compressing thread.
+        drop(tx);
+        let size = gzip
+            .join()
+            .map_err(|_| encode_err("the gzip size count panicked"))?
+            .map_err(encode_err)?;
+        written.map_err(encode_err)?;
+        Ok((out, size))
+    })
 }
 
 /// Counts what is written to it, keeping nothing.
@@ -138,21 +157,38 @@ impl Write for Counter {
     }
 }
 
-/// Keeps the output and feeds it to a gzip size count at the same time.
-struct Tee {
+/// Keeps the output, and sends a copy of each new megabyte to the gzip size count.
+struct GzipTee {
     out: Vec<u8>,
-    gz: flate2::write::GzEncoder<Counter>,
+    sent: usize,
+    chunk: usize,
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
 }
 
-impl Write for Tee {
+impl GzipTee {
+    fn send_rest(&mut self) -> std::io::Result<()> {
+        if self.sent < self.out.len() {
+            let chunk = self.out[self.sent..].to_vec();
+            self.sent = self.out.len();
+            self.tx
+                .send(chunk)
+                .map_err(|_| std::io::Error::other("the gzip size count stopped"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for GzipTee {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.out.extend_from_slice(buf);
-        self.gz.write_all(buf)?;
+        if self.out.len() - self.sent >= self.chunk {
+            self.send_rest()?;
+        }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.gz.flush()
+        Ok(())
     }
 }
 
@@ -175,10 +211,12 @@ fn fit_runs(view: &ReportView<'_>, priority: &[usize], limits: Limits) -> (usize
     (priority.len(), false)
 }
 
+/// (scan index, part number from 1, of how many parts, finding indices in report order)
+type LayoutRun = (usize, usize, usize, Vec<usize>);
+
 /// Which results go in which run.
 struct Layout {
-    /// (scan index, part number from 1, of how many parts, finding indices in report order)
-    runs: Vec<(usize, usize, usize, Vec<usize>)>,
+    runs: Vec<LayoutRun>,
     /// Results left out, by scan index.
     omitted: BTreeMap<usize, usize>,
     /// Scans with results none of which were kept: they get no run.
@@ -286,22 +324,35 @@ fn categories(scans: &[&Scan]) -> Vec<String> {
         .collect()
 }
 
-fn build(
-    view: &ReportView<'_>,
-    scans: &[&Scan],
-    categories: &[String],
-    layout: &Layout,
-    reason: Option<&str>,
-) -> Sarif {
-    let total_omitted: usize = layout.omitted.values().sum();
-    let dropped: Vec<&str> = layout
-        .dropped_scans
-        .iter()
-        .map(|&s| scans[s].scan_id.as_str())
-        .collect();
-    let mut runs = Vec::new();
-    for (n, (s, part, parts, rows)) in layout.runs.iter().enumerate() {
-        let scan = scans[*s];
+/// The SARIF file, written as it is made: one run at a time, and rules and results (serde-
+/// sarif's types) a batch at a time, so memory holds the output and one batch rather than
+/// the whole tree beside it.
+struct Doc<'v, 'a> {
+    view: &'v ReportView<'a>,
+    scans: &'v [&'a Scan],
+    categories: &'v [String],
+    layout: &'v Layout,
+    reason: Option<&'v str>,
+}
+
+impl<'v, 'a> Doc<'v, 'a> {
+    /// `{"$schema":…,"runs":[…],"version":"2.1.0"}`, keys in serde-sarif's order.
+    fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(b"{\"$schema\":")?;
+        serde_json::to_writer(&mut *w, SCHEMA_URI)?;
+        w.write_all(b",\"runs\":[")?;
+        for (n, run) in self.layout.runs.iter().enumerate() {
+            if n > 0 {
+                w.write_all(b",")?;
+            }
+            self.run(n, run).write(w)?;
+        }
+        w.write_all(b"],\"version\":\"2.1.0\"}\n")
+    }
+
+    fn run(&self, n: usize, (s, part, parts, rows): &'v LayoutRun) -> RunOut<'v, 'a> {
+        let (view, layout) = (self.view, self.layout);
+        let scan = self.scans[*s];
         let mut props = BTreeMap::new();
         props.insert(
             "exportcenter.export_id".to_string(),
@@ -315,7 +366,8 @@ fn build(
             );
         }
         let mut invocation = Invocation::builder().execution_successful(true).build();
-        if let Some(reason) = reason {
+        if let Some(reason) = self.reason {
+            let total_omitted: usize = layout.omitted.values().sum();
             // The first part of a scan carries its omissions; the file's first run also
             // carries those of scans left out entirely.
             let mut omitted = if *part == 1 {
@@ -323,19 +375,19 @@ fn build(
             } else {
                 0
             };
+            let mut dropped = Vec::new();
             if n == 0 {
-                omitted += layout
-                    .dropped_scans
-                    .iter()
-                    .map(|d| layout.omitted.get(d).copied().unwrap_or(0))
-                    .sum::<usize>();
+                for &d in &layout.dropped_scans {
+                    omitted += layout.omitted.get(&d).copied().unwrap_or(0);
+                    dropped.push(self.scans[d].scan_id.as_str());
+                }
             }
             props.insert(
                 "exportcenter.truncated".to_string(),
                 json!({
                     "omitted_results": omitted,
                     "omitted_results_in_file": total_omitted,
-                    "omitted_scans": if n == 0 { dropped.clone() } else { Vec::new() },
+                    "omitted_scans": dropped,
                     "reason": reason,
                 }),
             );
@@ -350,36 +402,126 @@ fn build(
             ]);
         }
         let automation_id = if *parts > 1 {
-            format!("{}/part-{part}/", categories[*s])
+            format!("{}/part-{part}/", self.categories[*s])
         } else {
-            format!("{}/", categories[*s])
+            format!("{}/", self.categories[*s])
         };
-        let rows: Vec<&FindingRow<'_>> = rows.iter().map(|&i| &view.findings[i]).collect();
-        let (rules, results) = rules_and_results(scan, &rows);
-        runs.push(
-            Run::builder()
-                .tool(Tool::from(
-                    ToolComponent::builder()
-                        .name(TOOL_NAME)
-                        .full_name(format!("{TOOL_NAME} {TOOL_VERSION}"))
-                        .version(TOOL_VERSION)
-                        .semantic_version(TOOL_VERSION)
-                        .information_uri(TOOL_URI)
-                        .rules(rules)
-                        .build(),
-                ))
-                .automation_details(RunAutomationDetails::builder().id(automation_id).build())
-                .invocations(vec![invocation])
-                .results(results)
-                .properties(PropertyBag::builder().additional_properties(props).build())
-                .build(),
-        );
+        let rows: Vec<&'v FindingRow<'a>> = rows.iter().map(|&i| &view.findings[i]).collect();
+        let mut by_id: BTreeMap<&'v str, Vec<&'v FindingRow<'a>>> = BTreeMap::new();
+        for r in &rows {
+            by_id
+                .entry(r.finding.vulnerability_id.as_str())
+                .or_default()
+                .push(r);
+        }
+        RunOut {
+            scan,
+            rows,
+            rules: by_id.into_iter().collect(),
+            automation: RunAutomationDetails::builder().id(automation_id).build(),
+            invocation,
+            properties: PropertyBag::builder().additional_properties(props).build(),
+        }
     }
-    Sarif::builder()
-        .schema(SCHEMA_URI)
-        .version(json!("2.1.0"))
-        .runs(runs)
-        .build()
+}
+
+/// One run: its rules (one per vulnerability id, sorted) and results are made as they are
+/// written.
+struct RunOut<'v, 'a> {
+    scan: &'a Scan,
+    rows: Vec<&'v FindingRow<'a>>,
+    rules: Vec<(&'v str, Vec<&'v FindingRow<'a>>)>,
+    automation: RunAutomationDetails,
+    invocation: Invocation,
+    properties: PropertyBag,
+}
+
+impl RunOut<'_, '_> {
+    /// The run object, keys in serde-sarif's order.
+    fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
+        w.write_all(b"{\"automationDetails\":")?;
+        serde_json::to_writer(&mut *w, &self.automation)?;
+        w.write_all(b",\"invocations\":[")?;
+        serde_json::to_writer(&mut *w, &self.invocation)?;
+        w.write_all(b"],\"properties\":")?;
+        serde_json::to_writer(&mut *w, &self.properties)?;
+        w.write_all(b",\"results\":")?;
+        write_array(w, self.rows.len(), |i| {
+            let row = self.rows[i];
+            let id = row.finding.vulnerability_id.as_str();
+            let index = self
+                .rules
+                .binary_search_by(|(rule, _)| (*rule).cmp(id))
+                .unwrap_or(0);
+            result(self.scan, row, index)
+        })?;
+        w.write_all(b",\"tool\":{\"driver\":{\"fullName\":")?;
+        serde_json::to_writer(&mut *w, &format!("{TOOL_NAME} {TOOL_VERSION}"))?;
+        w.write_all(b",\"informationUri\":")?;
+        serde_json::to_writer(&mut *w, TOOL_URI)?;
+        w.write_all(b",\"name\":")?;
+        serde_json::to_writer(&mut *w, TOOL_NAME)?;
+        w.write_all(b",\"rules\":")?;
+        write_array(w, self.rules.len(), |i| {
+            let (id, rows) = &self.rules[i];
+            rule(id, rows)
+        })?;
+        w.write_all(b",\"semanticVersion\":")?;
+        serde_json::to_writer(&mut *w, TOOL_VERSION)?;
+        w.write_all(b",\"version\":")?;
+        serde_json::to_writer(&mut *w, TOOL_VERSION)?;
+        w.write_all(b"}}}")
+    }
+}
+
+/// Writes `[item(0),item(1),…]`: serde-sarif items made and serialised on every core, a
+/// batch at a time (memory holds one batch), and written in order.
+fn write_array<T: Serialize>(
+    w: &mut impl Write,
+    count: usize,
+    item: impl Fn(usize) -> T + Sync,
+) -> std::io::Result<()> {
+    /// Items per thread and batch: large enough that starting threads costs nothing.
+    const PER_THREAD: usize = 2048;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4);
+    w.write_all(b"[")?;
+    let mut start = 0;
+    while start < count {
+        let end = count.min(start + PER_THREAD * threads);
+        let per = (end - start).div_ceil(threads);
+        let item = &item;
+        let parts: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (start..end)
+                .step_by(per)
+                .map(|from| {
+                    s.spawn(move || {
+                        let mut buf = Vec::new();
+                        for i in from..end.min(from + per) {
+                            if i > 0 {
+                                buf.push(b',');
+                            }
+                            serde_json::to_writer(&mut buf, &item(i))?;
+                        }
+                        Ok(buf)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("a SARIF writer panicked")))
+                })
+                .collect()
+        });
+        for part in parts {
+            w.write_all(&part?)?;
+        }
+        start = end;
+    }
+    w.write_all(b"]")
 }
 
 fn scan_properties(view: &ReportView<'_>, scan: &Scan) -> Value {
@@ -433,26 +575,6 @@ fn level_name(s: Severity) -> &'static str {
     }
 }
 
-fn rules_and_results(
-    scan: &Scan,
-    rows: &[&FindingRow<'_>],
-) -> (Vec<ReportingDescriptor>, Vec<SarifResult>) {
-    let mut by_id: BTreeMap<&str, Vec<&FindingRow<'_>>> = BTreeMap::new();
-    for r in rows {
-        by_id
-            .entry(r.finding.vulnerability_id.as_str())
-            .or_default()
-            .push(r);
-    }
-    let index: BTreeMap<&str, usize> = by_id.keys().enumerate().map(|(i, k)| (*k, i)).collect();
-    let rules = by_id.iter().map(|(id, rows)| rule(id, rows)).collect();
-    let results = rows
-        .iter()
-        .map(|r| result(scan, r, index[r.finding.vulnerability_id.as_str()]))
-        .collect();
-    (rules, results)
-}
-
 fn rule(id: &str, rows: &[&FindingRow<'_>]) -> ReportingDescriptor {
     let f = rows[0].finding;
     let worst = rows
@@ -472,54 +594,74 @@ fn rule(id: &str, rows: &[&FindingRow<'_>]) -> ReportingDescriptor {
         .iter()
         .find_map(|r| r.finding.description.as_deref())
         .unwrap_or(title);
+    // One more than are listed, to know whether there are more.
     let mut references: Vec<&str> = Vec::new();
     for r in rows.iter().flat_map(|r| r.finding.references.iter()) {
-        if is_web_url(r) && !references.contains(&r.as_str()) {
+        if references.len() > MAX_REFERENCES {
+            break;
+        }
+        if !references.contains(&r.as_str()) && is_web_url(r) {
             references.push(r);
         }
     }
     let source = advisory_source(id, &f.references);
 
-    let mut packages: BTreeSet<(&str, &str, String, String)> = BTreeSet::new();
+    let mut packages: BTreeSet<(&str, &str, &str, &str)> = BTreeSet::new();
     for r in rows {
         let f = r.finding;
         packages.insert((
             f.package.as_str(),
             f.installed_version.as_str(),
-            f.fixed_version
-                .clone()
-                .unwrap_or_else(|| "no fix yet".into()),
-            f.target.clone().unwrap_or_default(),
+            f.fixed_version.as_deref().unwrap_or("no fix yet"),
+            f.target.as_deref().unwrap_or_default(),
         ));
     }
-    let mut text = format!("{title}\n\n{description}\n\nAffected packages:\n");
-    let mut markdown = format!(
-        "**{}**\n\n{}\n\n| Package | Installed | Fixed in | Found in |\n| --- | --- | --- | --- |\n",
-        md_inline(title),
-        description
-    );
+    // The plain-text help names what is affected and where to read more; the description
+    // is already the rule's fullDescription, and GitHub shows the markdown help (with
+    // description and references) when there is one. Each copy costs a large export
+    // megabytes, so the references are capped too: the advisory lists them all.
+    let mut text = String::with_capacity(title.len() + 128 * packages.len() + 128);
+    let mut markdown = String::with_capacity(2 * description.len() + 512);
+    text.push_str(title);
+    text.push_str("\n\nAffected packages:\n");
+    markdown.push_str("**");
+    push_md(&mut markdown, title, false);
+    markdown.push_str("**\n\n");
+    markdown.push_str(description);
+    markdown
+        .push_str("\n\n| Package | Installed | Fixed in | Found in |\n| --- | --- | --- | --- |\n");
     for (pkg, installed, fixed, target) in &packages {
-        text.push_str(&format!("- {pkg} {installed}: fixed in {fixed}"));
+        for piece in ["- ", pkg, " ", installed, ": fixed in ", fixed] {
+            text.push_str(piece);
+        }
         if !target.is_empty() {
-            text.push_str(&format!(" ({target})"));
+            for piece in [" (", target, ")"] {
+                text.push_str(piece);
+            }
         }
         text.push('\n');
-        markdown.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            md_cell(pkg),
-            md_cell(installed),
-            md_cell(fixed),
-            md_cell(target)
-        ));
+        for cell in [pkg, installed, fixed, target] {
+            markdown.push_str("| ");
+            push_md(&mut markdown, cell, true);
+            markdown.push(' ');
+        }
+        markdown.push_str("|\n");
     }
-    text.push_str(&format!("\nAdvisory: {}\n", source.url));
-    markdown.push_str(&format!("\nAdvisory: <{}>\n", source.url));
+    for piece in ["\nAdvisory: ", &source.url, "\n"] {
+        text.push_str(piece);
+    }
+    for piece in ["\nAdvisory: <", &source.url, ">\n"] {
+        markdown.push_str(piece);
+    }
     if !references.is_empty() {
-        text.push_str("\nReferences:\n");
         markdown.push_str("\n#### References\n");
-        for r in &references {
-            text.push_str(&format!("- {r}\n"));
-            markdown.push_str(&format!("- <{r}>\n"));
+        for r in references.iter().take(MAX_REFERENCES) {
+            for piece in ["- <", r, ">\n"] {
+                markdown.push_str(piece);
+            }
+        }
+        if references.len() > MAX_REFERENCES {
+            markdown.push_str("- more in the advisory\n");
         }
     }
 
@@ -587,12 +729,17 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-fn md_inline(s: &str) -> String {
-    s.replace(['\r', '\n'], " ").replace('*', "\\*")
-}
-
-fn md_cell(s: &str) -> String {
-    md_inline(s).replace('|', "\\|")
+/// Appends `s` as markdown text on one line: line breaks become spaces, `*` is escaped,
+/// and in a table cell `|` too.
+fn push_md(out: &mut String, s: &str, cell: bool) {
+    for c in s.chars() {
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '*' => out.push_str("\\*"),
+            '|' if cell => out.push_str("\\|"),
+            c => out.push(c),
+        }
+    }
 }
 
 fn result(scan: &Scan, row: &FindingRow<'_>, rule_index: usize) -> SarifResult {
@@ -703,7 +850,12 @@ fn artifact_uri(scan: &Scan, target: Option<&str>) -> String {
     let artifact = scan.artifact.name.as_str();
     // Trivy names OS targets `<image> (<os> <version>)`: that is the image itself.
     let path = match target {
-        Some(t) if t.starts_with(&format!("{artifact} (")) => artifact,
+        Some(t)
+            if t.strip_prefix(artifact)
+                .is_some_and(|r| r.starts_with(" (")) =>
+        {
+            artifact
+        }
         Some(t) if !t.trim().is_empty() => t,
         _ => artifact,
     };
@@ -890,6 +1042,8 @@ mod tests {
         assert_eq!(rule_name("CVE-2019-1549"), "VulnerabilityCVE20191549");
         assert_eq!(truncate("abcdef", 3), "abc…");
         assert_eq!(truncate("abc", 3), "abc");
-        assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+        let mut cell = String::new();
+        push_md(&mut cell, "a|b\nc*", true);
+        assert_eq!(cell, "a\\|b c\\*");
     }
 }
