@@ -48,7 +48,13 @@ fn content_id(prefix: &str, tenant: &str, document: &[u8]) -> String {
 
 /// Lowercase hex sha256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    // Into a fixed buffer: `hex::encode`'s char iterator is slow for what reports hash
+    // (a SARIF fingerprint per finding).
+    let mut out = [0u8; 64];
+    match hex::encode_to_slice(Sha256::digest(bytes), &mut out) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => hex::encode(Sha256::digest(bytes)),
+    }
 }
 
 /// Tenant ids and resource ids end up in object keys and URLs: keep them to a safe alphabet.

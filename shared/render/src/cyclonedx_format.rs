@@ -128,25 +128,26 @@ pub(crate) const URL_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding:
 /// scanners copy from advisories are sometimes prose or half-escaped. Every such string is
 /// a valid RFC 3986 URI (no `[`, at most one `#`, a numeric port).
 pub(crate) fn is_web_url(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    if bytes.iter().filter(|&&b| b == b'#').count() > 1 {
+    if url_host(s).is_none() {
         return false;
     }
-    let escapes_ok = bytes.iter().enumerate().all(|(i, &b)| {
-        b != b'%'
-            || bytes
+    // One pass: reports check every reference of every finding.
+    let bytes = s.as_bytes();
+    let mut fragment = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        let ok = match b {
+            b'%' => bytes
                 .get(i + 1..i + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
-    });
-    url_host(s).is_some()
-        && escapes_ok
-        && bytes.iter().all(|&b| {
-            b.is_ascii_graphic()
-                && !matches!(
-                    b,
-                    b'"' | b'<' | b'>' | b'[' | b']' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
-                )
-        })
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+            b'#' => !std::mem::replace(&mut fragment, true),
+            b'"' | b'<' | b'>' | b'[' | b']' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' => false,
+            b => b.is_ascii_graphic(),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
 fn url_host(s: &str) -> Option<&str> {

@@ -7,7 +7,7 @@
 //! still be over a limit, the lowest-severity results are left out and every run says so in
 //! its properties (`exportcenter.truncated`) and its invocation's notifications.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 
 use serde::Serialize;
@@ -414,9 +414,16 @@ impl<'v, 'a> Doc<'v, 'a> {
                 .or_default()
                 .push(r);
         }
+        let mut uris = HashMap::new();
+        for r in &rows {
+            let target = r.finding.target.as_deref();
+            uris.entry(target)
+                .or_insert_with(|| artifact_uri(scan, target));
+        }
         RunOut {
             scan,
             rows,
+            uris,
             rules: by_id.into_iter().collect(),
             automation: RunAutomationDetails::builder().id(automation_id).build(),
             invocation,
@@ -430,6 +437,8 @@ impl<'v, 'a> Doc<'v, 'a> {
 struct RunOut<'v, 'a> {
     scan: &'a Scan,
     rows: Vec<&'v FindingRow<'a>>,
+    /// The location of the run's results, by target: a scan has few targets.
+    uris: HashMap<Option<&'a str>, String>,
     rules: Vec<(&'v str, Vec<&'v FindingRow<'a>>)>,
     automation: RunAutomationDetails,
     invocation: Invocation,
@@ -453,7 +462,12 @@ impl RunOut<'_, '_> {
                 .rules
                 .binary_search_by(|(rule, _)| (*rule).cmp(id))
                 .unwrap_or(0);
-            result(self.scan, row, index)
+            let uri = self
+                .uris
+                .get(&row.finding.target.as_deref())
+                .cloned()
+                .unwrap_or_else(|| artifact_uri(self.scan, row.finding.target.as_deref()));
+            result(row, index, uri)
         })?;
         w.write_all(b",\"tool\":{\"driver\":{\"fullName\":")?;
         serde_json::to_writer(&mut *w, &format!("{TOOL_NAME} {TOOL_VERSION}"))?;
@@ -475,52 +489,65 @@ impl RunOut<'_, '_> {
 }
 
 /// Writes `[item(0),item(1),…]`: serde-sarif items made and serialised on every core, a
-/// batch at a time (memory holds one batch), and written in order.
+/// batch at a time, and written in order as they come in. Memory holds the batches in
+/// flight, not the array.
 fn write_array<T: Serialize>(
     w: &mut impl Write,
     count: usize,
     item: impl Fn(usize) -> T + Sync,
 ) -> std::io::Result<()> {
-    /// Items per thread and batch: large enough that starting threads costs nothing.
-    const PER_THREAD: usize = 2048;
+    /// Items per batch: large enough that handing batches around costs nothing.
+    const BATCH: usize = 1024;
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 4);
+    let batches = count.div_ceil(BATCH);
+    let next_batch = std::sync::atomic::AtomicUsize::new(0);
     w.write_all(b"[")?;
-    let mut start = 0;
-    while start < count {
-        let end = count.min(start + PER_THREAD * threads);
-        let per = (end - start).div_ceil(threads);
-        let item = &item;
-        let parts: Vec<std::io::Result<Vec<u8>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (start..end)
-                .step_by(per)
-                .map(|from| {
-                    s.spawn(move || {
-                        let mut buf = Vec::new();
-                        for i in from..end.min(from + per) {
-                            if i > 0 {
-                                buf.push(b',');
-                            }
-                            serde_json::to_writer(&mut buf, &item(i))?;
+    std::thread::scope(|s| {
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<(usize, std::io::Result<Vec<u8>>)>(2 * threads);
+        for _ in 0..threads {
+            let (tx, item, next_batch) = (tx.clone(), &item, &next_batch);
+            s.spawn(move || {
+                loop {
+                    let b = next_batch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if b >= batches {
+                        break;
+                    }
+                    let mut buf = Vec::new();
+                    let written = (b * BATCH..count.min((b + 1) * BATCH)).try_for_each(|i| {
+                        if i > 0 {
+                            buf.push(b',');
                         }
-                        Ok(buf)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(std::io::Error::other("a SARIF writer panicked")))
-                })
-                .collect()
-        });
-        for part in parts {
-            w.write_all(&part?)?;
+                        serde_json::to_writer(&mut buf, &item(i))
+                    });
+                    // A closed channel means the writer gave up: stop.
+                    if tx
+                        .send((b, written.map(|()| buf).map_err(Into::into)))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
         }
-        start = end;
-    }
+        drop(tx);
+        let mut early = BTreeMap::new();
+        let mut next = 0;
+        for (b, part) in rx {
+            early.insert(b, part);
+            while let Some(part) = early.remove(&next) {
+                w.write_all(&part?)?;
+                next += 1;
+            }
+        }
+        if next == batches {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("a SARIF writer thread stopped early"))
+        }
+    })?;
     w.write_all(b"]")
 }
 
@@ -742,28 +769,38 @@ fn push_md(out: &mut String, s: &str, cell: bool) {
     }
 }
 
-fn result(scan: &Scan, row: &FindingRow<'_>, rule_index: usize) -> SarifResult {
+fn result(row: &FindingRow<'_>, rule_index: usize, uri: String) -> SarifResult {
     let f = row.finding;
-    let fixed = match &f.fixed_version {
-        Some(v) => format!("fixed in {v}"),
-        None => "no fixed version is known".to_string(),
-    };
-    let text = format!(
-        "{} {} is affected by {} ({}); {fixed}",
-        f.package,
-        f.installed_version,
-        f.vulnerability_id,
-        f.severity.as_str()
-    );
-    let uri = artifact_uri(scan, f.target.as_deref());
+    // Joined piece by piece: a result per finding, and `format!` is the slower way.
+    let fixed = f.fixed_version.as_deref();
+    let text = [
+        f.package.as_str(),
+        " ",
+        &f.installed_version,
+        " is affected by ",
+        &f.vulnerability_id,
+        " (",
+        f.severity.as_str(),
+        "); ",
+        if fixed.is_some() {
+            "fixed in "
+        } else {
+            "no fixed version is known"
+        },
+        fixed.unwrap_or_default(),
+    ]
+    .concat();
     let fingerprint = ec_domain::ids::sha256_hex(
-        format!(
-            "{}|{}|{}|{}",
-            f.vulnerability_id,
+        [
+            f.vulnerability_id.as_str(),
+            "|",
             f.purl.as_deref().unwrap_or(&f.package),
-            f.installed_version,
-            f.target.as_deref().unwrap_or("")
-        )
+            "|",
+            &f.installed_version,
+            "|",
+            f.target.as_deref().unwrap_or(""),
+        ]
+        .concat()
         .as_bytes(),
     );
 
