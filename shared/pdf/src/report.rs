@@ -5,11 +5,11 @@
 //! findings cannot be one document. It is laid out in parts instead:
 //!
 //! 1. Furniture: what every page shows (header, footer rules) is laid out once.
-//! 2. Body chunks, in rounds of one chunk per worker thread: each is laid out, the
-//!    furniture stamped onto its pages, and written as a small PDF at once; only the PDF
-//!    bytes, the page count, its headings and its anchors (`#metadata("key")
-//!    <ec-anchor>`: where each group starts) are kept. typst's caches are evicted after
-//!    every round, so memory stays that of one round.
+//! 2. Body chunks, on one worker thread per core, each taking the next chunk when done:
+//!    each is laid out, the furniture stamped onto its pages, and written as a small PDF
+//!    at once; only the PDF bytes, the page count, its headings and its anchors
+//!    (`#metadata("key") <ec-anchor>`: where each group starts) are kept. typst's caches
+//!    are evicted after every chunk, so memory stays that of one chunk per worker.
 //! 3. Front matter (title, summary, table of contents), laid out once the body's page
 //!    numbers are known: it gets the anchors shifted by its own page count (found by
 //!    laying it out again when the first guess was wrong).
@@ -23,6 +23,8 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use typst::foundations::{Bytes, Label, NativeElement, Repr, Selector, StyleChain, Value};
@@ -97,7 +99,7 @@ struct AnchorAt {
 }
 
 /// How many body chunks are laid out at once: callers cut the body into a multiple of
-/// this many chunks so no round leaves a core idle.
+/// this many chunks of equal weight so the workers finish together.
 pub fn workers() -> usize {
     std::thread::available_parallelism()
         .map_or(1, NonZeroUsize::get)
@@ -196,47 +198,79 @@ fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
     merge::merge(&parts, &numbers, &info, opts)
 }
 
-/// Lays out the body chunks, a round of up to one per worker at a time, each written as
-/// PDF at once; typst's caches are evicted after each round.
+/// Lays out the body chunks on the workers, each taking the next chunk as soon as it is
+/// done with one (no round waits for its slowest chunk), and writes each as PDF at once.
+/// typst's caches are evicted after every chunk, so memory stays that of one chunk per
+/// worker.
 fn layout_body(
     template: &Template<'_>,
     chunks: Vec<Vec<u8>>,
     furniture: &Frame,
     opts: &Options,
 ) -> Result<Vec<PartPdf>, PdfError> {
-    let workers = workers();
     let count = chunks.len();
-    let mut done = Vec::with_capacity(count);
-    let mut queue = chunks.into_iter().enumerate().peekable();
-    while queue.peek().is_some() {
-        let round: Vec<(usize, Vec<u8>)> = queue.by_ref().take(workers).collect();
-        let results: Vec<Result<PartPdf, PdfError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = round
-                .into_iter()
-                .map(|(i, data)| {
-                    s.spawn(move || {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<Mutex<Option<Result<PartPdf, PdfError>>>> =
+        (0..count).map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers().min(count))
+            .map(|_| {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count || failed.load(Ordering::Relaxed) {
+                            break;
+                        }
                         let part = Part::Body {
                             chunk: i,
                             chunks: count,
                         };
-                        layout(template, Bytes::new(data), part.to_json(), opts)
-                            .and_then(|doc| finish_part(doc, furniture, opts))
-                    })
+                        let result = layout(
+                            template,
+                            Bytes::new(chunks[i].clone()),
+                            part.to_json(),
+                            opts,
+                        )
+                        .and_then(|doc| finish_part(doc, furniture, opts));
+                        // Evicting while another worker lays out only costs that worker reuse.
+                        comemo::evict(0);
+                        if result.is_err() {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(result);
+                        }
+                    }
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(PdfError::Layout("a body chunk's layout panicked".into()))
-                    })
-                })
-                .collect()
-        });
-        comemo::evict(0);
-        for r in results {
-            done.push(r?);
+            })
+            .collect();
+        // Joined here, a worker that panicked (a typst bug) leaves its chunk unfinished
+        // and fails the report rather than the process.
+        for h in handles {
+            if h.join().is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
         }
+    });
+    let results: Vec<Option<Result<PartPdf, PdfError>>> = results
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten())
+        .collect();
+    // After a failure the other workers stop: report the failure, not the chunks skipped.
+    let mut done = Vec::with_capacity(count);
+    let mut skipped = false;
+    for result in results {
+        match result {
+            Some(Ok(part)) => done.push(part),
+            Some(Err(e)) => return Err(e),
+            None => skipped = true,
+        }
+    }
+    if skipped {
+        return Err(PdfError::Layout(
+            "a body chunk's layout did not finish".into(),
+        ));
     }
     Ok(done)
 }

@@ -53,12 +53,6 @@ pub fn render(view: &ReportView<'_>, template: BuiltinTemplate) -> Result<Vec<u8
         .iter()
         .map(|chunk| to_json(&Chunk { items: chunk }))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Ok(dir) = std::env::var("EC_PDF_DUMP") {
-        std::fs::write(format!("{dir}/front.json"), &front).ok();
-        for (i, b) in body.iter().enumerate() {
-            std::fs::write(format!("{dir}/body{i:03}.json"), b).ok();
-        }
-    }
     let snap = view.snapshot;
     let report = ec_pdf::Report {
         template: ec_pdf::Template {
