@@ -897,10 +897,16 @@ fn cdx_source(s: &AdvisorySource) -> VulnerabilitySource {
     VulnerabilitySource::new(Some(s.name.clone()), Uri::try_from(s.url.clone()).ok())
 }
 
-/// Distinct values in first-seen order.
-fn unique<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut seen = HashSet::new();
-    items.filter(|i| seen.insert(i.clone())).collect()
+/// Distinct values in first-seen order. A vulnerability has a handful of references,
+/// aliases and fixes: a linear search beats hashing them.
+fn unique<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
 }
 
 /// Every distinct CVSS score of the findings, then the scanners' own severity.
@@ -911,17 +917,15 @@ fn ratings(findings: &[&Finding], scanners: &BTreeSet<&str>) -> Vec<Vulnerabilit
             cvss.push(c);
         }
     }
-    let mut out: Vec<VulnerabilityRating> = cvss
-        .into_iter()
-        .map(|c| VulnerabilityRating {
-            vulnerability_source: Some(VulnerabilitySource::new(Some(c.source.clone()), None)),
-            score: c.score.map(|s| Score::from(s as f32)),
-            severity: c.score.map(|s| cvss_severity(&c.version, s)),
-            score_method: score_method(&c.version),
-            vector: c.vector.as_deref().map(NormalizedString::new),
-            justification: None,
-        })
-        .collect();
+    let mut out = Vec::with_capacity(cvss.len() + 1);
+    out.extend(cvss.into_iter().map(|c| VulnerabilityRating {
+        vulnerability_source: Some(VulnerabilitySource::new(Some(c.source.clone()), None)),
+        score: c.score.map(|s| Score::from(s as f32)),
+        severity: c.score.map(|s| cvss_severity(&c.version, s)),
+        score_method: score_method(&c.version),
+        vector: c.vector.as_deref().map(NormalizedString::new),
+        justification: None,
+    }));
     let worst = findings
         .iter()
         .map(|f| f.severity)
