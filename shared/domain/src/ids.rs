@@ -50,10 +50,12 @@ fn content_id(prefix: &str, tenant: &str, document: &[u8]) -> String {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     // Into a fixed buffer: `hex::encode`'s char iterator is slow for what reports hash
     // (a SARIF fingerprint per finding).
+    let digest = Sha256::digest(bytes);
     let mut out = [0u8; 64];
-    match hex::encode_to_slice(Sha256::digest(bytes), &mut out) {
+    match hex::encode_to_slice(digest, &mut out) {
         Ok(()) => String::from_utf8_lossy(&out).into_owned(),
-        Err(_) => hex::encode(Sha256::digest(bytes)),
+        // Unreachable (64 hex digits for 32 bytes), but never a panic.
+        Err(_) => hex::encode(digest),
     }
 }
 

@@ -23,7 +23,6 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
@@ -211,57 +210,46 @@ fn layout_body(
     let count = chunks.len();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Vec<Mutex<Option<Result<PartPdf, PdfError>>>> =
-        (0..count).map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
+    let finished = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers().min(count))
             .map(|_| {
                 s.spawn(|| {
-                    loop {
+                    let mut mine = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= count || failed.load(Ordering::Relaxed) {
-                            break;
-                        }
+                        let Some(data) = chunks.get(i) else { break };
                         let part = Part::Body {
                             chunk: i,
                             chunks: count,
                         };
-                        let result = layout(
-                            template,
-                            Bytes::new(chunks[i].clone()),
-                            part.to_json(),
-                            opts,
-                        )
-                        .and_then(|doc| finish_part(doc, furniture, opts));
+                        let result =
+                            layout(template, Bytes::new(data.clone()), part.to_json(), opts)
+                                .and_then(|doc| finish_part(doc, furniture, opts));
                         // Evicting while another worker lays out only costs that worker reuse.
                         comemo::evict(0);
-                        if result.is_err() {
-                            failed.store(true, Ordering::Relaxed);
-                        }
-                        if let Ok(mut slot) = results[i].lock() {
-                            *slot = Some(result);
-                        }
+                        failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                        mine.push((i, result));
                     }
+                    mine
                 })
             })
             .collect();
-        // Joined here, a worker that panicked (a typst bug) leaves its chunk unfinished
+        // Joined here, a worker that panicked (a typst bug) leaves its chunks unfinished
         // and fails the report rather than the process.
-        for h in handles {
-            if h.join().is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-        }
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect::<Vec<_>>()
     });
-    let results: Vec<Option<Result<PartPdf, PdfError>>> = results
-        .into_iter()
-        .map(|slot| slot.into_inner().ok().flatten())
-        .collect();
+    let mut slots: Vec<Option<Result<PartPdf, PdfError>>> = (0..count).map(|_| None).collect();
+    for (i, result) in finished {
+        slots[i] = Some(result);
+    }
     // After a failure the other workers stop: report the failure, not the chunks skipped.
     let mut done = Vec::with_capacity(count);
     let mut skipped = false;
-    for result in results {
-        match result {
+    for slot in slots {
+        match slot {
             Some(Ok(part)) => done.push(part),
             Some(Err(e)) => return Err(e),
             None => skipped = true,
@@ -269,7 +257,7 @@ fn layout_body(
     }
     if skipped {
         return Err(PdfError::Layout(
-            "a body chunk's layout did not finish".into(),
+            "a body chunk's layout panicked or did not finish".into(),
         ));
     }
     Ok(done)

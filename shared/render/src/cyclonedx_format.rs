@@ -535,8 +535,7 @@ const VULNERABILITIES_START: &[u8] = b"\"vulnerabilities\": [\n";
 /// one is an error, never a malformed file.
 fn write_json(mut bom: Bom) -> Result<Vec<u8>, RenderError> {
     let count = bom.vulnerabilities.as_ref().map_or(0, |v| v.0.len());
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    if count < SPLIT_WRITE_FROM || cores < 2 {
+    if count < SPLIT_WRITE_FROM || crate::threads() < 2 {
         return write_one(bom);
     }
     let second = bom
@@ -771,10 +770,7 @@ fn vulnerabilities(
     // Independent per group, and most of the document: made and validated on every core,
     // in order.
     let groups: Vec<Vec<usize>> = groups.into_values().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 4);
-    let per = groups.len().div_ceil(threads).max(1);
+    let per = groups.len().div_ceil(crate::threads()).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = groups
             .chunks(per)

@@ -33,6 +33,14 @@ pub enum RenderError {
     Pdf(#[from] ec_pdf::PdfError),
 }
 
+/// Threads a render spreads its work over: one per core, at most four (more mostly add
+/// memory for what they hold in flight).
+pub(crate) fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 4)
+}
+
 impl RenderError {
     /// Stable code recorded on the failed job.
     pub fn code(&self) -> &'static str {

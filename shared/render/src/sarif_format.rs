@@ -113,8 +113,6 @@ fn render_within(view: &ReportView<'_>, limits: Limits) -> Result<Vec<u8>, Rende
 /// Level 2 compresses slightly less than the default level GitHub's uploader uses (and far
 /// better than level 1, at the same speed), so what fits at level 2 fits the upload.
 fn write_sized(doc: &Doc<'_, '_>) -> Result<(Vec<u8>, usize), RenderError> {
-    /// Bytes handed to the compressing thread at a time.
-    const CHUNK: usize = 1 << 20;
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         let gzip = s.spawn(move || {
@@ -127,7 +125,6 @@ fn write_sized(doc: &Doc<'_, '_>) -> Result<(Vec<u8>, usize), RenderError> {
         let mut w = GzipTee {
             out: Vec::new(),
             sent: 0,
-            chunk: CHUNK,
             tx,
         };
         let written = doc.write(&mut w).and_then(|()| w.send_rest());
@@ -161,11 +158,13 @@ impl Write for Counter {
 struct GzipTee {
     out: Vec<u8>,
     sent: usize,
-    chunk: usize,
     tx: std::sync::mpsc::SyncSender<Vec<u8>>,
 }
 
 impl GzipTee {
+    /// Bytes handed to the compressing thread at a time.
+    const CHUNK: usize = 1 << 20;
+
     fn send_rest(&mut self) -> std::io::Result<()> {
         if self.sent < self.out.len() {
             let chunk = self.out[self.sent..].to_vec();
@@ -181,7 +180,7 @@ impl GzipTee {
 impl Write for GzipTee {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.out.extend_from_slice(buf);
-        if self.out.len() - self.sent >= self.chunk {
+        if self.out.len() - self.sent >= GzipTee::CHUNK {
             self.send_rest()?;
         }
         Ok(buf.len())
@@ -498,9 +497,7 @@ fn write_array<T: Serialize>(
 ) -> std::io::Result<()> {
     /// Items per batch: large enough that handing batches around costs nothing.
     const BATCH: usize = 1024;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 4);
+    let threads = crate::threads();
     let batches = count.div_ceil(BATCH);
     let next_batch = std::sync::atomic::AtomicUsize::new(0);
     w.write_all(b"[")?;
