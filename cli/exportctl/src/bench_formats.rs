@@ -252,10 +252,18 @@ wb.close()
 print(json.dumps({"seconds": time.perf_counter() - start, "cells": cells}))
 "#;
 
-/// Runs a Python bench script; the JSON it prints.
-fn python_bench(python: &Path, script: &Path, args: &[&Path]) -> anyhow::Result<serde_json::Value> {
+/// Writes a Python bench script into `work` and runs it; the JSON it prints.
+fn python_bench(
+    python: &Path,
+    work: &Path,
+    name: &str,
+    source: &str,
+    args: &[&Path],
+) -> anyhow::Result<serde_json::Value> {
+    let script = work.join(name);
+    std::fs::write(&script, source)?;
     let out = Command::new(python)
-        .arg(script)
+        .arg(&script)
         .args(args)
         .output()
         .with_context(|| format!("running {}", script.display()))?;
@@ -360,9 +368,13 @@ pub fn run(tools: &Tools) -> anyhow::Result<Vec<Row>> {
         x100.peak_rss_mib - x100.loaded_rss_mib
     );
     if let Some(python) = &tools.python {
-        let anchor = tools.work.join("xlsxwriter_anchor.py");
-        std::fs::write(&anchor, XLSX_SCRIPT)?;
-        let py = python_bench(python, &anchor, &[&k100, &tools.work.join("python-8.xlsx")])?;
+        let py = python_bench(
+            python,
+            &tools.work,
+            "xlsxwriter_anchor.py",
+            XLSX_SCRIPT,
+            &[&k100, &tools.work.join("python-8.xlsx")],
+        )?;
         let py_seconds = py["seconds"]
             .as_f64()
             .context("XlsxWriter printed no time")?;
@@ -374,12 +386,12 @@ pub fn run(tools: &Tools) -> anyhow::Result<Vec<Row>> {
             target: "anchor: 8.1 s".into(),
             ratio: String::new(),
         });
-        let same = tools.work.join("xlsxwriter_same_cells.py");
-        std::fs::write(&same, XLSX_SAME_CELLS_SCRIPT)?;
         let ours = tools.work.join("bench-out.xlsx");
         let py = python_bench(
             python,
-            &same,
+            &tools.work,
+            "xlsxwriter_same_cells.py",
+            XLSX_SAME_CELLS_SCRIPT,
             &[&ours, &tools.work.join("python-same.xlsx")],
         )?;
         let same_seconds = py["seconds"]
