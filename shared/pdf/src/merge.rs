@@ -4,6 +4,8 @@
 //!
 //! Each part keeps its own font subsets (a part's PDF is written before the next part is
 //! laid out, which is what bounds memory); the output is otherwise one ordinary PDF.
+//! Parts are parsed where they are written ([`PartPdf::parse`], on the layout workers), so
+//! the merge, which runs alone, only moves objects.
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 use typst::model::DocumentInfo;
@@ -12,7 +14,7 @@ use crate::{Options, PdfError};
 
 /// One part written as PDF, with what the assembly needs to know about it.
 pub(crate) struct PartPdf {
-    pub pdf: Vec<u8>,
+    pub pdf: Document,
     pub pages: usize,
     /// `(key, page in the part, y from the top in pt)` of each anchor.
     pub anchors: Vec<(String, usize, f64)>,
@@ -50,9 +52,13 @@ fn pdf_error(e: lopdf::Error) -> PdfError {
     PdfError::Export(format!("assembling the parts: {e}"))
 }
 
-/// Moves every object of `pdf` into `out` under fresh ids; returns its pages in order.
-fn import(out: &mut Document, pdf: &[u8]) -> Result<Vec<ObjectId>, PdfError> {
-    let mut doc = Document::load_mem(pdf).map_err(pdf_error)?;
+/// Parses a part's PDF for [`merge`].
+pub(crate) fn parse(pdf: &[u8]) -> Result<Document, PdfError> {
+    Document::load_mem(pdf).map_err(pdf_error)
+}
+
+/// Moves every object of `doc` into `out` under fresh ids; returns its pages in order.
+fn import(out: &mut Document, mut doc: Document) -> Result<Vec<ObjectId>, PdfError> {
     doc.renumber_objects_with(out.max_id + 1);
     let pages = doc.get_pages().into_values().collect();
     out.max_id = out.max_id.max(doc.max_id);
@@ -231,16 +237,16 @@ fn pdf_date(opts: &Options) -> Object {
 
 /// Joins the parts (in order) into one PDF and overlays page `i` of `numbers` on page `i`.
 pub(crate) fn merge(
-    parts: &[PartPdf],
-    numbers: &[u8],
+    mut parts: Vec<PartPdf>,
+    numbers: Document,
     info: &DocumentInfo,
     opts: &Options,
 ) -> Result<Vec<u8>, PdfError> {
     let mut out = Document::with_version("1.7");
     let mut pages: Vec<ObjectId> = Vec::new();
     let mut first_page = Vec::with_capacity(parts.len());
-    for part in parts {
-        let ids = import(&mut out, &part.pdf)?;
+    for part in &mut parts {
+        let ids = import(&mut out, std::mem::take(&mut part.pdf))?;
         if ids.len() != part.pages {
             return Err(PdfError::Export(format!(
                 "a part laid out {} pages but its PDF has {}",

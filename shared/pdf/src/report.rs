@@ -7,14 +7,15 @@
 //! 1. Furniture: what every page shows (header, footer rules) is laid out once.
 //! 2. Body chunks, on one worker thread per core, each taking the next chunk when done:
 //!    each is laid out, the furniture stamped onto its pages, and written as a small PDF
-//!    at once; only the PDF bytes, the page count, its headings and its anchors
+//!    (parsed for the merge) at once; only that PDF, the page count, its headings and its anchors
 //!    (`#metadata("key") <ec-anchor>`: where each group starts) are kept. typst's caches
 //!    are evicted after every chunk, so memory stays that of one chunk per worker.
 //! 3. Front matter (title, summary, table of contents), laid out once the body's page
 //!    numbers are known: it gets the anchors shifted by its own page count (found by
 //!    laying it out again when the first guess was wrong).
 //! 4. Page numbers: "Page X of Y" needs the total, so one more pass lays out as many
-//!    small pages as the report has, each holding only its number.
+//!    small pages as the report has, each holding only its number, on another core while
+//!    the front matter is laid out (for the length the front matter is expected to have).
 //! 5. `merge` joins the parts' pages into one PDF: page numbers overlaid, one outline
 //!    from every part's headings, and the front matter's links into the body resolved.
 //!
@@ -146,7 +147,7 @@ fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
     let body_pages = before;
 
     let mut front_pages = 1;
-    let mut front = None;
+    let mut settled = None;
     for _ in 0..FRONT_ATTEMPTS {
         let anchors: BTreeMap<String, AnchorAt> = relative
             .iter()
@@ -159,27 +160,57 @@ fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
             front_pages,
             anchors: &anchors,
         };
-        let doc = layout(&template, front_data.clone(), part.to_json(), opts)?;
+        // The page numbers need the total, which the front matter's length decides: they
+        // are laid out on another core beside each attempt, for the length it assumes,
+        // and kept when the attempt confirms it.
+        let total = front_pages + body_pages;
+        let (doc, numbers) = std::thread::scope(|s| {
+            let numbers = s.spawn(|| page_numbers(&template, &front_data, total, opts));
+            let doc = layout(&template, front_data.clone(), part.to_json(), opts);
+            (doc, numbers.join())
+        });
+        let doc = doc?;
         let laid = doc.pages().len();
-        let settled = laid == front_pages || relative.is_empty();
+        let numbers = (laid == front_pages).then_some(numbers);
+        let done = laid == front_pages || relative.is_empty();
         front_pages = laid;
-        if settled {
-            front = Some(doc);
+        if done {
+            settled = Some((doc, numbers));
             break;
         }
     }
-    let front = front.ok_or_else(|| {
-        PdfError::Layout(format!(
+    let Some((front, numbers)) = settled else {
+        return Err(PdfError::Layout(format!(
             "the front matter's length does not settle (last {front_pages} pages)"
-        ))
-    })?;
+        )));
+    };
+    let numbers = match numbers {
+        Some(Ok(numbers)) => numbers?,
+        Some(Err(_)) => {
+            return Err(PdfError::Layout("the page numbers' layout panicked".into()));
+        }
+        // Without anchors the front matter's length needs no confirming.
+        None => page_numbers(&template, &front_data, front_pages + body_pages, opts)?,
+    };
     let info = front.info().clone();
     let front = finish_part(front, &furniture, opts)?;
 
-    let total = front_pages + body_pages;
+    let mut parts = Vec::with_capacity(body.len() + 1);
+    parts.push(front);
+    parts.extend(body);
+    merge::merge(parts, numbers, &info, opts)
+}
+
+/// The numbers part for a report of `total` pages, parsed for the merge.
+fn page_numbers(
+    template: &Template<'_>,
+    front_data: &Bytes,
+    total: usize,
+    opts: &Options,
+) -> Result<lopdf::Document, PdfError> {
     let numbers = layout(
-        &template,
-        front_data,
+        template,
+        front_data.clone(),
         Part::Numbers { total_pages: total }.to_json(),
         opts,
     )?;
@@ -189,12 +220,7 @@ fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
             numbers.pages().len()
         )));
     }
-    let numbers = export(&numbers, opts)?;
-
-    let mut parts = Vec::with_capacity(body.len() + 1);
-    parts.push(front);
-    parts.extend(body);
-    merge::merge(&parts, &numbers, &info, opts)
+    merge::parse(&export(&numbers, opts)?)
 }
 
 /// Lays out the body chunks on the workers, each taking the next chunk as soon as it is
@@ -319,7 +345,7 @@ fn finish_part(doc: PagedDocument, furniture: &Frame, opts: &Options) -> Result<
     let count = pages.len();
     let stamped = PagedDocument::new(pages.into_iter().collect(), info);
     Ok(PartPdf {
-        pdf: export(&stamped, opts)?,
+        pdf: merge::parse(&export(&stamped, opts)?)?,
         pages: count,
         anchors,
         headings,
