@@ -477,13 +477,9 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
         }
     }
 
-    let vulnerabilities = match export_type {
-        ExportType::Sbom => None,
-        _ => Some(Vulnerabilities(vulnerabilities(view, &inventory)?)),
-    };
     let timestamp = DateTime::try_from(ec_domain::time::rfc3339(view.snapshot.generated_at))
         .map_err(encode_err)?;
-    let mut bom = Bom {
+    let bom = Bom {
         version: 1,
         serial_number: Some(
             UrnUuid::new(urn_uuid(&digest)).map_err(|e| encode_err(format!("{e:?}")))?,
@@ -513,76 +509,105 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
         spec_version: SpecVersion::V1_5,
         ..Bom::default()
     };
-    // The vulnerabilities were validated as they were made; nothing in the rest of the BOM
+    // The vulnerabilities are validated as they are made; nothing in the rest of the BOM
     // refers to them.
     valid(&bom)?;
-    bom.vulnerabilities = vulnerabilities;
-    let mut out = write_json(bom)?;
+    let mut out = match export_type {
+        ExportType::Sbom => write_one(bom, JSON_RESERVE)?,
+        _ => write_with_vulnerabilities(bom, &vulnerability_groups(view, &inventory), |rows| {
+            let v = vulnerability(view, &inventory, rows);
+            valid(&v).map(|()| v)
+        })?,
+    };
     out.push(b'\n');
     Ok(out)
 }
 
-/// Vulnerabilities from which the BOM is written in two halves at once.
-const SPLIT_WRITE_FROM: usize = 2_000;
-/// How cyclonedx-bom's pretty JSON closes a BOM whose last member is `vulnerabilities`.
+/// Bytes reserved for the JSON of a BOM's parts, and per vulnerability more than one
+/// usually takes (2.3 KB for the bench's Trivy findings): reserved pages cost no memory
+/// until written, and a buffer that never grows is never copied.
+const JSON_RESERVE: usize = 1 << 16;
+const JSON_PER_ITEM: usize = 4 << 10;
+/// Vulnerabilities made, validated and written at a time on one worker.
+const BATCH: usize = 512;
+/// How cyclonedx-bom's pretty JSON opens the vulnerabilities and closes a BOM that ends
+/// with them, and how it separates array items.
+const VULNERABILITIES_START: &[u8] = b"\n  \"vulnerabilities\": [\n";
 const VULNERABILITIES_END: &[u8] = b"\n  ]\n}";
-const VULNERABILITIES_START: &[u8] = b"\"vulnerabilities\": [\n";
+const BOM_END: &[u8] = b"\n}";
+const ITEM_SEPARATOR: &[u8] = b",\n";
 
 /// cyclonedx-bom writes a BOM on one thread, converting the whole model to its private
-/// spec types first. A large BOM is written as two at once: the second half of its
-/// vulnerabilities as a BOM of their own on another core, spliced into the first half's
-/// array. The bytes are those of one write (tested); a layout other than the expected
-/// one is an error, never a malformed file.
-fn write_json(mut bom: Bom) -> Result<Vec<u8>, RenderError> {
-    let count = bom.vulnerabilities.as_ref().map_or(0, |v| v.0.len());
-    if count < SPLIT_WRITE_FROM || crate::threads() < 2 {
-        return write_one(bom);
+/// spec types first. The vulnerabilities, most of a BOM with findings, are instead made
+/// (`make` from the findings of each group), validated and written a batch at a time on
+/// every core, each batch as a BOM of its own whose array items are cut out and appended
+/// to the rest of the BOM. The bytes are those of one write (tested), memory never holds
+/// every vulnerability's model, and a layout other than the expected one is an error,
+/// never a malformed file.
+fn write_with_vulnerabilities(
+    mut bom: Bom,
+    groups: &[Vec<usize>],
+    make: impl Fn(&[usize]) -> Result<Vulnerability, RenderError> + Sync,
+) -> Result<Vec<u8>, RenderError> {
+    if groups.is_empty() {
+        bom.vulnerabilities = Some(Vulnerabilities(Vec::new()));
+        return write_one(bom, JSON_RESERVE);
     }
-    let second = bom
-        .vulnerabilities
-        .as_mut()
-        .map(|v| Vulnerabilities(v.0.split_off(count / 2)));
-    let tail = Bom {
-        serial_number: None,
-        vulnerabilities: second,
-        spec_version: SpecVersion::V1_5,
-        ..Bom::default()
-    };
-    let (head, tail) = std::thread::scope(|s| {
-        let tail = s.spawn(|| write_one(tail));
-        let head = write_one(bom);
-        // Writing does not panic on a valid BOM; a panic is a bug to surface.
-        (
-            head,
-            tail.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-        )
-    });
-    splice(head?, &tail?)
+    let head = write_one(bom, JSON_RESERVE)?;
+    let head = head.strip_suffix(BOM_END).ok_or_else(unexpected_layout)?;
+    let mut out = Vec::with_capacity(head.len() + JSON_PER_ITEM * groups.len());
+    out.extend_from_slice(head);
+    out.extend_from_slice(b",");
+    out.extend_from_slice(VULNERABILITIES_START);
+    let batches = groups.len().div_ceil(BATCH);
+    crate::write_batches(&mut out, batches, |b| {
+        let batch = &groups[b * BATCH..groups.len().min((b + 1) * BATCH)];
+        let vulnerabilities = batch
+            .iter()
+            .map(|rows| make(rows))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(std::io::Error::other)?;
+        let part = Bom {
+            serial_number: None,
+            vulnerabilities: Some(Vulnerabilities(vulnerabilities)),
+            spec_version: SpecVersion::V1_5,
+            ..Bom::default()
+        };
+        let json = write_one(part, JSON_PER_ITEM * batch.len()).map_err(std::io::Error::other)?;
+        let items = array_items(&json).map_err(std::io::Error::other)?;
+        let mut bytes = Vec::with_capacity(ITEM_SEPARATOR.len() + items.len());
+        if b > 0 {
+            bytes.extend_from_slice(ITEM_SEPARATOR);
+        }
+        bytes.extend_from_slice(items);
+        Ok(bytes)
+    })
+    .map_err(|e| match e.downcast::<RenderError>() {
+        Ok(e) => e,
+        Err(e) => encode_err(e),
+    })?;
+    out.extend_from_slice(VULNERABILITIES_END);
+    Ok(out)
 }
 
-fn write_one(bom: Bom) -> Result<Vec<u8>, RenderError> {
-    let mut out = Vec::new();
+fn write_one(bom: Bom, capacity: usize) -> Result<Vec<u8>, RenderError> {
+    let mut out = Vec::with_capacity(capacity);
     bom.output_as_json_v1_5(&mut out).map_err(encode_err)?;
     Ok(out)
 }
 
-/// `head` with the vulnerabilities of `tail` appended to its own.
-fn splice(mut head: Vec<u8>, tail: &[u8]) -> Result<Vec<u8>, RenderError> {
-    let items = tail
-        .windows(VULNERABILITIES_START.len())
+/// The vulnerabilities' array items of a BOM written with nothing after them.
+fn array_items(json: &[u8]) -> Result<&[u8], RenderError> {
+    json.windows(VULNERABILITIES_START.len())
         .position(|w| w == VULNERABILITIES_START)
         .map(|at| at + VULNERABILITIES_START.len())
-        .and_then(|from| tail.get(from..tail.len().checked_sub(VULNERABILITIES_END.len())?))
-        .filter(|_| tail.ends_with(VULNERABILITIES_END) && head.ends_with(VULNERABILITIES_END))
-        .ok_or_else(|| {
-            encode_err("cyclonedx-bom wrote the vulnerabilities in an unexpected layout")
-        })?;
-    head.truncate(head.len() - VULNERABILITIES_END.len());
-    head.reserve(items.len() + 2 + VULNERABILITIES_END.len());
-    head.extend_from_slice(b",\n");
-    head.extend_from_slice(items);
-    head.extend_from_slice(VULNERABILITIES_END);
-    Ok(head)
+        .and_then(|from| json.get(from..json.len().checked_sub(VULNERABILITIES_END.len())?))
+        .filter(|_| json.ends_with(VULNERABILITIES_END))
+        .ok_or_else(unexpected_layout)
+}
+
+fn unexpected_layout() -> RenderError {
+    encode_err("cyclonedx-bom wrote the vulnerabilities in an unexpected layout")
 }
 
 /// cyclonedx-bom's own check of what we made against the CycloneDX 1.5 rules.
@@ -750,48 +775,22 @@ fn cdx_licenses(licenses: &[String]) -> Option<Licenses> {
     ))
 }
 
-/// Findings grouped into CycloneDX vulnerabilities: one per vulnerability id and VEX
-/// statement in force, affecting each component it was found in.
-fn vulnerabilities(
-    view: &ReportView<'_>,
-    inventory: &Inventory<'_>,
-) -> Result<Vec<Vulnerability>, RenderError> {
-    let mut groups: BTreeMap<(String, Option<Vec<u8>>), Vec<usize>> = BTreeMap::new();
+/// Findings grouped into CycloneDX vulnerabilities (as indices into the view's findings):
+/// one per vulnerability id and VEX statement in force, affecting each component it was
+/// found in.
+fn vulnerability_groups(view: &ReportView<'_>, inventory: &Inventory<'_>) -> Vec<Vec<usize>> {
+    let mut groups: BTreeMap<(&str, Option<Vec<u8>>), Vec<usize>> = BTreeMap::new();
     for (i, row) in view.findings.iter().enumerate() {
         if inventory.entry_of(i).is_none() {
             continue;
         }
         let key = (
-            row.finding.vulnerability_id.clone(),
+            row.finding.vulnerability_id.as_str(),
             row.vex.map(ec_domain::ids::canonical_json),
         );
         groups.entry(key).or_default().push(i);
     }
-    // Independent per group, and most of the document: made and validated on every core,
-    // in order.
-    let groups: Vec<Vec<usize>> = groups.into_values().collect();
-    let per = groups.len().div_ceil(crate::threads()).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = groups
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|rows| {
-                            let v = vulnerability(view, inventory, rows);
-                            valid(&v).map(|()| v)
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut all = Vec::with_capacity(groups.len());
-        for h in handles {
-            // `vulnerability` does not panic on any data; a panic is a bug to surface.
-            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?);
-        }
-        Ok(all)
-    })
+    groups.into_values().collect()
 }
 
 fn vulnerability(
@@ -1066,10 +1065,10 @@ mod tests {
         );
     }
 
-    /// Written in two halves at once, a BOM is byte for byte what one write gives.
+    /// Written in batches on every core, a BOM is byte for byte what one write gives.
     #[test]
-    fn split_write_equals_one_write() {
-        let vulnerabilities = (0..SPLIT_WRITE_FROM + 1)
+    fn batched_write_equals_one_write() {
+        let vulnerabilities: Vec<Vulnerability> = (0..2 * BATCH + 1)
             .map(|i| {
                 let mut v = Vulnerability::new(None);
                 v.id = Some(NormalizedString::new(&format!("CVE-2024-{i}")));
@@ -1085,18 +1084,27 @@ mod tests {
                 "1.0",
                 Some("lib@1.0".into()),
             )])),
-            vulnerabilities: Some(Vulnerabilities(vulnerabilities)),
             spec_version: SpecVersion::V1_5,
             ..Bom::default()
         };
-        let one = write_one(bom.clone()).expect("one write");
-        let split = write_json(bom).expect("split write");
-        assert!(split == one, "the spliced BOM differs from one write");
-        assert!(splice(one.clone(), b"{}").is_err());
+        let groups: Vec<Vec<usize>> = (0..vulnerabilities.len()).map(|i| vec![i]).collect();
+        let make = |rows: &[usize]| Ok(vulnerabilities[rows[0]].clone());
+        let batched =
+            write_with_vulnerabilities(bom.clone(), &groups, make).expect("batched write");
+        let mut whole = bom.clone();
+        whole.vulnerabilities = Some(Vulnerabilities(vulnerabilities.clone()));
+        let one = write_one(whole, 0).expect("one write");
+        assert!(batched == one, "the batched BOM differs from one write");
+
+        // No vulnerabilities: an empty array, as one write gives it.
+        let empty = write_with_vulnerabilities(bom.clone(), &[], make).expect("empty");
+        let mut whole = bom;
+        whole.vulnerabilities = Some(Vulnerabilities(Vec::new()));
+        assert_eq!(empty, write_one(whole, 0).expect("one write"));
+
+        assert!(array_items(b"{}").is_err());
     }
 
-    /// Advisories skip cyclonedx-bom's URI parse (it validates them later, failing the
-    /// export): whatever `is_web_url` accepts must be a URI it accepts.
     #[test]
     fn web_urls_are_uris() {
         let candidates = [

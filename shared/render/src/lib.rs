@@ -41,6 +41,50 @@ pub(crate) fn threads() -> usize {
         .clamp(1, 4)
 }
 
+/// Writes `batch(0)`, `batch(1)`, … `batch(count - 1)` to `w` in that order, each made on
+/// whichever of the [`threads`] workers is free and written as soon as those before it
+/// are: memory holds the batches in flight, not the whole output. The first error stops
+/// the workers and is returned.
+pub(crate) fn write_batches(
+    w: &mut impl std::io::Write,
+    count: usize,
+    batch: impl Fn(usize) -> std::io::Result<Vec<u8>> + Sync,
+) -> std::io::Result<()> {
+    let threads = threads();
+    let next_batch = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<(usize, std::io::Result<Vec<u8>>)>(2 * threads);
+        for _ in 0..threads.min(count) {
+            let (tx, batch, next_batch) = (tx.clone(), &batch, &next_batch);
+            s.spawn(move || {
+                loop {
+                    let b = next_batch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // A closed channel means the writer gave up: stop.
+                    if b >= count || tx.send((b, batch(b))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut early = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for (b, part) in rx {
+            early.insert(b, part);
+            while let Some(part) = early.remove(&next) {
+                w.write_all(&part?)?;
+                next += 1;
+            }
+        }
+        if next == count {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("a writer thread stopped early"))
+        }
+    })
+}
+
 impl RenderError {
     /// Stable code recorded on the failed job.
     pub fn code(&self) -> &'static str {

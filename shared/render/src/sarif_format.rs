@@ -488,8 +488,7 @@ impl RunOut<'_, '_> {
 }
 
 /// Writes `[item(0),item(1),…]`: serde-sarif items made and serialised on every core, a
-/// batch at a time, and written in order as they come in. Memory holds the batches in
-/// flight, not the array.
+/// batch at a time (see [`crate::write_batches`]).
 fn write_array<T: Serialize>(
     w: &mut impl Write,
     count: usize,
@@ -497,53 +496,16 @@ fn write_array<T: Serialize>(
 ) -> std::io::Result<()> {
     /// Items per batch: large enough that handing batches around costs nothing.
     const BATCH: usize = 1024;
-    let threads = crate::threads();
-    let batches = count.div_ceil(BATCH);
-    let next_batch = std::sync::atomic::AtomicUsize::new(0);
     w.write_all(b"[")?;
-    std::thread::scope(|s| {
-        let (tx, rx) =
-            std::sync::mpsc::sync_channel::<(usize, std::io::Result<Vec<u8>>)>(2 * threads);
-        for _ in 0..threads {
-            let (tx, item, next_batch) = (tx.clone(), &item, &next_batch);
-            s.spawn(move || {
-                loop {
-                    let b = next_batch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if b >= batches {
-                        break;
-                    }
-                    let mut buf = Vec::new();
-                    let written = (b * BATCH..count.min((b + 1) * BATCH)).try_for_each(|i| {
-                        if i > 0 {
-                            buf.push(b',');
-                        }
-                        serde_json::to_writer(&mut buf, &item(i))
-                    });
-                    // A closed channel means the writer gave up: stop.
-                    if tx
-                        .send((b, written.map(|()| buf).map_err(Into::into)))
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        let mut early = BTreeMap::new();
-        let mut next = 0;
-        for (b, part) in rx {
-            early.insert(b, part);
-            while let Some(part) = early.remove(&next) {
-                w.write_all(&part?)?;
-                next += 1;
+    crate::write_batches(w, count.div_ceil(BATCH), |b| {
+        let mut buf = Vec::new();
+        (b * BATCH..count.min((b + 1) * BATCH)).try_for_each(|i| {
+            if i > 0 {
+                buf.push(b',');
             }
-        }
-        if next == batches {
-            Ok(())
-        } else {
-            Err(std::io::Error::other("a SARIF writer thread stopped early"))
-        }
+            serde_json::to_writer(&mut buf, &item(i))
+        })?;
+        Ok(buf)
     })?;
     w.write_all(b"]")
 }
