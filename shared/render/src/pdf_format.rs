@@ -383,34 +383,20 @@ fn chunk_size(total: usize) -> usize {
     total.div_ceil(rounds * workers).max(1)
 }
 
-/// The weights of the chunks in order: rounds of [`chunk_size`], the last round cut in
-/// halves. Workers take the next chunk when done, and a chunk's time varies up to twice
-/// its weight's share; small chunks at the end let them finish closer together.
-fn chunk_weights(total: usize) -> Vec<usize> {
-    let size = chunk_size(total);
-    let full = total.div_ceil(size);
-    let halved = ec_pdf::workers().min(full);
-    let mut weights = vec![size; full - halved];
-    for _ in 0..halved {
-        weights.extend([size / 2, size - size / 2]);
-    }
-    weights
-}
-
-/// Cuts the body into chunks of about [`chunk_weights`] each: a cut falls near its target,
-/// at a group start when one is within a tenth of the chunk of it, else inside the group
-/// (the next chunk then opens with a "continued" line).
+/// Cuts the body into chunks of about [`chunk_size`] weight each: the k-th cut falls
+/// near k × size, at a group start when one is within a tenth of a chunk of it, else
+/// inside the group (the next chunk then opens with a "continued" line). Equal chunks
+/// keep the workers of a round busy equally long.
 fn split(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
     let total: usize = items.iter().map(Item::weight).sum();
-    let mut weights = chunk_weights(total).into_iter();
-    let mut step = weights.next().unwrap_or(total);
+    let size = chunk_size(total);
+    let slack = size / 10;
     let mut chunks = Vec::new();
     let mut current: Vec<Item> = Vec::new();
     let mut done = 0;
-    let mut next = step;
+    let mut next = size;
     let mut open: Option<String> = None;
     for item in items {
-        let slack = step / 10;
         // The last chunk takes the rest, however the cuts before it fell.
         let cut = next < total
             && match &item {
@@ -419,8 +405,7 @@ fn split(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
             };
         if cut && !current.is_empty() {
             chunks.push(std::mem::take(&mut current));
-            step = weights.next().unwrap_or(step);
-            next += step;
+            next += size;
             if !matches!(item, Item::Group { .. })
                 && let Some(label) = &open
             {
@@ -964,28 +949,20 @@ mod tests {
         }
         let total = 2800 * 1000;
         let size = chunk_size(total);
-        let targets = chunk_weights(total);
-        let workers = ec_pdf::workers();
-        assert_eq!(targets.iter().sum::<usize>(), total.div_ceil(size) * size);
-        assert!(
-            targets[targets.len() - 2 * workers..]
-                .iter()
-                .all(|&w| w.abs_diff(size / 2) <= 1),
-            "the last round is cut in halves: {targets:?}"
-        );
         let chunks = split(items);
         assert_eq!(weights(&chunks).iter().sum::<usize>(), total);
-        assert_eq!(chunks.len(), targets.len());
+        assert_eq!(chunks.len(), total.div_ceil(size));
+        assert_eq!(chunks.len() % ec_pdf::workers(), 0, "rounds are full");
         for (i, chunk) in chunks.iter().enumerate() {
             assert!(
                 matches!(chunk[0], Item::Group { .. }),
                 "chunk {i} starts mid-group"
             );
         }
-        for (w, target) in weights(&chunks).into_iter().zip(targets) {
+        for w in weights(&chunks) {
             assert!(
-                w.abs_diff(target) <= target / 10 + 7000,
-                "chunk of {w} for {target}"
+                w.abs_diff(size) <= size / 10 + 7000,
+                "chunk of {w} for {size}"
             );
         }
     }
