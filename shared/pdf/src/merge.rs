@@ -4,8 +4,8 @@
 //!
 //! Each part keeps its own font subsets (a part's PDF is written before the next part is
 //! laid out, which is what bounds memory); the output is otherwise one ordinary PDF.
-//! Parts are parsed where they are written ([`PartPdf::parse`], on the layout workers), so
-//! the merge, which runs alone, only moves objects.
+//! Parts are parsed where they are written ([`parse`], on the layout workers), so the
+//! merge, which runs alone, only moves objects.
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 use typst::model::DocumentInfo;

@@ -7,8 +7,8 @@
 //! 1. Furniture: what every page shows (header, footer rules) is laid out once.
 //! 2. Body chunks, on one worker thread per core, each taking the next chunk when done:
 //!    each is laid out, the furniture stamped onto its pages, and written as a small PDF
-//!    (parsed for the merge) at once; only that PDF, the page count, its headings and its anchors
-//!    (`#metadata("key") <ec-anchor>`: where each group starts) are kept. typst's caches
+//!    (parsed for the merge) at once; only that PDF, the page count, its headings and
+//!    its anchors (`#metadata("key") <ec-anchor>`: where each group starts) are kept. typst's caches
 //!    are evicted after every chunk, so memory stays that of one chunk per worker.
 //! 3. Front matter (title, summary, table of contents), laid out once the body's page
 //!    numbers are known: it gets the anchors shifted by its own page count (found by
