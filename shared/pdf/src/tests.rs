@@ -230,9 +230,8 @@ fn parts_report(front_pages: usize, chunks: &[&[&str]]) -> Report<'static> {
 
 /// The text of each page, as poppler's pdftotext reads it.
 fn pdf_pages_text(pdf: &[u8], pages: usize) -> Vec<String> {
-    let dir = std::env::temp_dir().join(format!("ec-pdf-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join(format!("{}.pdf", typst::utils::hash128(&pdf)));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("report.pdf");
     std::fs::write(&file, pdf).expect("write");
     let text = (1..=pages)
         .map(|p| {
@@ -245,7 +244,6 @@ fn pdf_pages_text(pdf: &[u8], pages: usize) -> Vec<String> {
             String::from_utf8_lossy(&out.stdout).into_owned()
         })
         .collect();
-    let _ = std::fs::remove_file(&file);
     text
 }
 
