@@ -4,8 +4,10 @@
 //! - `qpdf --check` finds no damage;
 //! - `pdffonts` lists only embedded fonts;
 //! - `pdfinfo` counts pages, and page 1's footer says "Page 1 of N" with that N;
+//! - `pdftotext -bbox` finds no word outside the page's 1 cm margins (nothing overflows);
 //! - `pdftotext` of compliance-detailed contains every vulnerability id of the scanner
-//!   document (read here from the raw JSON, not through ingest);
+//!   document (read here from the raw JSON, not through ingest), each finding starting
+//!   its own line;
 //! - rendering twice gives identical bytes.
 //!
 //! Needs `qpdf` and `poppler-utils` (Debian packages). Run with
@@ -163,7 +165,78 @@ fn check_pdf(file: &Path) -> usize {
         "{}: the last page's footer is not \"Page {pages} of {pages}\"",
         file.display()
     );
+    let outside = words_outside_margins(file);
+    assert!(
+        outside.is_empty(),
+        "{}: text beyond the 1 cm margins (page, word, xMin, xMax): {outside:?}",
+        file.display()
+    );
     pages
+}
+
+/// A4's 1 cm margin, in points, less half a point for rounding.
+const MARGIN_PT: f64 = 28.3465 - 0.5;
+
+/// Words whose box `pdftotext -bbox` places left or right of the page's margins: text that
+/// overflows its column (a long digest, say) runs off the page or into the margin.
+fn words_outside_margins(file: &Path) -> Vec<(usize, String, f64, f64)> {
+    let out = Command::new("pdftotext")
+        .arg("-bbox")
+        .arg(file)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("running pdftotext: {e}"));
+    assert!(
+        out.status.success(),
+        "pdftotext -bbox {} failed",
+        file.display()
+    );
+    let html = String::from_utf8_lossy(&out.stdout);
+    let attr = |tag: &str, name: &str| -> f64 {
+        let key = format!("{name}=\"");
+        tag.split(&key)
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {tag}"))
+    };
+    let mut outside = Vec::new();
+    let (mut page, mut width) = (0, 0.0);
+    for line in html.lines().map(str::trim) {
+        if line.starts_with("<page ") {
+            page += 1;
+            width = attr(line, "width");
+        } else if line.starts_with("<word ") {
+            let (min, max) = (attr(line, "xMin"), attr(line, "xMax"));
+            if min < MARGIN_PT || max > width - MARGIN_PT {
+                let word = line.rsplit_once("\">").map_or(line, |(_, w)| w);
+                outside.push((page, word.trim_end_matches("</word>").to_string(), min, max));
+            }
+        }
+    }
+    assert!(
+        page > 0,
+        "{}: pdftotext -bbox found no pages",
+        file.display()
+    );
+    outside
+}
+
+/// Lines of the text where a finding's head (severity, then vulnerability id) does not
+/// start the line: something before it ran into the same paragraph.
+fn run_in_findings(text: &str, ids: &BTreeSet<String>) -> Vec<String> {
+    const SEVERITIES: [&str; 6] = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "NEGLIGIBLE", "UNKNOWN"];
+    text.lines()
+        .filter(|line| {
+            SEVERITIES.iter().any(|sev| {
+                line.match_indices(&format!("{sev} ")).any(|(at, m)| {
+                    let next = line[at + m.len()..].split_whitespace().next();
+                    at > 0 && next.is_some_and(|id| ids.contains(id))
+                })
+            })
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -183,13 +256,19 @@ fn every_fixture_with_every_template() {
             check_pdf(&file);
             if *template == BuiltinTemplate::ComplianceDetailed {
                 let text = text_of(&file, None);
-                let missing: Vec<String> = raw_ids(&raw)
-                    .into_iter()
+                let ids = raw_ids(&raw);
+                let missing: Vec<&String> = ids
+                    .iter()
                     .filter(|id| !text.contains(id.as_str()))
                     .collect();
                 assert!(
                     missing.is_empty(),
                     "{name}: ids missing from the text: {missing:?}"
+                );
+                let run_in = run_in_findings(&text, &ids);
+                assert!(
+                    run_in.is_empty(),
+                    "{name}: findings that do not start their line: {run_in:?}"
                 );
             }
         }

@@ -321,7 +321,13 @@ fn finish_part(doc: PagedDocument, furniture: &Frame, opts: &Options) -> Result<
                 .unwrap_or_else(|| heading.outlined.get(styles));
             let pos = introspector.position(elem.location()?)?;
             bookmarked.then(|| Heading {
-                title: heading.body.plain_text().trim().to_string(),
+                // One line in the outline, even for a heading laid out on several.
+                title: heading
+                    .body
+                    .plain_text()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 level: heading.resolve_level(styles).get(),
                 page: pos.page.get(),
                 y: pos.point.y.to_pt(),
