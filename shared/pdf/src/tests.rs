@@ -233,7 +233,7 @@ fn pdf_pages_text(pdf: &[u8], pages: usize) -> Vec<String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("report.pdf");
     std::fs::write(&file, pdf).expect("write");
-    let text = (1..=pages)
+    (1..=pages)
         .map(|p| {
             let out = std::process::Command::new("pdftotext")
                 .args(["-f", &p.to_string(), "-l", &p.to_string()])
@@ -243,8 +243,7 @@ fn pdf_pages_text(pdf: &[u8], pages: usize) -> Vec<String> {
                 .expect("pdftotext (poppler-utils) is installed");
             String::from_utf8_lossy(&out.stdout).into_owned()
         })
-        .collect();
-    text
+        .collect()
 }
 
 fn dest_page(dest: &lopdf::Object) -> lopdf::ObjectId {
