@@ -116,5 +116,5 @@ impl Snapshot {
 
 /// sha256 of an input's canonical JSON: what the manifest records for it.
 pub fn digest<T: Serialize + ?Sized>(value: &T) -> String {
-    crate::ids::sha256_hex(&crate::ids::canonical_json(value))
+    crate::ids::canonical_json_sha256(value)
 }
