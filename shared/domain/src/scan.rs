@@ -168,13 +168,16 @@ pub struct Dependency {
 impl Scan {
     /// Puts components and findings in their canonical order and removes exact repeats.
     pub fn normalise(&mut self) {
-        self.components.sort();
+        // Unstable sorts where elements that compare equal are identical (Ord derived over
+        // every field): the same order, without a stable sort's scratch copy of 100,000
+        // components.
+        self.components.sort_unstable();
         self.components.dedup();
         for d in &mut self.dependencies {
-            d.depends_on.sort();
+            d.depends_on.sort_unstable();
             d.depends_on.dedup();
         }
-        self.dependencies.sort();
+        self.dependencies.sort_unstable();
         self.dependencies.dedup();
         self.findings
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
