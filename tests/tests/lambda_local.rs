@@ -22,9 +22,11 @@ struct Watch(std::process::Child);
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // The watcher runs in its own process group: end the whole group.
+        // The watcher runs in its own process group: end the whole group. The `--` is
+        // needed: procps-ng's kill reads `-TERM -18188` as a signal to group -1, that is
+        // to every process (it kept only the first digit).
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.0.id())])
+            .args(["-s", "TERM", "--", &format!("-{}", self.0.id())])
             .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
