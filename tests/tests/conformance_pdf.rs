@@ -79,18 +79,29 @@ fn tool(program: &str, args: &[&str], file: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn text_of(file: &Path, pages: Option<(usize, usize)>) -> String {
-    let out = match pages {
-        Some((first, last)) => Command::new("pdftotext")
-            .args(["-f", &first.to_string(), "-l", &last.to_string()])
-            .arg(file)
-            .arg("-")
-            .output(),
-        None => Command::new("pdftotext").arg(file).arg("-").output(),
-    }
-    .unwrap_or_else(|e| panic!("running pdftotext: {e}"));
-    assert!(out.status.success(), "pdftotext {} failed", file.display());
+/// `pdftotext ARGS FILE -`: what it writes to stdout.
+fn pdftotext(file: &Path, args: &[&str]) -> String {
+    let out = Command::new("pdftotext")
+        .args(args)
+        .arg(file)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("running pdftotext: {e}"));
+    assert!(
+        out.status.success(),
+        "pdftotext {args:?} {} failed",
+        file.display()
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn text_of(file: &Path, pages: Option<(usize, usize)>) -> String {
+    match pages {
+        Some((first, last)) => {
+            pdftotext(file, &["-f", &first.to_string(), "-l", &last.to_string()])
+        }
+        None => pdftotext(file, &[]),
+    }
 }
 
 fn page_count(file: &Path) -> usize {
@@ -180,18 +191,7 @@ const MARGIN_PT: f64 = 28.3465 - 0.5;
 /// Words whose box `pdftotext -bbox` places left or right of the page's margins: text that
 /// overflows its column (a long digest, say) runs off the page or into the margin.
 fn words_outside_margins(file: &Path) -> Vec<(usize, String, f64, f64)> {
-    let out = Command::new("pdftotext")
-        .arg("-bbox")
-        .arg(file)
-        .arg("-")
-        .output()
-        .unwrap_or_else(|e| panic!("running pdftotext: {e}"));
-    assert!(
-        out.status.success(),
-        "pdftotext -bbox {} failed",
-        file.display()
-    );
-    let html = String::from_utf8_lossy(&out.stdout);
+    let html = pdftotext(file, &["-bbox"]);
     let attr = |tag: &str, name: &str| -> f64 {
         let key = format!("{name}=\"");
         tag.split(&key)

@@ -44,7 +44,7 @@ fn content_id(prefix: &str, tenant: &str, document: &[u8]) -> String {
     h.update(tenant.as_bytes());
     h.update([0u8]);
     h.update(document);
-    format!("{prefix}-{}", &hex::encode(h.finalize())[..24])
+    format!("{prefix}-{}", &hex_of(h.finalize())[..24])
 }
 
 /// Lowercase hex sha256.
