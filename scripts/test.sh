@@ -47,7 +47,7 @@ echo "==> cargo build --workspace --all-targets"
 # and cargo lambda watch (tests/tests/lambda_local.rs) finds export-api already built
 # (shared/workspace-hack keeps a function built alone on the same features).
 cargo build --locked --workspace --all-targets
-export EXPORTCTL_BIN="$root/target/debug/exportctl"
+export EXPORTCTL_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/exportctl"
 
 echo "==> cargo test"
 log=$(mktemp)

@@ -173,7 +173,7 @@ async fn the_whole_chain_on_the_emulator() {
     // for S3 → Lambda.
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let mut urls = std::collections::HashMap::new();
-    for q in QueueName::ALL {
+    for &q in QueueName::ALL {
         let url = sqs
             .create_queue()
             .queue_name(n(q.as_str()))
@@ -289,14 +289,15 @@ async fn the_whole_chain_on_the_emulator() {
 
     // What export-api, export-gather/render/seal, export-notify and export-schedule build.
     let aws = Aws::from_env().await.unwrap();
-    let mut pipeline = aws.pipeline().unwrap();
+    let mut ports = aws.ports().unwrap();
     let recording = Arc::new(Recording {
-        inner: pipeline.ports.push.clone(),
+        inner: ports.push.clone(),
         sent: Mutex::new(Vec::new()),
     });
-    pipeline.ports.push = recording.clone();
+    ports.push = recording.clone();
+    let pipeline = ec_pipeline::Pipeline::new(ports, aws.settings().clone());
     let mut state = aws.api_state().unwrap();
-    state.pipeline = pipeline.clone();
+    state.app = pipeline.app.clone();
     let router = ec_api::router(state);
     let ws = aws.ws_routes().unwrap();
 
@@ -322,7 +323,8 @@ async fn the_whole_chain_on_the_emulator() {
         "Idempotency-Key honoured"
     );
     let row = pipeline
-        .ports
+        .app
+        .exports
         .jobs
         .get("acme", &export_id)
         .await
@@ -363,14 +365,16 @@ async fn the_whole_chain_on_the_emulator() {
     assert_eq!(gather.len(), 1);
     for _ in 0..2 {
         let r =
-            ec_lambda::sqs::handle_batch(&pipeline, QueueName::Gather, sqs_event(&gather)).await;
+            ec_lambda::sqs::handle_batch(&pipeline.stages, QueueName::Gather, sqs_event(&gather))
+                .await;
         assert!(r.batch_item_failures.is_empty());
     }
     let render = receive(QueueName::Render).await;
     assert!(!render.is_empty());
     for _ in 0..2 {
         let r =
-            ec_lambda::sqs::handle_batch(&pipeline, QueueName::Render, sqs_event(&render)).await;
+            ec_lambda::sqs::handle_batch(&pipeline.stages, QueueName::Render, sqs_event(&render))
+                .await;
         assert!(r.batch_item_failures.is_empty());
     }
     let report_key = format!("reports/acme/{export_id}/report.json");
@@ -409,11 +413,13 @@ async fn the_whole_chain_on_the_emulator() {
         "one S3 notification per put of the report (the duplicate renders put it again)"
     );
     for _ in 0..2 {
-        let r = ec_lambda::sqs::handle_batch(&pipeline, QueueName::Seal, sqs_event(&seal)).await;
+        let r =
+            ec_lambda::sqs::handle_batch(&pipeline.stages, QueueName::Seal, sqs_event(&seal)).await;
         assert!(r.batch_item_failures.is_empty());
     }
     let done = pipeline
-        .ports
+        .app
+        .exports
         .jobs
         .get("acme", &export_id)
         .await
@@ -487,8 +493,12 @@ async fn the_whole_chain_on_the_emulator() {
     assert_eq!(registered.schedule_expression(), Some("cron(0 6 ? * 2 *)"));
     let mut fire: Value = serde_json::from_str(&event("schedule.json")).unwrap();
     fire["schedule_id"] = json!(schedule_id);
-    let first = ec_lambda::schedule::handle(&pipeline, &fire).await.unwrap();
-    let second = ec_lambda::schedule::handle(&pipeline, &fire).await.unwrap();
+    let first = ec_lambda::schedule::handle(&pipeline.scheduler, &fire)
+        .await
+        .unwrap();
+    let second = ec_lambda::schedule::handle(&pipeline.scheduler, &fire)
+        .await
+        .unwrap();
     let run_id = first["export_id"]
         .as_str()
         .expect("a scheduled export")
@@ -498,7 +508,8 @@ async fn the_whole_chain_on_the_emulator() {
         "a duplicate trigger starts nothing new"
     );
     let run = pipeline
-        .ports
+        .app
+        .exports
         .jobs
         .get("acme", &run_id)
         .await

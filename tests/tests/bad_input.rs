@@ -527,7 +527,14 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
         None,
         ec_domain::time::now(),
     );
-    stack.pipeline.ports.jobs.create(&parked).await.unwrap();
+    stack
+        .pipeline
+        .app
+        .exports
+        .jobs
+        .create(&parked)
+        .await
+        .unwrap();
     let parked_id = parked.export_id.clone();
     acme_jobs.insert(parked_id.clone());
 

@@ -528,8 +528,8 @@ fn validate_openapi_schema(dir: &Path, name: &str, values: &[Value]) {
 fn api_payloads_match_openapi_schemas() {
     use ec_domain::job::{Artifact, ArtifactKind, Job, JobError, Stage, Transition};
     use ec_domain::{ApiError, ErrorCode};
+    use ec_pipeline::app::IngestReceipt;
     use ec_pipeline::notify::{Event, EventKind};
-    use ec_pipeline::request::IngestReceipt;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let retention = time::Duration::days(30);
@@ -583,7 +583,10 @@ fn api_payloads_match_openapi_schemas() {
     let expired = step(&ready, Transition::Expire);
     let failed = step(
         &step(&queued, Transition::Enter(Stage::Gathering)),
-        Transition::Fail(JobError::new("ERR_RENDER_UNSUPPORTED", "no")),
+        Transition::Fail(JobError::new(
+            ec_domain::FailureCode::RenderUnsupported,
+            "no",
+        )),
     );
     let cancelled = step(&ranged, Transition::Cancel);
     let jobs = [
@@ -657,13 +660,10 @@ fn api_payloads_match_openapi_schemas() {
         ec_domain::template::CustomTemplate::from_upload("acme", &upload, at).expect("upload");
     let mut infos: Vec<Value> = ec_domain::BuiltinTemplate::ALL
         .iter()
-        .map(|t| {
-            serde_json::to_value(ec_pipeline::templates::TemplateInfo::builtin(*t)).expect("info")
-        })
+        .map(|t| serde_json::to_value(ec_pipeline::app::TemplateInfo::builtin(*t)).expect("info"))
         .collect();
-    infos.push(
-        serde_json::to_value(ec_pipeline::templates::TemplateInfo::custom(&custom)).expect("info"),
-    );
+    infos
+        .push(serde_json::to_value(ec_pipeline::app::TemplateInfo::custom(&custom)).expect("info"));
     validate_openapi_schema(dir.path(), "TemplateInfo", &infos);
     validate_openapi_schema(
         dir.path(),

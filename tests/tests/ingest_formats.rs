@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use ec_domain::keys;
 use ec_domain::scan::VexStatement;
-use ec_pipeline::request::IngestReceipt;
+use ec_pipeline::app::IngestReceipt;
 use ec_tests::{fixtures, repo_root};
 use exportctl::client::Client;
 use exportctl::stack::{Stack, StackConfig};
@@ -43,7 +43,8 @@ fn real(kind: &str, file: &str) -> Vec<u8> {
 async fn stored_vex(stack: &Stack, id: &str) -> Vec<VexStatement> {
     let bytes = stack
         .pipeline
-        .ports
+        .app
+        .scans
         .objects
         .get(&keys::vex(TENANT, id))
         .await
@@ -158,7 +159,8 @@ async fn every_standard_fixture_is_ingested_with_a_matching_receipt() {
     // The stored VEX documents are what every export of the tenant reads.
     let stored = stack
         .pipeline
-        .ports
+        .app
+        .scans
         .objects
         .list(&keys::vex_prefix(TENANT))
         .await

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 use serde_json::Value;
 
-use ec_pipeline::config::ProcessEnv;
+use ec_pipeline::settings::ProcessEnv;
 
 use crate::client::Client;
 use crate::stack::{Stack, StackConfig};

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use ec_domain::Job;
-use ec_pipeline::request::IngestReceipt;
+use ec_pipeline::app::IngestReceipt;
 
 pub struct Client {
     http: reqwest::Client,

@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use ec_domain::{ExportType, Format, TemplateName};
-use ec_pipeline::config::ProcessEnv;
+use ec_pipeline::settings::ProcessEnv;
 
 use crate::client::Client;
 use crate::stack::{Stack, StackConfig};

@@ -7,5 +7,4 @@ pub mod client;
 pub mod demo;
 pub mod measure;
 pub mod render;
-pub mod stack;
-pub mod ws;
+pub use ec_serve::{stack, ws};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use ec_pipeline::config::ProcessEnv;
+use ec_pipeline::settings::ProcessEnv;
 use exportctl::stack::{JWT_SECRET_FILE, Stack, StackConfig};
 
 #[derive(Parser)]
@@ -157,8 +157,8 @@ fn jwt_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 fn main() -> anyhow::Result<()> {
-    // A custom template renders in a child of this very binary (ec_pipeline::sandbox).
-    ec_pipeline::sandbox::serve_if_requested();
+    // A custom template renders in a child of this very binary (ec_adapters::sandbox).
+    ec_adapters::sandbox::serve_if_requested();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

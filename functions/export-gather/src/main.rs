@@ -7,11 +7,11 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     ec_lambda::init_tracing();
-    let pipeline = ec_lambda::aws::Aws::from_env().await?.pipeline()?;
-    let pipeline = &pipeline;
+    let stages = ec_lambda::aws::Aws::from_env().await?.pipeline()?.stages;
+    let stages = &stages;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, lambda_runtime::Error>(
-            ec_lambda::sqs::handle_batch(pipeline, QueueName::Gather, event.payload).await,
+            ec_lambda::sqs::handle_batch(stages, QueueName::Gather, event.payload).await,
         )
     }))
     .await

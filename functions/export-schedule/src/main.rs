@@ -7,10 +7,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     ec_lambda::init_tracing();
-    let pipeline = ec_lambda::aws::Aws::from_env().await?.pipeline()?;
-    let pipeline = &pipeline;
+    let scheduler = ec_lambda::aws::Aws::from_env().await?.pipeline()?.scheduler;
+    let scheduler = &scheduler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        ec_lambda::schedule::handle(pipeline, &event.payload).await
+        ec_lambda::schedule::handle(scheduler, &event.payload).await
     }))
     .await
 }

@@ -5,7 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use ec_domain::{ApiError, ErrorCode};
-use ec_pipeline::request::Caller;
+use ec_pipeline::app::Caller;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Claims {

@@ -40,7 +40,8 @@ pub fn queue_url_env(queue: QueueName) -> &'static str {
 /// each is optional, a missing one is an error only when that queue is used.
 pub fn queue_urls_from_env() -> HashMap<QueueName, String> {
     QueueName::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter_map(|q| {
             let url = std::env::var(queue_url_env(q)).ok()?;
             let url = url.trim();

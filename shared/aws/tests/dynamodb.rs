@@ -410,7 +410,11 @@ async fn jobs_list_pages_newest_first_with_status_filter() {
         jobs.create(&j).await.unwrap();
         if i % 3 == 0 {
             let f = j
-                .apply(Transition::Fail(JobError::new("X", "y")), t0(), RET)
+                .apply(
+                    Transition::Fail(JobError::new(ec_domain::FailureCode::Internal, "y")),
+                    t0(),
+                    RET,
+                )
                 .unwrap();
             jobs.update(&f, j.version).await.unwrap();
         }
@@ -882,7 +886,7 @@ async fn schedules_crud_conditional_update_and_due() {
     let mut ran = s1.clone();
     ran.last_run_at = Some(ts(1_000));
     ran.last_export_id = Some("exp-1".into());
-    ran.last_error = Some(JobError::new("X", "y"));
+    ran.last_error = Some(JobError::new(ec_domain::FailureCode::Internal, "y"));
     ran.next_run_at = Some(ts(3_000));
     ran.version = 2;
     store.update(&ran, 1).await.unwrap();

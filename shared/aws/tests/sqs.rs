@@ -169,7 +169,7 @@ async fn dead_letters_after_max_receives() {
 async fn missing_queue_urls_are_clear_errors() {
     let client = sqs_client(&moto_config().await);
     let q = SqsQueue::new(client, HashMap::new());
-    for name in QueueName::ALL {
+    for &name in QueueName::ALL {
         match q.send(name, "x".into()).await {
             Err(PortError::Backend(m)) => assert!(m.contains(queue_url_env(name)), "{m}"),
             other => panic!("expected Backend, got {other:?}"),

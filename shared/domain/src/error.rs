@@ -2,48 +2,32 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Stable, documented error codes. The string form never changes once released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ErrorCode {
-    #[serde(rename = "ERR_MALFORMED_BODY")]
-    MalformedBody,
-    #[serde(rename = "ERR_BAD_REQUEST")]
-    BadRequest,
-    #[serde(rename = "ERR_UNAUTHENTICATED")]
-    Unauthenticated,
-    #[serde(rename = "ERR_FORBIDDEN")]
-    Forbidden,
-    #[serde(rename = "ERR_NOT_FOUND")]
-    NotFound,
-    #[serde(rename = "ERR_CONFLICT")]
-    Conflict,
-    #[serde(rename = "ERR_IDEMPOTENCY_MISMATCH")]
-    IdempotencyMismatch,
-    #[serde(rename = "ERR_NOT_READY")]
-    NotReady,
-    #[serde(rename = "ERR_EXPIRED")]
-    Expired,
-    #[serde(rename = "ERR_PAYLOAD_TOO_LARGE")]
-    PayloadTooLarge,
-    #[serde(rename = "ERR_UNSUPPORTED_MEDIA_TYPE")]
-    UnsupportedMediaType,
-    #[serde(rename = "ERR_EXPORT_VALIDATION")]
-    ExportValidation,
-    #[serde(rename = "ERR_UNRECOGNISED_DOCUMENT")]
-    UnrecognisedDocument,
-    #[serde(rename = "ERR_QUOTA")]
-    Quota,
-    #[serde(rename = "ERR_DATA_SOURCE")]
-    DataSource,
-    #[serde(rename = "ERR_RENDER")]
-    Render,
-    #[serde(rename = "ERR_INTERNAL")]
-    Internal,
-    #[serde(rename = "ERR_UNAVAILABLE")]
-    Unavailable,
-    #[serde(rename = "ERR_METHOD_NOT_ALLOWED")]
-    MethodNotAllowed,
-}
+use crate::wire::string_enum;
+
+string_enum!(
+    /// Stable, documented error codes. The string form never changes once released.
+    ErrorCode {
+        MalformedBody = "ERR_MALFORMED_BODY",
+        BadRequest = "ERR_BAD_REQUEST",
+        Unauthenticated = "ERR_UNAUTHENTICATED",
+        Forbidden = "ERR_FORBIDDEN",
+        NotFound = "ERR_NOT_FOUND",
+        Conflict = "ERR_CONFLICT",
+        IdempotencyMismatch = "ERR_IDEMPOTENCY_MISMATCH",
+        NotReady = "ERR_NOT_READY",
+        Expired = "ERR_EXPIRED",
+        PayloadTooLarge = "ERR_PAYLOAD_TOO_LARGE",
+        UnsupportedMediaType = "ERR_UNSUPPORTED_MEDIA_TYPE",
+        ExportValidation = "ERR_EXPORT_VALIDATION",
+        UnrecognisedDocument = "ERR_UNRECOGNISED_DOCUMENT",
+        Quota = "ERR_QUOTA",
+        DataSource = "ERR_DATA_SOURCE",
+        Render = "ERR_RENDER",
+        Internal = "ERR_INTERNAL",
+        Unavailable = "ERR_UNAVAILABLE",
+        MethodNotAllowed = "ERR_METHOD_NOT_ALLOWED",
+    }
+);
 
 impl ErrorCode {
     /// The HTTP status the contract assigns to this code.
@@ -62,30 +46,6 @@ impl ErrorCode {
             ErrorCode::DataSource | ErrorCode::Render | ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
             ErrorCode::MethodNotAllowed => 405,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::MalformedBody => "ERR_MALFORMED_BODY",
-            ErrorCode::BadRequest => "ERR_BAD_REQUEST",
-            ErrorCode::Unauthenticated => "ERR_UNAUTHENTICATED",
-            ErrorCode::Forbidden => "ERR_FORBIDDEN",
-            ErrorCode::NotFound => "ERR_NOT_FOUND",
-            ErrorCode::Conflict => "ERR_CONFLICT",
-            ErrorCode::IdempotencyMismatch => "ERR_IDEMPOTENCY_MISMATCH",
-            ErrorCode::NotReady => "ERR_NOT_READY",
-            ErrorCode::Expired => "ERR_EXPIRED",
-            ErrorCode::PayloadTooLarge => "ERR_PAYLOAD_TOO_LARGE",
-            ErrorCode::UnsupportedMediaType => "ERR_UNSUPPORTED_MEDIA_TYPE",
-            ErrorCode::ExportValidation => "ERR_EXPORT_VALIDATION",
-            ErrorCode::UnrecognisedDocument => "ERR_UNRECOGNISED_DOCUMENT",
-            ErrorCode::Quota => "ERR_QUOTA",
-            ErrorCode::DataSource => "ERR_DATA_SOURCE",
-            ErrorCode::Render => "ERR_RENDER",
-            ErrorCode::Internal => "ERR_INTERNAL",
-            ErrorCode::Unavailable => "ERR_UNAVAILABLE",
-            ErrorCode::MethodNotAllowed => "ERR_METHOD_NOT_ALLOWED",
         }
     }
 }
@@ -193,14 +153,7 @@ impl PortError {
     }
 
     pub fn code(&self) -> &'static str {
-        match self {
-            PortError::NotFound(_) => "PORT_NOT_FOUND",
-            PortError::ConditionFailed(_) => "PORT_CONDITION_FAILED",
-            PortError::Gone(_) => "PORT_GONE",
-            PortError::Unavailable(_) => "PORT_UNAVAILABLE",
-            PortError::Invalid(_) => "PORT_INVALID",
-            PortError::Backend(_) => "PORT_BACKEND",
-        }
+        self.failure_code().as_str()
     }
 }
 

@@ -7,69 +7,40 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::ErrorCode;
+use crate::failure::FailureCode;
 use crate::request::{ExportRequest, ExportType, Format};
+use crate::wire::string_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Ready,
-    Failed,
-    Cancelled,
-    Expired,
-}
+string_enum!(
+    /// Where a job is in its life.
+    JobStatus {
+        Queued = "queued",
+        Running = "running",
+        Ready = "ready",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Expired = "expired",
+    }
+);
 
 impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "queued",
-            JobStatus::Running => "running",
-            JobStatus::Ready => "ready",
-            JobStatus::Failed => "failed",
-            JobStatus::Cancelled => "cancelled",
-            JobStatus::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            JobStatus::Queued,
-            JobStatus::Running,
-            JobStatus::Ready,
-            JobStatus::Failed,
-            JobStatus::Cancelled,
-            JobStatus::Expired,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
-
     /// Nothing more will happen to a job in these states (but `ready → expired`).
     pub fn is_terminal(self) -> bool {
         !matches!(self, JobStatus::Queued | JobStatus::Running)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    Gathering,
-    Rendering,
-    Storing,
-    Sealing,
-}
+string_enum!(
+    /// The step a running job is in.
+    Stage {
+        Gathering = "gathering",
+        Rendering = "rendering",
+        Storing = "storing",
+        Sealing = "sealing",
+    }
+);
 
 impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Gathering => "gathering",
-            Stage::Rendering => "rendering",
-            Stage::Storing => "storing",
-            Stage::Sealing => "sealing",
-        }
-    }
-
     fn percent(self) -> u8 {
         match self {
             Stage::Gathering => 10,
@@ -80,22 +51,10 @@ impl Stage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ArtifactKind {
-    Report,
-    Sealed,
-}
-
-impl ArtifactKind {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "report" => Some(ArtifactKind::Report),
-            "sealed" => Some(ArtifactKind::Sealed),
-            _ => None,
-        }
-    }
-}
+string_enum!(
+    /// Which file of an export: the report, or its sealed bundle.
+    ArtifactKind { Report = "report", Sealed = "sealed" }
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {
@@ -113,7 +72,7 @@ pub struct Progress {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobError {
-    pub code: String,
+    pub code: FailureCode,
     pub message: String,
 }
 
@@ -280,15 +239,15 @@ impl Job {
 }
 
 impl JobError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: FailureCode, message: impl Into<String>) -> Self {
         JobError {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }
 
     pub fn from_code(code: ErrorCode, message: impl Into<String>) -> Self {
-        JobError::new(code.as_str(), message)
+        JobError::new(code.into(), message)
     }
 }
 
@@ -382,8 +341,12 @@ mod tests {
                 .is_err()
         );
         assert!(
-            c.apply(Transition::Fail(JobError::new("X", "y")), now, RET)
-                .is_err()
+            c.apply(
+                Transition::Fail(JobError::new(FailureCode::Internal, "y")),
+                now,
+                RET
+            )
+            .is_err()
         );
     }
 

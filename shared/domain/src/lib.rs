@@ -1,7 +1,9 @@
 //! ExportCenter's domain: what an export is, how a job moves, what a scan holds, and the
 //! ports the handlers talk through. No I/O here.
 
+pub mod env;
 pub mod error;
+pub mod failure;
 pub mod ids;
 pub mod job;
 pub mod keys;
@@ -15,7 +17,9 @@ pub mod snapshot;
 pub mod template;
 pub mod time;
 pub mod vex;
+mod wire;
 
 pub use error::{ApiError, ErrorBody, ErrorCode, PortError};
+pub use failure::{FailureCode, StageError};
 pub use job::{Artifact, ArtifactKind, Job, JobError, JobStatus, Stage, Transition};
 pub use request::{BuiltinTemplate, ExportRequest, ExportType, Format, Scope, TemplateName};

@@ -2,27 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Queue names; the AWS stack maps each to an SQS queue URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QueueName {
-    Gather,
-    Render,
-    /// Object-created notifications of report objects, consumed by the seal stage.
-    Seal,
-}
+use crate::wire::string_enum;
 
-impl QueueName {
-    pub const ALL: [QueueName; 3] = [QueueName::Gather, QueueName::Render, QueueName::Seal];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QueueName::Gather => "gather",
-            QueueName::Render => "render",
-            QueueName::Seal => "seal",
-        }
+string_enum!(
+    /// Queue names; the AWS stack maps each to an SQS queue URL.
+    QueueName {
+        Gather = "gather",
+        Render = "render",
+        /// Object-created notifications of report objects, consumed by the seal stage.
+        Seal = "seal",
     }
-}
+);
 
 /// Work for the gather and render stages: which job to advance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Ports: the small traits the handlers depend on. The embedded stack (filesystem, SQLite)
 //! and the AWS stack (S3, DynamoDB, SQS, API Gateway) each implement them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,10 +9,12 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::error::PortError;
+use crate::failure::StageError;
 use crate::job::{Job, JobStatus};
 use crate::messages::QueueName;
 use crate::scan::{Sbom, Scan, ScanSummary, Verdicts, VexStatement};
 use crate::schedule::Schedule;
+use crate::snapshot::Snapshot;
 
 pub type PortResult<T> = Result<T, PortError>;
 
@@ -231,4 +234,36 @@ pub trait ScheduleTrigger: Send + Sync {
         timezone: &str,
     ) -> PortResult<()>;
     async fn unregister(&self, schedule: &Schedule) -> PortResult<()>;
+}
+
+/// Turns an input snapshot into the report's bytes: built-in templates in process, a
+/// tenant's custom template in a limited child process. Blocking (CPU-bound): stages call
+/// it off the async runtime. Errors carry the failure code the job records.
+pub trait ReportRenderer: Send + Sync {
+    fn render(&self, snapshot: Snapshot) -> Result<Vec<u8>, StageError>;
+}
+
+/// Every port of one deployment, as a stack's builder wires them (`ec_embedded` for the
+/// embedded stack, `ec_aws` for AWS). Nothing holds all of them but the builders: each
+/// stage and API service takes only the ports it uses from here.
+#[derive(Clone)]
+pub struct Ports {
+    pub jobs: Arc<dyn JobTable>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub queue: Arc<dyn WorkQueue>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub catalog: Arc<dyn ScanCatalog>,
+    pub scans: Arc<dyn ScanSource>,
+    pub verdicts: Arc<dyn VerdictSource>,
+    pub vex: Arc<dyn VexSource>,
+    pub sboms: Arc<dyn SbomSource>,
+    pub connections: Arc<dyn ConnectionRegistry>,
+    pub push: Arc<dyn ConnectionPush>,
+    pub signer: Arc<dyn Signer>,
+    pub renderer: Arc<dyn ReportRenderer>,
+    /// Recurring export definitions.
+    pub schedules: Arc<dyn ScheduleStore>,
+    /// What fires them: EventBridge Scheduler on AWS, a no-op on the embedded stack (whose
+    /// scheduler loop reads `schedules`).
+    pub trigger: Arc<dyn ScheduleTrigger>,
 }

@@ -166,6 +166,19 @@ pub struct Dependency {
 }
 
 impl Scan {
+    /// The SBOM built from the scan's own package list.
+    pub fn derived_sbom(&self) -> Sbom {
+        Sbom {
+            artifact_digest: self
+                .artifact
+                .digest
+                .clone()
+                .unwrap_or_else(|| self.scan_id.clone()),
+            source_format: "derived".into(),
+            components: self.components.clone(),
+        }
+    }
+
     /// Puts components and findings in their canonical order and removes exact repeats.
     pub fn normalise(&mut self) {
         // Unstable sorts where elements that compare equal are identical (Ord derived over

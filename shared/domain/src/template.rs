@@ -76,7 +76,7 @@ impl CustomTemplate {
                 "give at least one source: pdf (typst), csv or json (tera)",
             ));
         }
-        let sha256 = crate::snapshot::digest(&sources);
+        let sha256 = crate::ids::canonical_json_sha256(&sources);
         Ok(CustomTemplate {
             tenant_id: tenant.to_string(),
             sources,

@@ -61,6 +61,23 @@ pub fn matching<'a>(
     v
 }
 
+/// The statements about vulnerabilities the scan found.
+pub fn applicable(
+    statements: &[crate::scan::VexStatement],
+    scan: &crate::scan::Scan,
+) -> Vec<crate::scan::VexStatement> {
+    let ids: std::collections::BTreeSet<String> = scan
+        .findings
+        .iter()
+        .map(|f| f.vulnerability_id.to_ascii_uppercase())
+        .collect();
+    statements
+        .iter()
+        .filter(|s| ids.contains(&s.vulnerability_id.to_ascii_uppercase()))
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,27 +11,34 @@
 //!   count, dead letters) and in-process wake-ups.
 //! - [`FsObjectStore`]: objects as files, atomic writes, presigned download URLs, and
 //!   object-created notifications for report keys (the S3 → SQS imitation).
+//! - [`Hub`]: live WebSocket connections of this process (the Management API imitation).
+//! - [`Embedded`]: the builder that opens a data directory and wires all of them into
+//!   [`Ports`](ec_domain::ports::Ports).
 
 mod catalog;
 mod clock;
 mod connections;
 mod datadir;
 mod db;
+mod hub;
 mod idempotency;
 mod jobs;
 mod objects;
 mod presign;
 mod queue;
 mod schedules;
+mod wiring;
 
 pub use catalog::SqliteScanCatalog;
 pub use connections::SqliteConnections;
 pub use datadir::{DataDir, DataDirError};
 pub use db::{Db, DbError};
 pub use ec_domain::keys::validate_key;
+pub use hub::Hub;
 pub use idempotency::SqliteIdempotency;
 pub use jobs::SqliteJobTable;
 pub use objects::FsObjectStore;
 pub use presign::{PresignError, sign_presigned, verify_presigned};
 pub use queue::{DEFAULT_MAX_RECEIVES, DeadLetter, QueueDepth, SqliteQueue};
 pub use schedules::{NoopTrigger, SqliteSchedules};
+pub use wiring::{Embedded, EmbeddedConfig, WiringError};

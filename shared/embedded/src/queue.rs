@@ -228,7 +228,7 @@ impl SqliteQueue {
             })
             .await?;
         if n > 0 {
-            for q in QueueName::ALL {
+            for &q in QueueName::ALL {
                 self.wake(q);
             }
         }

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
+use ec_adapters::renderer::LocalRenderer;
+use ec_adapters::sources::Sources;
 use ec_api::{ApiState, Auth, Limits};
 use ec_aws::config::{self as awsconf, required_env};
 use ec_aws::dynamodb::{
@@ -13,7 +15,7 @@ use ec_aws::dynamodb::{
 };
 use ec_aws::{ApiGatewayPush, EventBridgeTrigger, S3ObjectStore, SqsQueue};
 use ec_domain::PortError;
-use ec_pipeline::config::{ConfigError, Env, ProcessEnv, Sources, parse_var};
+use ec_pipeline::settings::{ConfigError, Env, ProcessEnv, parse_var};
 use ec_pipeline::{Pipeline, Ports, Settings};
 
 use crate::ws::WsRoutes;
@@ -55,8 +57,18 @@ impl Aws {
         )))
     }
 
+    /// The tunables read at start-up.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// The pipeline over S3, DynamoDB, SQS, API Gateway and EventBridge Scheduler.
     pub fn pipeline(&self) -> Result<Pipeline, WiringError> {
+        Ok(Pipeline::new(self.ports()?, self.settings.clone()))
+    }
+
+    /// Every port, wired to S3, DynamoDB, SQS, API Gateway and EventBridge Scheduler.
+    pub fn ports(&self) -> Result<Ports, WiringError> {
         let env = &ProcessEnv;
         let dynamo = self.dynamo();
         let s3 = awsconf::s3_client(&self.sdk, awsconf::s3_force_path_style_from_env());
@@ -65,7 +77,8 @@ impl Aws {
             dynamo.clone(),
             required_env("EXPORTCENTER_SCANS_TABLE")?,
         ));
-        let sources = Sources::from_env(env, &self.settings, objects.clone(), catalog.clone())?;
+        let sources =
+            Sources::from_env(env, &self.settings.policy, objects.clone(), catalog.clone())?;
         let signer = signer(env)?;
         let ports = Ports {
             jobs: Arc::new(DynamoJobTable::new(
@@ -89,6 +102,7 @@ impl Aws {
             )),
             push: self.push()?,
             signer,
+            renderer: Arc::new(LocalRenderer::from_env(env)?),
             schedules: Arc::new(DynamoSchedules::new(
                 dynamo,
                 required_env("EXPORTCENTER_SCHEDULES_TABLE")?,
@@ -97,14 +111,14 @@ impl Aws {
                 &self.sdk,
             ))?),
         };
-        Ok(Pipeline::new(ports, self.settings.clone()))
+        Ok(ports)
     }
 
     /// What `export-api` serves.
     pub fn api_state(&self) -> Result<ApiState, WiringError> {
         let d = Limits::default();
         Ok(ApiState {
-            pipeline: self.pipeline()?,
+            app: self.pipeline()?.app,
             auth: Arc::new(Auth::hs256(jwt_secret(&ProcessEnv)?.as_bytes())),
             limits: Limits {
                 request_bytes: parse_var(

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use ec_pipeline::Pipeline;
+use ec_pipeline::scheduler::Scheduler;
 
 use crate::HandlerError;
 
@@ -16,7 +16,7 @@ struct Invocation {
     scheduled_at: Option<String>,
 }
 
-pub async fn handle(pipeline: &Pipeline, event: &Value) -> Result<Value, HandlerError> {
+pub async fn handle(scheduler: &Scheduler, event: &Value) -> Result<Value, HandlerError> {
     let inv: Invocation = serde_json::from_value(event.clone())
         .map_err(|e| HandlerError::Permanent(format!("not a schedule invocation: {e}")))?;
     let scheduled_at = match inv.scheduled_at.as_deref() {
@@ -25,8 +25,8 @@ pub async fn handle(pipeline: &Pipeline, event: &Value) -> Result<Value, Handler
         })?,
         None => ec_domain::time::now(),
     };
-    let job = pipeline
-        .run_schedule(&inv.tenant_id, &inv.schedule_id, scheduled_at)
+    let job = scheduler
+        .run(&inv.tenant_id, &inv.schedule_id, scheduled_at)
         .await?;
     Ok(json!({ "export_id": job.map(|j| j.export_id) }))
 }

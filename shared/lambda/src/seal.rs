@@ -4,11 +4,12 @@
 use serde_json::Value;
 
 use ec_domain::messages::QueueName;
-use ec_pipeline::{Outcome, Pipeline};
+use ec_pipeline::Outcome;
+use ec_pipeline::stages::Stages;
 
 use crate::{HandlerError, s3_event, sqs};
 
-pub async fn handle(pipeline: &Pipeline, event: Value) -> Result<Value, HandlerError> {
+pub async fn handle(stages: &Stages, event: Value) -> Result<Value, HandlerError> {
     let from_sqs = event["Records"]
         .as_array()
         .and_then(|r| r.first())
@@ -16,18 +17,18 @@ pub async fn handle(pipeline: &Pipeline, event: Value) -> Result<Value, HandlerE
     if from_sqs {
         let batch = serde_json::from_value(event)
             .map_err(|e| HandlerError::Permanent(format!("SQS event: {e}")))?;
-        let answer = sqs::handle_batch(pipeline, QueueName::Seal, batch).await;
+        let answer = sqs::handle_batch(stages, QueueName::Seal, batch).await;
         return serde_json::to_value(answer).map_err(|e| HandlerError::Permanent(e.to_string()));
     }
     // Direct S3 invocation: Lambda retries the whole event on a retryable error.
     for created in s3_event::object_created(&event) {
-        match pipeline.seal(&created).await {
+        match stages.seal.handle(&created).await {
             Ok(Outcome::Done) => {}
             Ok(Outcome::Skipped(why)) => tracing::debug!(key = %created.key, why = %why, "skipped"),
             Err(e) if e.is_retryable() => return Err(e.into()),
             Err(e) => {
                 let body = serde_json::to_string(&created).unwrap_or_default();
-                pipeline.give_up(QueueName::Seal, &body, &e).await;
+                stages.give_up(QueueName::Seal, &body, &e).await;
             }
         }
     }

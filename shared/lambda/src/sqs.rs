@@ -6,20 +6,17 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use serde_json::Value;
 
 use ec_domain::messages::{ObjectCreated, QueueName};
-use ec_pipeline::{Outcome, Pipeline, StageError};
+use ec_pipeline::stages::Stages;
+use ec_pipeline::{Outcome, StageError};
 
 use crate::s3_event;
 
 /// Runs the stage of `queue` over every record of the batch.
-pub async fn handle_batch(
-    pipeline: &Pipeline,
-    queue: QueueName,
-    event: SqsEvent,
-) -> SqsBatchResponse {
+pub async fn handle_batch(stages: &Stages, queue: QueueName, event: SqsEvent) -> SqsBatchResponse {
     let mut failures = Vec::new();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
-        if let Err(retry) = handle_record(pipeline, queue, &record).await {
+        if let Err(retry) = handle_record(stages, queue, &record).await {
             tracing::warn!(message_id = %id, queue = queue.as_str(), error = %retry, "record will be retried");
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
@@ -41,7 +38,7 @@ fn receive_count(record: &SqsMessage) -> u32 {
 
 /// `Err` means "redeliver this record"; everything else is settled.
 async fn handle_record(
-    pipeline: &Pipeline,
+    stages: &Stages,
     queue: QueueName,
     record: &SqsMessage,
 ) -> Result<(), StageError> {
@@ -49,15 +46,15 @@ async fn handle_record(
     let attempts = receive_count(record);
     for item in work_items(queue, body) {
         let result = match &item {
-            Work::Message(b) => pipeline.handle(queue, b).await,
-            Work::Created(ev) => pipeline.seal(ev).await,
+            Work::Message(b) => stages.handle(queue, b).await,
+            Work::Created(ev) => stages.seal.handle(ev).await,
         };
         match result {
             Ok(Outcome::Done) => {}
             Ok(Outcome::Skipped(why)) => {
                 tracing::debug!(queue = queue.as_str(), why = %why, "skipped")
             }
-            Err(e) if e.is_retryable() && attempts < pipeline.settings.max_attempts => {
+            Err(e) if e.is_retryable() && attempts < stages.max_attempts => {
                 return Err(e);
             }
             Err(e) => {
@@ -70,7 +67,7 @@ async fn handle_record(
                 } else {
                     queue
                 };
-                pipeline.give_up(as_queue, &body, &e).await;
+                stages.give_up(as_queue, &body, &e).await;
             }
         }
     }

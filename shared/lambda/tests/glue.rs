@@ -14,9 +14,12 @@ use ec_domain::ports::*;
 use ec_domain::{Job, JobStatus, PortError};
 use ec_embedded::*;
 use ec_lambda::ws::WsRoutes;
-use ec_pipeline::local_sources::{BuiltinPolicy, DerivedSbom, StoredScans, StoredVex};
-use ec_pipeline::request::Caller;
-use ec_pipeline::{Pipeline, Ports, Settings};
+use ec_pipeline::Pipeline;
+use ec_pipeline::app::Caller;
+
+#[path = "../../pipeline/tests/support/mod.rs"]
+mod support;
+use support::Calls;
 
 /// Jobs whose id starts with `exp-flaky` cannot be read: an outage.
 struct FlakyJobs(SqliteJobTable);
@@ -70,42 +73,23 @@ struct World {
     queue: Arc<SqliteQueue>,
     pushes: Arc<Pushes>,
     connections: Arc<SqliteConnections>,
+    _embedded: Embedded,
     _dir: tempfile::TempDir,
 }
 
-fn world() -> World {
+async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path().join("db")).unwrap();
-    let queue = Arc::new(SqliteQueue::new(db.clone()));
-    let objects =
-        Arc::new(FsObjectStore::new(dir.path().join("o"), queue.clone(), vec![1; 32]).unwrap());
-    let catalog = Arc::new(SqliteScanCatalog::new(db.clone()));
+    let e = support::embedded(dir.path()).await;
     let pushes = Arc::new(Pushes::default());
-    let connections = Arc::new(SqliteConnections::new(db.clone()));
-    let ports = Ports {
-        jobs: Arc::new(FlakyJobs(SqliteJobTable::new(db.clone()))),
-        idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
-        queue: queue.clone(),
-        objects: objects.clone(),
-        catalog: catalog.clone(),
-        scans: Arc::new(StoredScans {
-            objects: objects.clone(),
-            catalog,
-        }),
-        verdicts: Arc::new(BuiltinPolicy(Default::default())),
-        vex: Arc::new(StoredVex { objects }),
-        sboms: Arc::new(DerivedSbom),
-        connections: connections.clone(),
-        push: pushes.clone(),
-        signer: Arc::new(ec_seal::Ed25519Signer::generate()),
-        schedules: Arc::new(SqliteSchedules::new(db.clone())),
-        trigger: Arc::new(NoopTrigger),
-    };
+    let mut ports = e.ports.clone();
+    ports.jobs = Arc::new(FlakyJobs(SqliteJobTable::new(e.db.clone())));
+    ports.push = pushes.clone();
     World {
-        pipeline: Pipeline::new(ports, Settings::default()),
-        queue,
+        pipeline: support::pipeline(ports),
+        queue: e.queue.clone(),
         pushes,
-        connections,
+        connections: e.connections.clone(),
+        _embedded: e,
         _dir: dir,
     }
 }
@@ -147,7 +131,7 @@ async fn drain(w: &World, q: QueueName) -> Vec<String> {
 
 #[tokio::test]
 async fn batches_report_only_retryable_failures() {
-    let w = world();
+    let w = world().await;
     let job = queued_job(&w).await;
     let good = drain(&w, QueueName::Gather).await.remove(0);
     let flaky = serde_json::to_string(&JobMessage {
@@ -156,7 +140,7 @@ async fn batches_report_only_retryable_failures() {
     })
     .unwrap();
     let resp = ec_lambda::sqs::handle_batch(
-        &w.pipeline,
+        &w.pipeline.stages,
         QueueName::Gather,
         batch(vec![
             record("m1", &good, 1),
@@ -192,7 +176,7 @@ async fn batches_report_only_retryable_failures() {
     );
     // On the last allowed receive the failure is final: settled, not reported.
     let resp = ec_lambda::sqs::handle_batch(
-        &w.pipeline,
+        &w.pipeline.stages,
         QueueName::Gather,
         batch(vec![record("m2", &flaky, 5)]),
     )
@@ -202,7 +186,7 @@ async fn batches_report_only_retryable_failures() {
 
 #[tokio::test]
 async fn seal_accepts_direct_and_sqs_wrapped_s3_events_once() {
-    let w = world();
+    let w = world().await;
     let caller = Caller {
         tenant: "acme".into(),
         subject: "t".into(),
@@ -211,10 +195,14 @@ async fn seal_accepts_direct_and_sqs_wrapped_s3_events_once() {
     for q in [QueueName::Gather, QueueName::Render] {
         for body in drain(&w, q).await {
             assert!(
-                ec_lambda::sqs::handle_batch(&w.pipeline, q, batch(vec![record("m", &body, 1)]))
-                    .await
-                    .batch_item_failures
-                    .is_empty()
+                ec_lambda::sqs::handle_batch(
+                    &w.pipeline.stages,
+                    q,
+                    batch(vec![record("m", &body, 1)])
+                )
+                .await
+                .batch_item_failures
+                .is_empty()
             );
         }
     }
@@ -226,7 +214,7 @@ async fn seal_accepts_direct_and_sqs_wrapped_s3_events_once() {
     // What S3 sends: percent-encoded key, emulator-style record without userIdentity.
     let key = format!("reports%2Facme%2F{}%2Freport.json", job.export_id);
     let s3 = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"object": {"key": key, "size": 1}}}]});
-    ec_lambda::seal::handle(&w.pipeline, s3.clone())
+    ec_lambda::seal::handle(&w.pipeline.stages, s3.clone())
         .await
         .unwrap();
     let ready = w
@@ -238,7 +226,9 @@ async fn seal_accepts_direct_and_sqs_wrapped_s3_events_once() {
     // The same notification through SQS, again: settled, nothing re-sealed.
     let wrapped = json!({"Records": [{"messageId": "s1", "receiptHandle": "r", "body": s3.to_string(),
         "eventSource": "aws:sqs", "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}}]});
-    let answer = ec_lambda::seal::handle(&w.pipeline, wrapped).await.unwrap();
+    let answer = ec_lambda::seal::handle(&w.pipeline.stages, wrapped)
+        .await
+        .unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]));
     let again = w
         .pipeline
@@ -253,7 +243,7 @@ async fn seal_accepts_direct_and_sqs_wrapped_s3_events_once() {
 
 #[tokio::test]
 async fn websocket_routes_authenticate_register_and_answer() {
-    let w = world();
+    let w = world().await;
     let routes = WsRoutes {
         auth: Arc::new(ec_api::Auth::hs256(SECRET)),
         registry: w.connections.clone(),

@@ -1,12 +1,13 @@
-//! The notify stage: pushes job events to every WebSocket connection of the job's tenant,
-//! and forgets connections that are gone. A failed push never fails the export.
+//! The notify step: pushes job events to every WebSocket connection of the job's tenant, and
+//! forgets connections that are gone. A failed push never fails the export.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Serialize;
 
+use ec_domain::ports::{ConnectionPush, ConnectionRegistry};
 use ec_domain::{Artifact, Job, JobError, PortError};
-
-use crate::Pipeline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -50,7 +51,14 @@ impl<'a> Event<'a> {
     }
 }
 
-impl Pipeline {
+/// Announces job events: the tenant's registered connections, and the push to each.
+#[derive(Clone)]
+pub struct Notifier {
+    pub connections: Arc<dyn ConnectionRegistry>,
+    pub push: Arc<dyn ConnectionPush>,
+}
+
+impl Notifier {
     /// Sends the event to the tenant's connections; returns how many received it.
     pub async fn publish(&self, job: &Job, kind: EventKind) -> usize {
         let payload = match serde_json::to_vec(&Event::of(job, kind)) {
@@ -60,7 +68,7 @@ impl Pipeline {
                 return 0;
             }
         };
-        let connections = match self.ports.connections.list(&job.tenant_id).await {
+        let connections = match self.connections.list(&job.tenant_id).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "could not list connections");
@@ -69,11 +77,11 @@ impl Pipeline {
         };
         let mut delivered = 0;
         for id in connections {
-            match self.ports.push.post(&id, payload.clone()).await {
+            match self.push.post(&id, payload.clone()).await {
                 Ok(()) => delivered += 1,
                 Err(PortError::Gone(_)) => {
                     tracing::debug!(connection = %id, "connection gone; removing");
-                    if let Err(e) = self.ports.connections.remove(&id).await {
+                    if let Err(e) = self.connections.remove(&id).await {
                         tracing::warn!(connection = %id, error = %e, "could not remove gone connection");
                     }
                 }

@@ -70,10 +70,10 @@ pub fn snapshot_from_documents(
     let inputs = scans
         .into_iter()
         .map(|scan| {
-            let vex = crate::local_sources::applicable(&statements, &scan);
+            let vex = ec_domain::vex::applicable(&statements, &scan);
             ScanInputs {
                 verdicts: ec_domain::policy::evaluate(&policy, &scan, &vex),
-                sbom: Some(crate::local_sources::derived_sbom(&scan)),
+                sbom: Some(scan.derived_sbom()),
                 vex,
                 scan,
             }

@@ -1,61 +1,15 @@
-//! Message dispatch shared by every runtime, and the pull loop the embedded stack runs
-//! (on AWS, the Lambda event source pulls instead).
+//! The pull loop the embedded stack runs per queue (on AWS, the Lambda event source pulls
+//! instead and `ec_lambda` settles the batch): receive, run the owning stage, then ack,
+//! retry with back-off, or give up and fail the job.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
+use ec_domain::messages::QueueName;
 use ec_domain::ports::{Delivery, QueueConsumer};
 
-use crate::{Outcome, Pipeline, StageError};
-
-impl Pipeline {
-    /// Runs the stage that owns `queue` on one message body.
-    pub async fn handle(&self, queue: QueueName, body: &str) -> Result<Outcome, StageError> {
-        let bad = |e: serde_json::Error| {
-            StageError::permanent(
-                "ERR_BAD_MESSAGE",
-                format!("{} message: {e}", queue.as_str()),
-            )
-        };
-        match queue {
-            QueueName::Gather => {
-                self.gather(&serde_json::from_str::<JobMessage>(body).map_err(bad)?)
-                    .await
-            }
-            QueueName::Render => {
-                self.render(&serde_json::from_str::<JobMessage>(body).map_err(bad)?)
-                    .await
-            }
-            QueueName::Seal => {
-                self.seal(&serde_json::from_str::<ObjectCreated>(body).map_err(bad)?)
-                    .await
-            }
-        }
-    }
-
-    /// A message failed for good (or ran out of attempts): fail the job it was about.
-    pub async fn give_up(&self, queue: QueueName, body: &str, error: &StageError) {
-        let ids = match queue {
-            QueueName::Gather | QueueName::Render => serde_json::from_str::<JobMessage>(body)
-                .ok()
-                .map(|m| (m.tenant_id, m.export_id)),
-            QueueName::Seal => serde_json::from_str::<ObjectCreated>(body)
-                .ok()
-                .and_then(|e| {
-                    ec_domain::keys::parse_report(&e.key)
-                        .map(|(t, id)| (t.to_string(), id.to_string()))
-                }),
-        };
-        let Some((tenant, export_id)) = ids else {
-            tracing::error!(queue = queue.as_str(), error = %error, "dropping a message that names no job");
-            return;
-        };
-        if let Err(e) = self.fail_job(&tenant, &export_id, error.job_error()).await {
-            tracing::error!(export_id, error = %e, "could not record the failure");
-        }
-    }
-}
+use crate::Outcome;
+use crate::stages::Stages;
 
 /// How an embedded worker pulls.
 #[derive(Debug, Clone)]
@@ -80,7 +34,7 @@ impl Default for WorkerConfig {
 
 /// Pulls `queue` forever, one message at a time; run several for parallelism.
 pub async fn run_worker(
-    pipeline: Pipeline,
+    stages: Stages,
     consumer: Arc<dyn QueueConsumer>,
     queue: QueueName,
     cfg: WorkerConfig,
@@ -90,7 +44,7 @@ pub async fn run_worker(
             Ok(batch) if batch.is_empty() => consumer.wait_for_work(queue, cfg.idle_wait).await,
             Ok(batch) => {
                 for d in batch {
-                    process(&pipeline, consumer.as_ref(), queue, &cfg, d).await;
+                    process(&stages, consumer.as_ref(), queue, &cfg, d).await;
                 }
             }
             Err(e) => {
@@ -102,13 +56,13 @@ pub async fn run_worker(
 }
 
 async fn process(
-    pipeline: &Pipeline,
+    stages: &Stages,
     consumer: &dyn QueueConsumer,
     queue: QueueName,
     cfg: &WorkerConfig,
     d: Delivery,
 ) {
-    let result = pipeline.handle(queue, &d.body).await;
+    let result = stages.handle(queue, &d.body).await;
     let settle = match &result {
         Ok(outcome) => {
             if let Outcome::Skipped(why) = outcome {
@@ -116,13 +70,13 @@ async fn process(
             }
             consumer.ack(queue, &d.receipt).await
         }
-        Err(e) if e.is_retryable() && d.receive_count < pipeline.settings.max_attempts => {
+        Err(e) if e.is_retryable() && d.receive_count < stages.max_attempts => {
             let delay = retry_delay(cfg.retry_base, d.receive_count);
             tracing::warn!(queue = queue.as_str(), attempt = d.receive_count, error = %e, ?delay, "stage failed; will retry");
             consumer.retry_after(queue, &d.receipt, delay).await
         }
         Err(e) => {
-            pipeline.give_up(queue, &d.body, e).await;
+            stages.give_up(queue, &d.body, e).await;
             consumer.ack(queue, &d.receipt).await
         }
     };

@@ -13,14 +13,14 @@ use ec_domain::messages::QueueName;
 use ec_domain::ports::{ConnectionPush, PortResult, QueueConsumer, ScheduleTrigger};
 use ec_domain::schedule::{CronSpec, Schedule, run_key};
 use ec_domain::{ErrorCode, PortError};
-use ec_embedded::{
-    Db, FsObjectStore, SqliteConnections, SqliteIdempotency, SqliteJobTable, SqliteQueue,
-    SqliteScanCatalog, SqliteSchedules,
-};
-use ec_pipeline::local_sources::{BuiltinPolicy, DerivedSbom, StoredScans, StoredVex};
-use ec_pipeline::request::{Caller, SCHEDULE_KEY_PREFIX};
-use ec_pipeline::schedule::latest_slot;
-use ec_pipeline::{Pipeline, Ports, Settings};
+use ec_embedded::{Db, SqliteQueue};
+use ec_pipeline::Pipeline;
+use ec_pipeline::app::Caller;
+use ec_pipeline::app::inputs::SCHEDULE_KEY_PREFIX;
+use ec_pipeline::scheduler::latest_slot;
+
+mod support;
+use support::Calls;
 
 struct NoPush;
 
@@ -67,52 +67,33 @@ struct Fixture {
     db: Db,
     queue: Arc<SqliteQueue>,
     trigger: Arc<TestTrigger>,
+    embedded: Option<ec_embedded::Embedded>,
     dir: tempfile::TempDir,
 }
 
 /// A pipeline on the database and objects of `dir` (a second one on the same dir is a
-/// restarted process).
-fn pipeline_on(
+/// restarted process, once the first has released the directory).
+async fn pipeline_on(
     dir: &std::path::Path,
     trigger: Arc<TestTrigger>,
-) -> (Pipeline, Db, Arc<SqliteQueue>) {
-    let db = Db::open(dir.join("db.sqlite")).unwrap();
-    let queue = Arc::new(SqliteQueue::new(db.clone()));
-    let objects =
-        Arc::new(FsObjectStore::new(dir.join("objects"), queue.clone(), vec![7; 32]).unwrap());
-    objects.set_base_url("http://127.0.0.1:1");
-    let catalog = Arc::new(SqliteScanCatalog::new(db.clone()));
-    let ports = Ports {
-        jobs: Arc::new(SqliteJobTable::new(db.clone())),
-        idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
-        queue: queue.clone(),
-        objects: objects.clone(),
-        catalog: catalog.clone(),
-        scans: Arc::new(StoredScans {
-            objects: objects.clone(),
-            catalog,
-        }),
-        verdicts: Arc::new(BuiltinPolicy(Default::default())),
-        vex: Arc::new(StoredVex { objects }),
-        sboms: Arc::new(DerivedSbom),
-        connections: Arc::new(SqliteConnections::new(db.clone())),
-        push: Arc::new(NoPush),
-        signer: Arc::new(ec_seal::Ed25519Signer::generate()),
-        schedules: Arc::new(SqliteSchedules::new(db.clone())),
-        trigger,
-    };
-    (Pipeline::new(ports, Settings::default()), db, queue)
+) -> (Pipeline, ec_embedded::Embedded) {
+    let e = support::embedded(dir).await;
+    let mut ports = e.ports.clone();
+    ports.push = Arc::new(NoPush);
+    ports.trigger = trigger;
+    (support::pipeline(ports), e)
 }
 
-fn fixture() -> Fixture {
+async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let trigger = Arc::new(TestTrigger::default());
-    let (pipeline, db, queue) = pipeline_on(dir.path(), trigger.clone());
+    let (pipeline, e) = pipeline_on(dir.path(), trigger.clone()).await;
     Fixture {
         pipeline,
-        db,
-        queue,
+        db: e.db.clone(),
+        queue: e.queue.clone(),
         trigger,
+        embedded: Some(e),
         dir,
     }
 }
@@ -148,9 +129,7 @@ impl Fixture {
     }
 
     async fn jobs(&self, tenant: &str) -> Vec<ec_domain::Job> {
-        self.pipeline
-            .ports
-            .jobs
+        support::jobs(&self.pipeline)
             .list(tenant, None, 200, None)
             .await
             .unwrap()
@@ -166,15 +145,18 @@ impl Fixture {
     }
 
     async fn stored(&self, tenant: &str) -> Vec<Schedule> {
-        self.pipeline.ports.schedules.list(tenant).await.unwrap()
+        support::schedules(&self.pipeline)
+            .list(tenant)
+            .await
+            .unwrap()
     }
 
     /// Rewrites the stored schedule (a conditional update, as any writer would).
     async fn rewrite(&self, s: &Schedule, f: impl FnOnce(&mut Schedule)) -> Schedule {
         let current = self
             .pipeline
-            .ports
-            .schedules
+            .scheduler
+            .store
             .get(&s.tenant_id, &s.schedule_id)
             .await
             .unwrap()
@@ -183,8 +165,8 @@ impl Fixture {
         f(&mut next);
         next.version = current.version + 1;
         self.pipeline
-            .ports
-            .schedules
+            .scheduler
+            .store
             .update(&next, current.version)
             .await
             .unwrap();
@@ -193,8 +175,8 @@ impl Fixture {
 
     async fn get(&self, s: &Schedule) -> Schedule {
         self.pipeline
-            .ports
-            .schedules
+            .scheduler
+            .store
             .get(&s.tenant_id, &s.schedule_id)
             .await
             .unwrap()
@@ -208,7 +190,7 @@ fn at(s: &str) -> OffsetDateTime {
 
 #[tokio::test]
 async fn bad_schedules_are_refused_and_nothing_is_stored() {
-    let f = fixture();
+    let f = fixture().await;
     let scan = f.scan(&acme()).await;
     let other_tenants_scan = f.scan(&globex()).await;
     let p = &f.pipeline;
@@ -287,7 +269,7 @@ async fn bad_schedules_are_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn a_schedule_is_stored_registered_and_due_at_its_next_slot() {
-    let f = fixture();
+    let f = fixture().await;
     let scan = f.scan(&acme()).await;
     let p = &f.pipeline;
     let before = ec_domain::time::now();
@@ -388,7 +370,7 @@ async fn a_schedule_is_stored_registered_and_due_at_its_next_slot() {
 
 #[tokio::test]
 async fn a_failed_registration_leaves_nothing() {
-    let f = fixture();
+    let f = fixture().await;
     let scan = f.scan(&acme()).await;
     f.trigger.fail.store(true, Ordering::SeqCst);
     let e = f
@@ -405,7 +387,7 @@ async fn a_failed_registration_leaves_nothing() {
 
 #[tokio::test]
 async fn a_scheduled_time_runs_once_however_often_it_is_triggered() {
-    let f = fixture();
+    let f = fixture().await;
     let scan = f.scan(&acme()).await;
     let p = &f.pipeline;
     let s = p
@@ -463,7 +445,8 @@ async fn a_scheduled_time_runs_once_however_often_it_is_triggered() {
 
     // ... and so does one replayed after the key expired (a long downtime): the run's
     // export id is derived from the run.
-    p.ports
+    p.app
+        .exports
         .idempotency
         .release("acme", &run_key(&s.schedule_id, slot))
         .await
@@ -518,7 +501,7 @@ async fn a_scheduled_time_runs_once_however_often_it_is_triggered() {
 
 #[tokio::test]
 async fn missed_runs_coalesce_into_one_catch_up_and_a_restart_does_not_run_again() {
-    let f = fixture();
+    let mut f = fixture().await;
     let scan = f.scan(&acme()).await;
     let p = &f.pipeline;
     let s = p
@@ -561,7 +544,9 @@ async fn missed_runs_coalesce_into_one_catch_up_and_a_restart_does_not_run_again
 
     // Another pass at the same time, and a restarted process on the same data: nothing.
     assert_eq!(p.run_due_schedules(now).await, 0);
-    let (restarted, _db, _q) = pipeline_on(f.dir.path(), f.trigger.clone());
+    // The first process lets go of the data directory (its lock), as a dead one does.
+    drop(f.embedded.take());
+    let (restarted, _restarted) = pipeline_on(f.dir.path(), f.trigger.clone()).await;
     assert_eq!(restarted.run_due_schedules(now).await, 0);
     assert_eq!(f.jobs("acme").await.len(), 1);
 
@@ -594,7 +579,7 @@ async fn missed_runs_coalesce_into_one_catch_up_and_a_restart_does_not_run_again
 
 #[tokio::test]
 async fn a_run_whose_request_became_invalid_is_recorded_and_the_loop_goes_on() {
-    let f = fixture();
+    let f = fixture().await;
     let gone = f.scan(&acme()).await;
     let kept = f.scan(&globex()).await;
     let p = &f.pipeline;
@@ -634,7 +619,7 @@ async fn a_run_whose_request_became_invalid_is_recorded_and_the_loop_goes_on() {
 
     let b = f.get(&broken).await;
     let err = b.last_error.clone().expect("the failure is recorded");
-    assert_eq!(err.code, "ERR_NOT_FOUND");
+    assert_eq!(err.code.as_str(), "ERR_NOT_FOUND");
     assert!(err.message.contains(&gone), "{}", err.message);
     assert_eq!(b.last_export_id, None);
     assert!(b.next_run_at.unwrap() > now, "the broken schedule moves on");

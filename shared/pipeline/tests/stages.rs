@@ -9,13 +9,12 @@ use bytes::Bytes;
 use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
 use ec_domain::ports::{ConnectionPush, ConnectionRegistry, PortResult, QueueConsumer};
 use ec_domain::{JobStatus, PortError};
-use ec_embedded::{
-    Db, FsObjectStore, NoopTrigger, SqliteConnections, SqliteIdempotency, SqliteJobTable,
-    SqliteQueue, SqliteScanCatalog, SqliteSchedules,
-};
-use ec_pipeline::local_sources::{BuiltinPolicy, DerivedSbom, StoredScans, StoredVex};
-use ec_pipeline::request::Caller;
-use ec_pipeline::{Outcome, Pipeline, Ports, Settings};
+use ec_embedded::{SqliteConnections, SqliteQueue};
+use ec_pipeline::app::Caller;
+use ec_pipeline::{Outcome, Pipeline};
+
+mod support;
+use support::Calls;
 
 /// Records every push; connection ids starting with `gone-` answer Gone.
 #[derive(Default)]
@@ -37,47 +36,27 @@ impl ConnectionPush for Recorder {
 
 struct Fixture {
     pipeline: Pipeline,
+    ports: ec_domain::ports::Ports,
     queue: Arc<SqliteQueue>,
     pushes: Arc<Recorder>,
     connections: Arc<SqliteConnections>,
+    _embedded: ec_embedded::Embedded,
     _dir: tempfile::TempDir,
 }
 
-fn fixture() -> Fixture {
+async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path().join("db.sqlite")).unwrap();
-    let queue = Arc::new(SqliteQueue::new(db.clone()));
-    let objects = Arc::new(
-        FsObjectStore::new(dir.path().join("objects"), queue.clone(), vec![7; 32]).unwrap(),
-    );
-    objects.set_base_url("http://127.0.0.1:1");
-    let catalog = Arc::new(SqliteScanCatalog::new(db.clone()));
+    let e = support::embedded(dir.path()).await;
     let pushes = Arc::new(Recorder::default());
-    let connections = Arc::new(SqliteConnections::new(db.clone()));
-    let ports = Ports {
-        jobs: Arc::new(SqliteJobTable::new(db.clone())),
-        idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
-        queue: queue.clone(),
-        objects: objects.clone(),
-        catalog: catalog.clone(),
-        scans: Arc::new(StoredScans {
-            objects: objects.clone(),
-            catalog,
-        }),
-        verdicts: Arc::new(BuiltinPolicy(Default::default())),
-        vex: Arc::new(StoredVex { objects }),
-        sboms: Arc::new(DerivedSbom),
-        connections: connections.clone(),
-        push: pushes.clone(),
-        signer: Arc::new(ec_seal::Ed25519Signer::generate()),
-        schedules: Arc::new(SqliteSchedules::new(db.clone())),
-        trigger: Arc::new(NoopTrigger),
-    };
+    let mut ports = e.ports.clone();
+    ports.push = pushes.clone();
     Fixture {
-        pipeline: Pipeline::new(ports, Settings::default()),
-        queue,
+        pipeline: support::pipeline(ports.clone()),
+        ports,
+        queue: e.queue.clone(),
         pushes,
-        connections,
+        connections: e.connections.clone(),
+        _embedded: e,
         _dir: dir,
     }
 }
@@ -110,7 +89,7 @@ impl Fixture {
 
 #[tokio::test]
 async fn duplicates_of_every_message_give_one_artifact_and_one_ready() {
-    let f = fixture();
+    let f = fixture().await;
     let caller = Caller {
         tenant: "acme".into(),
         subject: "alice".into(),
@@ -194,7 +173,7 @@ async fn duplicates_of_every_message_give_one_artifact_and_one_ready() {
 
 #[tokio::test]
 async fn cancelled_jobs_stop_and_failures_are_final() {
-    let f = fixture();
+    let f = fixture().await;
     let caller = Caller {
         tenant: "acme".into(),
         subject: "alice".into(),
@@ -203,7 +182,9 @@ async fn cancelled_jobs_stop_and_failures_are_final() {
     let req = serde_json::json!({"type":"scan_report","format":"csv","scope":{"scan_ids":[scan.scan_id]}});
     let job = f.pipeline.create_export(&caller, &req, None).await.unwrap();
     f.pipeline
-        .cancel_export(&caller, &job.export_id)
+        .app
+        .exports
+        .cancel(&caller, &job.export_id)
         .await
         .unwrap();
     let gather = f.take(QueueName::Gather).await;
@@ -257,7 +238,7 @@ async fn cancelled_jobs_stop_and_failures_are_final() {
         .await
         .unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
-    assert_eq!(failed.error.unwrap().code, "ERR_DATA_SOURCE");
+    assert_eq!(failed.error.unwrap().code.as_str(), "ERR_DATA_SOURCE");
     assert!(
         f.pushes
             .0
@@ -273,13 +254,13 @@ async fn cancelled_jobs_stop_and_failures_are_final() {
 /// completes; the replay never makes a second job.
 #[tokio::test]
 async fn replaying_a_key_resends_the_message_of_a_job_still_queued() {
-    let mut f = fixture();
+    let mut f = fixture().await;
     // Any wait counts as too long here.
     f.pipeline = Pipeline::new(
-        f.pipeline.ports.clone(),
-        Settings {
+        f.ports.clone(),
+        ec_pipeline::Settings {
             resend_queued_after: std::time::Duration::ZERO,
-            ..Settings::default()
+            ..ec_pipeline::Settings::default()
         },
     );
     let caller = Caller {

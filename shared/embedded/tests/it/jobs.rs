@@ -123,7 +123,10 @@ async fn list_pages_newest_first_with_status_filter() {
         if i % 3 == 0 {
             let f = j
                 .apply(
-                    Transition::Fail(ec_domain::JobError::new("X", "y")),
+                    Transition::Fail(ec_domain::JobError::new(
+                        ec_domain::FailureCode::Internal,
+                        "y",
+                    )),
                     t0(),
                     RET,
                 )

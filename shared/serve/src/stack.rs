@@ -1,12 +1,11 @@
-//! The embedded stack: the same API router and stage handlers as on AWS, wired to the
-//! filesystem, SQLite and an in-process WebSocket hub. `exportctl serve` and
-//! `exportctl demo` both run it.
+//! The embedded runtime (the mirror of `ec_lambda`): the same API router and stages as on
+//! AWS, over the ports [`ec_embedded::Embedded`] wires, served by one process with its
+//! worker loops and scheduler. `exportctl serve` and `exportctl demo` both run it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,26 +15,42 @@ use serde::Deserialize;
 use tokio::task::JoinHandle;
 
 use ec_api::{ApiState, Auth, HttpError, Limits, TraceId};
-use ec_domain::ports::{ConnectionPush, QueueConsumer};
+use ec_domain::ports::QueueConsumer;
 use ec_domain::{ApiError, ErrorCode, messages::QueueName};
-use ec_embedded::{
-    DataDir, Db, FsObjectStore, NoopTrigger, SqliteConnections, SqliteIdempotency, SqliteJobTable,
-    SqliteQueue, SqliteScanCatalog, SqliteSchedules,
-};
-use ec_pipeline::config::{Env, Sources, parse_var};
-use ec_pipeline::schedule::run_scheduler;
+use ec_embedded::{DataDir, Embedded, EmbeddedConfig, FsObjectStore, SqliteQueue};
+use ec_pipeline::Pipeline;
+use ec_pipeline::Settings;
+use ec_pipeline::scheduler::run_scheduler;
+use ec_pipeline::settings::{Env, parse_var};
 use ec_pipeline::worker::{WorkerConfig, run_worker};
-use ec_pipeline::{Pipeline, Ports, Settings};
 
-use crate::ws::{self, Hub, WsState};
+use crate::ws::{self, WsState};
 
 /// File names inside the data directory.
 pub const JWT_SECRET_FILE: &str = "jwt.secret";
-const PRESIGN_SECRET_FILE: &str = "presign.secret";
-const SIGNING_KEY_FILE: &str = "signing-key.pem";
 
 /// Default of `EXPORTCENTER_SCHEDULER_TICK_SECS`.
 pub const DEFAULT_SCHEDULER_TICK_SECS: u64 = 15;
+
+/// Why the embedded stack could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ec_pipeline::settings::ConfigError),
+    #[error(transparent)]
+    Wiring(#[from] ec_embedded::WiringError),
+    #[error(transparent)]
+    DataDir(#[from] ec_embedded::DataDirError),
+    #[error("{0}")]
+    Port(#[from] ec_domain::PortError),
+    #[error("{0}")]
+    Api(String),
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
 
 /// Everything `serve` needs, from flags and the environment (read once).
 #[derive(Debug, Clone)]
@@ -60,7 +75,7 @@ impl StackConfig {
         env: &dyn Env,
         addr: SocketAddr,
         data_dir: PathBuf,
-    ) -> anyhow::Result<StackConfig> {
+    ) -> Result<StackConfig, StartError> {
         let settings = Settings::from_env(env)?;
         let d = WorkerConfig::default();
         let limits = Limits::default();
@@ -172,22 +187,30 @@ async fn serve_object(
 }
 
 impl Stack {
-    pub async fn start(cfg: StackConfig, env: &dyn Env) -> anyhow::Result<Stack> {
-        let data_dir = DataDir::open(&cfg.data_dir)?;
+    pub async fn start(cfg: StackConfig, env: &dyn Env) -> Result<Stack, StartError> {
+        let embedded = Embedded::open(
+            &cfg.data_dir,
+            env,
+            &EmbeddedConfig {
+                policy: cfg.settings.policy.clone(),
+                max_attempts: cfg.settings.max_attempts,
+            },
+        )
+        .await?;
+        let Embedded {
+            data_dir,
+            queue,
+            objects,
+            jobs,
+            connections,
+            hub,
+            ports,
+            ..
+        } = embedded;
         let jwt_secret = match cfg.jwt_secret.clone() {
             Some(s) => s,
             None => data_dir.load_or_create_secret(JWT_SECRET_FILE)?,
         };
-        let presign_secret = data_dir.load_or_create_secret(PRESIGN_SECRET_FILE)?;
-        let signer =
-            ec_seal::Ed25519Signer::load_or_create(&data_dir.path().join(SIGNING_KEY_FILE))
-                .context("loading the signing key")?;
-
-        let db = Db::open(data_dir.db())?;
-        let queue = Arc::new(SqliteQueue::with_max_receives(
-            db.clone(),
-            cfg.settings.max_attempts,
-        ));
         // This process owns the data dir: whatever a previous process had in flight is orphaned.
         let released = queue.release_in_flight().await?;
         if released > 0 {
@@ -196,43 +219,19 @@ impl Stack {
                 "re-queued messages left in flight by a previous run"
             );
         }
-        let objects = Arc::new(FsObjectStore::new(
-            data_dir.objects(),
-            queue.clone(),
-            presign_secret,
-        )?);
         objects.sweep_temp_files().await?;
-        let catalog = Arc::new(SqliteScanCatalog::new(db.clone()));
-        let connections = Arc::new(SqliteConnections::new(db.clone()));
         connections.clear().await?;
-        let hub = Arc::new(Hub::default());
-        let sources = Sources::from_env(env, &cfg.settings, objects.clone(), catalog.clone())?;
-        let jobs = Arc::new(SqliteJobTable::new(db.clone()));
-        let ports = Ports {
-            jobs: jobs.clone(),
-            idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
-            queue: queue.clone(),
-            objects: objects.clone(),
-            catalog,
-            scans: sources.scans,
-            verdicts: sources.verdicts,
-            vex: sources.vex,
-            sboms: sources.sboms,
-            connections: connections.clone(),
-            push: hub.clone() as Arc<dyn ConnectionPush>,
-            signer: Arc::new(signer),
-            schedules: Arc::new(SqliteSchedules::new(db.clone())),
-            trigger: Arc::new(NoopTrigger),
-        };
         let pipeline = Pipeline::new(ports, cfg.settings.clone());
         // A job whose message a previous process never sent would stay queued forever; a
         // duplicate message for the others is harmless (every stage is idempotent).
         let queued = jobs.queued().await?;
         for job in &queued {
             pipeline
+                .app
+                .exports
                 .send_gather(job)
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message.clone()))?;
+                .map_err(|e| StartError::Api(e.message.clone()))?;
         }
         if !queued.is_empty() {
             tracing::info!(jobs = queued.len(), "re-sent the messages of queued jobs");
@@ -241,8 +240,14 @@ impl Stack {
 
         let listener = tokio::net::TcpListener::bind(cfg.addr)
             .await
-            .with_context(|| format!("binding {}", cfg.addr))?;
-        let addr = listener.local_addr()?;
+            .map_err(|source| StartError::Bind {
+                addr: cfg.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: cfg.addr,
+            source,
+        })?;
         let base_url = cfg
             .public_url
             .clone()
@@ -250,7 +255,7 @@ impl Stack {
         objects.set_base_url(&base_url);
 
         let api = ec_api::routes(ApiState {
-            pipeline: pipeline.clone(),
+            app: pipeline.app.clone(),
             auth: auth.clone(),
             limits: cfg.limits.clone(),
         });
@@ -278,11 +283,11 @@ impl Stack {
         });
 
         let mut tasks = Vec::new();
-        for q in QueueName::ALL {
+        for &q in QueueName::ALL {
             for _ in 0..cfg.workers {
                 let consumer: Arc<dyn QueueConsumer> = queue.clone();
                 tasks.push(tokio::spawn(run_worker(
-                    pipeline.clone(),
+                    pipeline.stages.clone(),
                     consumer,
                     q,
                     cfg.worker.clone(),
@@ -291,7 +296,7 @@ impl Stack {
         }
         // The first pass runs now: the catch-up of whatever was missed while stopped.
         tasks.push(tokio::spawn(run_scheduler(
-            pipeline.clone(),
+            pipeline.scheduler.clone(),
             cfg.scheduler_tick,
         )));
         tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "embedded stack listening");

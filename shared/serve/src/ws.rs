@@ -1,10 +1,8 @@
-//! The embedded stack's WebSocket endpoint (`/ws`) and the push side of its notifier: the
-//! local stand-in for API Gateway WebSocket and its Management API.
+//! The embedded stack's WebSocket endpoint (`/ws`): the local stand-in for API Gateway
+//! WebSocket. Its connections are held by [`ec_embedded::Hub`], the push side.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -16,44 +14,9 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use ec_api::{Auth, HttpError, TraceId};
-use ec_domain::ports::{ConnectionPush, ConnectionRegistry, PortResult};
-use ec_domain::{ApiError, ErrorCode, PortError};
-
-/// Live connections of this process, by connection id.
-#[derive(Default)]
-pub struct Hub {
-    senders: Mutex<HashMap<String, mpsc::UnboundedSender<Bytes>>>,
-}
-
-impl Hub {
-    fn insert(&self, id: &str, tx: mpsc::UnboundedSender<Bytes>) {
-        if let Ok(mut m) = self.senders.lock() {
-            m.insert(id.to_string(), tx);
-        }
-    }
-
-    fn remove(&self, id: &str) {
-        if let Ok(mut m) = self.senders.lock() {
-            m.remove(id);
-        }
-    }
-}
-
-#[async_trait]
-impl ConnectionPush for Hub {
-    async fn post(&self, connection_id: &str, payload: Bytes) -> PortResult<()> {
-        let tx = self
-            .senders
-            .lock()
-            .map_err(|_| PortError::Backend("hub lock poisoned".into()))?
-            .get(connection_id)
-            .cloned();
-        match tx {
-            Some(tx) if tx.send(payload).is_ok() => Ok(()),
-            _ => Err(PortError::Gone(connection_id.to_string())),
-        }
-    }
-}
+use ec_domain::ports::ConnectionRegistry;
+use ec_domain::{ApiError, ErrorCode};
+use ec_embedded::Hub;
 
 #[derive(Clone)]
 pub struct WsState {

@@ -1,6 +1,5 @@
-//! Scheduled exports: `POST/GET/DELETE /api/v1/schedules`, one run of a schedule (what the
-//! AWS `export-schedule` function does per EventBridge Scheduler delivery), and the embedded
-//! stack's scheduler loop.
+//! Running schedules: one run of a schedule (what the AWS `export-schedule` function does
+//! per EventBridge Scheduler delivery), and the embedded stack's scheduler loop.
 //!
 //! A run is an ordinary export: the schedule's stored request goes through the same
 //! validation and the same idempotency path as `POST /api/v1/exports`, with the job's
@@ -23,103 +22,23 @@
 //! store or queue outage) leaves `next_run_at` alone and is retried on the next tick.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
-use ec_domain::ports::PortResult;
-use ec_domain::schedule::{CronSpec, Schedule, new_schedule_id};
-use ec_domain::{ApiError, ErrorCode, Job, JobError, PortError};
+use ec_domain::ports::{PortResult, ScheduleStore};
+use ec_domain::schedule::{CronSpec, Schedule};
+use ec_domain::{ApiError, ErrorCode, ExportRequest, Job, JobError, PortError, StageError};
 
-use crate::request::{Caller, Origin};
-use crate::{Pipeline, StageError};
-
-/// The time zone of a schedule that names none.
-pub const DEFAULT_TIMEZONE: &str = "UTC";
-
-/// The fields of a schedule body.
-const SCHEDULE_FIELDS: &[&str] = &["cron", "timezone", "request"];
+use crate::app::Caller;
+use crate::app::exports::{Exports, Origin};
 
 /// Schedules the loop reads per query.
 const DUE_BATCH: usize = 100;
 
 /// Conditional writes retried before giving up on a schedule that keeps changing.
 const MAX_RACES: usize = 5;
-
-/// A schedule body, checked for shape (not yet for meaning).
-struct ScheduleBody {
-    cron: String,
-    timezone: String,
-    request: Value,
-}
-
-fn parse_body(body: &Value) -> Result<ScheduleBody, ApiError> {
-    let Value::Object(obj) = body else {
-        return Err(ApiError::validation("body", "must be a JSON object"));
-    };
-    let mut errors = ApiError::new(ErrorCode::ExportValidation, "the schedule is invalid");
-    for key in obj.keys() {
-        if !SCHEDULE_FIELDS.contains(&key.as_str()) {
-            errors = errors.with_detail(
-                key.as_str(),
-                format!(
-                    "unknown field; expected one of {}",
-                    SCHEDULE_FIELDS.join(", ")
-                ),
-            );
-        }
-    }
-    let cron = match obj.get("cron") {
-        Some(Value::String(s)) => Some(s.split_whitespace().collect::<Vec<_>>().join(" ")),
-        None | Some(Value::Null) => {
-            errors = errors.with_detail("cron", "is required");
-            None
-        }
-        Some(_) => {
-            errors = errors.with_detail("cron", "must be a string");
-            None
-        }
-    };
-    let timezone = match obj.get("timezone") {
-        None | Some(Value::Null) => Some(DEFAULT_TIMEZONE.to_string()),
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            errors = errors.with_detail("timezone", "must be a string");
-            None
-        }
-    };
-    let request = match obj.get("request") {
-        Some(r @ Value::Object(_)) => Some(r.clone()),
-        None | Some(Value::Null) => {
-            errors = errors.with_detail("request", "is required");
-            None
-        }
-        Some(_) => {
-            errors = errors.with_detail("request", "must be an object (an export request)");
-            None
-        }
-    };
-    match (cron, timezone, request) {
-        (Some(cron), Some(timezone), Some(request)) if errors.details.is_empty() => {
-            Ok(ScheduleBody {
-                cron,
-                timezone,
-                request,
-            })
-        }
-        _ => Err(errors),
-    }
-}
-
-/// An export request's error, with its fields named inside the schedule body
-/// (`scope.scan_ids` → `request.scope.scan_ids`).
-fn in_request(mut e: ApiError) -> ApiError {
-    for d in &mut e.details {
-        d.field = format!("request.{}", d.field);
-    }
-    e
-}
 
 /// Whether a failed run may succeed if tried again (an outage), as opposed to a request
 /// that no longer validates.
@@ -172,111 +91,15 @@ fn next_run(
     }
 }
 
-impl Pipeline {
-    /// `POST /api/v1/schedules`: `{ "cron", "timezone" (default UTC), "request" }`. The
-    /// request is validated exactly as `POST /api/v1/exports` validates it. Stored, then
-    /// registered with the trigger; if registering fails the schedule is removed again
-    /// (503), so nothing is left half-made.
-    pub async fn create_schedule(
-        &self,
-        caller: &Caller,
-        body: &Value,
-    ) -> Result<Schedule, ApiError> {
-        let body = parse_body(body)?;
-        let spec = CronSpec::parse(&body.cron, &body.timezone)?;
-        self.validate_export(&caller.tenant, &body.request)
-            .await
-            .map_err(in_request)?;
-        let expression = spec.eventbridge_expression()?;
-        let now = ec_domain::time::now();
-        let next = spec
-            .next_after(now)
-            .ok_or_else(|| ApiError::validation("cron", "never fires"))?;
-        let schedule = Schedule::new(
-            new_schedule_id(),
-            caller.tenant.clone(),
-            body.cron,
-            spec.timezone().to_string(),
-            body.request,
-            caller.subject.clone(),
-            now,
-            Some(next),
-        );
-        self.ports.schedules.create(&schedule).await?;
-        if let Err(e) = self
-            .ports
-            .trigger
-            .register(&schedule, &expression, spec.timezone())
-            .await
-        {
-            tracing::error!(schedule_id = %schedule.schedule_id, error = %e, "registering the schedule failed; removing it");
-            if let Err(e) = self
-                .ports
-                .schedules
-                .delete(&schedule.tenant_id, &schedule.schedule_id)
-                .await
-            {
-                tracing::error!(schedule_id = %schedule.schedule_id, error = %e, "rollback of the schedule failed");
-            }
-            return Err(match e {
-                PortError::Invalid(m) => ApiError::validation("cron", m),
-                _ => ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the scheduler is unavailable; retry later",
-                ),
-            });
-        }
-        tracing::info!(schedule_id = %schedule.schedule_id, tenant = %schedule.tenant_id, cron = %schedule.cron, timezone = %schedule.timezone, "schedule created");
-        Ok(schedule)
-    }
+/// Runs schedules: the store it reads and advances, and the export service each run
+/// submits through.
+#[derive(Clone)]
+pub struct Scheduler {
+    pub store: Arc<dyn ScheduleStore>,
+    pub exports: Exports,
+}
 
-    /// `GET /api/v1/schedules`: the tenant's schedules, oldest first.
-    pub async fn list_schedules(&self, caller: &Caller) -> Result<Vec<Schedule>, ApiError> {
-        Ok(self.ports.schedules.list(&caller.tenant).await?)
-    }
-
-    /// `GET /api/v1/schedules/{id}` (404 for unknown ids and other tenants' ids).
-    pub async fn get_schedule(
-        &self,
-        caller: &Caller,
-        schedule_id: &str,
-    ) -> Result<Schedule, ApiError> {
-        if !ec_domain::ids::is_safe_id(schedule_id) {
-            return Err(ApiError::not_found("schedule"));
-        }
-        self.ports
-            .schedules
-            .get(&caller.tenant, schedule_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("schedule"))
-    }
-
-    /// `DELETE /api/v1/schedules/{id}`: unregisters the trigger, then removes the schedule.
-    /// Exports it already started are left alone.
-    pub async fn delete_schedule(
-        &self,
-        caller: &Caller,
-        schedule_id: &str,
-    ) -> Result<(), ApiError> {
-        let schedule = self.get_schedule(caller, schedule_id).await?;
-        match self.ports.trigger.unregister(&schedule).await {
-            Ok(()) | Err(PortError::NotFound(_)) => {}
-            Err(e) => {
-                tracing::error!(schedule_id, error = %e, "unregistering the schedule failed");
-                return Err(ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the scheduler is unavailable; retry later",
-                ));
-            }
-        }
-        self.ports
-            .schedules
-            .delete(&caller.tenant, schedule_id)
-            .await?;
-        tracing::info!(schedule_id, tenant = %caller.tenant, "schedule deleted");
-        Ok(())
-    }
-
+impl Scheduler {
     /// One run of a schedule for the slot `scheduled_at`: the export job, created exactly
     /// as `POST /api/v1/exports` would (same validation, same idempotency path) with
     /// `schedule_id` set, the idempotency key [`run_key`](ec_domain::schedule::run_key) and
@@ -288,13 +111,13 @@ impl Pipeline {
     /// - `Ok(None)`: nothing ran: the schedule is gone, a later slot already ran, or the
     ///   request no longer validates (recorded as `last_error`; retrying cannot help).
     /// - `Err` (retryable): an outage; trying the same slot again is safe.
-    pub async fn run_schedule(
+    pub async fn run(
         &self,
         tenant: &str,
         schedule_id: &str,
         scheduled_at: OffsetDateTime,
     ) -> Result<Option<Job>, StageError> {
-        let Some(schedule) = self.ports.schedules.get(tenant, schedule_id).await? else {
+        let Some(schedule) = self.store.get(tenant, schedule_id).await? else {
             tracing::info!(schedule_id, tenant, "schedule is gone; nothing to run");
             return Ok(None);
         };
@@ -306,7 +129,7 @@ impl Pipeline {
             Some(last) if last == scheduled_at => {
                 // This slot already ran (a duplicate trigger): answer what it made.
                 return match &schedule.last_export_id {
-                    Some(id) => Ok(self.ports.jobs.get(tenant, id).await?),
+                    Some(id) => Ok(self.exports.jobs.get(tenant, id).await?),
                     None => Ok(None),
                 };
             }
@@ -320,13 +143,17 @@ impl Pipeline {
             schedule_id,
             scheduled_at,
         };
-        match self.submit_export(&caller, &schedule.request, origin).await {
+        let submitted = match ExportRequest::from_json(&schedule.request, tenant) {
+            Ok(request) => self.exports.submit(&caller, request, origin).await,
+            Err(e) => Err(e),
+        };
+        match submitted {
             Ok(job) => {
                 tracing::info!(schedule_id, tenant, export_id = %job.export_id, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "scheduled export started");
                 self.record_run(&schedule, scheduled_at, Ok(&job)).await?;
                 Ok(Some(job))
             }
-            Err(e) if transient(&e) => Err(StageError::retryable(e.code.as_str(), e.message)),
+            Err(e) if transient(&e) => Err(StageError::retryable(e.code.into(), e.message)),
             Err(e) => {
                 tracing::warn!(schedule_id, tenant, code = e.code.as_str(), message = %e.message, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "scheduled export refused: its request no longer validates");
                 let error = JobError::from_code(e.code, e.message);
@@ -364,12 +191,11 @@ impl Pipeline {
             }
             next.next_run_at = next_run(&current, scheduled_at, ec_domain::time::now());
             next.version = current.version + 1;
-            match self.ports.schedules.update(&next, current.version).await {
+            match self.store.update(&next, current.version).await {
                 Ok(()) => return Ok(()),
                 Err(PortError::ConditionFailed(_)) => {
                     match self
-                        .ports
-                        .schedules
+                        .store
                         .get(&current.tenant_id, &current.schedule_id)
                         .await?
                     {
@@ -394,7 +220,7 @@ impl Pipeline {
         now: OffsetDateTime,
     ) -> PortResult<()> {
         for _ in 0..MAX_RACES {
-            let Some(current) = self.ports.schedules.get(tenant, schedule_id).await? else {
+            let Some(current) = self.store.get(tenant, schedule_id).await? else {
                 return Ok(());
             };
             if current.next_run_at.is_none_or(|t| t > scheduled_at) {
@@ -403,7 +229,7 @@ impl Pipeline {
             let mut next = current.clone();
             next.next_run_at = next_run(&current, scheduled_at, now);
             next.version = current.version + 1;
-            match self.ports.schedules.update(&next, current.version).await {
+            match self.store.update(&next, current.version).await {
                 Ok(()) => return Ok(()),
                 Err(PortError::ConditionFailed(_)) => continue,
                 Err(e) => return Err(e),
@@ -417,11 +243,11 @@ impl Pipeline {
     /// One pass of the embedded scheduler at `now`: runs every due schedule once (see the
     /// module documentation for missed runs). Returns the number of exports it started or
     /// found already started.
-    pub async fn run_due_schedules(&self, now: OffsetDateTime) -> usize {
+    pub async fn run_due(&self, now: OffsetDateTime) -> usize {
         let mut seen = HashSet::new();
         let mut runs = 0;
         loop {
-            let batch = match self.ports.schedules.due(now, DUE_BATCH).await {
+            let batch = match self.store.due(now, DUE_BATCH).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "reading due schedules failed");
@@ -461,10 +287,7 @@ impl Pipeline {
         if scheduled_at > due_at {
             tracing::info!(schedule_id = %s.schedule_id, tenant = %s.tenant_id, missed_since = %ec_domain::time::rfc3339(due_at), running_for = %ec_domain::time::rfc3339(scheduled_at), "coalescing missed runs into one catch-up run");
         }
-        let ran = match self
-            .run_schedule(&s.tenant_id, &s.schedule_id, scheduled_at)
-            .await
-        {
+        let ran = match self.run(&s.tenant_id, &s.schedule_id, scheduled_at).await {
             Ok(job) => job.is_some(),
             Err(e) => {
                 tracing::warn!(schedule_id = %s.schedule_id, tenant = %s.tenant_id, error = %e, "scheduled run failed; retrying on the next tick");
@@ -483,10 +306,10 @@ impl Pipeline {
 
 /// The embedded stack's scheduler: a pass over the due schedules at start-up (the catch-up
 /// of whatever was missed while stopped) and then every `tick`. On AWS, EventBridge
-/// Scheduler calls [`Pipeline::run_schedule`] instead.
-pub async fn run_scheduler(pipeline: Pipeline, tick: Duration) {
+/// Scheduler calls [`Scheduler::run`] instead.
+pub async fn run_scheduler(scheduler: Scheduler, tick: Duration) {
     loop {
-        let runs = pipeline.run_due_schedules(ec_domain::time::now()).await;
+        let runs = scheduler.run_due(ec_domain::time::now()).await;
         if runs > 0 {
             tracing::debug!(runs, "scheduler pass");
         }

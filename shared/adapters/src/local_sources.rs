@@ -82,36 +82,9 @@ impl VexSource for StoredVex {
             let bytes = self.objects.get(&meta.key).await?;
             let statements: Vec<VexStatement> = serde_json::from_slice(&bytes)
                 .map_err(|e| PortError::Invalid(format!("stored VEX {}: {e}", meta.key)))?;
-            out.extend(applicable(&statements, scan));
+            out.extend(ec_domain::vex::applicable(&statements, scan));
         }
         Ok(out)
-    }
-}
-
-/// The statements about vulnerabilities the scan found.
-pub fn applicable(statements: &[VexStatement], scan: &Scan) -> Vec<VexStatement> {
-    let ids: std::collections::BTreeSet<String> = scan
-        .findings
-        .iter()
-        .map(|f| f.vulnerability_id.to_ascii_uppercase())
-        .collect();
-    statements
-        .iter()
-        .filter(|s| ids.contains(&s.vulnerability_id.to_ascii_uppercase()))
-        .cloned()
-        .collect()
-}
-
-/// The SBOM built from the scan's own package list.
-pub fn derived_sbom(scan: &Scan) -> Sbom {
-    Sbom {
-        artifact_digest: scan
-            .artifact
-            .digest
-            .clone()
-            .unwrap_or_else(|| scan.scan_id.clone()),
-        source_format: "derived".into(),
-        components: scan.components.clone(),
     }
 }
 
@@ -121,6 +94,6 @@ pub struct DerivedSbom;
 #[async_trait]
 impl SbomSource for DerivedSbom {
     async fn sbom(&self, _tenant: &str, scan: &Scan) -> PortResult<Option<Sbom>> {
-        Ok(Some(derived_sbom(scan)))
+        Ok(Some(scan.derived_sbom()))
     }
 }

@@ -1,15 +1,13 @@
-//! Templates: the built-in ones and each tenant's own (`custom-{tenant}`), stored under the
-//! tenant's prefix in the object store and readable only by that tenant.
+//! The template service behind `/api/v1/templates`: the built-in templates and each
+//! tenant's own (`custom-{tenant}`), readable and writable only by that tenant.
 
 use serde::Serialize;
 
 use ec_domain::template::CustomTemplate;
-use ec_domain::{
-    ApiError, BuiltinTemplate, ErrorCode, ExportType, Format, PortError, TemplateName, keys,
-};
+use ec_domain::{ApiError, BuiltinTemplate, ErrorCode, ExportType, Format, TemplateName};
 
-use crate::Pipeline;
-use crate::request::Caller;
+use crate::app::Caller;
+use crate::custom_templates::CustomTemplates;
 
 /// One entry of `GET /api/v1/templates`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -24,8 +22,6 @@ pub struct TemplateInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
 }
-
-const CUSTOM_FILE: &str = "custom.json";
 
 fn describe(t: BuiltinTemplate) -> &'static str {
     match t {
@@ -75,7 +71,7 @@ impl TemplateInfo {
 }
 
 /// The caller's own template name; any other name is answered as unknown (404).
-fn own_name(caller: &Caller, name: &str) -> Result<(), ApiError> {
+pub fn own_name(caller: &Caller, name: &str) -> Result<(), ApiError> {
     match TemplateName::parse(name) {
         Some(TemplateName::Custom { tenant }) if tenant == caller.tenant => Ok(()),
         _ => Err(ApiError::new(
@@ -85,15 +81,21 @@ fn own_name(caller: &Caller, name: &str) -> Result<(), ApiError> {
     }
 }
 
-impl Pipeline {
+/// The template service and the store it uses.
+#[derive(Clone)]
+pub struct Templates {
+    pub store: CustomTemplates,
+}
+
+impl Templates {
     /// `GET /api/v1/templates`: the built-in templates with the formats each renders, and
     /// the tenant's own when it uploaded one.
-    pub async fn templates(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, ApiError> {
+    pub async fn list(&self, caller: &Caller) -> Result<Vec<TemplateInfo>, ApiError> {
         let mut out: Vec<TemplateInfo> = BuiltinTemplate::ALL
             .iter()
             .map(|t| TemplateInfo::builtin(*t))
             .collect();
-        if let Some(t) = self.custom_template(&caller.tenant).await? {
+        if let Some(t) = self.store.get(&caller.tenant).await? {
             out.push(TemplateInfo::custom(&t));
         }
         Ok(out)
@@ -101,62 +103,30 @@ impl Pipeline {
 
     /// `PUT /api/v1/templates/custom-{tenant}`: checks every source's syntax, then stores
     /// the template, replacing the previous one.
-    pub async fn put_custom_template(
+    pub async fn put(
         &self,
         caller: &Caller,
         name: &str,
-        body: &serde_json::Value,
+        template: CustomTemplate,
     ) -> Result<TemplateInfo, ApiError> {
         own_name(caller, name)?;
-        let template = CustomTemplate::from_upload(&caller.tenant, body, ec_domain::time::now())?;
         for (format, source) in &template.sources {
             ec_render::custom::check(*format, source)
                 .map_err(|e| ApiError::validation(format.as_str(), e.to_string()))?;
         }
-        let body = ec_domain::ids::canonical_json(&template);
-        self.ports
-            .objects
-            .put(
-                &keys::custom_template(&caller.tenant, CUSTOM_FILE),
-                body.into(),
-                "application/json",
-            )
-            .await?;
+        self.store.put(&template).await?;
         tracing::info!(tenant = %caller.tenant, sha256 = %template.sha256, "custom template stored");
         Ok(TemplateInfo::custom(&template))
     }
 
     /// `GET /api/v1/templates/custom-{tenant}`: the sources, to the owning tenant only.
-    pub async fn get_custom_template(
-        &self,
-        caller: &Caller,
-        name: &str,
-    ) -> Result<CustomTemplate, ApiError> {
+    pub async fn get(&self, caller: &Caller, name: &str) -> Result<CustomTemplate, ApiError> {
         own_name(caller, name)?;
-        self.custom_template(&caller.tenant).await?.ok_or_else(|| {
+        self.store.get(&caller.tenant).await?.ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,
                 format!("no template {name:?} uploaded yet"),
             )
         })
-    }
-
-    /// The tenant's stored template, if any.
-    pub(crate) async fn custom_template(
-        &self,
-        tenant: &str,
-    ) -> Result<Option<CustomTemplate>, PortError> {
-        match self
-            .ports
-            .objects
-            .get(&keys::custom_template(tenant, CUSTOM_FILE))
-            .await
-        {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| PortError::Invalid(format!("stored custom template: {e}"))),
-            Err(PortError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 }

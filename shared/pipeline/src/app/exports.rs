@@ -1,49 +1,32 @@
-//! The request stage: what the HTTP API does, independent of HTTP. Validates, writes the
-//! job row, enqueues the gather work, and answers reads, cancels, downloads and ingests.
+//! The export service behind `POST/GET/DELETE /api/v1/exports` and the download route:
+//! validates, writes the job row, enqueues the gather work, and answers reads, cancels and
+//! downloads. Scheduled runs submit through the same path ([`Exports::submit`]).
 
-use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
 
 use ec_domain::error::ErrorDetail;
 use ec_domain::messages::{JobMessage, QueueName};
-use ec_domain::ports::{Claim, Page};
-use ec_domain::scan::ScanSummary;
+use ec_domain::ports::{
+    Claim, IdempotencyStore, JobTable, ObjectStore, Page, ScanSource, WorkQueue,
+};
 use ec_domain::schedule;
 use ec_domain::{
     ApiError, ArtifactKind, ErrorCode, ExportRequest, Job, JobStatus, PortError, Scope,
-    TemplateName, Transition, keys,
+    TemplateName, Transition,
 };
 
-use crate::Pipeline;
-
-/// The authenticated caller: tenant and subject come from a verified token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub tenant: String,
-    pub subject: String,
-}
-
-/// Answer to `POST /api/v1/scans`. For a VEX-only document (OpenVEX, CSAF, a CycloneDX
-/// VEX BOM) `scan_id` is the stored VEX document's id (`vex-…`) and no scan is stored.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct IngestReceipt {
-    pub scan_id: String,
-    pub artifact_digest: Option<String>,
-    pub findings: usize,
-    pub components: usize,
-    pub source_format: String,
-    /// VEX statements stored from the document (its own, or a BOM's analyses).
-    #[serde(default)]
-    pub vex_statements: usize,
-}
-
-pub const MAX_LIST_LIMIT: usize = 200;
-pub const DEFAULT_LIST_LIMIT: usize = 50;
+use crate::app::Caller;
+use crate::app::inputs::{IdempotencyKey, ListExports};
+use crate::custom_templates::CustomTemplates;
 
 /// What starts an export.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Origin<'a> {
+#[derive(Debug, Clone)]
+pub enum Origin<'a> {
     /// `POST /api/v1/exports`, with the client's `Idempotency-Key` if any.
-    Client { idempotency_key: Option<&'a str> },
+    Client {
+        idempotency_key: Option<&'a IdempotencyKey>,
+    },
     /// One run of a schedule: the job records `schedule_id`, the idempotency key is
     /// [`schedule::run_key`] and the export id [`schedule::run_export_id`], so a slot
     /// triggered again finds the job it made.
@@ -53,40 +36,48 @@ pub(crate) enum Origin<'a> {
     },
 }
 
-/// Idempotency keys of scheduled runs ([`ec_domain::schedule::run_key`]) start with this;
-/// clients may not use it, so they cannot pre-empt a schedule's run.
-pub const SCHEDULE_KEY_PREFIX: &str = "schedule:";
-
-fn valid_idempotency_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
+/// The export service and the ports it uses.
+#[derive(Clone)]
+pub struct Exports {
+    pub jobs: Arc<dyn JobTable>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub queue: Arc<dyn WorkQueue>,
+    /// Whether the scans in scope exist.
+    pub scans: Arc<dyn ScanSource>,
+    /// Presigned download links.
+    pub objects: Arc<dyn ObjectStore>,
+    pub templates: CustomTemplates,
+    pub retention: time::Duration,
+    pub download_ttl: Duration,
+    pub idempotency_ttl: Duration,
+    pub resend_queued_after: Duration,
 }
 
-impl Pipeline {
+impl Exports {
     /// `POST /api/v1/exports`.
-    pub async fn create_export(
+    pub async fn create(
         &self,
         caller: &Caller,
-        body: &serde_json::Value,
-        idempotency_key: Option<&str>,
+        request: ExportRequest,
+        idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Job, ApiError> {
-        self.submit_export(caller, body, Origin::Client { idempotency_key })
+        self.submit(caller, request, Origin::Client { idempotency_key })
             .await
     }
 
-    /// Everything an export request must pass before a job exists: it parses, its template
+    /// Everything a parsed export request must pass before a job exists: its template
     /// renders in its format, and every scan in scope exists for the tenant. API requests
     /// and schedules (at creation and again at every run) all go through here.
-    pub async fn validate_export(
+    pub async fn validate(
         &self,
         tenant: &str,
-        body: &serde_json::Value,
+        request: ExportRequest,
     ) -> Result<ExportRequest, ApiError> {
-        let request = ExportRequest::from_json(body, tenant)?;
         let supported = match &request.template {
             TemplateName::Builtin(_) => {
                 ec_render::supports(request.export_type, request.format, &request.template)
             }
-            TemplateName::Custom { .. } => match self.custom_template(tenant).await? {
+            TemplateName::Custom { .. } => match self.templates.get(tenant).await? {
                 Some(t) => ec_render::supports_custom(request.export_type, request.format, &t),
                 None => {
                     return Err(ApiError::validation(
@@ -109,20 +100,19 @@ impl Pipeline {
         Ok(request)
     }
 
-    /// Validates `body`, then writes and enqueues its job, or, when its idempotency key was
-    /// used before with the same request, answers the job it made. The one path of
+    /// Validates `request`, then writes and enqueues its job, or, when its idempotency key
+    /// was used before with the same request, answers the job it made. The one path of
     /// `POST /api/v1/exports` and of scheduled runs.
-    pub(crate) async fn submit_export(
+    pub async fn submit(
         &self,
         caller: &Caller,
-        body: &serde_json::Value,
+        request: ExportRequest,
         origin: Origin<'_>,
     ) -> Result<Job, ApiError> {
-        let request = self.validate_export(&caller.tenant, body).await?;
-
+        let request = self.validate(&caller.tenant, request).await?;
         let (idempotency_key, schedule_id, mut export_id) = match origin {
             Origin::Client { idempotency_key } => (
-                idempotency_key.map(str::to_string),
+                idempotency_key.map(|k| k.as_str().to_string()),
                 None,
                 ec_domain::ids::new_export_id(),
             ),
@@ -137,33 +127,12 @@ impl Pipeline {
         };
         let idempotency_key = idempotency_key.as_deref();
         if let Some(key) = idempotency_key {
-            if !valid_idempotency_key(key) {
-                return Err(ApiError::validation(
-                    "Idempotency-Key",
-                    "must be 1 to 255 visible ASCII characters",
-                ));
-            }
-            if schedule_id.is_none() && key.starts_with(SCHEDULE_KEY_PREFIX) {
-                return Err(ApiError::validation(
-                    "Idempotency-Key",
-                    format!(
-                        "keys starting with {SCHEDULE_KEY_PREFIX:?} are reserved for scheduled runs"
-                    ),
-                ));
-            }
             // Hash the validated request, not the raw bytes: a retry that orders scan ids or
             // keys differently is the same request.
             let hash = ec_domain::ids::sha256_hex(&ec_domain::ids::canonical_json(&request));
             let claim = self
-                .ports
                 .idempotency
-                .claim(
-                    &caller.tenant,
-                    key,
-                    &hash,
-                    &export_id,
-                    self.settings.idempotency_ttl,
-                )
+                .claim(&caller.tenant, key, &hash, &export_id, self.idempotency_ttl)
                 .await?;
             if let Claim::Existing {
                 request_hash,
@@ -177,11 +146,9 @@ impl Pipeline {
                     )
                     .with_detail("Idempotency-Key", "reused with another body"));
                 }
-                if let Some(job) = self.ports.jobs.get(&caller.tenant, &existing).await? {
+                if let Some(job) = self.jobs.get(&caller.tenant, &existing).await? {
                     let waited = ec_domain::time::now() - job.created_at;
-                    if job.status == JobStatus::Queued
-                        && waited >= self.settings.resend_queued_after
-                    {
+                    if job.status == JobStatus::Queued && waited >= self.resend_queued_after {
                         // The first attempt may have died between writing the job and
                         // sending its message; a second message is harmless.
                         self.send_gather(&job).await?;
@@ -194,7 +161,7 @@ impl Pipeline {
             }
         }
         if schedule_id.is_some()
-            && let Some(job) = self.ports.jobs.get(&caller.tenant, &export_id).await?
+            && let Some(job) = self.jobs.get(&caller.tenant, &export_id).await?
         {
             // The run's id is derived from the run: it was made before, under a key that
             // has since expired.
@@ -215,23 +182,23 @@ impl Pipeline {
 
     /// Writes a new job and sends its gather message. If the message cannot be sent, the
     /// job and key are removed again so nothing is left half-made.
-    pub async fn enqueue_new_job(
+    async fn enqueue_new_job(
         &self,
         job: &Job,
         idempotency_key: Option<&str>,
     ) -> Result<(), ApiError> {
-        match self.ports.jobs.create(job).await {
+        match self.jobs.create(job).await {
             Ok(()) => {}
             Err(PortError::ConditionFailed(_)) => {}
             Err(e) => return Err(e.into()),
         }
         if let Err(e) = self.send_gather(job).await {
             tracing::error!(export_id = %job.export_id, "rolling the job back");
-            if let Err(e) = self.ports.jobs.delete(&job.tenant_id, &job.export_id).await {
+            if let Err(e) = self.jobs.delete(&job.tenant_id, &job.export_id).await {
                 tracing::error!(export_id = %job.export_id, error = %e, "rollback of job row failed");
             }
             if let Some(key) = idempotency_key
-                && let Err(e) = self.ports.idempotency.release(&job.tenant_id, key).await
+                && let Err(e) = self.idempotency.release(&job.tenant_id, key).await
             {
                 tracing::error!(error = %e, "rollback of idempotency key failed");
             }
@@ -248,17 +215,13 @@ impl Pipeline {
             export_id: job.export_id.clone(),
         };
         let body = serde_json::to_string(&msg).map_err(|e| ApiError::internal(e.to_string()))?;
-        self.ports
-            .queue
-            .send(QueueName::Gather, body)
-            .await
-            .map_err(|e| {
-                tracing::error!(export_id = %job.export_id, error = %e, "enqueue failed");
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the work queue is unavailable; retry later",
-                )
-            })
+        self.queue.send(QueueName::Gather, body).await.map_err(|e| {
+            tracing::error!(export_id = %job.export_id, error = %e, "enqueue failed");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "the work queue is unavailable; retry later",
+            )
+        })
     }
 
     /// Every scan in scope must exist for this tenant (another tenant's id is simply unknown).
@@ -267,7 +230,7 @@ impl Pipeline {
             Scope::ScanIds(ids) => {
                 let mut missing = Vec::new();
                 for id in ids {
-                    if !self.ports.scans.exists(tenant, id).await? {
+                    if !self.scans.exists(tenant, id).await? {
                         missing.push(id.clone());
                     }
                 }
@@ -292,11 +255,7 @@ impl Pipeline {
                 Err(err)
             }
             Scope::DateRange(r) => {
-                let found = self
-                    .ports
-                    .scans
-                    .scans_between(tenant, r.from, r.to, 1)
-                    .await?;
+                let found = self.scans.scans_between(tenant, r.from, r.to, 1).await?;
                 if found.is_empty() {
                     Err(ApiError::validation(
                         "scope.date_range",
@@ -310,51 +269,21 @@ impl Pipeline {
     }
 
     /// `GET /api/v1/exports/{id}`.
-    pub async fn get_export(&self, caller: &Caller, export_id: &str) -> Result<Job, ApiError> {
+    pub async fn get(&self, caller: &Caller, export_id: &str) -> Result<Job, ApiError> {
         if !ec_domain::ids::is_safe_id(export_id) {
             return Err(ApiError::not_found("export"));
         }
-        self.ports
-            .jobs
+        self.jobs
             .get(&caller.tenant, export_id)
             .await?
             .ok_or_else(|| ApiError::not_found("export"))
     }
 
     /// `GET /api/v1/exports`.
-    pub async fn list_exports(
-        &self,
-        caller: &Caller,
-        status: Option<&str>,
-        limit: Option<&str>,
-        cursor: Option<&str>,
-    ) -> Result<Page<Job>, ApiError> {
-        let status = match status {
-            None => None,
-            Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
-                ApiError::validation(
-                    "status",
-                    "expected queued, running, ready, failed, cancelled or expired",
-                )
-            })?),
-        };
-        let limit = match limit {
-            None => DEFAULT_LIST_LIMIT,
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
-                .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
-                .ok_or_else(|| {
-                    ApiError::validation(
-                        "limit",
-                        format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
-                    )
-                })?,
-        };
+    pub async fn list(&self, caller: &Caller, q: &ListExports) -> Result<Page<Job>, ApiError> {
         match self
-            .ports
             .jobs
-            .list(&caller.tenant, status, limit, cursor)
+            .list(&caller.tenant, q.status, q.limit, q.cursor.as_deref())
             .await
         {
             Err(PortError::Invalid(_)) => Err(ApiError::validation(
@@ -366,9 +295,9 @@ impl Pipeline {
     }
 
     /// `DELETE /api/v1/exports/{id}`.
-    pub async fn cancel_export(&self, caller: &Caller, export_id: &str) -> Result<Job, ApiError> {
+    pub async fn cancel(&self, caller: &Caller, export_id: &str) -> Result<Job, ApiError> {
         for _ in 0..5 {
-            let job = self.get_export(caller, export_id).await?;
+            let job = self.get(caller, export_id).await?;
             if job.status.is_terminal() {
                 return Err(ApiError::new(
                     ErrorCode::Conflict,
@@ -376,13 +305,9 @@ impl Pipeline {
                 ));
             }
             let next = job
-                .apply(
-                    Transition::Cancel,
-                    ec_domain::time::now(),
-                    self.settings.retention,
-                )
+                .apply(Transition::Cancel, ec_domain::time::now(), self.retention)
                 .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
-            match self.ports.jobs.update(&next, job.version).await {
+            match self.jobs.update(&next, job.version).await {
                 Ok(()) => {
                     tracing::info!(export_id, tenant = %caller.tenant, "export cancelled");
                     return Ok(next);
@@ -402,22 +327,17 @@ impl Pipeline {
         &self,
         caller: &Caller,
         export_id: &str,
-        artifact: Option<&str>,
+        kind: ArtifactKind,
     ) -> Result<String, ApiError> {
-        let kind = match artifact {
-            None => ArtifactKind::Report,
-            Some(a) => ArtifactKind::parse(a)
-                .ok_or_else(|| ApiError::validation("artifact", "expected report or sealed"))?,
-        };
-        let job = self.get_export(caller, export_id).await?;
+        let job = self.get(caller, export_id).await?;
         let now = ec_domain::time::now();
         let expired = job.status == JobStatus::Expired || job.expires_at.is_some_and(|t| t <= now);
         if expired {
             if job.status == JobStatus::Ready
-                && let Ok(next) = job.apply(Transition::Expire, now, self.settings.retention)
+                && let Ok(next) = job.apply(Transition::Expire, now, self.retention)
             {
                 // Best effort: the answer is 410 either way.
-                let _ = self.ports.jobs.update(&next, job.version).await;
+                let _ = self.jobs.update(&next, job.version).await;
             }
             return Err(ApiError::new(
                 ErrorCode::Expired,
@@ -434,61 +354,8 @@ impl Pipeline {
             .artifact(kind)
             .ok_or_else(|| ApiError::internal("ready job without its artifact"))?;
         Ok(self
-            .ports
             .objects
-            .presign_get(&art.key, self.settings.download_ttl)
+            .presign_get(&art.key, self.download_ttl)
             .await?)
-    }
-
-    /// `POST /api/v1/scans`: reads a scanner report, SBOM or VEX document into the native
-    /// model and stores it. VEX statements are stored as one object per document under
-    /// [`keys::vex`], where every later export of the tenant finds them; a scan is stored with
-    /// its catalogue row. A scan document with embedded VEX stores both.
-    pub async fn ingest_scan(
-        &self,
-        caller: &Caller,
-        document: &[u8],
-    ) -> Result<IngestReceipt, ApiError> {
-        let tenant = caller.tenant.as_str();
-        let ingested = ec_ingest::parse_document(document, tenant, ec_domain::time::now())?;
-        let vex_id = ec_domain::ids::vex_id_for(tenant, document);
-        if ingested.scan.is_none() || !ingested.vex.is_empty() {
-            let body = ec_domain::ids::canonical_json(&ingested.vex);
-            self.ports
-                .objects
-                .put(&keys::vex(tenant, &vex_id), body.into(), "application/json")
-                .await?;
-            tracing::info!(vex_id = %vex_id, tenant, statements = ingested.vex.len(), "VEX ingested");
-        }
-        let Some(scan) = ingested.scan else {
-            return Ok(IngestReceipt {
-                scan_id: vex_id,
-                artifact_digest: None,
-                findings: 0,
-                components: 0,
-                source_format: ingested.source_format.to_string(),
-                vex_statements: ingested.vex.len(),
-            });
-        };
-        let body = ec_domain::ids::canonical_json(&scan);
-        self.ports
-            .objects
-            .put(
-                &keys::scan(tenant, &scan.scan_id),
-                body.into(),
-                "application/json",
-            )
-            .await?;
-        // The catalogue row goes last: a scan is only visible once its object exists.
-        self.ports.catalog.put(&ScanSummary::from(&scan)).await?;
-        tracing::info!(scan_id = %scan.scan_id, tenant, findings = scan.findings.len(), "scan ingested");
-        Ok(IngestReceipt {
-            scan_id: scan.scan_id.clone(),
-            artifact_digest: scan.artifact.digest.clone(),
-            findings: scan.findings.len(),
-            components: scan.components.len(),
-            source_format: scan.source_format.clone(),
-            vex_statements: ingested.vex.len(),
-        })
     }
 }

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use ec_adapters::http_sources::{HttpSboms, HttpScans, HttpVerdicts, HttpVex, Service};
 use ec_domain::ports::{SbomSource, ScanSource, VerdictSource, VexSource};
 use ec_domain::scan::*;
-use ec_pipeline::http_sources::{HttpSboms, HttpScans, HttpVerdicts, HttpVex, Service};
 
 fn scan(tenant: &str) -> Scan {
     let t = ec_domain::time::parse_rfc3339("2024-12-29T10:30:00Z").unwrap();

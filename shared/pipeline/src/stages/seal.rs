@@ -1,26 +1,41 @@
 //! The seal stage: on the report's object-created notification, packs the report and its
 //! evidence into a signed, reproducible bundle, stores it, and marks the job ready.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use ec_domain::ids::{canonical_json, sha256_hex};
 use ec_domain::messages::ObjectCreated;
+use ec_domain::ports::{ObjectStore, Signer};
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{Artifact, ArtifactKind, Job, JobStatus, Stage, Transition, keys};
+use ec_domain::{
+    Artifact, ArtifactKind, FailureCode, Job, JobStatus, Stage, StageError, Transition, keys,
+};
 use ec_seal::{BundleFile, SealInput};
 
-use crate::notify::EventKind;
-use crate::{Outcome, Pipeline, StageError};
+use crate::Outcome;
+use crate::jobs::JobSteps;
+use crate::stages::read_snapshot;
 
-impl Pipeline {
-    pub async fn seal(&self, event: &ObjectCreated) -> Result<Outcome, StageError> {
+/// The seal stage and the ports it uses.
+#[derive(Clone)]
+pub struct Seal {
+    pub steps: JobSteps,
+    /// Where the report and snapshot are read and the bundle written.
+    pub objects: Arc<dyn ObjectStore>,
+    pub signer: Arc<dyn Signer>,
+}
+
+impl Seal {
+    pub async fn handle(&self, event: &ObjectCreated) -> Result<Outcome, StageError> {
         let Some((tenant, export_id)) = keys::parse_report(&event.key) else {
             return Ok(Outcome::Skipped(format!(
                 "{} is not a report key",
                 event.key
             )));
         };
-        let Some(job) = self.load_job(tenant, export_id).await? else {
+        let Some(job) = self.steps.load(tenant, export_id).await? else {
             return Ok(Outcome::Skipped("job not found".into()));
         };
         if keys::report(tenant, export_id, job.format) != event.key {
@@ -31,14 +46,14 @@ impl Pipeline {
         }
         let job = match (job.status, job.stage) {
             (JobStatus::Running, Some(Stage::Storing)) => {
-                self.enter_stage(&job, Stage::Sealing).await?
+                self.steps.enter_stage(&job, Stage::Sealing).await?
             }
             // Redelivered after a crash mid-seal: the bundle is reproducible, seal again.
             (JobStatus::Running, Some(Stage::Sealing)) => job,
             _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
         };
-        let report = self.ports.objects.get(&event.key).await?;
-        let snapshot = self.read_snapshot(tenant, export_id).await?;
+        let report = self.objects.get(&event.key).await?;
+        let snapshot = read_snapshot(self.objects.as_ref(), tenant, export_id).await?;
         let report_artifact = Artifact {
             kind: ArtifactKind::Report,
             key: event.key.clone(),
@@ -55,14 +70,13 @@ impl Pipeline {
                 inputs: snapshot.inputs.clone(),
                 files,
             },
-            self.ports.signer.as_ref(),
+            self.signer.as_ref(),
         )
         .await
-        .map_err(|e| StageError::permanent("ERR_SEAL", e.to_string()))?;
+        .map_err(|e| StageError::permanent(FailureCode::Seal, e.to_string()))?;
         let sealed_key = keys::sealed(tenant, export_id);
         let size = sealed.bytes.len() as u64;
-        self.ports
-            .objects
+        self.objects
             .put(&sealed_key, sealed.bytes, "application/gzip")
             .await?;
         let artifacts = vec![
@@ -75,11 +89,9 @@ impl Pipeline {
                 sha256: sealed.sha256,
             },
         ];
-        let ready = self
-            .transition(&job, Transition::Ready { artifacts })
+        self.steps
+            .finish(&job, Transition::Ready { artifacts })
             .await?;
-        tracing::info!(export_id, tenant, "export ready");
-        self.publish(&ready, EventKind::Ready).await;
         Ok(Outcome::Done)
     }
 }

@@ -1,26 +1,46 @@
 //! The gather stage: collects the scans in scope with their verdicts, VEX statements and
 //! SBOMs, and writes them as one input snapshot object for the render stage.
 
+use std::sync::Arc;
+
 use ec_domain::messages::{JobMessage, QueueName};
+use ec_domain::ports::{ObjectStore, SbomSource, ScanSource, VerdictSource, VexSource};
 use ec_domain::request::MAX_SCAN_IDS;
 use ec_domain::snapshot::{ScanInputs, Snapshot};
-use ec_domain::{ExportType, Job, JobStatus, Scope, Stage, TemplateName, keys};
+use ec_domain::{
+    ExportType, FailureCode, Job, JobStatus, Scope, Stage, StageError, TemplateName, keys,
+};
 
-use crate::{Outcome, Pipeline, StageError};
+use crate::Outcome;
+use crate::custom_templates::CustomTemplates;
+use crate::jobs::JobSteps;
 
-impl Pipeline {
-    pub async fn gather(&self, msg: &JobMessage) -> Result<Outcome, StageError> {
-        let Some(job) = self.load_job(&msg.tenant_id, &msg.export_id).await? else {
+/// The gather stage and the ports it reads and writes.
+#[derive(Clone)]
+pub struct Gather {
+    pub steps: JobSteps,
+    pub scans: Arc<dyn ScanSource>,
+    pub verdicts: Arc<dyn VerdictSource>,
+    pub vex: Arc<dyn VexSource>,
+    pub sboms: Arc<dyn SbomSource>,
+    pub templates: CustomTemplates,
+    /// Where the snapshot goes.
+    pub objects: Arc<dyn ObjectStore>,
+}
+
+impl Gather {
+    pub async fn handle(&self, msg: &JobMessage) -> Result<Outcome, StageError> {
+        let Some(job) = self.steps.load(&msg.tenant_id, &msg.export_id).await? else {
             return Ok(Outcome::Skipped("job not found".into()));
         };
         let job = match (job.status, job.stage) {
-            (JobStatus::Queued, _) => self.enter_stage(&job, Stage::Gathering).await?,
+            (JobStatus::Queued, _) => self.steps.enter_stage(&job, Stage::Gathering).await?,
             // Redelivered after a crash mid-gather: gathering again gives the same snapshot.
             (JobStatus::Running, Some(Stage::Gathering)) => job,
             // Gathered, but the render message may have been lost with the worker: resend it
             // (a duplicate render delivery is harmless).
             (JobStatus::Running, Some(Stage::Rendering)) => {
-                self.send(QueueName::Render, msg).await?;
+                self.steps.send(QueueName::Render, msg).await?;
                 return Ok(Outcome::Skipped(
                     "already gathered; render message re-sent".into(),
                 ));
@@ -29,17 +49,16 @@ impl Pipeline {
         };
         let snapshot = self.collect(&job).await?;
         let body = serde_json::to_vec(&snapshot)
-            .map_err(|e| StageError::permanent("ERR_ENCODE", e.to_string()))?;
-        self.ports
-            .objects
+            .map_err(|e| StageError::permanent(FailureCode::Encode, e.to_string()))?;
+        self.objects
             .put(
                 &keys::snapshot(&job.tenant_id, &job.export_id),
                 body.into(),
                 "application/json",
             )
             .await?;
-        self.enter_stage(&job, Stage::Rendering).await?;
-        self.send(QueueName::Render, msg).await?;
+        self.steps.enter_stage(&job, Stage::Rendering).await?;
+        self.steps.send(QueueName::Render, msg).await?;
         Ok(Outcome::Done)
     }
 
@@ -50,31 +69,30 @@ impl Pipeline {
         let scan_ids = match &req.scope {
             Scope::ScanIds(ids) => ids.clone(),
             Scope::DateRange(r) => {
-                self.ports
-                    .scans
+                self.scans
                     .scans_between(tenant, r.from, r.to, MAX_SCAN_IDS)
                     .await?
             }
         };
         if scan_ids.is_empty() {
             return Err(StageError::permanent(
-                "ERR_DATA_SOURCE",
+                FailureCode::DataSource,
                 "no scans in scope",
             ));
         }
         let want_sbom = req.options.include_sbom || req.export_type == ExportType::Sbom;
         let mut scans = Vec::with_capacity(scan_ids.len());
         for id in &scan_ids {
-            let Some(scan) = self.ports.scans.scan(tenant, id).await? else {
+            let Some(scan) = self.scans.scan(tenant, id).await? else {
                 return Err(StageError::permanent(
-                    "ERR_DATA_SOURCE",
+                    FailureCode::DataSource,
                     format!("scan {id} no longer exists"),
                 ));
             };
-            let vex = self.ports.vex.applied(tenant, &scan).await?;
-            let verdicts = self.ports.verdicts.verdicts(tenant, &scan, &vex).await?;
+            let vex = self.vex.applied(tenant, &scan).await?;
+            let verdicts = self.verdicts.verdicts(tenant, &scan, &vex).await?;
             let sbom = if want_sbom {
-                self.ports.sboms.sbom(tenant, &scan).await?
+                self.sboms.sbom(tenant, &scan).await?
             } else {
                 None
             };
@@ -98,10 +116,10 @@ impl Pipeline {
         }
         // The template as it is now is part of the inputs: later uploads do not change
         // what this export renders.
-        match self.custom_template(tenant).await? {
+        match self.templates.get(tenant).await? {
             Some(t) => Ok(snapshot.with_custom_template(t)),
             None => Err(StageError::permanent(
-                "ERR_TEMPLATE",
+                FailureCode::Template,
                 format!("template {} no longer exists", req.template),
             )),
         }

@@ -1,0 +1,131 @@
+//! What a handler receives, already checked: the authenticated caller holding the route's
+//! scope ([`Authed`]), a parsed query string ([`Q`]), and JSON bodies within their limit
+//! ([`json_body`]). Each fails with the contract's error, never axum's plain text.
+
+use std::marker::PhantomData;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Query};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use ec_domain::{ApiError, ErrorCode};
+use ec_pipeline::app::Caller;
+
+use crate::ApiState;
+use crate::error::ApiFailure;
+
+/// A scope a route requires.
+pub trait Scope {
+    const NAME: &'static str;
+}
+
+macro_rules! scopes {
+    ($($(#[$m:meta])* $name:ident = $s:literal;)+) => {
+        $($(#[$m])* pub struct $name; impl Scope for $name { const NAME: &'static str = $s; })+
+    };
+}
+
+scopes! {
+    /// Reading exports, templates and schedules.
+    ExportRead = "export:read";
+    /// Requesting and cancelling exports, managing schedules.
+    ExportWrite = "export:write";
+    /// Ingesting scanner documents.
+    ScanWrite = "scan:write";
+    /// Uploading the tenant's custom template.
+    TemplateWrite = "template:write";
+}
+
+/// The verified caller, holding scope `S`.
+pub struct Authed<S>(pub Caller, pub PhantomData<S>);
+
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = header_str(headers, "authorization")?;
+    v.strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+impl<S: Scope + Send> FromRequestParts<ApiState> for Authed<S> {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, st: &ApiState) -> Result<Self, ApiFailure> {
+        let principal = st.auth.verify(
+            bearer(&parts.headers),
+            header_str(&parts.headers, "x-tenant-id"),
+        )?;
+        Ok(Authed(principal.require(S::NAME)?.clone(), PhantomData))
+    }
+}
+
+/// A query string that parses into `T`, else `400 ERR_BAD_REQUEST` with the error body.
+pub struct Q<T>(pub T);
+
+impl<T: DeserializeOwned + Send, St: Send + Sync> FromRequestParts<St> for Q<T> {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, st: &St) -> Result<Self, ApiFailure> {
+        Query::<T>::from_request_parts(parts, st)
+            .await
+            .map(|Query(q)| Q(q))
+            .map_err(|e| {
+                ApiFailure(ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("bad query string: {}", e.body_text()),
+                ))
+            })
+    }
+}
+
+/// Reads a body of at most `limit` bytes whose media type is JSON.
+pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let media = header_str(headers, "content-type")
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    let is_json = media.as_deref().is_some_and(|m| {
+        m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+    });
+    if !is_json {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "expected Content-Type application/json, got {}",
+                media.as_deref().unwrap_or("none")
+            ),
+        ));
+    }
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body exceeds {limit} bytes"),
+        )
+    };
+    let declared = header_str(headers, "content-length").and_then(|l| l.parse::<usize>().ok());
+    if declared.is_some_and(|l| l > limit) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// A JSON body of at most `limit` bytes, parsed.
+pub async fn json_value(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<serde_json::Value, ApiError> {
+    let bytes = json_body(headers, body, limit).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            ErrorCode::MalformedBody,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}

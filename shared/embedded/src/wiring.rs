@@ -1,0 +1,114 @@
+//! The embedded stack's builder: opens a data directory and wires every port to the
+//! filesystem, SQLite and the in-process WebSocket [`Hub`], once, for `exportctl serve`,
+//! `exportctl demo` and every test that runs the pipeline on real adapters. The AWS mirror
+//! is `ec_aws::wiring`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ec_adapters::renderer::LocalRenderer;
+use ec_adapters::sources::Sources;
+use ec_domain::env::{ConfigError, Env};
+use ec_domain::policy::PolicyConfig;
+use ec_domain::ports::{ConnectionPush, Ports};
+
+use crate::{
+    DataDir, DataDirError, Db, DbError, FsObjectStore, Hub, NoopTrigger, SqliteConnections,
+    SqliteIdempotency, SqliteJobTable, SqliteQueue, SqliteScanCatalog, SqliteSchedules,
+};
+
+/// File names inside the data directory.
+const PRESIGN_SECRET_FILE: &str = "presign.secret";
+const SIGNING_KEY_FILE: &str = "signing-key.pem";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Port(#[from] ec_domain::PortError),
+    #[error("loading the signing key: {0}")]
+    Key(String),
+}
+
+/// What the embedded builder reads besides the environment.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// The built-in policy of the local verdict source.
+    pub policy: PolicyConfig,
+    /// Receives after which the queue dead-letters a message.
+    pub max_attempts: u32,
+}
+
+/// The embedded adapters of one data directory, and the [`Ports`] made of them. The
+/// concrete adapters stay reachable for what only the embedded runtime does (recovering
+/// in-flight messages, serving presigned links, the WebSocket hub).
+pub struct Embedded {
+    pub data_dir: DataDir,
+    pub db: Db,
+    pub queue: Arc<SqliteQueue>,
+    pub objects: Arc<FsObjectStore>,
+    pub jobs: Arc<SqliteJobTable>,
+    pub connections: Arc<SqliteConnections>,
+    pub hub: Arc<Hub>,
+    pub ports: Ports,
+}
+
+impl Embedded {
+    /// Opens (and locks) `dir` and wires every port; data sources and the renderer's limits
+    /// come from `env` (see the README).
+    pub async fn open(
+        dir: &Path,
+        env: &dyn Env,
+        cfg: &EmbeddedConfig,
+    ) -> Result<Embedded, WiringError> {
+        let data_dir = DataDir::open(dir)?;
+        let presign_secret = data_dir.load_or_create_secret(PRESIGN_SECRET_FILE)?;
+        let signer =
+            ec_seal::Ed25519Signer::load_or_create(&data_dir.path().join(SIGNING_KEY_FILE))
+                .map_err(|e| WiringError::Key(e.to_string()))?;
+        let db = Db::open(data_dir.db())?;
+        let queue = Arc::new(SqliteQueue::with_max_receives(db.clone(), cfg.max_attempts));
+        let objects = Arc::new(FsObjectStore::new(
+            data_dir.objects(),
+            queue.clone(),
+            presign_secret,
+        )?);
+        let catalog = Arc::new(SqliteScanCatalog::new(db.clone()));
+        let connections = Arc::new(SqliteConnections::new(db.clone()));
+        let hub = Arc::new(Hub::default());
+        let sources = Sources::from_env(env, &cfg.policy, objects.clone(), catalog.clone())?;
+        let jobs = Arc::new(SqliteJobTable::new(db.clone()));
+        let ports = Ports {
+            jobs: jobs.clone(),
+            idempotency: Arc::new(SqliteIdempotency::new(db.clone())),
+            queue: queue.clone(),
+            objects: objects.clone(),
+            catalog,
+            scans: sources.scans,
+            verdicts: sources.verdicts,
+            vex: sources.vex,
+            sboms: sources.sboms,
+            connections: connections.clone(),
+            push: hub.clone() as Arc<dyn ConnectionPush>,
+            signer: Arc::new(signer),
+            renderer: Arc::new(LocalRenderer::from_env(env)?),
+            schedules: Arc::new(SqliteSchedules::new(db.clone())),
+            trigger: Arc::new(NoopTrigger),
+        };
+        Ok(Embedded {
+            data_dir,
+            db,
+            queue,
+            objects,
+            jobs,
+            connections,
+            hub,
+            ports,
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! The typed inputs of the API services, each parsed once from what HTTP carried (query
+//! strings, headers, bodies) with the contract's error for each field, so no raw string or
+//! JSON tree of HTTP origin reaches a service.
+
+use serde_json::Value;
+
+use ec_domain::{ApiError, ArtifactKind, ErrorCode, JobStatus};
+
+pub const MAX_LIST_LIMIT: usize = 200;
+pub const DEFAULT_LIST_LIMIT: usize = 50;
+
+/// Idempotency keys of scheduled runs ([`ec_domain::schedule::run_key`]) start with this;
+/// clients may not use it, so they cannot pre-empt a schedule's run.
+pub const SCHEDULE_KEY_PREFIX: &str = "schedule:";
+
+/// A client's `Idempotency-Key`: 1 to 255 visible ASCII characters, not in the schedules'
+/// reserved namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(key: &str) -> Result<IdempotencyKey, ApiError> {
+        if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::validation(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ));
+        }
+        if key.starts_with(SCHEDULE_KEY_PREFIX) {
+            return Err(ApiError::validation(
+                "Idempotency-Key",
+                format!(
+                    "keys starting with {SCHEDULE_KEY_PREFIX:?} are reserved for scheduled runs"
+                ),
+            ));
+        }
+        Ok(IdempotencyKey(key.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `GET /api/v1/exports?status=&limit=&cursor=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListExports {
+    pub status: Option<JobStatus>,
+    pub limit: usize,
+    /// Opaque: the job table says whether it issued it.
+    pub cursor: Option<String>,
+}
+
+impl ListExports {
+    pub fn parse(
+        status: Option<&str>,
+        limit: Option<&str>,
+        cursor: Option<String>,
+    ) -> Result<ListExports, ApiError> {
+        let status = match status {
+            None => None,
+            Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
+                ApiError::validation(
+                    "status",
+                    "expected queued, running, ready, failed, cancelled or expired",
+                )
+            })?),
+        };
+        let limit = match limit {
+            None => DEFAULT_LIST_LIMIT,
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
+                    )
+                })?,
+        };
+        Ok(ListExports {
+            status,
+            limit,
+            cursor,
+        })
+    }
+}
+
+/// `?artifact=report|sealed` of the download route (default `report`).
+pub fn artifact_kind(artifact: Option<&str>) -> Result<ArtifactKind, ApiError> {
+    match artifact {
+        None => Ok(ArtifactKind::Report),
+        Some(a) => ArtifactKind::parse(a)
+            .ok_or_else(|| ApiError::validation("artifact", "expected report or sealed")),
+    }
+}
+
+/// The time zone of a schedule that names none.
+pub const DEFAULT_TIMEZONE: &str = "UTC";
+
+/// The fields of a schedule body.
+const SCHEDULE_FIELDS: &[&str] = &["cron", "timezone", "request"];
+
+/// A `POST /api/v1/schedules` body, checked for shape (its meaning is checked by the
+/// schedule service). `request` is kept as sent: the schedule stores it and validates it
+/// again at every run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSchedule {
+    pub cron: String,
+    pub timezone: String,
+    pub request: Value,
+}
+
+impl NewSchedule {
+    pub fn parse(body: &Value) -> Result<NewSchedule, ApiError> {
+        let Value::Object(obj) = body else {
+            return Err(ApiError::validation("body", "must be a JSON object"));
+        };
+        let mut errors = ApiError::new(ErrorCode::ExportValidation, "the schedule is invalid");
+        for key in obj.keys() {
+            if !SCHEDULE_FIELDS.contains(&key.as_str()) {
+                errors = errors.with_detail(
+                    key.as_str(),
+                    format!(
+                        "unknown field; expected one of {}",
+                        SCHEDULE_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        let cron = match obj.get("cron") {
+            Some(Value::String(s)) => Some(s.split_whitespace().collect::<Vec<_>>().join(" ")),
+            None | Some(Value::Null) => {
+                errors = errors.with_detail("cron", "is required");
+                None
+            }
+            Some(_) => {
+                errors = errors.with_detail("cron", "must be a string");
+                None
+            }
+        };
+        let timezone = match obj.get("timezone") {
+            None | Some(Value::Null) => Some(DEFAULT_TIMEZONE.to_string()),
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                errors = errors.with_detail("timezone", "must be a string");
+                None
+            }
+        };
+        let request = match obj.get("request") {
+            Some(r @ Value::Object(_)) => Some(r.clone()),
+            None | Some(Value::Null) => {
+                errors = errors.with_detail("request", "is required");
+                None
+            }
+            Some(_) => {
+                errors = errors.with_detail("request", "must be an object (an export request)");
+                None
+            }
+        };
+        match (cron, timezone, request) {
+            (Some(cron), Some(timezone), Some(request)) if errors.details.is_empty() => {
+                Ok(NewSchedule {
+                    cron,
+                    timezone,
+                    request,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}

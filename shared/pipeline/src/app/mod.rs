@@ -1,0 +1,31 @@
+//! The application layer between HTTP and the stages: one service per resource of the API,
+//! each holding only the ports it uses, each taking typed inputs ([`inputs`]) from an
+//! authenticated [`Caller`]. `ec_api` translates HTTP to these calls and back; nothing here
+//! knows HTTP.
+
+pub mod exports;
+pub mod inputs;
+pub mod scans;
+pub mod schedules;
+pub mod templates;
+
+pub use exports::Exports;
+pub use scans::{IngestReceipt, Scans};
+pub use schedules::Schedules;
+pub use templates::{TemplateInfo, Templates};
+
+/// The authenticated caller: tenant and subject come from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: String,
+    pub subject: String,
+}
+
+/// The API's services.
+#[derive(Clone)]
+pub struct App {
+    pub exports: Exports,
+    pub scans: Scans,
+    pub templates: Templates,
+    pub schedules: Schedules,
+}

@@ -1,0 +1,105 @@
+//! Job state changes as the stages see them ([`JobSteps`]): conditional on the version read,
+//! announced to the tenant, and (in recovery tests) the place a worker can be made to die.
+
+use std::sync::Arc;
+
+use ec_domain::messages::{JobMessage, QueueName};
+use ec_domain::ports::{JobTable, WorkQueue};
+use ec_domain::{FailureCode, Job, JobError, PortError, Stage, StageError, Transition};
+
+use crate::notify::{EventKind, Notifier};
+
+/// What every stage does to its job: read it, move it on, tell the tenant, hand it on.
+#[derive(Clone)]
+pub struct JobSteps {
+    pub jobs: Arc<dyn JobTable>,
+    pub queue: Arc<dyn WorkQueue>,
+    pub notifier: Notifier,
+    /// How long a ready export's artifacts stay downloadable.
+    pub retention: time::Duration,
+    /// Fault injection for recovery tests (`EXPORTCENTER_CRASH_AT`): the process aborts
+    /// right after a job enters this stage.
+    pub crash_at: Option<Stage>,
+}
+
+impl JobSteps {
+    pub async fn load(&self, tenant: &str, export_id: &str) -> Result<Option<Job>, StageError> {
+        Ok(self.jobs.get(tenant, export_id).await?)
+    }
+
+    /// Applies `t` to `job` and writes it only if nobody changed the job since it was read.
+    /// Losing that race is retryable: the redelivered message re-reads the job.
+    pub async fn transition(&self, job: &Job, t: Transition) -> Result<Job, StageError> {
+        let next = job
+            .apply(t, ec_domain::time::now(), self.retention)
+            .map_err(|e| StageError::permanent(FailureCode::Transition, e.to_string()))?;
+        match self.jobs.update(&next, job.version).await {
+            Ok(()) => Ok(next),
+            Err(PortError::ConditionFailed(m)) => {
+                Err(StageError::retryable(FailureCode::ConcurrentUpdate, m))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Moves the job into `stage` and tells the tenant.
+    pub async fn enter_stage(&self, job: &Job, stage: Stage) -> Result<Job, StageError> {
+        let job = self.transition(job, Transition::Enter(stage)).await?;
+        tracing::info!(export_id = %job.export_id, tenant = %job.tenant_id, stage = stage.as_str(), "stage entered");
+        self.notifier.publish(&job, EventKind::Progress).await;
+        if self.crash_at == Some(stage) {
+            tracing::error!(
+                stage = stage.as_str(),
+                "EXPORTCENTER_CRASH_AT reached: aborting the process"
+            );
+            std::process::abort();
+        }
+        Ok(job)
+    }
+
+    /// Hands the job to the next stage's queue.
+    pub async fn send(&self, queue: QueueName, msg: &JobMessage) -> Result<(), StageError> {
+        let body = serde_json::to_string(msg)
+            .map_err(|e| StageError::permanent(FailureCode::Encode, e.to_string()))?;
+        Ok(self.queue.send(queue, body).await?)
+    }
+
+    /// Marks the job ready with its artifacts and tells the tenant.
+    pub async fn finish(&self, job: &Job, t: Transition) -> Result<Job, StageError> {
+        let ready = self.transition(job, t).await?;
+        tracing::info!(export_id = %ready.export_id, tenant = %ready.tenant_id, "export ready");
+        self.notifier.publish(&ready, EventKind::Ready).await;
+        Ok(ready)
+    }
+
+    /// Marks the job failed (unless it already ended) and tells the tenant. Used when a
+    /// stage fails for good or runs out of attempts.
+    pub async fn fail(
+        &self,
+        tenant: &str,
+        export_id: &str,
+        error: JobError,
+    ) -> Result<(), StageError> {
+        for _ in 0..5 {
+            let Some(job) = self.load(tenant, export_id).await? else {
+                return Ok(());
+            };
+            if job.status.is_terminal() {
+                return Ok(());
+            }
+            match self.transition(&job, Transition::Fail(error.clone())).await {
+                Ok(failed) => {
+                    tracing::warn!(export_id, tenant, code = %error.code, message = %error.message, "export failed");
+                    self.notifier.publish(&failed, EventKind::Failed).await;
+                    return Ok(());
+                }
+                Err(e) if e.is_retryable() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StageError::retryable(
+            FailureCode::ConcurrentUpdate,
+            format!("could not mark {export_id} failed"),
+        ))
+    }
+}

@@ -1,0 +1,127 @@
+//! Tunables of the pipeline, read once at start-up through [`Env`] by every runtime (Lambda
+//! functions and `exportctl serve` alike). Each variable is documented in the README and
+//! declared in `infra/template.yaml`.
+
+use std::time::Duration;
+
+use ec_domain::Stage;
+pub use ec_domain::env::{ConfigError, Env, ProcessEnv, parse_var, required_var};
+use ec_domain::policy::PolicyConfig;
+use ec_domain::scan::Severity;
+
+/// Tunables, read once at start-up from the environment (see the README).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long artifacts stay downloadable (`EXPORTCENTER_RETENTION_DAYS`).
+    pub retention: time::Duration,
+    /// Lifetime of presigned download URLs (`EXPORTCENTER_DOWNLOAD_URL_TTL_SECS`).
+    pub download_ttl: Duration,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl: Duration,
+    /// How long a WebSocket connection stays registered without a ping.
+    pub connection_ttl: Duration,
+    /// Receives after which a retryable failure becomes final (SQS maxReceiveCount).
+    pub max_attempts: u32,
+    pub policy: PolicyConfig,
+    /// Fault injection for recovery tests (`EXPORTCENTER_CRASH_AT`): the process aborts
+    /// right after a job enters this stage.
+    pub crash_at: Option<Stage>,
+    /// A replayed request (same `Idempotency-Key`, or a scheduled time triggered again)
+    /// whose job is still `queued` this long after it was made gets its gather message sent
+    /// again: the first attempt may have died before sending it. Sooner, the message is
+    /// simply waiting to be picked up and a duplicate would only be noise.
+    pub resend_queued_after: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            retention: time::Duration::days(30),
+            download_ttl: Duration::from_secs(900),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+            connection_ttl: Duration::from_secs(2 * 3600),
+            max_attempts: 5,
+            policy: PolicyConfig::default(),
+            crash_at: None,
+            resend_queued_after: Duration::from_secs(60),
+        }
+    }
+}
+
+fn severity_var(
+    env: &dyn Env,
+    name: &'static str,
+    default: Severity,
+) -> Result<Severity, ConfigError> {
+    match env.var(name) {
+        None => Ok(default),
+        Some(v) => match Severity::parse_lenient(&v) {
+            Severity::Unknown => Err(ConfigError {
+                var: name,
+                reason: format!("{v:?} is not critical, high, medium, low or negligible"),
+            }),
+            s => Ok(s),
+        },
+    }
+}
+
+impl Settings {
+    pub fn from_env(env: &dyn Env) -> Result<Settings, ConfigError> {
+        let d = Settings::default();
+        let crash_at = match env.var("EXPORTCENTER_CRASH_AT") {
+            None => None,
+            Some(v) => Some(Stage::parse(&v).ok_or_else(|| ConfigError {
+                var: "EXPORTCENTER_CRASH_AT",
+                reason: format!("{v:?} is not gathering, rendering, storing or sealing"),
+            })?),
+        };
+        Ok(Settings {
+            retention: time::Duration::days(parse_var(env, "EXPORTCENTER_RETENTION_DAYS", 30i64)?),
+            download_ttl: Duration::from_secs(parse_var(
+                env,
+                "EXPORTCENTER_DOWNLOAD_URL_TTL_SECS",
+                900u64,
+            )?),
+            idempotency_ttl: d.idempotency_ttl,
+            resend_queued_after: d.resend_queued_after,
+            connection_ttl: Duration::from_secs(parse_var(
+                env,
+                "EXPORTCENTER_CONNECTION_TTL_SECS",
+                7200u64,
+            )?),
+            max_attempts: parse_var(env, "EXPORTCENTER_MAX_ATTEMPTS", d.max_attempts)?,
+            policy: PolicyConfig {
+                fail_at: severity_var(env, "EXPORTCENTER_POLICY_FAIL_AT", d.policy.fail_at)?,
+                warn_at: severity_var(env, "EXPORTCENTER_POLICY_WARN_AT", d.policy.warn_at)?,
+                fail_only_if_fixable: parse_var(
+                    env,
+                    "EXPORTCENTER_POLICY_FAIL_ONLY_IF_FIXABLE",
+                    d.policy.fail_only_if_fixable,
+                )?,
+            },
+            crash_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parse_and_reject() {
+        let s = Settings::from_env(&[
+            ("EXPORTCENTER_RETENTION_DAYS", "7"),
+            ("EXPORTCENTER_CRASH_AT", "sealing"),
+        ])
+        .unwrap();
+        assert_eq!(s.retention, time::Duration::days(7));
+        assert_eq!(s.crash_at, Some(Stage::Sealing));
+        let e = Settings::from_env(&[("EXPORTCENTER_MAX_ATTEMPTS", "many")]).unwrap_err();
+        assert_eq!(e.var, "EXPORTCENTER_MAX_ATTEMPTS");
+        let e = Settings::from_env(&[("EXPORTCENTER_POLICY_FAIL_AT", "severe")]).unwrap_err();
+        assert_eq!(e.var, "EXPORTCENTER_POLICY_FAIL_AT");
+        let e = Settings::from_env(&[("EXPORTCENTER_CRASH_AT", "later")]).unwrap_err();
+        assert_eq!(e.var, "EXPORTCENTER_CRASH_AT");
+    }
+}

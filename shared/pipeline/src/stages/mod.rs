@@ -1,0 +1,101 @@
+//! The worker stages, one module each, in the order of the flow: [`Gather`] → [`Render`]
+//! (which stores the report) → [`Seal`]. Each holds only the ports it uses; [`Stages`]
+//! routes a queue message to the stage that owns its queue, the same way on Lambda and in
+//! the embedded worker loop.
+
+mod gather;
+mod render;
+mod seal;
+
+pub use gather::Gather;
+pub use render::Render;
+pub use seal::Seal;
+
+use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
+use ec_domain::ports::ObjectStore;
+use ec_domain::snapshot::Snapshot;
+use ec_domain::{FailureCode, StageError, keys};
+
+use crate::Outcome;
+use crate::jobs::JobSteps;
+
+/// The three worker stages.
+#[derive(Clone)]
+pub struct Stages {
+    pub gather: Gather,
+    pub render: Render,
+    pub seal: Seal,
+    /// Receives after which a retryable failure becomes final (SQS maxReceiveCount).
+    pub max_attempts: u32,
+}
+
+impl Stages {
+    /// Runs the stage that owns `queue` on one message body.
+    pub async fn handle(&self, queue: QueueName, body: &str) -> Result<Outcome, StageError> {
+        let bad = |e: serde_json::Error| {
+            StageError::permanent(
+                FailureCode::BadMessage,
+                format!("{} message: {e}", queue.as_str()),
+            )
+        };
+        match queue {
+            QueueName::Gather => {
+                let msg = serde_json::from_str::<JobMessage>(body).map_err(bad)?;
+                self.gather.handle(&msg).await
+            }
+            QueueName::Render => {
+                let msg = serde_json::from_str::<JobMessage>(body).map_err(bad)?;
+                self.render.handle(&msg).await
+            }
+            QueueName::Seal => {
+                let event = serde_json::from_str::<ObjectCreated>(body).map_err(bad)?;
+                self.seal.handle(&event).await
+            }
+        }
+    }
+
+    /// The job steps every stage shares.
+    pub fn steps(&self) -> &JobSteps {
+        &self.gather.steps
+    }
+
+    /// A message failed for good (or ran out of attempts): fail the job it was about.
+    pub async fn give_up(&self, queue: QueueName, body: &str, error: &StageError) {
+        let ids = match queue {
+            QueueName::Gather | QueueName::Render => serde_json::from_str::<JobMessage>(body)
+                .ok()
+                .map(|m| (m.tenant_id, m.export_id)),
+            QueueName::Seal => serde_json::from_str::<ObjectCreated>(body)
+                .ok()
+                .and_then(|e| {
+                    keys::parse_report(&e.key).map(|(t, id)| (t.to_string(), id.to_string()))
+                }),
+        };
+        let Some((tenant, export_id)) = ids else {
+            tracing::error!(queue = queue.as_str(), error = %error, "dropping a message that names no job");
+            return;
+        };
+        if let Err(e) = self
+            .steps()
+            .fail(&tenant, &export_id, error.job_error())
+            .await
+        {
+            tracing::error!(export_id, error = %e, "could not record the failure");
+        }
+    }
+}
+
+/// Reads back the input snapshot the gather stage wrote.
+pub(crate) async fn read_snapshot(
+    objects: &dyn ObjectStore,
+    tenant: &str,
+    export_id: &str,
+) -> Result<Snapshot, StageError> {
+    let bytes = objects.get(&keys::snapshot(tenant, export_id)).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        StageError::permanent(
+            FailureCode::Snapshot,
+            format!("input snapshot unreadable: {e}"),
+        )
+    })
+}
