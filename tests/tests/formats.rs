@@ -583,10 +583,7 @@ fn api_payloads_match_openapi_schemas() {
     let expired = step(&ready, Transition::Expire);
     let failed = step(
         &step(&queued, Transition::Enter(Stage::Gathering)),
-        Transition::Fail(JobError::new(
-            ec_domain::FailureCode::RenderUnsupported,
-            "no",
-        )),
+        Transition::Fail(JobError::new(ec_domain::StageCode::RenderUnsupported, "no")),
     );
     let cancelled = step(&ranged, Transition::Cancel);
     let jobs = [

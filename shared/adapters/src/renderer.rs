@@ -4,7 +4,7 @@
 use ec_domain::env::{ConfigError, Env, parse_var};
 use ec_domain::ports::ReportRenderer;
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{FailureCode, StageError};
+use ec_domain::{FailureCode, StageCode, StageError};
 
 use crate::sandbox::{SandboxLimits, render_isolated};
 
@@ -39,7 +39,7 @@ impl LocalRenderer {
 
 /// The failure code a render error leaves on the job.
 pub fn render_failure(e: &ec_render::RenderError) -> StageError {
-    let code = FailureCode::parse(e.code()).unwrap_or(FailureCode::RenderEncode);
+    let code = FailureCode::parse(e.code()).unwrap_or(StageCode::RenderEncode.into());
     StageError::permanent(code, e.to_string())
 }
 

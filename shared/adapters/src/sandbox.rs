@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use ec_domain::snapshot::Snapshot;
 
-use ec_domain::{FailureCode, StageError};
+use ec_domain::{StageCode, StageError};
 
 /// The first argument that turns a worker binary into a sandboxed renderer.
 pub const SANDBOX_ARG: &str = "--exportcenter-render-sandbox";
@@ -76,12 +76,12 @@ pub fn serve_if_requested() {
 /// Renders `snapshot` (which names a custom template) in a limited child process.
 pub fn render_isolated(snapshot: &Snapshot, limits: &SandboxLimits) -> Result<Vec<u8>, StageError> {
     let input = serde_json::to_vec(snapshot)
-        .map_err(|e| StageError::permanent(FailureCode::Encode, e.to_string()))?;
+        .map_err(|e| StageError::permanent(StageCode::Encode, e.to_string()))?;
     let program = match &limits.program {
         Some(p) => p.clone(),
         None => std::env::current_exe().map_err(|e| {
             StageError::retryable(
-                FailureCode::Template,
+                StageCode::Template,
                 format!("cannot find own executable: {e}"),
             )
         })?,
@@ -95,7 +95,7 @@ pub fn render_isolated(snapshot: &Snapshot, limits: &SandboxLimits) -> Result<Ve
     limit_child(&mut cmd, limits);
     let mut child = cmd.spawn().map_err(|e| {
         StageError::retryable(
-            FailureCode::Template,
+            StageCode::Template,
             format!(
                 "cannot start the template sandbox {}: {e}",
                 program.display()
@@ -146,7 +146,7 @@ pub fn render_isolated(snapshot: &Snapshot, limits: &SandboxLimits) -> Result<Ve
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => {
                 return Err(StageError::retryable(
-                    FailureCode::Template,
+                    StageCode::Template,
                     format!("waiting for the template sandbox: {e}"),
                 ));
             }
@@ -157,7 +157,7 @@ pub fn render_isolated(snapshot: &Snapshot, limits: &SandboxLimits) -> Result<Ve
     let err = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
     let Some(status) = status else {
         return Err(StageError::permanent(
-            FailureCode::TemplateLimit,
+            StageCode::TemplateLimit,
             format!(
                 "the custom template ran longer than {} s and was stopped",
                 limits.timeout.as_secs()
@@ -172,15 +172,15 @@ pub fn render_isolated(snapshot: &Snapshot, limits: &SandboxLimits) -> Result<Ve
                 .unwrap_or(("ERR_TEMPLATE", err.as_str()));
             // Only the child's own stable codes pass through.
             let code = match code {
-                "ERR_TEMPLATE" => FailureCode::Template,
-                "ERR_RENDER_UNSUPPORTED" => FailureCode::RenderUnsupported,
-                _ => FailureCode::RenderEncode,
+                "ERR_TEMPLATE" => StageCode::Template,
+                "ERR_RENDER_UNSUPPORTED" => StageCode::RenderUnsupported,
+                _ => StageCode::RenderEncode,
             };
             Err(StageError::permanent(code, message.to_string()))
         }
         // Killed by the CPU limit, or aborted when an allocation hit the memory limit.
         _ => Err(StageError::permanent(
-            FailureCode::TemplateLimit,
+            StageCode::TemplateLimit,
             format!(
                 "the custom template exceeded its limits ({} MiB memory, {} s CPU) and was stopped",
                 limits.memory_bytes / (1024 * 1024),

@@ -411,7 +411,7 @@ async fn jobs_list_pages_newest_first_with_status_filter() {
         if i % 3 == 0 {
             let f = j
                 .apply(
-                    Transition::Fail(JobError::new(ec_domain::FailureCode::Internal, "y")),
+                    Transition::Fail(JobError::new(ec_domain::ErrorCode::Internal, "y")),
                     t0(),
                     RET,
                 )
@@ -886,7 +886,7 @@ async fn schedules_crud_conditional_update_and_due() {
     let mut ran = s1.clone();
     ran.last_run_at = Some(ts(1_000));
     ran.last_export_id = Some("exp-1".into());
-    ran.last_error = Some(JobError::new(ec_domain::FailureCode::Internal, "y"));
+    ran.last_error = Some(JobError::new(ec_domain::ErrorCode::Internal, "y"));
     ran.next_run_at = Some(ts(3_000));
     ran.version = 2;
     store.update(&ran, 1).await.unwrap();

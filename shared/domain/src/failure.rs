@@ -6,31 +6,8 @@ use crate::error::{ErrorCode, PortError};
 use crate::wire::string_enum;
 
 string_enum!(
-    /// Stable codes of a failed job or stage. The string form never changes once released;
-    /// it includes every API [`ErrorCode`] (a scheduled run that no longer validates fails
-    /// with the code the API would have answered).
-    FailureCode {
-        // The API's codes.
-        MalformedBody = "ERR_MALFORMED_BODY",
-        BadRequest = "ERR_BAD_REQUEST",
-        Unauthenticated = "ERR_UNAUTHENTICATED",
-        Forbidden = "ERR_FORBIDDEN",
-        NotFound = "ERR_NOT_FOUND",
-        Conflict = "ERR_CONFLICT",
-        IdempotencyMismatch = "ERR_IDEMPOTENCY_MISMATCH",
-        NotReady = "ERR_NOT_READY",
-        Expired = "ERR_EXPIRED",
-        PayloadTooLarge = "ERR_PAYLOAD_TOO_LARGE",
-        UnsupportedMediaType = "ERR_UNSUPPORTED_MEDIA_TYPE",
-        ExportValidation = "ERR_EXPORT_VALIDATION",
-        UnrecognisedDocument = "ERR_UNRECOGNISED_DOCUMENT",
-        Quota = "ERR_QUOTA",
-        DataSource = "ERR_DATA_SOURCE",
-        Render = "ERR_RENDER",
-        Internal = "ERR_INTERNAL",
-        Unavailable = "ERR_UNAVAILABLE",
-        MethodNotAllowed = "ERR_METHOD_NOT_ALLOWED",
-        // The stages' own.
+    /// The stages' own failure codes (the API's are [`ErrorCode`]s).
+    StageCode {
         /// A queue message that does not parse.
         BadMessage = "ERR_BAD_MESSAGE",
         /// Encoding a message, snapshot or event failed.
@@ -66,42 +43,72 @@ string_enum!(
     }
 );
 
+/// Stable code of a failed job or stage (`error.code` in the contract): one of the API's
+/// [`ErrorCode`]s (a scheduled run that no longer validates fails with the code the API
+/// would have answered) or a stage's own [`StageCode`]. On the wire it is the code's string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureCode {
+    Api(ErrorCode),
+    Stage(StageCode),
+}
+
+impl FailureCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::Api(c) => c.as_str(),
+            FailureCode::Stage(c) => c.as_str(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FailureCode> {
+        ErrorCode::parse(s)
+            .map(FailureCode::Api)
+            .or_else(|| StageCode::parse(s).map(FailureCode::Stage))
+    }
+}
+
 impl From<ErrorCode> for FailureCode {
     fn from(code: ErrorCode) -> Self {
-        match code {
-            ErrorCode::MalformedBody => FailureCode::MalformedBody,
-            ErrorCode::BadRequest => FailureCode::BadRequest,
-            ErrorCode::Unauthenticated => FailureCode::Unauthenticated,
-            ErrorCode::Forbidden => FailureCode::Forbidden,
-            ErrorCode::NotFound => FailureCode::NotFound,
-            ErrorCode::Conflict => FailureCode::Conflict,
-            ErrorCode::IdempotencyMismatch => FailureCode::IdempotencyMismatch,
-            ErrorCode::NotReady => FailureCode::NotReady,
-            ErrorCode::Expired => FailureCode::Expired,
-            ErrorCode::PayloadTooLarge => FailureCode::PayloadTooLarge,
-            ErrorCode::UnsupportedMediaType => FailureCode::UnsupportedMediaType,
-            ErrorCode::ExportValidation => FailureCode::ExportValidation,
-            ErrorCode::UnrecognisedDocument => FailureCode::UnrecognisedDocument,
-            ErrorCode::Quota => FailureCode::Quota,
-            ErrorCode::DataSource => FailureCode::DataSource,
-            ErrorCode::Render => FailureCode::Render,
-            ErrorCode::Internal => FailureCode::Internal,
-            ErrorCode::Unavailable => FailureCode::Unavailable,
-            ErrorCode::MethodNotAllowed => FailureCode::MethodNotAllowed,
-        }
+        FailureCode::Api(code)
+    }
+}
+
+impl From<StageCode> for FailureCode {
+    fn from(code: StageCode) -> Self {
+        FailureCode::Stage(code)
+    }
+}
+
+impl std::fmt::Display for FailureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for FailureCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FailureCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        FailureCode::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown failure code {s:?}")))
     }
 }
 
 impl PortError {
     /// The code a port failure leaves on a job when it is not mapped to a stage's own.
-    pub fn failure_code(&self) -> FailureCode {
+    pub fn failure_code(&self) -> StageCode {
         match self {
-            PortError::NotFound(_) => FailureCode::PortNotFound,
-            PortError::ConditionFailed(_) => FailureCode::PortConditionFailed,
-            PortError::Gone(_) => FailureCode::PortGone,
-            PortError::Unavailable(_) => FailureCode::PortUnavailable,
-            PortError::Invalid(_) => FailureCode::PortInvalid,
-            PortError::Backend(_) => FailureCode::PortBackend,
+            PortError::NotFound(_) => StageCode::PortNotFound,
+            PortError::ConditionFailed(_) => StageCode::PortConditionFailed,
+            PortError::Gone(_) => StageCode::PortGone,
+            PortError::Unavailable(_) => StageCode::PortUnavailable,
+            PortError::Invalid(_) => StageCode::PortInvalid,
+            PortError::Backend(_) => StageCode::PortBackend,
         }
     }
 }
@@ -118,16 +125,16 @@ pub enum StageError {
 }
 
 impl StageError {
-    pub fn permanent(code: FailureCode, message: impl Into<String>) -> Self {
+    pub fn permanent(code: impl Into<FailureCode>, message: impl Into<String>) -> Self {
         StageError::Permanent {
-            code,
+            code: code.into(),
             message: message.into(),
         }
     }
 
-    pub fn retryable(code: FailureCode, message: impl Into<String>) -> Self {
+    pub fn retryable(code: impl Into<FailureCode>, message: impl Into<String>) -> Self {
         StageError::Retryable {
-            code,
+            code: code.into(),
             message: message.into(),
         }
     }
@@ -158,8 +165,8 @@ impl StageError {
 impl From<PortError> for StageError {
     fn from(e: PortError) -> Self {
         match e {
-            PortError::Invalid(m) => StageError::permanent(FailureCode::InvalidData, m),
-            PortError::NotFound(m) => StageError::permanent(FailureCode::NotFound, m),
+            PortError::Invalid(m) => StageError::permanent(StageCode::InvalidData, m),
+            PortError::NotFound(m) => StageError::permanent(ErrorCode::NotFound, m),
             other => StageError::retryable(other.failure_code(), other.to_string()),
         }
     }
@@ -170,30 +177,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_api_code_is_a_failure_code_with_the_same_string() {
-        for (api, failure) in [
-            (ErrorCode::NotFound, FailureCode::NotFound),
-            (ErrorCode::Quota, FailureCode::Quota),
-            (ErrorCode::ExportValidation, FailureCode::ExportValidation),
-        ] {
-            assert_eq!(FailureCode::from(api), failure);
-        }
+    fn codes_read_back_from_their_strings() {
         for api in ErrorCode::ALL {
-            assert_eq!(FailureCode::from(*api).as_str(), api.as_str());
+            let code = FailureCode::from(*api);
+            assert_eq!(FailureCode::parse(code.as_str()), Some(code));
         }
+        for stage in StageCode::ALL {
+            let code = FailureCode::from(*stage);
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", stage.as_str()));
+            assert_eq!(serde_json::from_str::<FailureCode>(&json).unwrap(), code);
+        }
+        assert!(serde_json::from_str::<FailureCode>("\"ERR_WHATEVER\"").is_err());
     }
 
     #[test]
     fn port_errors_map_explicitly() {
         let e = StageError::from(PortError::Unavailable("slow".into()));
         assert!(e.is_retryable());
-        assert_eq!(e.code(), FailureCode::PortUnavailable);
+        assert_eq!(e.code(), StageCode::PortUnavailable.into());
         let e = StageError::from(PortError::Invalid("bad".into()));
         assert!(!e.is_retryable());
-        assert_eq!(e.code(), FailureCode::InvalidData);
-        assert_eq!(
-            serde_json::to_string(&FailureCode::ConcurrentUpdate).unwrap(),
-            "\"ERR_CONCURRENT_UPDATE\""
-        );
+        assert_eq!(e.code(), StageCode::InvalidData.into());
+        let e = StageError::from(PortError::NotFound("gone".into()));
+        assert_eq!(e.code().as_str(), "ERR_NOT_FOUND");
     }
 }

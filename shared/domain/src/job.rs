@@ -239,15 +239,15 @@ impl Job {
 }
 
 impl JobError {
-    pub fn new(code: FailureCode, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<FailureCode>, message: impl Into<String>) -> Self {
         JobError {
-            code,
+            code: code.into(),
             message: message.into(),
         }
     }
 
     pub fn from_code(code: ErrorCode, message: impl Into<String>) -> Self {
-        JobError::new(code.into(), message)
+        JobError::new(code, message)
     }
 }
 
@@ -342,7 +342,7 @@ mod tests {
         );
         assert!(
             c.apply(
-                Transition::Fail(JobError::new(FailureCode::Internal, "y")),
+                Transition::Fail(JobError::new(ErrorCode::Internal, "y")),
                 now,
                 RET
             )

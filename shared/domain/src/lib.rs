@@ -20,6 +20,6 @@ pub mod vex;
 mod wire;
 
 pub use error::{ApiError, ErrorBody, ErrorCode, PortError};
-pub use failure::{FailureCode, StageError};
+pub use failure::{FailureCode, StageCode, StageError};
 pub use job::{Artifact, ArtifactKind, Job, JobError, JobStatus, Stage, Transition};
 pub use request::{BuiltinTemplate, ExportRequest, ExportType, Format, Scope, TemplateName};

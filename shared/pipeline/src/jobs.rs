@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{JobTable, WorkQueue};
-use ec_domain::{FailureCode, Job, JobError, PortError, Stage, StageError, Transition};
+use ec_domain::{Job, JobError, PortError, Stage, StageCode, StageError, Transition};
 
 use crate::notify::{EventKind, Notifier};
 
@@ -32,11 +32,11 @@ impl JobSteps {
     pub async fn transition(&self, job: &Job, t: Transition) -> Result<Job, StageError> {
         let next = job
             .apply(t, ec_domain::time::now(), self.retention)
-            .map_err(|e| StageError::permanent(FailureCode::Transition, e.to_string()))?;
+            .map_err(|e| StageError::permanent(StageCode::Transition, e.to_string()))?;
         match self.jobs.update(&next, job.version).await {
             Ok(()) => Ok(next),
             Err(PortError::ConditionFailed(m)) => {
-                Err(StageError::retryable(FailureCode::ConcurrentUpdate, m))
+                Err(StageError::retryable(StageCode::ConcurrentUpdate, m))
             }
             Err(e) => Err(e.into()),
         }
@@ -60,7 +60,7 @@ impl JobSteps {
     /// Hands the job to the next stage's queue.
     pub async fn send(&self, queue: QueueName, msg: &JobMessage) -> Result<(), StageError> {
         let body = serde_json::to_string(msg)
-            .map_err(|e| StageError::permanent(FailureCode::Encode, e.to_string()))?;
+            .map_err(|e| StageError::permanent(StageCode::Encode, e.to_string()))?;
         Ok(self.queue.send(queue, body).await?)
     }
 
@@ -98,7 +98,7 @@ impl JobSteps {
             }
         }
         Err(StageError::retryable(
-            FailureCode::ConcurrentUpdate,
+            StageCode::ConcurrentUpdate,
             format!("could not mark {export_id} failed"),
         ))
     }

@@ -153,7 +153,7 @@ impl Scheduler {
                 self.record_run(&schedule, scheduled_at, Ok(&job)).await?;
                 Ok(Some(job))
             }
-            Err(e) if transient(&e) => Err(StageError::retryable(e.code.into(), e.message)),
+            Err(e) if transient(&e) => Err(StageError::retryable(e.code, e.message)),
             Err(e) => {
                 tracing::warn!(schedule_id, tenant, code = e.code.as_str(), message = %e.message, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "scheduled export refused: its request no longer validates");
                 let error = JobError::from_code(e.code, e.message);

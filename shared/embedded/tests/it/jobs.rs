@@ -124,7 +124,7 @@ async fn list_pages_newest_first_with_status_filter() {
             let f = j
                 .apply(
                     Transition::Fail(ec_domain::JobError::new(
-                        ec_domain::FailureCode::Internal,
+                        ec_domain::ErrorCode::Internal,
                         "y",
                     )),
                     t0(),

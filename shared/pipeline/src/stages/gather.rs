@@ -8,7 +8,7 @@ use ec_domain::ports::{ObjectStore, SbomSource, ScanSource, VerdictSource, VexSo
 use ec_domain::request::MAX_SCAN_IDS;
 use ec_domain::snapshot::{ScanInputs, Snapshot};
 use ec_domain::{
-    ExportType, FailureCode, Job, JobStatus, Scope, Stage, StageError, TemplateName, keys,
+    ErrorCode, ExportType, Job, JobStatus, Scope, Stage, StageCode, StageError, TemplateName, keys,
 };
 
 use crate::Outcome;
@@ -49,7 +49,7 @@ impl Gather {
         };
         let snapshot = self.collect(&job).await?;
         let body = serde_json::to_vec(&snapshot)
-            .map_err(|e| StageError::permanent(FailureCode::Encode, e.to_string()))?;
+            .map_err(|e| StageError::permanent(StageCode::Encode, e.to_string()))?;
         self.objects
             .put(
                 &keys::snapshot(&job.tenant_id, &job.export_id),
@@ -76,7 +76,7 @@ impl Gather {
         };
         if scan_ids.is_empty() {
             return Err(StageError::permanent(
-                FailureCode::DataSource,
+                ErrorCode::DataSource,
                 "no scans in scope",
             ));
         }
@@ -85,7 +85,7 @@ impl Gather {
         for id in &scan_ids {
             let Some(scan) = self.scans.scan(tenant, id).await? else {
                 return Err(StageError::permanent(
-                    FailureCode::DataSource,
+                    ErrorCode::DataSource,
                     format!("scan {id} no longer exists"),
                 ));
             };
@@ -119,7 +119,7 @@ impl Gather {
         match self.templates.get(tenant).await? {
             Some(t) => Ok(snapshot.with_custom_template(t)),
             None => Err(StageError::permanent(
-                FailureCode::Template,
+                StageCode::Template,
                 format!("template {} no longer exists", req.template),
             )),
         }

@@ -14,7 +14,7 @@ pub use seal::Seal;
 use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
 use ec_domain::ports::ObjectStore;
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{FailureCode, StageError, keys};
+use ec_domain::{StageCode, StageError, keys};
 
 use crate::Outcome;
 use crate::jobs::JobSteps;
@@ -34,7 +34,7 @@ impl Stages {
     pub async fn handle(&self, queue: QueueName, body: &str) -> Result<Outcome, StageError> {
         let bad = |e: serde_json::Error| {
             StageError::permanent(
-                FailureCode::BadMessage,
+                StageCode::BadMessage,
                 format!("{} message: {e}", queue.as_str()),
             )
         };
@@ -94,7 +94,7 @@ pub(crate) async fn read_snapshot(
     let bytes = objects.get(&keys::snapshot(tenant, export_id)).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
         StageError::permanent(
-            FailureCode::Snapshot,
+            StageCode::Snapshot,
             format!("input snapshot unreadable: {e}"),
         )
     })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ec_domain::messages::JobMessage;
 use ec_domain::ports::{ObjectStore, ReportRenderer};
-use ec_domain::{FailureCode, Job, JobStatus, Stage, StageError, keys};
+use ec_domain::{ErrorCode, Job, JobStatus, Stage, StageError, keys};
 
 use crate::Outcome;
 use crate::jobs::JobSteps;
@@ -36,7 +36,7 @@ impl Render {
         let bytes = tokio::task::spawn_blocking(move || renderer.render(snapshot))
             .await
             .map_err(|e| {
-                StageError::retryable(FailureCode::Render, format!("render task ended: {e}"))
+                StageError::retryable(ErrorCode::Render, format!("render task ended: {e}"))
             })??;
         self.store(&job, bytes).await
     }

@@ -10,7 +10,7 @@ use ec_domain::messages::ObjectCreated;
 use ec_domain::ports::{ObjectStore, Signer};
 use ec_domain::snapshot::Snapshot;
 use ec_domain::{
-    Artifact, ArtifactKind, FailureCode, Job, JobStatus, Stage, StageError, Transition, keys,
+    Artifact, ArtifactKind, Job, JobStatus, Stage, StageCode, StageError, Transition, keys,
 };
 use ec_seal::{BundleFile, SealInput};
 
@@ -73,7 +73,7 @@ impl Seal {
             self.signer.as_ref(),
         )
         .await
-        .map_err(|e| StageError::permanent(FailureCode::Seal, e.to_string()))?;
+        .map_err(|e| StageError::permanent(StageCode::Seal, e.to_string()))?;
         let sealed_key = keys::sealed(tenant, export_id);
         let size = sealed.bytes.len() as u64;
         self.objects
