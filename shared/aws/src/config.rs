@@ -1,4 +1,4 @@
-//! SDK configuration, client constructors and the mapping of SDK errors to [`PortError`].
+//! SDK configuration and client constructors. SDK errors are mapped in [`crate::sdk_error`].
 //!
 //! [`sdk_config`] loads the standard chain (`aws_config::defaults`): region, credentials,
 //! and endpoint overrides from `AWS_ENDPOINT_URL` or the per-service
@@ -7,10 +7,6 @@
 //! is pointed at an emulator.
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use ec_domain::PortError;
 
 /// `true`/`1`/`yes`: address S3 buckets by path (`http://host/bucket/key`), as emulators
@@ -101,61 +97,6 @@ pub fn required_env(name: &str) -> Result<String, PortError> {
         _ => Err(PortError::Backend(format!(
             "environment variable {name} is not set"
         ))),
-    }
-}
-
-/// Error codes that mean "slow down" or "try again later".
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException",
-    "SlowDown",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "InternalError",
-    "InternalFailure",
-    "InternalServerError",
-    "InternalServerException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "LimitExceededException",
-];
-
-/// The HTTP status of the response behind an SDK error, if there was one.
-pub fn sdk_error_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
-    err.raw_response().map(|r| r.status().as_u16())
-}
-
-/// Whether an SDK error is worth retrying later: timeouts, connection failures,
-/// throttling, 429 and 5xx answers.
-pub fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        SdkError::ConstructionFailure(_) => false,
-        _ => {
-            let status = sdk_error_status(err);
-            matches!(status, Some(429) | Some(500..=599))
-                || err.code().is_some_and(|c| RETRYABLE_CODES.contains(&c))
-        }
-    }
-}
-
-/// Maps an SDK error to a [`PortError`]: retryable ones (see [`is_retryable`]) to
-/// `Unavailable`, the rest to `Backend`. `context` says what was being done.
-pub fn port_error<E>(context: &str, err: SdkError<E, HttpResponse>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let message = format!("{context}: {}", DisplayErrorContext(&err));
-    if is_retryable(&err) {
-        PortError::Unavailable(message)
-    } else {
-        PortError::Backend(message)
     }
 }
 

@@ -43,9 +43,10 @@
 //!
 //! # Errors
 //!
+//! As for every AWS adapter, decided in [`crate::sdk_error`]:
 //! `ConditionalCheckFailedException` → [`PortError::ConditionFailed`]; throttling, 5xx,
-//! timeouts and connection failures → [`PortError::Unavailable`]; anything else →
-//! [`PortError::Backend`]. An unreadable item (missing attribute, corrupt `doc`, malformed
+//! timeouts and connection failures → [`PortError::Unavailable`]; anything else (a missing
+//! table included) → [`PortError::Backend`]. An unreadable item (missing attribute, corrupt `doc`, malformed
 //! cursor) → [`PortError::Invalid`].
 //!
 //! [`PortError::ConditionFailed`]: ec_domain::PortError::ConditionFailed

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -31,7 +30,7 @@ use ec_domain::messages::{ObjectCreated, QueueName};
 use ec_domain::ports::{ObjectMeta, ObjectStore, PortResult, WorkQueue};
 use tokio::task::JoinSet;
 
-use crate::config::{port_error, sdk_error_status};
+use crate::sdk_error::{ErrorClass, classify, port_error, sdk_error_status};
 
 /// Environment variable naming the artifact bucket.
 pub const ENV_BUCKET: &str = "EXPORTCENTER_BUCKET";
@@ -261,8 +260,10 @@ async fn head_object(client: &Client, bucket: &str, key: &str) -> PortResult<Opt
                 .unwrap_or(DEFAULT_MEDIA_TYPE)
                 .to_string(),
         })),
+        // HEAD answers carry no body, so any 404 (a missing bucket too) reads as "no object".
         Err(e)
             if matches!(e.as_service_error(), Some(HeadObjectError::NotFound(_)))
+                || classify(&e) == ErrorClass::NotFound
                 || sdk_error_status(&e) == Some(404) =>
         {
             Ok(None)
@@ -317,7 +318,7 @@ impl ObjectStore for S3ObjectStore {
             Ok(out) => out,
             Err(e)
                 if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_)))
-                    || e.code() == Some("NoSuchKey")
+                    || classify(&e) == ErrorClass::NotFound
                     || sdk_error_status(&e) == Some(404) =>
             {
                 return Err(PortError::NotFound(key.to_string()));

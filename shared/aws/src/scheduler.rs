@@ -12,7 +12,8 @@ use ec_domain::PortError;
 use ec_domain::ports::{PortResult, ScheduleTrigger};
 use ec_domain::schedule::Schedule;
 
-use crate::config::{port_error, required_env};
+use crate::config::required_env;
+use crate::sdk_error::port_error;
 
 pub const ENV_SCHEDULE_GROUP: &str = "EXPORTCENTER_SCHEDULE_GROUP";
 pub const ENV_SCHEDULE_TARGET_ARN: &str = "EXPORTCENTER_SCHEDULE_TARGET_ARN";

@@ -16,7 +16,7 @@ use ec_domain::PortError;
 use ec_domain::messages::QueueName;
 use ec_domain::ports::{Delivery, PortResult, QueueConsumer, WorkQueue};
 
-use crate::config::port_error;
+use crate::sdk_error::port_error;
 
 pub const ENV_GATHER_QUEUE_URL: &str = "EXPORTCENTER_GATHER_QUEUE_URL";
 pub const ENV_RENDER_QUEUE_URL: &str = "EXPORTCENTER_RENDER_QUEUE_URL";

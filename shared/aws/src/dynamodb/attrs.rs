@@ -1,10 +1,9 @@
-//! Shared helpers: attribute values, item decoding, sort keys, clocks and error mapping.
+//! Shared helpers: attribute values, item decoding, sort keys and clocks. SDK errors are
+//! mapped by [`crate::sdk_error`] (re-exported here as `port_error`).
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use ec_domain::PortError;
 use ec_domain::ports::PortResult;
@@ -12,6 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use time::macros::datetime;
+
+pub(crate) use crate::sdk_error::port_error;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -95,43 +96,6 @@ pub(crate) fn after_ms(now: i64, ttl: Duration) -> i64 {
 /// Milliseconds to the epoch seconds of a TTL attribute, rounded up (never early).
 pub(crate) fn ttl_seconds(ms: i64) -> i64 {
     ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
-}
-
-fn is_transient_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ThrottlingException"
-            | "ProvisionedThroughputExceededException"
-            | "RequestLimitExceeded"
-            | "InternalServerError"
-            | "InternalFailure"
-            | "ServiceUnavailable"
-            | "ServiceUnavailableException"
-            | "LimitExceededException"
-            | "TransactionConflictException"
-    )
-}
-
-/// Maps an SDK error: lost conditions, transient failures, the rest.
-pub(crate) fn port_error<E>(what: &str, err: SdkError<E, HttpResponse>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let code = err.code().map(str::to_owned);
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    let transient = matches!(
-        err,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
-    );
-    let message = format!("{what}: {}", DisplayErrorContext(&err));
-    match code.as_deref() {
-        Some("ConditionalCheckFailedException") => PortError::ConditionFailed(message),
-        Some(c) if is_transient_code(c) => PortError::Unavailable(message),
-        _ if transient || status.is_some_and(|s| s >= 500 || s == 429) => {
-            PortError::Unavailable(message)
-        }
-        _ => PortError::Backend(message),
-    }
 }
 
 /// A `Limit` for one query page: what is still wanted, within DynamoDB's i32.
