@@ -1,4 +1,6 @@
-//! SDK configuration and client constructors. SDK errors are mapped in [`crate::sdk_error`].
+//! SDK configuration, client constructors, and the variables the AWS wiring reads, always
+//! through an [`Env`] so tests can pass a map (the `*_from_env` forms read the process
+//! environment through [`ProcessEnv`]). SDK errors are mapped in [`crate::sdk_error`].
 //!
 //! [`sdk_config`] loads the standard chain (`aws_config::defaults`): region, credentials,
 //! and endpoint overrides from `AWS_ENDPOINT_URL` or the per-service
@@ -8,6 +10,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use ec_domain::PortError;
+use ec_domain::env::{Env, ProcessEnv};
 
 /// `true`/`1`/`yes`: address S3 buckets by path (`http://host/bucket/key`), as emulators
 /// need. Default: virtual-hosted style.
@@ -21,7 +24,7 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// An S3 client; `force_path_style` for emulators (see [`s3_force_path_style_from_env`]).
+/// An S3 client; `force_path_style` for emulators (see [`s3_force_path_style`]).
 pub fn s3_client(config: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(force_path_style)
@@ -29,11 +32,15 @@ pub fn s3_client(config: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Clie
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-/// Whether `EXPORTCENTER_S3_FORCE_PATH_STYLE` asks for path-style addressing.
+/// Whether `EXPORTCENTER_S3_FORCE_PATH_STYLE` in `env` asks for path-style addressing.
+pub fn s3_force_path_style(env: &dyn Env) -> bool {
+    env.var(ENV_S3_FORCE_PATH_STYLE)
+        .is_some_and(|v| env_flag(&v))
+}
+
+/// [`s3_force_path_style`] of the process environment.
 pub fn s3_force_path_style_from_env() -> bool {
-    std::env::var(ENV_S3_FORCE_PATH_STYLE)
-        .map(|v| env_flag(&v))
-        .unwrap_or(false)
+    s3_force_path_style(&ProcessEnv)
 }
 
 fn env_flag(v: &str) -> bool {
@@ -82,22 +89,33 @@ pub fn ws_management_endpoint(domain_name: &str, stage: &str) -> String {
     }
 }
 
-/// `EXPORTCENTER_WS_MANAGEMENT_ENDPOINT`, if set and not blank.
+/// `EXPORTCENTER_WS_MANAGEMENT_ENDPOINT` in `env`, if set and not blank.
+pub fn ws_management_endpoint_var(env: &dyn Env) -> Option<String> {
+    optional_var(env, ENV_WS_MANAGEMENT_ENDPOINT)
+}
+
+/// [`ws_management_endpoint_var`] of the process environment.
 pub fn ws_management_endpoint_from_env() -> Option<String> {
-    std::env::var(ENV_WS_MANAGEMENT_ENDPOINT)
-        .ok()
+    ws_management_endpoint_var(&ProcessEnv)
+}
+
+/// The variable `name` in `env`, trimmed; `None` when unset or blank.
+pub fn optional_var(env: &dyn Env, name: &str) -> Option<String> {
+    env.var(name)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
-/// A required environment variable, or a `PortError::Backend` naming it.
+/// The variable `name` in `env`, trimmed, or a `PortError::Backend` naming it when unset or
+/// blank.
+pub fn required_var(env: &dyn Env, name: &str) -> Result<String, PortError> {
+    optional_var(env, name)
+        .ok_or_else(|| PortError::Backend(format!("environment variable {name} is not set")))
+}
+
+/// [`required_var`] of the process environment.
 pub fn required_env(name: &str) -> Result<String, PortError> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-        _ => Err(PortError::Backend(format!(
-            "environment variable {name} is not set"
-        ))),
-    }
+    required_var(&ProcessEnv, name)
 }
 
 #[cfg(test)]
@@ -118,6 +136,29 @@ mod tests {
             ws_management_endpoint("ws.example.com", ""),
             "https://ws.example.com"
         );
+    }
+
+    #[test]
+    fn variables_come_from_the_env_given() {
+        let env = [
+            (ENV_S3_FORCE_PATH_STYLE, "yes"),
+            (ENV_WS_MANAGEMENT_ENDPOINT, "  https://ws.example.com/prod "),
+            ("BLANK", "  "),
+        ];
+        assert!(s3_force_path_style(&env));
+        assert!(!s3_force_path_style(&[("OTHER", "1")]));
+        assert_eq!(
+            ws_management_endpoint_var(&env).as_deref(),
+            Some("https://ws.example.com/prod")
+        );
+        assert_eq!(ws_management_endpoint_var(&[("BLANK", "")]), None);
+        assert_eq!(required_var(&env, ENV_S3_FORCE_PATH_STYLE).unwrap(), "yes");
+        for missing in ["BLANK", "UNSET"] {
+            match required_var(&env, missing) {
+                Err(PortError::Backend(m)) => assert!(m.contains(missing), "{m}"),
+                other => panic!("expected Backend, got {other:?}"),
+            }
+        }
     }
 
     #[test]
