@@ -1,4 +1,5 @@
-//! DynamoDB adapters for the table ports: one table per concern. Every item carries the
+//! DynamoDB adapters for the table ports: one table per concern; jobs and schedules share
+//! one versioned-document implementation (`versioned.rs`). Every item carries the
 //! whole record as a JSON string attribute `doc` (the faithful round trip) plus the typed
 //! attributes the keys, indexes, conditions and filters need. Table names come from the
 //! environment of the functions (`EXPORTCENTER_*_TABLE`); the adapters only take the name.
@@ -60,6 +61,7 @@ mod connections;
 mod idempotency;
 mod jobs;
 mod schedules;
+mod versioned;
 
 pub use catalog::DynamoScanCatalog;
 pub use connections::DynamoConnections;
