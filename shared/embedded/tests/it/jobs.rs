@@ -251,3 +251,27 @@ async fn a_corrupt_row_is_an_error_not_a_panic() {
     ));
     assert!(jobs.list("acme", None, 10, None).await.is_err());
 }
+
+/// The listing's cursor holds the stored millisecond, not the document's whole second, so
+/// jobs created within one second page exactly.
+#[tokio::test]
+async fn sub_second_creation_times_page_exactly() {
+    let (_d, db) = super::temp_db();
+    let jobs = SqliteJobTable::new(db);
+    for (i, ms) in [100, 200, 300].into_iter().enumerate() {
+        let mut j = job("acme", &format!("exp-{i}"), t0());
+        j.created_at = t0() + time::Duration::milliseconds(ms);
+        jobs.create(&j).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = jobs.list("acme", None, 1, cursor.as_deref()).await.unwrap();
+        seen.extend(page.items.into_iter().map(|j| j.export_id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["exp-2", "exp-1", "exp-0"]);
+}
