@@ -8,7 +8,7 @@ use bytes::Bytes;
 use ec_domain::PortError;
 use ec_domain::ports::{ConnectionPush, PortResult};
 
-use crate::config::{port_error, sdk_error_status};
+use crate::sdk_error::{ErrorClass, classify, port_error};
 
 /// Pushes messages down WebSocket connections of one API stage. Build the client with
 /// [`crate::config::apigw_management_client`] and the stage's management endpoint.
@@ -44,7 +44,7 @@ impl ConnectionPush for ApiGatewayPush {
                 if matches!(
                     e.as_service_error(),
                     Some(PostToConnectionError::GoneException(_))
-                ) || sdk_error_status(&e) == Some(410) =>
+                ) || classify(&e) == ErrorClass::Gone =>
             {
                 Err(PortError::Gone(connection_id.to_string()))
             }

@@ -1,4 +1,6 @@
-//! SDK configuration, client constructors and the mapping of SDK errors to [`PortError`].
+//! SDK configuration, client constructors, and the variables the AWS wiring reads, always
+//! through an [`Env`] so tests can pass a map (the `*_from_env` forms read the process
+//! environment through [`ProcessEnv`]). SDK errors are mapped in [`crate::sdk_error`].
 //!
 //! [`sdk_config`] loads the standard chain (`aws_config::defaults`): region, credentials,
 //! and endpoint overrides from `AWS_ENDPOINT_URL` or the per-service
@@ -7,11 +9,8 @@
 //! is pointed at an emulator.
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use ec_domain::PortError;
+use ec_domain::env::{Env, ProcessEnv};
 
 /// `true`/`1`/`yes`: address S3 buckets by path (`http://host/bucket/key`), as emulators
 /// need. Default: virtual-hosted style.
@@ -25,7 +24,7 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
-/// An S3 client; `force_path_style` for emulators (see [`s3_force_path_style_from_env`]).
+/// An S3 client; `force_path_style` for emulators (see [`s3_force_path_style`]).
 pub fn s3_client(config: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(force_path_style)
@@ -33,11 +32,15 @@ pub fn s3_client(config: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Clie
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-/// Whether `EXPORTCENTER_S3_FORCE_PATH_STYLE` asks for path-style addressing.
+/// Whether `EXPORTCENTER_S3_FORCE_PATH_STYLE` in `env` asks for path-style addressing.
+pub fn s3_force_path_style(env: &dyn Env) -> bool {
+    env.var(ENV_S3_FORCE_PATH_STYLE)
+        .is_some_and(|v| env_flag(&v))
+}
+
+/// [`s3_force_path_style`] of the process environment.
 pub fn s3_force_path_style_from_env() -> bool {
-    std::env::var(ENV_S3_FORCE_PATH_STYLE)
-        .map(|v| env_flag(&v))
-        .unwrap_or(false)
+    s3_force_path_style(&ProcessEnv)
 }
 
 fn env_flag(v: &str) -> bool {
@@ -86,77 +89,33 @@ pub fn ws_management_endpoint(domain_name: &str, stage: &str) -> String {
     }
 }
 
-/// `EXPORTCENTER_WS_MANAGEMENT_ENDPOINT`, if set and not blank.
+/// `EXPORTCENTER_WS_MANAGEMENT_ENDPOINT` in `env`, if set and not blank.
+pub fn ws_management_endpoint_var(env: &dyn Env) -> Option<String> {
+    optional_var(env, ENV_WS_MANAGEMENT_ENDPOINT)
+}
+
+/// [`ws_management_endpoint_var`] of the process environment.
 pub fn ws_management_endpoint_from_env() -> Option<String> {
-    std::env::var(ENV_WS_MANAGEMENT_ENDPOINT)
-        .ok()
+    ws_management_endpoint_var(&ProcessEnv)
+}
+
+/// The variable `name` in `env`, trimmed; `None` when unset or blank.
+pub fn optional_var(env: &dyn Env, name: &str) -> Option<String> {
+    env.var(name)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }
 
-/// A required environment variable, or a `PortError::Backend` naming it.
+/// The variable `name` in `env`, trimmed, or a `PortError::Backend` naming it when unset or
+/// blank.
+pub fn required_var(env: &dyn Env, name: &str) -> Result<String, PortError> {
+    optional_var(env, name)
+        .ok_or_else(|| PortError::Backend(format!("environment variable {name} is not set")))
+}
+
+/// [`required_var`] of the process environment.
 pub fn required_env(name: &str) -> Result<String, PortError> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-        _ => Err(PortError::Backend(format!(
-            "environment variable {name} is not set"
-        ))),
-    }
-}
-
-/// Error codes that mean "slow down" or "try again later".
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException",
-    "SlowDown",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "InternalError",
-    "InternalFailure",
-    "InternalServerError",
-    "InternalServerException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "LimitExceededException",
-];
-
-/// The HTTP status of the response behind an SDK error, if there was one.
-pub fn sdk_error_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
-    err.raw_response().map(|r| r.status().as_u16())
-}
-
-/// Whether an SDK error is worth retrying later: timeouts, connection failures,
-/// throttling, 429 and 5xx answers.
-pub fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        SdkError::ConstructionFailure(_) => false,
-        _ => {
-            let status = sdk_error_status(err);
-            matches!(status, Some(429) | Some(500..=599))
-                || err.code().is_some_and(|c| RETRYABLE_CODES.contains(&c))
-        }
-    }
-}
-
-/// Maps an SDK error to a [`PortError`]: retryable ones (see [`is_retryable`]) to
-/// `Unavailable`, the rest to `Backend`. `context` says what was being done.
-pub fn port_error<E>(context: &str, err: SdkError<E, HttpResponse>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let message = format!("{context}: {}", DisplayErrorContext(&err));
-    if is_retryable(&err) {
-        PortError::Unavailable(message)
-    } else {
-        PortError::Backend(message)
-    }
+    required_var(&ProcessEnv, name)
 }
 
 #[cfg(test)]
@@ -177,6 +136,29 @@ mod tests {
             ws_management_endpoint("ws.example.com", ""),
             "https://ws.example.com"
         );
+    }
+
+    #[test]
+    fn variables_come_from_the_env_given() {
+        let env = [
+            (ENV_S3_FORCE_PATH_STYLE, "yes"),
+            (ENV_WS_MANAGEMENT_ENDPOINT, "  https://ws.example.com/prod "),
+            ("BLANK", "  "),
+        ];
+        assert!(s3_force_path_style(&env));
+        assert!(!s3_force_path_style(&[("OTHER", "1")]));
+        assert_eq!(
+            ws_management_endpoint_var(&env).as_deref(),
+            Some("https://ws.example.com/prod")
+        );
+        assert_eq!(ws_management_endpoint_var(&[("BLANK", "")]), None);
+        assert_eq!(required_var(&env, ENV_S3_FORCE_PATH_STYLE).unwrap(), "yes");
+        for missing in ["BLANK", "UNSET"] {
+            match required_var(&env, missing) {
+                Err(PortError::Backend(m)) => assert!(m.contains(missing), "{m}"),
+                other => panic!("expected Backend, got {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! DynamoDB adapters for the table ports: one table per concern. Every item carries the
+//! DynamoDB adapters for the table ports: one table per concern; jobs and schedules share
+//! one versioned-document implementation (`versioned.rs`). Every item carries the
 //! whole record as a JSON string attribute `doc` (the faithful round trip) plus the typed
 //! attributes the keys, indexes, conditions and filters need. Table names come from the
 //! environment of the functions (`EXPORTCENTER_*_TABLE`); the adapters only take the name.
@@ -43,9 +44,10 @@
 //!
 //! # Errors
 //!
+//! As for every AWS adapter, decided in [`crate::sdk_error`]:
 //! `ConditionalCheckFailedException` → [`PortError::ConditionFailed`]; throttling, 5xx,
-//! timeouts and connection failures → [`PortError::Unavailable`]; anything else →
-//! [`PortError::Backend`]. An unreadable item (missing attribute, corrupt `doc`, malformed
+//! timeouts and connection failures → [`PortError::Unavailable`]; anything else (a missing
+//! table included) → [`PortError::Backend`]. An unreadable item (missing attribute, corrupt `doc`, malformed
 //! cursor) → [`PortError::Invalid`].
 //!
 //! [`PortError::ConditionFailed`]: ec_domain::PortError::ConditionFailed
@@ -59,6 +61,7 @@ mod connections;
 mod idempotency;
 mod jobs;
 mod schedules;
+mod versioned;
 
 pub use catalog::DynamoScanCatalog;
 pub use connections::DynamoConnections;

@@ -1,10 +1,11 @@
-//! AWS adapters.
+//! AWS adapters. SDK errors are mapped to port errors in one place, [`sdk_error`].
 
 pub mod apigw;
 pub mod config;
 pub mod dynamodb;
 pub mod s3;
 pub mod scheduler;
+pub mod sdk_error;
 pub mod sqs;
 
 pub use apigw::ApiGatewayPush;

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -26,12 +25,14 @@ use aws_sdk_s3::types::{
 };
 use bytes::Bytes;
 use ec_domain::PortError;
+use ec_domain::env::{Env, ProcessEnv};
 use ec_domain::keys::REPORTS_PREFIX;
 use ec_domain::messages::{ObjectCreated, QueueName};
 use ec_domain::ports::{ObjectMeta, ObjectStore, PortResult, WorkQueue};
 use tokio::task::JoinSet;
 
-use crate::config::{port_error, sdk_error_status};
+use crate::config::required_var;
+use crate::sdk_error::{ErrorClass, classify, port_error, sdk_error_status};
 
 /// Environment variable naming the artifact bucket.
 pub const ENV_BUCKET: &str = "EXPORTCENTER_BUCKET";
@@ -87,12 +88,14 @@ impl S3ObjectStore {
         }
     }
 
-    /// A store on the bucket named by `EXPORTCENTER_BUCKET`.
+    /// A store on the bucket named by `EXPORTCENTER_BUCKET` in `env`.
+    pub fn from_vars(env: &dyn Env, client: Client) -> PortResult<Self> {
+        Ok(S3ObjectStore::new(client, required_var(env, ENV_BUCKET)?))
+    }
+
+    /// [`S3ObjectStore::from_vars`] of the process environment.
     pub fn from_env(client: Client) -> PortResult<Self> {
-        Ok(S3ObjectStore::new(
-            client,
-            crate::config::required_env(ENV_BUCKET)?,
-        ))
+        Self::from_vars(&ProcessEnv, client)
     }
 
     /// Bodies larger than `threshold` bytes go up in parts of `part_size` bytes (raised if
@@ -261,8 +264,10 @@ async fn head_object(client: &Client, bucket: &str, key: &str) -> PortResult<Opt
                 .unwrap_or(DEFAULT_MEDIA_TYPE)
                 .to_string(),
         })),
+        // HEAD answers carry no body, so any 404 (a missing bucket too) reads as "no object".
         Err(e)
             if matches!(e.as_service_error(), Some(HeadObjectError::NotFound(_)))
+                || classify(&e) == ErrorClass::NotFound
                 || sdk_error_status(&e) == Some(404) =>
         {
             Ok(None)
@@ -317,7 +322,7 @@ impl ObjectStore for S3ObjectStore {
             Ok(out) => out,
             Err(e)
                 if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_)))
-                    || e.code() == Some("NoSuchKey")
+                    || classify(&e) == ErrorClass::NotFound
                     || sdk_error_status(&e) == Some(404) =>
             {
                 return Err(PortError::NotFound(key.to_string()));
@@ -418,6 +423,24 @@ impl ObjectStore for S3ObjectStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bucket_comes_from_the_env_given() {
+        let client = Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let store = S3ObjectStore::from_vars(&[(ENV_BUCKET, " exports ")], client.clone());
+        assert_eq!(
+            store.map(|s| s.bucket().to_string()).ok().as_deref(),
+            Some("exports")
+        );
+        match S3ObjectStore::from_vars(&[("OTHER", "x")], client) {
+            Err(PortError::Backend(m)) => assert!(m.contains(ENV_BUCKET), "{m}"),
+            other => panic!("expected Backend, got {other:?}"),
+        }
+    }
 
     #[test]
     fn keys_follow_the_embedded_rules() {

@@ -9,10 +9,12 @@ use aws_sdk_scheduler::operation::create_schedule::CreateScheduleError;
 use aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError;
 use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, ScheduleState, Target};
 use ec_domain::PortError;
+use ec_domain::env::{Env, ProcessEnv};
 use ec_domain::ports::{PortResult, ScheduleTrigger};
 use ec_domain::schedule::Schedule;
 
-use crate::config::{port_error, required_env};
+use crate::config::required_var;
+use crate::sdk_error::port_error;
 
 pub const ENV_SCHEDULE_GROUP: &str = "EXPORTCENTER_SCHEDULE_GROUP";
 pub const ENV_SCHEDULE_TARGET_ARN: &str = "EXPORTCENTER_SCHEDULE_TARGET_ARN";
@@ -56,14 +58,19 @@ impl EventBridgeTrigger {
     }
 
     /// From `EXPORTCENTER_SCHEDULE_GROUP`, `EXPORTCENTER_SCHEDULE_TARGET_ARN` and
-    /// `EXPORTCENTER_SCHEDULER_ROLE_ARN` (all required).
-    pub fn from_env(client: Client) -> PortResult<Self> {
+    /// `EXPORTCENTER_SCHEDULER_ROLE_ARN` in `env` (all required).
+    pub fn from_vars(env: &dyn Env, client: Client) -> PortResult<Self> {
         Ok(EventBridgeTrigger::new(
             client,
-            required_env(ENV_SCHEDULE_GROUP)?,
-            required_env(ENV_SCHEDULE_TARGET_ARN)?,
-            required_env(ENV_SCHEDULER_ROLE_ARN)?,
+            required_var(env, ENV_SCHEDULE_GROUP)?,
+            required_var(env, ENV_SCHEDULE_TARGET_ARN)?,
+            required_var(env, ENV_SCHEDULER_ROLE_ARN)?,
         ))
+    }
+
+    /// [`EventBridgeTrigger::from_vars`] of the process environment.
+    pub fn from_env(client: Client) -> PortResult<Self> {
+        Self::from_vars(&ProcessEnv, client)
     }
 
     pub fn client(&self) -> &Client {
@@ -167,6 +174,35 @@ impl ScheduleTrigger for EventBridgeTrigger {
                 Ok(())
             }
             Err(e) => Err(port_error(&format!("cannot delete schedule {name}"), e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_env_given() {
+        let client = Client::from_conf(
+            aws_sdk_scheduler::Config::builder()
+                .behavior_version(aws_sdk_scheduler::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let env = [
+            (ENV_SCHEDULE_GROUP, "exports"),
+            (ENV_SCHEDULE_TARGET_ARN, "arn:target"),
+            (ENV_SCHEDULER_ROLE_ARN, "arn:role"),
+        ];
+        let trigger = EventBridgeTrigger::from_vars(&env, client.clone());
+        assert_eq!(
+            trigger.map(|t| t.group().to_string()).ok().as_deref(),
+            Some("exports")
+        );
+        let partial = [(ENV_SCHEDULE_GROUP, "exports")];
+        match EventBridgeTrigger::from_vars(&partial, client) {
+            Err(PortError::Backend(m)) => assert!(m.contains(ENV_SCHEDULE_TARGET_ARN), "{m}"),
+            other => panic!("expected Backend, got {other:?}"),
         }
     }
 }

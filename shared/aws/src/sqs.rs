@@ -13,10 +13,12 @@ use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityEr
 use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use ec_domain::PortError;
+use ec_domain::env::{Env, ProcessEnv};
 use ec_domain::messages::QueueName;
 use ec_domain::ports::{Delivery, PortResult, QueueConsumer, WorkQueue};
 
-use crate::config::port_error;
+use crate::config::optional_var;
+use crate::sdk_error::port_error;
 
 pub const ENV_GATHER_QUEUE_URL: &str = "EXPORTCENTER_GATHER_QUEUE_URL";
 pub const ENV_RENDER_QUEUE_URL: &str = "EXPORTCENTER_RENDER_QUEUE_URL";
@@ -36,18 +38,19 @@ pub fn queue_url_env(queue: QueueName) -> &'static str {
     }
 }
 
-/// The queue URLs set in the environment (`EXPORTCENTER_{GATHER,RENDER,SEAL}_QUEUE_URL`);
-/// each is optional, a missing one is an error only when that queue is used.
-pub fn queue_urls_from_env() -> HashMap<QueueName, String> {
+/// The queue URLs set in `env` (`EXPORTCENTER_{GATHER,RENDER,SEAL}_QUEUE_URL`); each is
+/// optional, a missing one is an error only when that queue is used.
+pub fn queue_urls(env: &dyn Env) -> HashMap<QueueName, String> {
     QueueName::ALL
         .iter()
         .copied()
-        .filter_map(|q| {
-            let url = std::env::var(queue_url_env(q)).ok()?;
-            let url = url.trim();
-            (!url.is_empty()).then(|| (q, url.to_string()))
-        })
+        .filter_map(|q| Some((q, optional_var(env, queue_url_env(q))?)))
         .collect()
+}
+
+/// [`queue_urls`] of the process environment.
+pub fn queue_urls_from_env() -> HashMap<QueueName, String> {
+    queue_urls(&ProcessEnv)
 }
 
 /// Whole seconds, rounded up, capped at SQS's maximum.
@@ -76,9 +79,14 @@ impl SqsQueue {
         }
     }
 
-    /// Queues from [`queue_urls_from_env`].
+    /// Queues from [`queue_urls`] of `env`.
+    pub fn from_vars(env: &dyn Env, client: Client) -> Self {
+        SqsQueue::new(client, queue_urls(env))
+    }
+
+    /// [`SqsQueue::from_vars`] of the process environment.
     pub fn from_env(client: Client) -> Self {
-        SqsQueue::new(client, queue_urls_from_env())
+        Self::from_vars(&ProcessEnv, client)
     }
 
     /// Adds or replaces the URL of one queue.
@@ -273,6 +281,33 @@ impl QueueConsumer for SqsQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_urls_come_from_the_env_given() {
+        let env = [
+            (ENV_GATHER_QUEUE_URL, " http://sqs.local/1/gather "),
+            (ENV_RENDER_QUEUE_URL, "  "),
+        ];
+        let urls = queue_urls(&env);
+        assert_eq!(
+            urls,
+            HashMap::from([(QueueName::Gather, "http://sqs.local/1/gather".to_string())])
+        );
+        let client = Client::from_conf(
+            aws_sdk_sqs::Config::builder()
+                .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let q = SqsQueue::from_vars(&env, client);
+        assert_eq!(
+            q.url(QueueName::Gather).ok(),
+            Some("http://sqs.local/1/gather")
+        );
+        match q.url(QueueName::Render) {
+            Err(PortError::Backend(m)) => assert!(m.contains(ENV_RENDER_QUEUE_URL), "{m}"),
+            other => panic!("expected Backend, got {other:?}"),
+        }
+    }
 
     #[test]
     fn timeouts_round_up_and_cap() {

@@ -1,102 +1,23 @@
-//! `S3ObjectStore` against a moto server (`EC_MOTO_ENDPOINT`).
+//! What only `S3ObjectStore` does, against a moto server (`EC_MOTO_ENDPOINT`): checksums
+//! and encryption, multipart uploads, SigV4 presigned URLs, and the mapping of S3 errors.
+//! The port's contract (and the opt-in notifications) runs in `contract.rs`.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_s3::types::{ChecksumMode, ServerSideEncryption};
 use bytes::Bytes;
 use ec_aws::config::s3_client;
 use ec_aws::s3::S3ObjectStore;
-use ec_aws::sqs::SqsQueue;
 use ec_domain::PortError;
-use ec_domain::messages::{ObjectCreated, QueueName};
-use ec_domain::ports::{ObjectStore, QueueConsumer};
+use ec_domain::ports::ObjectStore;
 
-use common::{moto_config, unique};
-
-async fn store() -> S3ObjectStore {
-    let client = s3_client(&moto_config().await, true);
-    let bucket = unique("ec-test");
-    client
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("create bucket");
-    S3ObjectStore::new(client, bucket)
-}
-
-#[tokio::test]
-async fn put_get_head_list() {
-    let s = store().await;
-    let m = s
-        .put(
-            "reports/acme/exp-1/report.json",
-            Bytes::from_static(b"{\"a\":1}"),
-            "application/json",
-        )
-        .await
-        .unwrap();
-    assert_eq!(m.size, 7);
-    assert_eq!(m.media_type, "application/json");
-    s.put(
-        "reports/acme/exp-0/report.csv",
-        Bytes::from_static(b"a,b\n"),
-        "text/csv",
-    )
-    .await
-    .unwrap();
-    s.put(
-        "scans/acme/s1.json",
-        Bytes::from_static(b"{}"),
-        "application/json",
-    )
-    .await
-    .unwrap();
-
-    assert_eq!(
-        s.get("reports/acme/exp-1/report.json").await.unwrap(),
-        Bytes::from_static(b"{\"a\":1}")
-    );
-    let head = s
-        .head("reports/acme/exp-0/report.csv")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(head.size, 4);
-    assert_eq!(head.media_type, "text/csv");
-
-    let listed = s.list("reports/acme/").await.unwrap();
-    let keys: Vec<_> = listed.iter().map(|m| m.key.as_str()).collect();
-    assert_eq!(
-        keys,
-        [
-            "reports/acme/exp-0/report.csv",
-            "reports/acme/exp-1/report.json"
-        ]
-    );
-    assert_eq!(listed[0].media_type, "text/csv");
-    assert_eq!(listed[1].size, 7);
-    assert_eq!(s.list("").await.unwrap().len(), 3);
-    assert!(s.list("nothing/").await.unwrap().is_empty());
-
-    // Overwrite replaces body and media type.
-    s.put(
-        "scans/acme/s1.json",
-        Bytes::from_static(b"[1]"),
-        "text/plain",
-    )
-    .await
-    .unwrap();
-    let head = s.head("scans/acme/s1.json").await.unwrap().unwrap();
-    assert_eq!((head.size, head.media_type.as_str()), (3, "text/plain"));
-}
+use common::{moto_config, s3_store, unique};
 
 #[tokio::test]
 async fn writes_are_checksummed_and_encrypted() {
-    let s = store().await;
+    let s = s3_store().await;
     s.put(
         "inputs/acme/e/snapshot.json",
         Bytes::from_static(b"hello"),
@@ -125,26 +46,6 @@ async fn writes_are_checksummed_and_encrypted() {
 }
 
 #[tokio::test]
-async fn missing_objects_and_bad_keys() {
-    let s = store().await;
-    match s.get("reports/acme/none/report.pdf").await {
-        Err(PortError::NotFound(k)) => assert_eq!(k, "reports/acme/none/report.pdf"),
-        other => panic!("expected NotFound, got {other:?}"),
-    }
-    assert_eq!(s.head("reports/acme/none/report.pdf").await.unwrap(), None);
-    assert!(matches!(
-        s.put("../escape", Bytes::new(), "text/plain").await,
-        Err(PortError::Invalid(_))
-    ));
-    assert!(matches!(
-        s.put("a/b", Bytes::new(), "").await,
-        Err(PortError::Invalid(_))
-    ));
-    assert!(matches!(s.get("a//b").await, Err(PortError::NotFound(_))));
-    assert_eq!(s.head("a//b").await.unwrap(), None);
-}
-
-#[tokio::test]
 async fn errors_are_mapped() {
     // A bucket that does not exist: a backend error, not worth retrying.
     let client = s3_client(&moto_config().await, true);
@@ -165,7 +66,7 @@ async fn errors_are_mapped() {
 #[tokio::test]
 async fn multipart_above_the_threshold() {
     const MIB: usize = 1024 * 1024;
-    let s = store().await.with_multipart(5 * MIB, 5 * MIB);
+    let s = s3_store().await.with_multipart(5 * MIB, 5 * MIB);
     let body: Vec<u8> = (0..11 * MIB).map(|i| (i % 251) as u8).collect();
     let body = Bytes::from(body);
     let key = "reports/acme/big/report.pdf";
@@ -208,7 +109,7 @@ async fn failed_multipart_is_aborted() {
     const MIB: usize = 1024 * 1024;
     // 1 MiB parts are below S3's minimum: CompleteMultipartUpload fails (EntityTooSmall),
     // and the store must abort the upload rather than leave its parts behind.
-    let s = store().await.with_multipart(MIB, MIB);
+    let s = s3_store().await.with_multipart(MIB, MIB);
     let key = "reports/acme/small-parts/report.pdf";
     match s
         .put(key, Bytes::from(vec![7u8; 3 * MIB]), "application/pdf")
@@ -230,7 +131,7 @@ async fn failed_multipart_is_aborted() {
 
 #[tokio::test]
 async fn presigned_urls() {
-    let s = store().await;
+    let s = s3_store().await;
     let body = Bytes::from_static(b"%PDF-1.7 pretend");
     s.put(
         "sealed/acme/exp-1/bundle.tar.gz",
@@ -272,48 +173,4 @@ async fn presigned_urls() {
     }
     // moto 5.2.5 does not enforce X-Amz-Expires (an expired presigned URL still answers
     // 200), so expiry is checked through the signed parameter above, not by waiting.
-}
-
-#[tokio::test]
-async fn notifications_are_opt_in() {
-    let config = moto_config().await;
-    let sqs = ec_aws::config::sqs_client(&config);
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("ec-seal"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let queue = Arc::new(SqsQueue::new(sqs, Default::default()).with_queue(QueueName::Seal, url));
-    let s = store().await.with_notifications(queue.clone());
-    s.put(
-        "scans/acme/s.json",
-        Bytes::from_static(b"{}"),
-        "application/json",
-    )
-    .await
-    .unwrap();
-    s.put(
-        "reports/acme/exp-9/report.json",
-        Bytes::from_static(b"{}"),
-        "application/json",
-    )
-    .await
-    .unwrap();
-    let got = queue
-        .receive(QueueName::Seal, 10, Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert_eq!(got.len(), 1, "only the report put notifies: {got:?}");
-    let msg: ObjectCreated = serde_json::from_str(&got[0].body).unwrap();
-    assert_eq!(
-        msg,
-        ObjectCreated {
-            key: "reports/acme/exp-9/report.json".into(),
-            size: 2
-        }
-    );
 }

@@ -1,4 +1,6 @@
-//! `EventBridgeTrigger` against a moto server (`EC_MOTO_ENDPOINT`).
+//! What only `EventBridgeTrigger` does, against a moto server (`EC_MOTO_ENDPOINT`): the
+//! schedule it creates in its group, and errors for a missing group. The port's contract
+//! runs in `contract.rs`.
 
 mod common;
 
@@ -9,10 +11,7 @@ use ec_domain::ports::ScheduleTrigger;
 use ec_domain::schedule::{Schedule, new_schedule_id};
 use time::OffsetDateTime;
 
-use common::{moto_config, unique};
-
-const TARGET: &str = "arn:aws:lambda:us-east-1:123456789012:function:export-schedule";
-const ROLE: &str = "arn:aws:iam::123456789012:role/export-scheduler";
+use common::{SCHEDULE_TARGET, SCHEDULER_ROLE, moto_config, unique};
 
 fn schedule(tenant: &str) -> Schedule {
     Schedule::new(
@@ -28,15 +27,7 @@ fn schedule(tenant: &str) -> Schedule {
 }
 
 async fn trigger() -> EventBridgeTrigger {
-    let client = scheduler_client(&moto_config().await);
-    let group = unique("ec-group");
-    client
-        .create_schedule_group()
-        .name(&group)
-        .send()
-        .await
-        .expect("create schedule group");
-    EventBridgeTrigger::new(client, group, TARGET, ROLE)
+    common::schedule_trigger().await
 }
 
 #[tokio::test]
@@ -62,8 +53,8 @@ async fn register_update_unregister() {
         Some("OFF")
     );
     let target = got.target().expect("target");
-    assert_eq!(target.arn(), TARGET);
-    assert_eq!(target.role_arn(), ROLE);
+    assert_eq!(target.arn(), SCHEDULE_TARGET);
+    assert_eq!(target.role_arn(), SCHEDULER_ROLE);
     let input: serde_json::Value = serde_json::from_str(target.input().expect("input")).unwrap();
     assert_eq!(
         input,
@@ -113,7 +104,12 @@ async fn register_update_unregister() {
 #[tokio::test]
 async fn missing_group_is_an_error() {
     let client = scheduler_client(&moto_config().await);
-    let t = EventBridgeTrigger::new(client, unique("ec-nogroup"), TARGET, ROLE);
+    let t = EventBridgeTrigger::new(
+        client,
+        unique("ec-nogroup"),
+        SCHEDULE_TARGET,
+        SCHEDULER_ROLE,
+    );
     assert!(
         t.register(&schedule("acme"), "cron(0 6 ? * 2 *)", "UTC")
             .await

@@ -1,4 +1,6 @@
-//! `SqsQueue` against a moto server (`EC_MOTO_ENDPOINT`).
+//! What only `SqsQueue` does, against a moto server (`EC_MOTO_ENDPOINT`): dead letters by
+//! the queue's redrive policy, and clear errors for unset or missing queues. The port's
+//! contract runs in `contract.rs`.
 
 mod common;
 
@@ -11,120 +13,9 @@ use ec_domain::PortError;
 use ec_domain::messages::QueueName;
 use ec_domain::ports::{QueueConsumer, WorkQueue};
 
-use common::{moto_config, unique};
+use common::{create_queue, moto_config, unique};
 
 const Q: QueueName = QueueName::Gather;
-
-async fn create_queue(client: &aws_sdk_sqs::Client, attrs: &[(&str, String)]) -> String {
-    let mut req = client.create_queue().queue_name(unique("ec-q"));
-    for (k, v) in attrs {
-        req = req.attributes(aws_sdk_sqs::types::QueueAttributeName::from(*k), v);
-    }
-    req.send()
-        .await
-        .expect("create queue")
-        .queue_url()
-        .expect("queue url")
-        .to_string()
-}
-
-async fn queue() -> SqsQueue {
-    let client = sqs_client(&moto_config().await);
-    let url = create_queue(&client, &[]).await;
-    SqsQueue::new(client, HashMap::new()).with_queue(Q, url)
-}
-
-#[tokio::test]
-async fn send_receive_ack() {
-    let q = queue().await;
-    q.send(Q, "one".into()).await.unwrap();
-    q.send(Q, "two".into()).await.unwrap();
-    let mut got = q.receive(Q, 10, Duration::from_secs(30)).await.unwrap();
-    got.sort_by(|a, b| a.body.cmp(&b.body));
-    assert_eq!(got.len(), 2);
-    assert_eq!((got[0].body.as_str(), got[0].receive_count), ("one", 1));
-    assert_eq!((got[1].body.as_str(), got[1].receive_count), ("two", 1));
-    // Hidden while in flight.
-    assert!(
-        q.receive(Q, 10, Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-
-    q.ack(Q, &got[0].receipt).await.unwrap();
-    // A second ack of the same receipt is not an error (as on the embedded queue).
-    q.ack(Q, &got[0].receipt).await.unwrap();
-    // Back now: the second delivery counts 2.
-    q.retry_after(Q, &got[1].receipt, Duration::ZERO)
-        .await
-        .unwrap();
-    let again = q.receive(Q, 10, Duration::from_secs(30)).await.unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!((again[0].body.as_str(), again[0].receive_count), ("two", 2));
-    q.ack(Q, &again[0].receipt).await.unwrap();
-    assert!(q.receive(Q, 10, Duration::ZERO).await.unwrap().is_empty());
-    assert!(q.receive(Q, 0, Duration::ZERO).await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn visibility_timeout_brings_messages_back() {
-    let q = queue().await;
-    q.send(Q, "m".into()).await.unwrap();
-    let first = q.receive(Q, 1, Duration::from_secs(1)).await.unwrap();
-    assert_eq!(first.len(), 1);
-    assert_eq!(first[0].receive_count, 1);
-    assert!(
-        q.receive(Q, 1, Duration::from_secs(1))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    tokio::time::sleep(Duration::from_millis(1600)).await;
-    let second = q.receive(Q, 1, Duration::from_secs(30)).await.unwrap();
-    assert_eq!(second.len(), 1);
-    assert_eq!((second[0].body.as_str(), second[0].receive_count), ("m", 2));
-}
-
-#[tokio::test]
-async fn retry_after_delays_redelivery() {
-    let q = queue().await;
-    q.send(Q, "later".into()).await.unwrap();
-    let got = q.receive(Q, 1, Duration::from_secs(60)).await.unwrap();
-    q.retry_after(Q, &got[0].receipt, Duration::from_secs(1))
-        .await
-        .unwrap();
-    assert!(
-        q.receive(Q, 1, Duration::from_secs(60))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    tokio::time::sleep(Duration::from_millis(1600)).await;
-    let again = q.receive(Q, 1, Duration::from_secs(60)).await.unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!(again[0].receive_count, 2);
-}
-
-#[tokio::test]
-async fn receives_more_than_one_batch() {
-    let q = queue().await;
-    for i in 0..13 {
-        q.send(Q, format!("m{i:02}")).await.unwrap();
-    }
-    let mut got = q.receive(Q, 20, Duration::from_secs(30)).await.unwrap();
-    got.sort_by(|a, b| a.body.cmp(&b.body));
-    let bodies: Vec<_> = got.iter().map(|d| d.body.clone()).collect();
-    let want: Vec<_> = (0..13).map(|i| format!("m{i:02}")).collect();
-    assert_eq!(bodies, want);
-    let some = {
-        for i in 0..3 {
-            q.send(Q, format!("x{i}")).await.unwrap();
-        }
-        q.receive(Q, 2, Duration::from_secs(30)).await.unwrap()
-    };
-    assert_eq!(some.len(), 2);
-}
 
 #[tokio::test]
 async fn dead_letters_after_max_receives() {

@@ -63,3 +63,16 @@ pub fn required_var(env: &dyn Env, name: &'static str) -> Result<String, ConfigE
         reason: "required".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_answer_their_pairs() {
+        let env = [("A", "1"), ("B", "")];
+        assert_eq!(env.var("A").as_deref(), Some("1"));
+        assert_eq!(env.var("B").as_deref(), Some(""));
+        assert_eq!(env.var("C"), None);
+    }
+}

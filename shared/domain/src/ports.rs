@@ -1,5 +1,9 @@
 //! Ports: the small traits the handlers depend on. The embedded stack (filesystem, SQLite)
 //! and the AWS stack (S3, DynamoDB, SQS, API Gateway) each implement them.
+//!
+//! What each trait promises (the error meanings, orders, cursors and expiries documented
+//! below) is also written down as executable suites in `shared/port-contract`
+//! (`ec-port-contract`), which both stacks' tests run; a new adapter should pass them too.
 
 use std::sync::Arc;
 use std::time::Duration;

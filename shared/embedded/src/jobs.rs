@@ -1,4 +1,5 @@
-//! Export jobs in SQLite: the job as JSON, plus the columns the queries need.
+//! Export jobs in SQLite: the job as JSON, plus the columns the queries need (`status`,
+//! `created_at`), in the versioned-document table.
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -7,90 +8,55 @@ use ec_domain::PortError;
 use ec_domain::job::{Job, JobStatus};
 use ec_domain::ports::{JobTable, Page, PortResult};
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, params, params_from_iter};
 
 use crate::clock::to_ms;
-use crate::db::{Db, DbError};
+use crate::db::Db;
+use crate::versioned::{Versioned, VersionedTable, limit_value};
 
 /// [`JobTable`] over the `jobs` table, keyed by (tenant, export id), with optimistic
-/// concurrency on the job's `version`.
+/// concurrency on the job's `version`: the versioned-document table of jobs plus the
+/// listing.
 #[derive(Debug, Clone)]
 pub struct SqliteJobTable {
-    db: Db,
+    docs: VersionedTable<Job>,
 }
 
 impl SqliteJobTable {
     pub fn new(db: Db) -> Self {
-        SqliteJobTable { db }
+        SqliteJobTable {
+            docs: VersionedTable::new(db),
+        }
     }
 
     /// Every tenant's jobs still `queued`, oldest first: at start-up, the process that owns
     /// the data directory re-sends their messages, since one that died between writing a
     /// job and sending its message left it with none.
     pub async fn queued(&self) -> PortResult<Vec<Job>> {
-        self.db
-            .call(|c| {
-                let mut stmt = c.prepare(
-                    "SELECT tenant, export_id, doc FROM jobs WHERE status = ?1
-                     ORDER BY created_at, export_id",
-                )?;
-                let rows = stmt.query_map(params![JobStatus::Queued.as_str()], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })?;
-                let mut jobs = Vec::new();
-                for row in rows {
-                    let (tenant, export_id, doc) = row?;
-                    jobs.push(parse_job(&tenant, &export_id, &doc)?);
-                }
-                Ok(jobs)
-            })
+        self.docs
+            .select(
+                "WHERE status = ? ORDER BY created_at, export_id".into(),
+                vec![Value::Text(JobStatus::Queued.as_str().to_string())],
+            )
             .await
     }
 }
 
-/// The columns of one job row.
-struct Row {
-    tenant: String,
-    export_id: String,
-    status: &'static str,
-    created_at: i64,
-    version: i64,
-    doc: String,
-}
+impl Versioned for Job {
+    const KIND: &'static str = "job";
+    const TABLE: &'static str = "jobs";
+    const ID_COLUMN: &'static str = "export_id";
+    const COLUMNS: &'static [&'static str] = &["status", "created_at"];
 
-impl Row {
-    fn of(job: &Job) -> PortResult<Row> {
-        let version = i64::try_from(job.version)
-            .map_err(|_| PortError::Invalid(format!("job version {} too large", job.version)))?;
-        let doc = serde_json::to_string(job).map_err(|e| {
-            PortError::Invalid(format!("job {} not serialisable: {e}", job.export_id))
-        })?;
-        Ok(Row {
-            tenant: job.tenant_id.clone(),
-            export_id: job.export_id.clone(),
-            status: job.status.as_str(),
-            created_at: to_ms(job.created_at),
-            version,
-            doc,
-        })
+    fn key(&self) -> (&str, &str, u64) {
+        (&self.tenant_id, &self.export_id, self.version)
     }
-}
 
-fn parse_job(tenant: &str, export_id: &str, doc: &str) -> Result<Job, DbError> {
-    serde_json::from_str(doc).map_err(|e| {
-        DbError::Port(PortError::Invalid(format!(
-            "stored job {tenant}/{export_id} is unreadable: {e}"
-        )))
-    })
-}
-
-fn expected_i64(expected_version: u64) -> PortResult<i64> {
-    i64::try_from(expected_version)
-        .map_err(|_| PortError::Invalid(format!("job version {expected_version} too large")))
+    fn column_values(&self) -> Vec<Value> {
+        vec![
+            Value::Text(self.status.as_str().to_string()),
+            Value::Integer(to_ms(self.created_at)),
+        ]
+    }
 }
 
 /// The opaque list cursor: the (created_at, export_id) of the last job returned.
@@ -113,88 +79,19 @@ fn decode_cursor(cursor: &str) -> PortResult<(i64, String)> {
 #[async_trait]
 impl JobTable for SqliteJobTable {
     async fn create(&self, job: &Job) -> PortResult<()> {
-        let row = Row::of(job)?;
-        self.db
-            .call(move |c| {
-                let n = c.execute(
-                    "INSERT INTO jobs (tenant, export_id, status, created_at, version, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (tenant, export_id) DO NOTHING",
-                    params![
-                        row.tenant,
-                        row.export_id,
-                        row.status,
-                        row.created_at,
-                        row.version,
-                        row.doc
-                    ],
-                )?;
-                if n == 0 {
-                    return Err(PortError::ConditionFailed(format!(
-                        "job {}/{} already exists",
-                        row.tenant, row.export_id
-                    ))
-                    .into());
-                }
-                Ok(())
-            })
-            .await
+        self.docs.create(job).await
     }
 
     async fn get(&self, tenant: &str, export_id: &str) -> PortResult<Option<Job>> {
-        let (tenant, export_id) = (tenant.to_string(), export_id.to_string());
-        self.db
-            .call(move |c| {
-                let doc: Option<String> = c
-                    .prepare_cached("SELECT doc FROM jobs WHERE tenant = ?1 AND export_id = ?2")?
-                    .query_row(params![tenant, export_id], |r| r.get(0))
-                    .optional()?;
-                doc.map(|d| parse_job(&tenant, &export_id, &d)).transpose()
-            })
-            .await
+        self.docs.get(tenant, export_id).await
     }
 
     async fn update(&self, job: &Job, expected_version: u64) -> PortResult<()> {
-        let row = Row::of(job)?;
-        let expected = expected_i64(expected_version)?;
-        self.db
-            .call(move |c| {
-                let n = c.execute(
-                    "UPDATE jobs SET status = ?3, created_at = ?4, version = ?5, doc = ?6
-                     WHERE tenant = ?1 AND export_id = ?2 AND version = ?7",
-                    params![
-                        row.tenant,
-                        row.export_id,
-                        row.status,
-                        row.created_at,
-                        row.version,
-                        row.doc,
-                        expected
-                    ],
-                )?;
-                if n == 0 {
-                    return Err(PortError::ConditionFailed(format!(
-                        "job {}/{} is missing or no longer at version {expected}",
-                        row.tenant, row.export_id
-                    ))
-                    .into());
-                }
-                Ok(())
-            })
-            .await
+        self.docs.update(job, expected_version).await
     }
 
     async fn delete(&self, tenant: &str, export_id: &str) -> PortResult<()> {
-        let (tenant, export_id) = (tenant.to_string(), export_id.to_string());
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "DELETE FROM jobs WHERE tenant = ?1 AND export_id = ?2",
-                    params![tenant, export_id],
-                )?;
-                Ok(())
-            })
-            .await
+        self.docs.delete(tenant, export_id).await
     }
 
     async fn list(
@@ -211,50 +108,35 @@ impl JobTable for SqliteJobTable {
             });
         }
         let after = cursor.map(decode_cursor).transpose()?;
-        let tenant = tenant.to_string();
-        self.db
-            .call(move |c| {
-                let mut sql =
-                    String::from("SELECT export_id, created_at, doc FROM jobs WHERE tenant = ?");
-                let mut args: Vec<Value> = vec![Value::Text(tenant.clone())];
-                if let Some(s) = status {
-                    sql.push_str(" AND status = ?");
-                    args.push(Value::Text(s.as_str().to_string()));
-                }
-                if let Some((ms, id)) = after {
-                    sql.push_str(" AND (created_at, export_id) < (?, ?)");
-                    args.push(Value::Integer(ms));
-                    args.push(Value::Text(id));
-                }
-                sql.push_str(" ORDER BY created_at DESC, export_id DESC LIMIT ?");
-                // One row more than asked tells whether another page exists.
-                args.push(Value::Integer(
-                    i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1),
-                ));
-                let mut stmt = c.prepare_cached(&sql)?;
-                let rows = stmt
-                    .query_map(params_from_iter(args), |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, String>(2)?,
-                        ))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                let more = rows.len() > limit;
-                let mut items = Vec::with_capacity(rows.len().min(limit));
-                let mut last = None;
-                for (export_id, created_at, doc) in rows.into_iter().take(limit) {
-                    items.push(parse_job(&tenant, &export_id, &doc)?);
-                    last = Some((created_at, export_id));
-                }
-                let next_cursor = match (more, last) {
-                    (true, Some((ms, id))) => Some(encode_cursor(ms, &id)),
-                    _ => None,
-                };
-                Ok(Page { items, next_cursor })
-            })
-            .await
+        let mut clause = String::from("WHERE tenant = ?");
+        let mut args: Vec<Value> = vec![Value::Text(tenant.to_string())];
+        if let Some(s) = status {
+            clause.push_str(" AND status = ?");
+            args.push(Value::Text(s.as_str().to_string()));
+        }
+        if let Some((ms, id)) = after {
+            clause.push_str(" AND (created_at, export_id) < (?, ?)");
+            args.push(Value::Integer(ms));
+            args.push(Value::Text(id));
+        }
+        clause.push_str(" ORDER BY created_at DESC, export_id DESC LIMIT ?");
+        // One row more than asked tells whether another page exists.
+        args.push(limit_value(limit.saturating_add(1)));
+        let mut rows = self.docs.select_rows(clause, args).await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        // The cursor holds the stored column: documents keep whole seconds only.
+        let next_cursor = match (more, rows.last()) {
+            (true, Some(last)) => Some(encode_cursor(
+                last.integer("created_at")?,
+                &last.doc.export_id,
+            )),
+            _ => None,
+        };
+        Ok(Page {
+            items: rows.into_iter().map(|r| r.doc).collect(),
+            next_cursor,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //!   database path, the objects root and secrets.
 //! - [`Db`]: one SQLite file (WAL) with schema migrations; every adapter below shares it.
 //! - [`SqliteJobTable`], [`SqliteIdempotency`], [`SqliteScanCatalog`], [`SqliteConnections`]:
-//!   the tables.
+//!   the tables (jobs and schedules share one versioned-document table implementation).
 //! - [`SqliteSchedules`]: recurring export schedules (with `due` for the scheduler loop),
 //!   and [`NoopTrigger`]: nothing to register, the loop reads the table.
 //! - [`SqliteQueue`]: a durable work queue with SQS semantics (visibility timeout, receive
@@ -27,6 +27,7 @@ mod objects;
 mod presign;
 mod queue;
 mod schedules;
+mod versioned;
 mod wiring;
 
 pub use catalog::SqliteScanCatalog;

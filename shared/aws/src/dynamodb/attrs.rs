@@ -1,10 +1,11 @@
-//! Shared helpers: attribute values, item decoding, sort keys, clocks and error mapping.
+//! Shared helpers: attribute values, item decoding, sort keys, clocks and paging. SDK errors
+//! are mapped by [`crate::sdk_error`] (re-exported here as `port_error`).
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use ec_domain::PortError;
 use ec_domain::ports::PortResult;
@@ -12,6 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use time::macros::datetime;
+
+pub(crate) use crate::sdk_error::port_error;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -97,46 +100,52 @@ pub(crate) fn ttl_seconds(ms: i64) -> i64 {
     ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
 }
 
-fn is_transient_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ThrottlingException"
-            | "ProvisionedThroughputExceededException"
-            | "RequestLimitExceeded"
-            | "InternalServerError"
-            | "InternalFailure"
-            | "ServiceUnavailable"
-            | "ServiceUnavailableException"
-            | "LimitExceededException"
-            | "TransactionConflictException"
-    )
-}
-
-/// Maps an SDK error: lost conditions, transient failures, the rest.
-pub(crate) fn port_error<E>(what: &str, err: SdkError<E, HttpResponse>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let code = err.code().map(str::to_owned);
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    let transient = matches!(
-        err,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
-    );
-    let message = format!("{what}: {}", DisplayErrorContext(&err));
-    match code.as_deref() {
-        Some("ConditionalCheckFailedException") => PortError::ConditionFailed(message),
-        Some(c) if is_transient_code(c) => PortError::Unavailable(message),
-        _ if transient || status.is_some_and(|s| s >= 500 || s == 429) => {
-            PortError::Unavailable(message)
-        }
-        _ => PortError::Backend(message),
-    }
-}
-
 /// A `Limit` for one query page: what is still wanted, within DynamoDB's i32.
 pub(crate) fn page_limit(wanted: usize) -> i32 {
     i32::try_from(wanted.max(1)).unwrap_or(i32::MAX)
+}
+
+/// A Query or Scan, ready to send for one page.
+pub(crate) trait PageRequest {
+    /// The page's items and the key the next page starts from (`None` after the last);
+    /// `what` names the request in errors.
+    async fn page(self, what: &str) -> PortResult<(Vec<Item>, Option<Item>)>;
+}
+
+macro_rules! page_request {
+    ($($builder:ty),*) => {$(
+        impl PageRequest for $builder {
+            async fn page(self, what: &str) -> PortResult<(Vec<Item>, Option<Item>)> {
+                let out = self.send().await.map_err(|e| port_error(what, e))?;
+                let next = out.last_evaluated_key.filter(|k| !k.is_empty());
+                Ok((out.items.unwrap_or_default(), next))
+            }
+        }
+    )*};
+}
+
+page_request!(QueryFluentBuilder, ScanFluentBuilder);
+
+/// Items of successive pages until `wanted` are in or the pages run out. `request` builds
+/// each page's request from the key to start at (the previous page's `LastEvaluatedKey`)
+/// and how many items are still missing; items beyond `wanted` are dropped.
+pub(crate) async fn read_pages<R: PageRequest>(
+    wanted: usize,
+    what: &str,
+    mut request: impl FnMut(Option<Item>, usize) -> R,
+) -> PortResult<Vec<Item>> {
+    let mut found = Vec::new();
+    let mut start = None;
+    while found.len() < wanted {
+        let missing = wanted - found.len();
+        let (items, next) = request(start.take(), missing).page(what).await?;
+        found.extend(items.into_iter().take(missing));
+        match next {
+            Some(k) => start = Some(k),
+            None => break,
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 
 use super::SCANS_BY_SCANNED_INDEX;
 use super::attrs::{
-    Item, get_s, n, page_limit, port_error, read_doc, s, time_key, time_prefix, write_doc,
+    Item, get_s, n, page_limit, port_error, read_doc, read_pages, s, time_key, time_prefix,
+    write_doc,
 };
 
 /// [`ScanCatalog`] over a DynamoDB table keyed by (`tenant_id`, `scan_id`), with the
@@ -112,12 +113,9 @@ impl ScanCatalog for DynamoScanCatalog {
         if limit == 0 || lo > hi {
             return Ok(Vec::new());
         }
-        let mut found: Vec<Item> = Vec::new();
-        let mut start = None;
-        loop {
-            let missing = limit - found.len();
-            let out = self
-                .client
+        let what = format!("list scans of {tenant}");
+        let found = read_pages(limit, &what, |start, missing| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(SCANS_BY_SCANNED_INDEX)
@@ -129,19 +127,9 @@ impl ScanCatalog for DynamoScanCatalog {
                 .expression_attribute_values(":hi", s(&hi))
                 .scan_index_forward(true)
                 .limit(page_limit(missing))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| port_error(&format!("list scans of {tenant}"), e))?;
-            found.extend(out.items.unwrap_or_default().into_iter().take(missing));
-            if found.len() >= limit {
-                break;
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+                .set_exclusive_start_key(start)
+        })
+        .await?;
         found.iter().map(summary_of).collect()
     }
 }

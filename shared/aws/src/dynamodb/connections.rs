@@ -8,7 +8,9 @@ use ec_domain::PortError;
 use ec_domain::ports::{ConnectionRegistry, PortResult};
 
 use super::CONNECTIONS_BY_TENANT_INDEX;
-use super::attrs::{Item, after_ms, get_i64, get_s, n, now_ms, port_error, s, ttl_seconds};
+use super::attrs::{
+    Item, after_ms, get_i64, get_s, n, now_ms, port_error, read_pages, s, ttl_seconds,
+};
 
 /// [`ConnectionRegistry`] over a DynamoDB table keyed by `connection_id`, with the
 /// `by_tenant` index. A registration lives for its `ttl` (re-register to extend it):
@@ -91,33 +93,26 @@ impl ConnectionRegistry for DynamoConnections {
     async fn list(&self, tenant: &str) -> PortResult<Vec<String>> {
         const W: &str = "stored connection";
         let now = now_ms();
-        let mut live = Vec::new();
-        let mut expired = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        let what = format!("list connections of {tenant}");
+        let items = read_pages(usize::MAX, &what, |start, _| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(CONNECTIONS_BY_TENANT_INDEX)
                 .key_condition_expression("#t = :t")
                 .expression_attribute_names("#t", "tenant_id")
                 .expression_attribute_values(":t", s(tenant))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| port_error(&format!("list connections of {tenant}"), e))?;
-            for item in out.items.unwrap_or_default() {
-                let id = get_s(&item, "connection_id", W)?.to_string();
-                if get_i64(&item, "expires_at_ms", W)? > now {
-                    live.push(id);
-                } else {
-                    expired.push(id);
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
+                .set_exclusive_start_key(start)
+        })
+        .await?;
+        let mut live = Vec::new();
+        let mut expired = Vec::new();
+        for item in &items {
+            let id = get_s(item, "connection_id", W)?.to_string();
+            if get_i64(item, "expires_at_ms", W)? > now {
+                live.push(id);
+            } else {
+                expired.push(id);
             }
         }
         for id in expired {

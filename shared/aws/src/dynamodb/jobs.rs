@@ -10,75 +10,52 @@ use ec_domain::ports::{JobTable, Page, PortResult};
 use serde::{Deserialize, Serialize};
 
 use super::JOBS_BY_CREATED_INDEX;
-use super::attrs::{Item, get_s, n, page_limit, port_error, read_doc, s, time_key, write_doc};
+use super::attrs::{Item, get_s, n, page_limit, read_pages, s, time_key};
+use super::versioned::{Versioned, VersionedTable};
 
 /// [`JobTable`] over a DynamoDB table keyed by (`tenant_id`, `export_id`), with the
-/// `by_created` index for newest-first listings and optimistic concurrency on `version`.
-/// See the [module documentation](super) for the schema.
+/// `by_created` index for newest-first listings and optimistic concurrency on `version`: the
+/// versioned-document table of jobs plus the listing. See the [module documentation](super) for
+/// the schema.
 #[derive(Debug, Clone)]
 pub struct DynamoJobTable {
-    client: Client,
-    table: String,
+    docs: VersionedTable<Job>,
 }
 
 impl DynamoJobTable {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoJobTable {
-            client,
-            table: table.into(),
+            docs: VersionedTable::new(client, table.into()),
         }
     }
 
     pub fn table(&self) -> &str {
-        &self.table
-    }
-
-    fn key(tenant: &str, export_id: &str) -> Item {
-        Item::from([
-            ("tenant_id".to_string(), s(tenant)),
-            ("export_id".to_string(), s(export_id)),
-        ])
+        self.docs.table()
     }
 }
 
-fn what(tenant: &str, export_id: &str) -> String {
-    format!("job {tenant}/{export_id}")
-}
+impl Versioned for Job {
+    const KIND: &'static str = "job";
+    const ID_ATTR: &'static str = "export_id";
 
-/// The item of one job: keys, the attributes queries and conditions use, and the document.
-fn item_of(job: &Job) -> PortResult<Item> {
-    let w = what(&job.tenant_id, &job.export_id);
-    let mut item = DynamoJobTable::key(&job.tenant_id, &job.export_id);
-    item.insert(
-        "created_key".into(),
-        s(time_key(job.created_at, &job.export_id)),
-    );
-    item.insert("status".into(), s(job.status.as_str()));
-    item.insert("version".into(), n(job.version));
-    if let Some(exp) = job.expires_at {
-        // The row outlives retention by a grace period so downloads answer 410, not 404.
+    fn key(&self) -> (&str, &str, u64) {
+        (&self.tenant_id, &self.export_id, self.version)
+    }
+
+    fn index_attrs(&self, item: &mut Item) {
         item.insert(
-            "expires_at".into(),
-            n((exp + EXPIRED_ROW_GRACE).unix_timestamp()),
+            "created_key".into(),
+            s(time_key(self.created_at, &self.export_id)),
         );
+        item.insert("status".into(), s(self.status.as_str()));
+        if let Some(exp) = self.expires_at {
+            // The row outlives retention by a grace period so downloads answer 410, not 404.
+            item.insert(
+                "expires_at".into(),
+                n((exp + EXPIRED_ROW_GRACE).unix_timestamp()),
+            );
+        }
     }
-    item.insert("doc".into(), write_doc(job, &w)?);
-    Ok(item)
-}
-
-/// The job of a stored item, checked against its key.
-fn job_of(item: &Item) -> PortResult<Job> {
-    let tenant = get_s(item, "tenant_id", "stored job")?;
-    let export_id = get_s(item, "export_id", "stored job")?;
-    let w = what(tenant, export_id);
-    let job: Job = read_doc(item, &w)?;
-    if job.tenant_id != tenant || job.export_id != export_id {
-        return Err(PortError::Invalid(format!(
-            "{w}: stored document is for {}/{}",
-            job.tenant_id, job.export_id
-        )));
-    }
-    Ok(job)
 }
 
 /// The opaque list cursor: the `by_created` key of the last job returned (what DynamoDB
@@ -129,65 +106,19 @@ impl Cursor {
 #[async_trait]
 impl JobTable for DynamoJobTable {
     async fn create(&self, job: &Job) -> PortResult<()> {
-        let w = what(&job.tenant_id, &job.export_id);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item_of(job)?))
-            .condition_expression("attribute_not_exists(export_id)")
-            .send()
-            .await
-            .map_err(|e| match port_error(&format!("create {w}"), e) {
-                PortError::ConditionFailed(_) => {
-                    PortError::ConditionFailed(format!("{w} already exists"))
-                }
-                other => other,
-            })?;
-        Ok(())
+        self.docs.create(job).await
     }
 
     async fn get(&self, tenant: &str, export_id: &str) -> PortResult<Option<Job>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(tenant, export_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("get {}", what(tenant, export_id)), e))?;
-        out.item.as_ref().map(job_of).transpose()
+        self.docs.get(tenant, export_id).await
     }
 
     async fn update(&self, job: &Job, expected_version: u64) -> PortResult<()> {
-        let w = what(&job.tenant_id, &job.export_id);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item_of(job)?))
-            .condition_expression("attribute_exists(export_id) AND #v = :expected")
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":expected", n(expected_version))
-            .send()
-            .await
-            .map_err(|e| match port_error(&format!("update {w}"), e) {
-                PortError::ConditionFailed(_) => PortError::ConditionFailed(format!(
-                    "{w} is missing or no longer at version {expected_version}"
-                )),
-                other => other,
-            })?;
-        Ok(())
+        self.docs.update(job, expected_version).await
     }
 
     async fn delete(&self, tenant: &str, export_id: &str) -> PortResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(tenant, export_id)))
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("delete {}", what(tenant, export_id)), e))?;
-        Ok(())
+        self.docs.delete(tenant, export_id).await
     }
 
     async fn list(
@@ -203,7 +134,7 @@ impl JobTable for DynamoJobTable {
                 next_cursor: None,
             });
         }
-        let mut start = cursor
+        let mut from = cursor
             .map(|c| Cursor::decode(c, tenant))
             .transpose()?
             .map(Cursor::into_key);
@@ -212,21 +143,20 @@ impl JobTable for DynamoJobTable {
         // keep querying until enough items matched or the index is exhausted. The cursor is
         // built from the last item returned, never from a page's LastEvaluatedKey, so it is
         // exact whatever the page boundaries were.
-        let wanted = limit.saturating_add(1);
-        let mut found: Vec<Item> = Vec::new();
-        loop {
-            let missing = wanted - found.len();
-            let mut q = self
-                .client
+        let what = format!("list jobs of {tenant}");
+        let mut found = read_pages(limit.saturating_add(1), &what, |start, missing| {
+            let q = self
+                .docs
+                .client()
                 .query()
-                .table_name(&self.table)
+                .table_name(self.docs.table())
                 .index_name(JOBS_BY_CREATED_INDEX)
                 .key_condition_expression("#t = :t")
                 .expression_attribute_names("#t", "tenant_id")
                 .expression_attribute_values(":t", s(tenant))
                 .scan_index_forward(false)
-                .set_exclusive_start_key(start.take());
-            q = match status {
+                .set_exclusive_start_key(start.or_else(|| from.take()));
+            match status {
                 Some(st) => q
                     .filter_expression("#s = :s")
                     .expression_attribute_names("#s", "status")
@@ -234,27 +164,19 @@ impl JobTable for DynamoJobTable {
                     // Read ahead: most items may not match.
                     .limit(page_limit(missing.max(100))),
                 None => q.limit(page_limit(missing)),
-            };
-            let out = q
-                .send()
-                .await
-                .map_err(|e| port_error(&format!("list jobs of {tenant}"), e))?;
-            found.extend(out.items.unwrap_or_default().into_iter().take(missing));
-            if found.len() >= wanted {
-                break;
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        })
+        .await?;
         let more = found.len() > limit;
         found.truncate(limit);
         let next_cursor = match (more, found.last()) {
             (true, Some(last)) => Some(Cursor::of(last)?.encode()?),
             _ => None,
         };
-        let items = found.iter().map(job_of).collect::<PortResult<Vec<_>>>()?;
+        let items = found
+            .iter()
+            .map(VersionedTable::<Job>::decode)
+            .collect::<PortResult<Vec<_>>>()?;
         Ok(Page { items, next_cursor })
     }
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod tables;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
@@ -45,4 +47,49 @@ pub async fn moto_config() -> SdkConfig {
 /// A name unique to this test run: `{prefix}-{ulid}` in lowercase.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// An S3 store on a new bucket of the moto server, path-style as moto needs.
+pub async fn s3_store() -> ec_aws::S3ObjectStore {
+    let client = ec_aws::config::s3_client(&moto_config().await, true);
+    let bucket = unique("ec-test");
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    ec_aws::S3ObjectStore::new(client, bucket)
+}
+
+/// A new SQS queue with `attrs`; its URL.
+pub async fn create_queue(client: &aws_sdk_sqs::Client, attrs: &[(&str, String)]) -> String {
+    let mut req = client.create_queue().queue_name(unique("ec-q"));
+    for (k, v) in attrs {
+        req = req.attributes(aws_sdk_sqs::types::QueueAttributeName::from(*k), v);
+    }
+    req.send()
+        .await
+        .expect("create queue")
+        .queue_url()
+        .expect("queue url")
+        .to_string()
+}
+
+/// The Lambda function the test schedules target.
+pub const SCHEDULE_TARGET: &str = "arn:aws:lambda:us-east-1:123456789012:function:export-schedule";
+/// The role the test schedules run as.
+pub const SCHEDULER_ROLE: &str = "arn:aws:iam::123456789012:role/export-scheduler";
+
+/// An EventBridge Scheduler trigger on a new schedule group of the moto server.
+pub async fn schedule_trigger() -> ec_aws::EventBridgeTrigger {
+    let client = ec_aws::config::scheduler_client(&moto_config().await);
+    let group = unique("ec-group");
+    client
+        .create_schedule_group()
+        .name(&group)
+        .send()
+        .await
+        .expect("create schedule group");
+    ec_aws::EventBridgeTrigger::new(client, group, SCHEDULE_TARGET, SCHEDULER_ROLE)
 }

@@ -1,7 +1,9 @@
-//! Integration tests of the embedded adapters, on real SQLite files and directories.
+//! Integration tests of the embedded adapters, on real SQLite files and directories: every
+//! port's shared contract (`contract.rs`, from `ec-port-contract`) and what only the
+//! embedded adapters promise (the other modules).
 
-mod catalog;
 mod connections;
+mod contract;
 mod datadir;
 mod db;
 mod idempotency;

@@ -1,3 +1,7 @@
+//! What only the SQLite queue promises beyond the port's contract (which runs in
+//! `contract.rs`): FIFO order, depth counts, stale receipts that change nothing, dead
+//! letters and redrive, durability, and in-process wake-ups.
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -102,36 +106,6 @@ async fn visibility_timeout_hides_then_redelivers() {
     assert_eq!(
         q.depth(QueueName::Gather).await.unwrap(),
         QueueDepth::default()
-    );
-}
-
-#[tokio::test]
-async fn retry_after_delays_redelivery() {
-    let (_d, db) = super::temp_db();
-    let q = SqliteQueue::new(db);
-    q.send(QueueName::Render, "m".into()).await.unwrap();
-    let d = q.receive(QueueName::Render, 1, LONG).await.unwrap();
-    q.retry_after(QueueName::Render, &d[0].receipt, Duration::from_millis(60))
-        .await
-        .unwrap();
-    assert!(
-        q.receive(QueueName::Render, 1, LONG)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    tokio::time::sleep(Duration::from_millis(90)).await;
-    let again = q.receive(QueueName::Render, 1, LONG).await.unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!(again[0].receive_count, 2);
-
-    // retry_after(0) makes it visible at once.
-    q.retry_after(QueueName::Render, &again[0].receipt, Duration::ZERO)
-        .await
-        .unwrap();
-    assert_eq!(
-        q.receive(QueueName::Render, 1, LONG).await.unwrap()[0].receive_count,
-        3
     );
 }
 
