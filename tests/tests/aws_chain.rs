@@ -333,7 +333,8 @@ async fn the_whole_chain_on_the_emulator() {
     assert_eq!(row.status.as_str(), "queued");
 
     // Gather: the real SQS message, delivered twice.
-    let consumer = ec_aws::SqsQueue::from_env(aws_sdk_sqs::Client::new(&sdk));
+    let consumer =
+        ec_aws::SqsQueue::from_vars(&ec_domain::env::ProcessEnv, aws_sdk_sqs::Client::new(&sdk));
     let receive = |q: QueueName| {
         let consumer = &consumer;
         async move {

@@ -1,6 +1,6 @@
 //! SDK configuration, client constructors, and the variables the AWS wiring reads, always
-//! through an [`Env`] so tests can pass a map (the `*_from_env` forms read the process
-//! environment through [`ProcessEnv`]). SDK errors are mapped in [`crate::sdk_error`].
+//! through an [`Env`] so tests can pass a map. SDK errors are mapped in
+//! [`crate::sdk_error`].
 //!
 //! [`sdk_config`] loads the standard chain (`aws_config::defaults`): region, credentials,
 //! and endpoint overrides from `AWS_ENDPOINT_URL` or the per-service
@@ -10,7 +10,7 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use ec_domain::PortError;
-use ec_domain::env::{Env, ProcessEnv};
+use ec_domain::env::Env;
 
 /// `true`/`1`/`yes`: address S3 buckets by path (`http://host/bucket/key`), as emulators
 /// need. Default: virtual-hosted style.
@@ -36,11 +36,6 @@ pub fn s3_client(config: &SdkConfig, force_path_style: bool) -> aws_sdk_s3::Clie
 pub fn s3_force_path_style(env: &dyn Env) -> bool {
     env.var(ENV_S3_FORCE_PATH_STYLE)
         .is_some_and(|v| env_flag(&v))
-}
-
-/// [`s3_force_path_style`] of the process environment.
-pub fn s3_force_path_style_from_env() -> bool {
-    s3_force_path_style(&ProcessEnv)
 }
 
 fn env_flag(v: &str) -> bool {
@@ -94,11 +89,6 @@ pub fn ws_management_endpoint_var(env: &dyn Env) -> Option<String> {
     optional_var(env, ENV_WS_MANAGEMENT_ENDPOINT)
 }
 
-/// [`ws_management_endpoint_var`] of the process environment.
-pub fn ws_management_endpoint_from_env() -> Option<String> {
-    ws_management_endpoint_var(&ProcessEnv)
-}
-
 /// The variable `name` in `env`, trimmed; `None` when unset or blank.
 pub fn optional_var(env: &dyn Env, name: &str) -> Option<String> {
     env.var(name)
@@ -111,11 +101,6 @@ pub fn optional_var(env: &dyn Env, name: &str) -> Option<String> {
 pub fn required_var(env: &dyn Env, name: &str) -> Result<String, PortError> {
     optional_var(env, name)
         .ok_or_else(|| PortError::Backend(format!("environment variable {name} is not set")))
-}
-
-/// [`required_var`] of the process environment.
-pub fn required_env(name: &str) -> Result<String, PortError> {
-    required_var(&ProcessEnv, name)
 }
 
 #[cfg(test)]

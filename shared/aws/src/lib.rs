@@ -1,4 +1,5 @@
-//! AWS adapters. SDK errors are mapped to port errors in one place, [`sdk_error`].
+//! AWS adapters. SDK errors are mapped to port errors in one place, [`sdk_error`]; the
+//! stack's builder is [`wiring::AwsAdapters`].
 
 pub mod apigw;
 pub mod config;
@@ -7,6 +8,7 @@ pub mod s3;
 pub mod scheduler;
 pub mod sdk_error;
 pub mod sqs;
+pub mod wiring;
 
 pub use apigw::ApiGatewayPush;
 pub use s3::S3ObjectStore;

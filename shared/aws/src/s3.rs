@@ -25,7 +25,7 @@ use aws_sdk_s3::types::{
 };
 use bytes::Bytes;
 use ec_domain::PortError;
-use ec_domain::env::{Env, ProcessEnv};
+use ec_domain::env::Env;
 use ec_domain::keys::REPORTS_PREFIX;
 use ec_domain::messages::{ObjectCreated, QueueName};
 use ec_domain::ports::{ObjectMeta, ObjectStore, PortResult, WorkQueue};
@@ -91,11 +91,6 @@ impl S3ObjectStore {
     /// A store on the bucket named by `EXPORTCENTER_BUCKET` in `env`.
     pub fn from_vars(env: &dyn Env, client: Client) -> PortResult<Self> {
         Ok(S3ObjectStore::new(client, required_var(env, ENV_BUCKET)?))
-    }
-
-    /// [`S3ObjectStore::from_vars`] of the process environment.
-    pub fn from_env(client: Client) -> PortResult<Self> {
-        Self::from_vars(&ProcessEnv, client)
     }
 
     /// Bodies larger than `threshold` bytes go up in parts of `part_size` bytes (raised if

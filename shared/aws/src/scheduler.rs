@@ -9,7 +9,7 @@ use aws_sdk_scheduler::operation::create_schedule::CreateScheduleError;
 use aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError;
 use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, ScheduleState, Target};
 use ec_domain::PortError;
-use ec_domain::env::{Env, ProcessEnv};
+use ec_domain::env::Env;
 use ec_domain::ports::{PortResult, ScheduleTrigger};
 use ec_domain::schedule::Schedule;
 
@@ -66,11 +66,6 @@ impl EventBridgeTrigger {
             required_var(env, ENV_SCHEDULE_TARGET_ARN)?,
             required_var(env, ENV_SCHEDULER_ROLE_ARN)?,
         ))
-    }
-
-    /// [`EventBridgeTrigger::from_vars`] of the process environment.
-    pub fn from_env(client: Client) -> PortResult<Self> {
-        Self::from_vars(&ProcessEnv, client)
     }
 
     pub fn client(&self) -> &Client {

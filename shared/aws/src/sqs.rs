@@ -13,7 +13,7 @@ use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityEr
 use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use ec_domain::PortError;
-use ec_domain::env::{Env, ProcessEnv};
+use ec_domain::env::Env;
 use ec_domain::messages::QueueName;
 use ec_domain::ports::{Delivery, PortResult, QueueConsumer, WorkQueue};
 
@@ -48,11 +48,6 @@ pub fn queue_urls(env: &dyn Env) -> HashMap<QueueName, String> {
         .collect()
 }
 
-/// [`queue_urls`] of the process environment.
-pub fn queue_urls_from_env() -> HashMap<QueueName, String> {
-    queue_urls(&ProcessEnv)
-}
-
 /// Whole seconds, rounded up, capped at SQS's maximum.
 fn timeout_secs(d: Duration) -> i32 {
     let secs = d
@@ -82,11 +77,6 @@ impl SqsQueue {
     /// Queues from [`queue_urls`] of `env`.
     pub fn from_vars(env: &dyn Env, client: Client) -> Self {
         SqsQueue::new(client, queue_urls(env))
-    }
-
-    /// [`SqsQueue::from_vars`] of the process environment.
-    pub fn from_env(client: Client) -> Self {
-        Self::from_vars(&ProcessEnv, client)
     }
 
     /// Adds or replaces the URL of one queue.

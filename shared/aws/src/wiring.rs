@@ -1,0 +1,130 @@
+//! The AWS stack's builder (the mirror of `ec_embedded::Embedded`): every port wired to S3,
+//! DynamoDB, SQS, API Gateway Management and EventBridge Scheduler, with the data sources
+//! and renderer both stacks share, from variables read through [`Env`] (see
+//! `infra/template.yaml` for each). Clients honour `AWS_ENDPOINT_URL`, so the same wiring
+//! runs against an emulator.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use ec_adapters::renderer::LocalRenderer;
+use ec_adapters::sources::Sources;
+use ec_domain::PortError;
+use ec_domain::env::{ConfigError, Env};
+use ec_domain::policy::PolicyConfig;
+use ec_domain::ports::Ports;
+
+use crate::config::{self as awsconf, required_var};
+use crate::dynamodb::{
+    DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoScanCatalog, DynamoSchedules,
+};
+use crate::{ApiGatewayPush, EventBridgeTrigger, S3ObjectStore, SqsQueue};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Port(#[from] PortError),
+    #[error("the signing key: {0}")]
+    Key(String),
+}
+
+/// The SDK configuration, loaded once per cold start, and the builders of the adapters.
+pub struct AwsAdapters {
+    sdk: SdkConfig,
+}
+
+impl AwsAdapters {
+    /// Loads the standard SDK configuration chain.
+    pub async fn load() -> AwsAdapters {
+        AwsAdapters {
+            sdk: awsconf::sdk_config().await,
+        }
+    }
+
+    pub fn from_sdk(sdk: SdkConfig) -> AwsAdapters {
+        AwsAdapters { sdk }
+    }
+
+    fn dynamo(&self) -> aws_sdk_dynamodb::Client {
+        awsconf::dynamodb_client(&self.sdk)
+    }
+
+    /// The WebSocket connections table (`EXPORTCENTER_CONNECTIONS_TABLE`).
+    pub fn connections(&self, env: &dyn Env) -> Result<Arc<DynamoConnections>, WiringError> {
+        Ok(Arc::new(DynamoConnections::new(
+            self.dynamo(),
+            required_var(env, "EXPORTCENTER_CONNECTIONS_TABLE")?,
+        )))
+    }
+
+    /// Pushes down WebSocket connections (`EXPORTCENTER_WS_MANAGEMENT_ENDPOINT`).
+    pub fn push(&self, env: &dyn Env) -> Result<Arc<ApiGatewayPush>, WiringError> {
+        let endpoint = awsconf::ws_management_endpoint_var(env).ok_or_else(|| {
+            PortError::Invalid("EXPORTCENTER_WS_MANAGEMENT_ENDPOINT is not set".into())
+        })?;
+        Ok(Arc::new(ApiGatewayPush::new(
+            awsconf::apigw_management_client(&self.sdk, &endpoint),
+        )))
+    }
+
+    /// Every port over S3, DynamoDB, SQS, API Gateway and EventBridge Scheduler.
+    pub fn ports(&self, env: &dyn Env, policy: &PolicyConfig) -> Result<Ports, WiringError> {
+        let dynamo = self.dynamo();
+        let s3 = awsconf::s3_client(&self.sdk, awsconf::s3_force_path_style(env));
+        let objects = Arc::new(S3ObjectStore::from_vars(env, s3)?);
+        let catalog = Arc::new(DynamoScanCatalog::new(
+            dynamo.clone(),
+            required_var(env, "EXPORTCENTER_SCANS_TABLE")?,
+        ));
+        let sources = Sources::from_env(env, policy, objects.clone(), catalog.clone())?;
+        Ok(Ports {
+            jobs: Arc::new(DynamoJobTable::new(
+                dynamo.clone(),
+                required_var(env, "EXPORTCENTER_JOBS_TABLE")?,
+            )),
+            idempotency: Arc::new(DynamoIdempotency::new(
+                dynamo.clone(),
+                required_var(env, "EXPORTCENTER_IDEMPOTENCY_TABLE")?,
+            )),
+            queue: Arc::new(SqsQueue::from_vars(env, awsconf::sqs_client(&self.sdk))),
+            objects,
+            catalog,
+            scans: sources.scans,
+            verdicts: sources.verdicts,
+            vex: sources.vex,
+            sboms: sources.sboms,
+            connections: self.connections(env)?,
+            push: self.push(env)?,
+            signer: signer(env)?,
+            renderer: Arc::new(LocalRenderer::from_env(env)?),
+            schedules: Arc::new(DynamoSchedules::new(
+                dynamo,
+                required_var(env, "EXPORTCENTER_SCHEDULES_TABLE")?,
+            )),
+            trigger: Arc::new(EventBridgeTrigger::from_vars(
+                env,
+                awsconf::scheduler_client(&self.sdk),
+            )?),
+        })
+    }
+}
+
+/// The sealing key: `EXPORTCENTER_SIGNING_KEY_PEM` (PKCS#8 Ed25519), else a key generated
+/// per cold start (bundles then still verify offline against their embedded public key,
+/// but cannot be pinned to one key — set the variable in production).
+fn signer(env: &dyn Env) -> Result<Arc<ec_seal::Ed25519Signer>, WiringError> {
+    match env.var("EXPORTCENTER_SIGNING_KEY_PEM") {
+        Some(pem) => ec_seal::Ed25519Signer::from_pkcs8_pem(&pem)
+            .map(Arc::new)
+            .map_err(|e| WiringError::Key(e.to_string())),
+        None => {
+            tracing::warn!(
+                "EXPORTCENTER_SIGNING_KEY_PEM not set: using a key generated for this instance"
+            );
+            Ok(Arc::new(ec_seal::Ed25519Signer::generate()))
+        }
+    }
+}
