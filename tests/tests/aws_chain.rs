@@ -326,7 +326,7 @@ async fn the_whole_chain_on_the_emulator() {
         .app
         .exports
         .jobs
-        .get("acme", &export_id)
+        .get(&"acme".parse().unwrap(), &export_id.parse().unwrap())
         .await
         .unwrap()
         .expect("job row in DynamoDB");
@@ -422,7 +422,7 @@ async fn the_whole_chain_on_the_emulator() {
         .app
         .exports
         .jobs
-        .get("acme", &export_id)
+        .get(&"acme".parse().unwrap(), &export_id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -512,7 +512,7 @@ async fn the_whole_chain_on_the_emulator() {
         .app
         .exports
         .jobs
-        .get("acme", &run_id)
+        .get(&"acme".parse().unwrap(), &run_id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();

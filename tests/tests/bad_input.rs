@@ -520,8 +520,8 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
     // message), so "not ready" and "cancel" are deterministic rather than a race with the
     // workers.
     let parked = Job::new(
-        ec_domain::ids::new_export_id(),
-        "acme".into(),
+        ec_domain::ExportId::generate(),
+        "acme".parse().unwrap(),
         ExportRequest::from_json(&export_body(&[&acme_scan_1], "json"), "acme").unwrap(),
         "alice".into(),
         None,
@@ -535,7 +535,7 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
         .create(&parked)
         .await
         .unwrap();
-    let parked_id = parked.export_id.clone();
+    let parked_id = parked.export_id.to_string();
     acme_jobs.insert(parked_id.clone());
 
     // --- The table of rejected requests. ---------------------------------------------------

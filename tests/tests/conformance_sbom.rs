@@ -100,7 +100,7 @@ fn scan_documents() -> Vec<PathBuf> {
     files.extend(fixtures("grype"));
     for kind in ["cyclonedx", "spdx"] {
         for path in fixtures(kind) {
-            let parsed = ec_ingest::parse_document(&read(&path), "t", AT)
+            let parsed = ec_ingest::parse_document(&read(&path), &"t".parse().unwrap(), AT)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             if parsed.scan.is_some() {
                 files.push(path);
@@ -475,7 +475,8 @@ fn multi_scan_exports_with_vex_documents_validate() {
     for kind in ["openvex", "csaf", "cyclonedx"] {
         for path in fixtures(kind) {
             let bytes = read(&path);
-            let parsed = ec_ingest::parse_document(&bytes, "t", AT).expect("VEX document");
+            let parsed =
+                ec_ingest::parse_document(&bytes, &"t".parse().unwrap(), AT).expect("VEX document");
             if parsed.scan.is_none() {
                 docs.push(bytes);
             }
@@ -552,8 +553,8 @@ fn finding(i: usize, id: String, severity: Severity, description: Option<String>
 
 fn synthetic_scan(n: usize, findings: Vec<Finding>) -> ScanInputs {
     let mut scan = Scan {
-        scan_id: format!("scan-{n:04}"),
-        tenant_id: "acme".into(),
+        scan_id: format!("scan-{n:04}").parse().unwrap(),
+        tenant_id: "acme".parse().unwrap(),
         artifact: ScannedArtifact {
             name: format!("registry.example/app-{n}:1.0"),
             kind: "container_image".into(),
@@ -583,12 +584,12 @@ fn synthetic_scan(n: usize, findings: Vec<Finding>) -> ScanInputs {
 }
 
 fn sarif_snapshot(scans: Vec<ScanInputs>) -> Snapshot {
-    let ids: Vec<String> = scans.iter().map(|s| s.scan.scan_id.clone()).collect();
+    let ids: Vec<String> = scans.iter().map(|s| s.scan.scan_id.to_string()).collect();
     let body = json!({"type": "scan_report", "format": "sarif", "scope": {"scan_ids": ids}});
     let req = ExportRequest::from_json(&body, "acme").unwrap_or_else(|e| panic!("{e:?}"));
     Snapshot::new(
-        "exp-limits".into(),
-        "acme".into(),
+        "exp-limits".parse().unwrap(),
+        "acme".parse().unwrap(),
         req,
         "alice".into(),
         AT,

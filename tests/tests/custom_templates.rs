@@ -59,12 +59,12 @@ async fn export(client: &Client, scan_id: &str, format: &str) -> Value {
     // Subscribed first, so the readiness message cannot slip by.
     let mut events = client.events().await.unwrap();
     let job = client.create_export(&req, None).await.unwrap();
-    let ids = vec![job.export_id.clone()];
+    let ids = vec![job.export_id.to_string()];
     let finals = events
         .wait_all(&ids, Duration::from_secs(120), |_| {})
         .await
         .unwrap();
-    finals[&job.export_id].clone()
+    finals[&ids[0]].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,7 +89,7 @@ async fn every_fixture_exports_as_json_and_csv_through_serve() {
             "scope": {"scan_ids": scan_ids}, "options": {"include_evidence": true}});
         let job = client.create_export(&req, None).await.unwrap();
         assert_eq!(job.status.as_str(), "queued");
-        ids.push(job.export_id);
+        ids.push(job.export_id.to_string());
     }
     let finals = events
         .wait_all(&ids, Duration::from_secs(120), |_| {})

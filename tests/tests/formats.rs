@@ -78,7 +78,7 @@ fn read(path: &Path) -> Vec<u8> {
 }
 
 fn scan_of(path: &Path) -> Scan {
-    match ec_ingest::parse_document(&read(path), TENANT, AT) {
+    match ec_ingest::parse_document(&read(path), &TENANT.parse().unwrap(), AT) {
         Ok(ec_ingest::Ingested { scan: Some(s), .. }) => s,
         Ok(_) => panic!("{}: no scan", path.display()),
         Err(e) => panic!("{}: {e}", path.display()),
@@ -125,8 +125,8 @@ fn scan_ids(scans: &[ScanInputs]) -> Value {
 
 fn snapshot(req: ExportRequest, scans: Vec<ScanInputs>) -> Snapshot {
     Snapshot::new(
-        EXPORT_ID.into(),
-        TENANT.into(),
+        EXPORT_ID.parse().unwrap(),
+        TENANT.parse().unwrap(),
         req,
         "alice".into(),
         AT,
@@ -537,8 +537,8 @@ fn api_payloads_match_openapi_schemas() {
         ExportRequest::from_json(&body, TENANT).unwrap_or_else(|e| panic!("{body}: {e:?}"))
     };
     let queued = Job::new(
-        EXPORT_ID.into(),
-        TENANT.into(),
+        EXPORT_ID.parse().unwrap(),
+        TENANT.parse().unwrap(),
         req(
             json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": ["scan-b", "scan-a"]}}),
         ),
@@ -547,13 +547,13 @@ fn api_payloads_match_openapi_schemas() {
         AT,
     );
     let ranged = Job::new(
-        "exp-01jg5x3k2m7p9q8r4s6t0v1w2z".into(),
-        TENANT.into(),
+        "exp-01jg5x3k2m7p9q8r4s6t0v1w2z".parse().unwrap(),
+        TENANT.parse().unwrap(),
         req(json!({"type": "vex", "format": "csv",
             "scope": {"date_range": {"from": "2024-01-01T00:00:00Z", "to": "2024-02-01T00:00:00+01:00"}},
             "options": {"include_sbom": null, "include_evidence": false, "template": "custom-acme-corp"}})),
         "bob".into(),
-        Some("sched-1".into()),
+        Some("sched-1".parse().unwrap()),
         AT,
     );
     let step = |j: &Job, t: Transition| {
@@ -624,7 +624,7 @@ fn api_payloads_match_openapi_schemas() {
     };
     // A VEX-only document's receipt names the stored VEX document.
     let vex_receipt = IngestReceipt {
-        scan_id: ec_domain::ids::vex_id_for(TENANT, b"{}"),
+        scan_id: ec_domain::ScanId::of_vex(&TENANT.parse().unwrap(), b"{}"),
         artifact_digest: None,
         findings: 0,
         components: 0,
@@ -654,7 +654,8 @@ fn api_payloads_match_openapi_schemas() {
     let at = time::OffsetDateTime::UNIX_EPOCH;
     let upload = json!({"pdf": "= Report", "csv": "{{ report.export_id }}"});
     let custom =
-        ec_domain::template::CustomTemplate::from_upload("acme", &upload, at).expect("upload");
+        ec_domain::template::CustomTemplate::from_upload(&"acme".parse().unwrap(), &upload, at)
+            .expect("upload");
     let mut infos: Vec<Value> = ec_domain::BuiltinTemplate::ALL
         .iter()
         .map(|t| serde_json::to_value(ec_pipeline::app::TemplateInfo::builtin(*t)).expect("info"))

@@ -46,7 +46,7 @@ async fn stored_vex(stack: &Stack, id: &str) -> Vec<VexStatement> {
         .app
         .scans
         .objects
-        .get(&keys::vex(TENANT, id))
+        .get(&keys::vex(&TENANT.parse().unwrap(), &id.parse().unwrap()))
         .await
         .unwrap_or_else(|e| panic!("VEX object of {id}: {e}"));
     serde_json::from_slice(&bytes).unwrap()
@@ -59,19 +59,12 @@ async fn export_json(client: &Client, scan_ids: &[&str], include_sbom: bool) -> 
     let req = json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": scan_ids},
         "options": {"include_sbom": include_sbom}});
     let job = client.create_export(&req, None).await.unwrap();
+    let id = job.export_id.to_string();
     let finals = events
-        .wait_all(
-            std::slice::from_ref(&job.export_id),
-            Duration::from_secs(120),
-            |_| {},
-        )
+        .wait_all(std::slice::from_ref(&id), Duration::from_secs(120), |_| {})
         .await
         .unwrap();
-    assert_eq!(
-        finals[&job.export_id]["type"], "export.ready",
-        "{}",
-        finals[&job.export_id]
-    );
+    assert_eq!(finals[&id]["type"], "export.ready", "{}", finals[&id]);
     let bytes = client.download(&job.export_id, "report").await.unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
@@ -102,8 +95,9 @@ async fn every_standard_fixture_is_ingested_with_a_matching_receipt() {
             let bytes = std::fs::read(&path).unwrap();
             let what = path.display().to_string();
             // What the document holds, read in-process: the receipt must say the same.
-            let local = ec_ingest::parse_document(&bytes, TENANT, ec_domain::time::now())
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let local =
+                ec_ingest::parse_document(&bytes, &TENANT.parse().unwrap(), ec_domain::time::now())
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
             let receipt: IngestReceipt = client
                 .ingest(bytes.clone())
                 .await
@@ -122,7 +116,7 @@ async fn every_standard_fixture_is_ingested_with_a_matching_receipt() {
                 None => {
                     assert_eq!(
                         receipt.scan_id,
-                        ec_domain::ids::vex_id_for(TENANT, &bytes),
+                        ec_domain::ScanId::of_vex(&TENANT.parse().unwrap(), &bytes),
                         "{what}"
                     );
                     assert!(receipt.scan_id.starts_with("vex-"), "{what}");
@@ -162,7 +156,7 @@ async fn every_standard_fixture_is_ingested_with_a_matching_receipt() {
         .app
         .scans
         .objects
-        .list(&keys::vex_prefix(TENANT))
+        .list(&keys::vex_prefix(&TENANT.parse().unwrap()))
         .await
         .unwrap();
     // Both OpenVEX, the CSAF, both CycloneDX VEX BOMs and the spec BOM's own analysis.

@@ -403,7 +403,11 @@ async fn schedules_over_http() {
 
     // --- The stack's scheduler fires a due schedule into one ordinary export. -----------
     let store = &stack.pipeline.scheduler.store;
-    let stored = store.get("acme", &id).await.unwrap().unwrap();
+    let stored = store
+        .get(&"acme".parse().unwrap(), &id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let mut past = stored.clone();
     past.next_run_at = Some(stored.created_at - time::Duration::days(20));
     past.version = stored.version + 1;

@@ -95,15 +95,12 @@ pub async fn pipeline_latency(
             for _ in 0..exports {
                 let t0 = Instant::now();
                 let job = client.create_export(&req, None).await?;
+                let id = job.export_id.to_string();
                 let done = events
-                    .wait_all(
-                        std::slice::from_ref(&job.export_id),
-                        Duration::from_secs(60),
-                        |_| {},
-                    )
+                    .wait_all(std::slice::from_ref(&id), Duration::from_secs(60), |_| {})
                     .await?;
-                if done[&job.export_id]["type"] != "export.ready" {
-                    bail!("export failed: {}", done[&job.export_id]);
+                if done[&id]["type"] != "export.ready" {
+                    bail!("export failed: {}", done[&id]);
                 }
                 samples.push(t0.elapsed().as_secs_f64() * 1000.0);
             }
@@ -153,7 +150,7 @@ mod tests {
     #[test]
     fn generated_reports_have_distinct_findings() {
         let doc = generate_trivy(400).unwrap();
-        let scan = ec_ingest::parse_document(&doc, "t", ec_domain::time::now())
+        let scan = ec_ingest::parse_document(&doc, &"t".parse().unwrap(), ec_domain::time::now())
             .unwrap()
             .scan
             .unwrap();

@@ -127,8 +127,8 @@ async fn exercise(stack: &Stack, out: &std::path::Path) -> anyhow::Result<Vec<De
         let job = client.create_export(&req, None).await?;
         let bar = bars.add(ProgressBar::new(100).with_prefix(f.as_str()));
         bar.set_style(style.clone());
-        progress.insert(job.export_id.clone(), bar);
-        started.push((*f, job.export_id, t0));
+        progress.insert(job.export_id.to_string(), bar);
+        started.push((*f, job.export_id.to_string(), t0));
     }
     let ids: Vec<String> = started.iter().map(|(_, id, _)| id.clone()).collect();
     let mut ready_at = std::collections::HashMap::new();

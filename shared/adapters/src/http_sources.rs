@@ -13,6 +13,7 @@ use url::Url;
 use ec_domain::PortError;
 use ec_domain::ports::*;
 use ec_domain::scan::{Sbom, Scan, Verdicts, VexStatement};
+use ec_domain::{ScanId, TenantId};
 
 /// One internal service: its base URL and the shared HTTP client.
 #[derive(Clone)]
@@ -51,8 +52,11 @@ impl Service {
     }
 
     /// GETs JSON; `Ok(None)` on 404.
-    async fn get<T: DeserializeOwned>(&self, tenant: &str, url: Url) -> PortResult<Option<T>> {
-        let mut req = self.client.get(url.clone()).header("X-Tenant-Id", tenant);
+    async fn get<T: DeserializeOwned>(&self, tenant: &TenantId, url: Url) -> PortResult<Option<T>> {
+        let mut req = self
+            .client
+            .get(url.clone())
+            .header("X-Tenant-Id", tenant.as_str());
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
@@ -87,27 +91,27 @@ pub struct HttpSboms(pub Service);
 
 #[derive(serde::Deserialize)]
 struct ScanIds {
-    scan_ids: Vec<String>,
+    scan_ids: Vec<ScanId>,
 }
 
 #[async_trait]
 impl ScanSource for HttpScans {
-    async fn scan(&self, tenant: &str, scan_id: &str) -> PortResult<Option<Scan>> {
+    async fn scan(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<Option<Scan>> {
         let scan: Option<Scan> = self
             .0
             .get(tenant, self.0.url(&["internal", "scans", scan_id])?)
             .await?;
         // Never let a service hand one tenant's scan to another.
-        Ok(scan.filter(|s| s.tenant_id == tenant))
+        Ok(scan.filter(|s| &s.tenant_id == tenant))
     }
 
     async fn scans_between(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         from: OffsetDateTime,
         to: OffsetDateTime,
         limit: usize,
-    ) -> PortResult<Vec<String>> {
+    ) -> PortResult<Vec<ScanId>> {
         let mut url = self.0.url(&["internal", "scans"])?;
         url.query_pairs_mut()
             .append_pair("from", &ec_domain::time::rfc3339(from))
@@ -122,7 +126,7 @@ impl ScanSource for HttpScans {
 impl VerdictSource for HttpVerdicts {
     async fn verdicts(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         scan: &Scan,
         _vex: &[VexStatement],
     ) -> PortResult<Verdicts> {
@@ -136,7 +140,7 @@ impl VerdictSource for HttpVerdicts {
 
 #[async_trait]
 impl VexSource for HttpVex {
-    async fn applied(&self, tenant: &str, scan: &Scan) -> PortResult<Vec<VexStatement>> {
+    async fn applied(&self, tenant: &TenantId, scan: &Scan) -> PortResult<Vec<VexStatement>> {
         let url = self.0.url(&["internal", "vex", "applied", &scan.scan_id])?;
         Ok(self.0.get(tenant, url).await?.unwrap_or_default())
     }
@@ -144,7 +148,7 @@ impl VexSource for HttpVex {
 
 #[async_trait]
 impl SbomSource for HttpSboms {
-    async fn sbom(&self, tenant: &str, scan: &Scan) -> PortResult<Option<Sbom>> {
+    async fn sbom(&self, tenant: &TenantId, scan: &Scan) -> PortResult<Option<Sbom>> {
         let Some(digest) = &scan.artifact.digest else {
             return Ok(None);
         };

@@ -10,6 +10,7 @@ use ec_domain::policy::PolicyConfig;
 use ec_domain::ports::*;
 use ec_domain::scan::{Sbom, Scan, Verdicts, VexStatement};
 use ec_domain::{PortError, keys};
+use ec_domain::{ScanId, TenantId};
 
 /// Scans stored as native JSON objects, found through the scan catalogue.
 pub struct StoredScans {
@@ -19,7 +20,7 @@ pub struct StoredScans {
 
 #[async_trait]
 impl ScanSource for StoredScans {
-    async fn scan(&self, tenant: &str, scan_id: &str) -> PortResult<Option<Scan>> {
+    async fn scan(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<Option<Scan>> {
         if self.catalog.get(tenant, scan_id).await?.is_none() {
             return Ok(None);
         }
@@ -33,17 +34,17 @@ impl ScanSource for StoredScans {
             .map_err(|e| PortError::Invalid(format!("stored scan {scan_id}: {e}")))
     }
 
-    async fn exists(&self, tenant: &str, scan_id: &str) -> PortResult<bool> {
+    async fn exists(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<bool> {
         Ok(self.catalog.get(tenant, scan_id).await?.is_some())
     }
 
     async fn scans_between(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         from: OffsetDateTime,
         to: OffsetDateTime,
         limit: usize,
-    ) -> PortResult<Vec<String>> {
+    ) -> PortResult<Vec<ScanId>> {
         Ok(self
             .catalog
             .in_range(tenant, from, to, limit)
@@ -61,7 +62,7 @@ pub struct BuiltinPolicy(pub PolicyConfig);
 impl VerdictSource for BuiltinPolicy {
     async fn verdicts(
         &self,
-        _tenant: &str,
+        _tenant: &TenantId,
         scan: &Scan,
         vex: &[VexStatement],
     ) -> PortResult<Verdicts> {
@@ -76,7 +77,7 @@ pub struct StoredVex {
 
 #[async_trait]
 impl VexSource for StoredVex {
-    async fn applied(&self, tenant: &str, scan: &Scan) -> PortResult<Vec<VexStatement>> {
+    async fn applied(&self, tenant: &TenantId, scan: &Scan) -> PortResult<Vec<VexStatement>> {
         let mut out = Vec::new();
         for meta in self.objects.list(&keys::vex_prefix(tenant)).await? {
             let bytes = self.objects.get(&meta.key).await?;
@@ -93,7 +94,7 @@ pub struct DerivedSbom;
 
 #[async_trait]
 impl SbomSource for DerivedSbom {
-    async fn sbom(&self, _tenant: &str, scan: &Scan) -> PortResult<Option<Sbom>> {
+    async fn sbom(&self, _tenant: &TenantId, scan: &Scan) -> PortResult<Option<Sbom>> {
         Ok(Some(scan.derived_sbom()))
     }
 }

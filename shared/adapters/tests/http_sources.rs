@@ -17,8 +17,8 @@ use ec_domain::scan::*;
 fn scan(tenant: &str) -> Scan {
     let t = ec_domain::time::parse_rfc3339("2024-12-29T10:30:00Z").unwrap();
     Scan {
-        scan_id: "scan-1".into(),
-        tenant_id: tenant.into(),
+        scan_id: "scan-1".parse().unwrap(),
+        tenant_id: tenant.parse().unwrap(),
         artifact: ScannedArtifact {
             name: "alpine:3.10".into(),
             kind: "container_image".into(),
@@ -66,7 +66,7 @@ async fn serve(seen: Seen) -> String {
     }
     async fn verdicts(Path(id): Path<String>) -> Response {
         axum::Json(Verdicts {
-            scan_id: id,
+            scan_id: id.parse().unwrap(),
             policy: "corp/v7".into(),
             decision: Decision::Warn,
             findings: vec![],
@@ -117,13 +117,24 @@ async fn reads_all_four_internal_endpoints() {
     let base = serve(seen.clone()).await;
     let scans = HttpScans(service(&base));
     let got = scans
-        .scan("acme", "scan-1")
+        .scan(&"acme".parse().unwrap(), &"scan-1".parse().unwrap())
         .await
         .unwrap()
         .expect("scan-1 exists");
     assert_eq!(got.artifact.digest.as_deref(), Some("sha256:abc"));
-    assert!(scans.exists("acme", "scan-1").await.unwrap());
-    assert!(scans.scan("acme", "scan-404").await.unwrap().is_none());
+    assert!(
+        scans
+            .exists(&"acme".parse().unwrap(), &"scan-1".parse().unwrap())
+            .await
+            .unwrap()
+    );
+    assert!(
+        scans
+            .scan(&"acme".parse().unwrap(), &"scan-404".parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let calls = seen.0.lock().unwrap().clone();
     assert!(
         calls[0].contains("scan scan-1 acme") && calls[0].contains("Bearer svc-token"),
@@ -132,19 +143,25 @@ async fn reads_all_four_internal_endpoints() {
 
     let t = ec_domain::time::now();
     assert_eq!(
-        scans.scans_between("acme", t, t, 10).await.unwrap(),
+        scans
+            .scans_between(&"acme".parse().unwrap(), t, t, 10)
+            .await
+            .unwrap(),
         ["scan-1", "scan-2"]
     );
 
     let v = HttpVerdicts(service(&base))
-        .verdicts("acme", &got, &[])
+        .verdicts(&"acme".parse().unwrap(), &got, &[])
         .await
         .unwrap();
     assert_eq!((v.policy.as_str(), v.decision), ("corp/v7", Decision::Warn));
-    let vex = HttpVex(service(&base)).applied("acme", &got).await.unwrap();
+    let vex = HttpVex(service(&base))
+        .applied(&"acme".parse().unwrap(), &got)
+        .await
+        .unwrap();
     assert_eq!(vex[0].status, VexStatus::NotAffected);
     let sbom = HttpSboms(service(&base))
-        .sbom("acme", &got)
+        .sbom(&"acme".parse().unwrap(), &got)
         .await
         .unwrap()
         .unwrap();
@@ -156,18 +173,29 @@ async fn errors_are_classified_and_tenants_isolated() {
     let base = serve(Seen::default()).await;
     let scans = HttpScans(service(&base));
     // The service answered with another tenant's scan: treated as absent.
-    assert!(scans.scan("globex", "scan-1").await.unwrap().is_none());
+    assert!(
+        scans
+            .scan(&"globex".parse().unwrap(), &"scan-1".parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
-        scans.scan("acme", "scan-flaky").await,
+        scans
+            .scan(&"acme".parse().unwrap(), &"scan-flaky".parse().unwrap())
+            .await,
         Err(ec_domain::PortError::Unavailable(_))
     ));
     assert!(matches!(
-        scans.scan("acme", "scan-garbage").await,
+        scans
+            .scan(&"acme".parse().unwrap(), &"scan-garbage".parse().unwrap())
+            .await,
         Err(ec_domain::PortError::Invalid(_))
     ));
     let down = HttpScans(service("http://127.0.0.1:9/"));
     assert!(matches!(
-        down.scan("acme", "scan-1").await,
+        down.scan(&"acme".parse().unwrap(), &"scan-1".parse().unwrap())
+            .await,
         Err(ec_domain::PortError::Unavailable(_))
     ));
 }

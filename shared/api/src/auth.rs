@@ -4,7 +4,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use ec_domain::{ApiError, ErrorCode};
+use ec_domain::{ApiError, ErrorCode, TenantId};
 use ec_pipeline::app::Caller;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -103,10 +103,14 @@ impl Auth {
             )
             .with_detail("X-Tenant-Id", "does not match the token's tenant claim"));
         }
+        let tenant = TenantId::parse(tenant).map_err(|_| {
+            ApiError::new(ErrorCode::Forbidden, "X-Tenant-Id is not a valid tenant id")
+                .with_detail("X-Tenant-Id", "not a valid tenant id")
+        })?;
         Ok(Principal {
             scopes: claims.scopes().map(str::to_string).collect(),
             caller: Caller {
-                tenant: tenant.to_string(),
+                tenant,
                 subject: claims.sub.unwrap_or_else(|| "anonymous".into()),
             },
         })

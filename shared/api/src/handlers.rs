@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use ec_domain::template::CustomTemplate;
-use ec_domain::{ApiError, ExportRequest};
+use ec_domain::{ApiError, ExportId, ExportRequest, ScheduleId};
 use ec_pipeline::app::inputs::{IdempotencyKey, ListExports, NewSchedule, artifact_kind};
 use ec_pipeline::app::templates::own_name;
 
@@ -30,6 +30,16 @@ fn created_at(status: StatusCode, body: &impl serde::Serialize, location: String
         resp.headers_mut().insert(header::LOCATION, loc);
     }
     resp
+}
+
+/// An export id from the path; one that cannot exist is simply not found.
+fn export_id(id: &str) -> Result<ExportId, ApiError> {
+    ExportId::parse(id).map_err(|_| ApiError::not_found("export"))
+}
+
+/// A schedule id from the path; one that cannot exist is simply not found.
+fn schedule_id(id: &str) -> Result<ScheduleId, ApiError> {
+    ScheduleId::parse(id).map_err(|_| ApiError::not_found("schedule"))
 }
 
 fn items(items: &impl serde::Serialize) -> Response {
@@ -79,7 +89,7 @@ pub async fn get_export(
     Authed(caller, ..): Authed<ExportRead>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    Ok(Json(st.app.exports.get(&caller, &id).await?).into_response())
+    Ok(Json(st.app.exports.get(&caller, &export_id(&id)?).await?).into_response())
 }
 
 pub async fn cancel_export(
@@ -87,7 +97,7 @@ pub async fn cancel_export(
     Authed(caller, ..): Authed<ExportWrite>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let job = st.app.exports.cancel(&caller, &id).await?;
+    let job = st.app.exports.cancel(&caller, &export_id(&id)?).await?;
     Ok((StatusCode::ACCEPTED, Json(job)).into_response())
 }
 
@@ -103,7 +113,11 @@ pub async fn download(
     Q(q): Q<DownloadQuery>,
 ) -> ApiResult {
     let kind = artifact_kind(q.artifact.as_deref())?;
-    let url = st.app.exports.download_url(&caller, &id, kind).await?;
+    let url = st
+        .app
+        .exports
+        .download_url(&caller, &export_id(&id)?, kind)
+        .await?;
     let location = HeaderValue::from_str(&url)
         .map_err(|_| ApiError::internal("presigned URL is not a valid header"))?;
     Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
@@ -177,7 +191,7 @@ pub async fn get_schedule(
     Authed(caller, ..): Authed<ExportRead>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    Ok(Json(st.app.schedules.get(&caller, &id).await?).into_response())
+    Ok(Json(st.app.schedules.get(&caller, &schedule_id(&id)?).await?).into_response())
 }
 
 /// `204 No Content`: the schedule is gone (exports it already started are kept).
@@ -186,6 +200,6 @@ pub async fn delete_schedule(
     Authed(caller, ..): Authed<ExportWrite>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    st.app.schedules.delete(&caller, &id).await?;
+    st.app.schedules.delete(&caller, &schedule_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

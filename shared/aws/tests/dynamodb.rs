@@ -65,10 +65,14 @@ async fn jobs_cursors_belong_to_their_tenant() {
     for id in ["exp-1", "exp-2"] {
         jobs.create(&job("acme", id, t0())).await.unwrap();
     }
-    let first = jobs.list("acme", None, 1, None).await.unwrap();
+    let first = jobs
+        .list(&"acme".parse().unwrap(), None, 1, None)
+        .await
+        .unwrap();
     let acme_cursor = first.next_cursor.unwrap();
     assert!(matches!(
-        jobs.list("globex", None, 1, Some(&acme_cursor)).await,
+        jobs.list(&"globex".parse().unwrap(), None, 1, Some(&acme_cursor))
+            .await,
         Err(PortError::Invalid(_))
     ));
 }
@@ -80,7 +84,15 @@ async fn idempotency_ttl_attribute() {
     let idem = DynamoIdempotency::new(c.clone(), table.clone());
     let day = Duration::from_secs(86_400);
     assert_eq!(
-        idem.claim("acme", "k1", "h1", "exp-1", day).await.unwrap(),
+        idem.claim(
+            &"acme".parse().unwrap(),
+            "k1",
+            "h1",
+            &"exp-1".parse().unwrap(),
+            day
+        )
+        .await
+        .unwrap(),
         Claim::Claimed
     );
     // The TTL attribute is epoch seconds, about a day ahead.
@@ -97,10 +109,10 @@ async fn connections_ttl_attribute_and_pruning() {
     let c = tables::client().await;
     let table = tables::create_table(&c, "ec-conns", &CONNECTIONS).await;
     let reg = DynamoConnections::new(c.clone(), table.clone());
-    reg.register("c1", "acme", Duration::from_secs(3600))
+    reg.register("c1", &"acme".parse().unwrap(), Duration::from_secs(3600))
         .await
         .unwrap();
-    reg.register("c9", "acme", Duration::from_millis(300))
+    reg.register("c9", &"acme".parse().unwrap(), Duration::from_millis(300))
         .await
         .unwrap();
     let raw = raw_item(&c, &table, &[("connection_id", "c1")])
@@ -112,7 +124,7 @@ async fn connections_ttl_attribute_and_pruning() {
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     // Expired, though DynamoDB's (lazy) TTL has not deleted it: hidden, then pruned.
-    assert_eq!(reg.list("acme").await.unwrap(), ["c1"]);
+    assert_eq!(reg.list(&"acme".parse().unwrap()).await.unwrap(), ["c1"]);
     assert!(
         raw_item(&c, &table, &[("connection_id", "c9")])
             .await
@@ -123,12 +135,18 @@ async fn connections_ttl_attribute_and_pruning() {
 #[tokio::test]
 async fn a_missing_table_is_a_backend_error_and_no_server_is_unavailable() {
     let jobs = DynamoJobTable::new(tables::client().await, unique("ec-missing"));
-    let err = jobs.get("acme", "exp-1").await.unwrap_err();
+    let err = jobs
+        .get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(err, PortError::Backend(_)), "{err:?}");
 
     // Nothing listens on port 9 of localhost: the connection is refused.
     let dead = aws_sdk_dynamodb::Client::new(&test_config("http://127.0.0.1:9").await);
     let jobs = DynamoJobTable::new(dead, "whatever");
-    let err = jobs.get("acme", "exp-1").await.unwrap_err();
+    let err = jobs
+        .get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
 }

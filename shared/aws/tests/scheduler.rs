@@ -16,7 +16,7 @@ use common::{SCHEDULE_TARGET, SCHEDULER_ROLE, moto_config, unique};
 fn schedule(tenant: &str) -> Schedule {
     Schedule::new(
         new_schedule_id(),
-        tenant.to_string(),
+        tenant.parse().unwrap(),
         "0 6 * * 1".into(),
         "Europe/Berlin".into(),
         serde_json::json!({"format": "json"}),

@@ -39,6 +39,13 @@ macro_rules! id_type {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(value: &str) -> Result<Self, InvalidId> {
+                $name::parse(value)
+            }
+        }
+
         impl TryFrom<String> for $name {
             type Error = InvalidId;
             fn try_from(value: String) -> Result<Self, InvalidId> {
@@ -49,6 +56,12 @@ macro_rules! id_type {
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.0
+            }
+        }
+
+        impl From<&$name> for String {
+            fn from(id: &$name) -> String {
+                id.0.clone()
             }
         }
 
@@ -120,10 +133,40 @@ id_type!(
     crate::ids::is_safe_id
 );
 
+impl TenantId {
+    /// The tenant an offline render (`exportctl render`) records.
+    pub fn offline() -> TenantId {
+        TenantId("local".into())
+    }
+}
+
 impl ExportId {
+    /// The id an offline render records: `offline-{unix seconds}`.
+    pub fn offline(unix_seconds: i64) -> ExportId {
+        ExportId(format!("offline-{unix_seconds}"))
+    }
+
+    /// An id this crate derived from others (a scheduled run's): safe by construction.
+    pub(crate) fn derived(id: String) -> ExportId {
+        ExportId(id)
+    }
+
     /// A new, unique export id that sorts by creation time.
     pub fn generate() -> ExportId {
         ExportId(crate::ids::new_export_id())
+    }
+}
+
+impl ScanId {
+    /// The id a scanner document is stored under: derived from the tenant and the bytes, so
+    /// ingesting the same document again is idempotent.
+    pub fn of_scan(tenant: &TenantId, document: &[u8]) -> ScanId {
+        ScanId(crate::ids::scan_id_for(tenant, document))
+    }
+
+    /// The id a VEX document (or a scan document's embedded VEX) is stored under.
+    pub fn of_vex(tenant: &TenantId, document: &[u8]) -> ScanId {
+        ScanId(crate::ids::vex_id_for(tenant, document))
     }
 }
 

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::error::ErrorCode;
 use crate::failure::FailureCode;
+use crate::id_types::{ExportId, ScheduleId, TenantId};
 use crate::request::{ExportRequest, ExportType, Format};
 use crate::wire::string_enum;
 
@@ -79,8 +80,8 @@ pub struct JobError {
 /// An export job: the contract's job document plus what the workers need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
-    pub export_id: String,
-    pub tenant_id: String,
+    pub export_id: ExportId,
+    pub tenant_id: TenantId,
     pub status: JobStatus,
     pub stage: Option<Stage>,
     #[serde(rename = "type")]
@@ -100,7 +101,7 @@ pub struct Job {
     /// Who asked (the token's subject), for the audit trail.
     pub requested_by: String,
     /// Set when a schedule started the export.
-    pub schedule_id: Option<String>,
+    pub schedule_id: Option<ScheduleId>,
     /// When the artifacts stop being downloadable (retention).
     #[serde(with = "crate::time::serde_rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
@@ -131,11 +132,11 @@ pub struct TransitionError {
 
 impl Job {
     pub fn new(
-        export_id: String,
-        tenant_id: String,
+        export_id: ExportId,
+        tenant_id: TenantId,
         request: ExportRequest,
         requested_by: String,
-        schedule_id: Option<String>,
+        schedule_id: Option<ScheduleId>,
         now: OffsetDateTime,
     ) -> Job {
         Job {
@@ -178,7 +179,7 @@ impl Job {
     ) -> Result<Job, TransitionError> {
         let mut next = self.clone();
         let refuse = |to: &str| TransitionError {
-            export_id: self.export_id.clone(),
+            export_id: self.export_id.to_string(),
             from: self.state_label(),
             to: to.to_string(),
         };
@@ -268,7 +269,7 @@ mod tests {
         let req = ExportRequest {
             export_type: ExportType::ScanReport,
             format: Format::Json,
-            scope: Scope::ScanIds(vec!["scan-a".into()]),
+            scope: Scope::ScanIds(vec!["scan-a".parse().unwrap()]),
             options: ExportOptions {
                 include_sbom: false,
                 include_evidence: true,
@@ -276,8 +277,8 @@ mod tests {
             template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
         };
         Job::new(
-            "exp-1".into(),
-            "acme".into(),
+            "exp-1".parse().unwrap(),
+            "acme".parse().unwrap(),
             req,
             "alice".into(),
             None,

@@ -2,6 +2,7 @@
 //! notifications can filter on the `reports/` prefix and every key names its owner.
 
 use crate::error::PortError;
+use crate::id_types::{ExportId, ScanId, TenantId};
 use crate::request::Format;
 
 const MAX_KEY_LEN: usize = 1024;
@@ -9,48 +10,50 @@ const MAX_SEGMENT_LEN: usize = 200;
 
 pub const REPORTS_PREFIX: &str = "reports/";
 
-pub fn scan(tenant: &str, scan_id: &str) -> String {
+pub fn scan(tenant: &TenantId, scan_id: &ScanId) -> String {
     format!("scans/{tenant}/{scan_id}.json")
 }
 
-pub fn snapshot(tenant: &str, export_id: &str) -> String {
+pub fn snapshot(tenant: &TenantId, export_id: &ExportId) -> String {
     format!("inputs/{tenant}/{export_id}/snapshot.json")
 }
 
-pub fn report(tenant: &str, export_id: &str, format: Format) -> String {
+pub fn report(tenant: &TenantId, export_id: &ExportId, format: Format) -> String {
     format!(
         "{REPORTS_PREFIX}{tenant}/{export_id}/report.{}",
         format.extension()
     )
 }
 
-pub fn sealed(tenant: &str, export_id: &str) -> String {
+pub fn sealed(tenant: &TenantId, export_id: &ExportId) -> String {
     format!("sealed/{tenant}/{export_id}/bundle.tar.gz")
 }
 
 /// A VEX document attached by a tenant (its statements, in the native model).
-pub fn vex(tenant: &str, document_id: &str) -> String {
+pub fn vex(tenant: &TenantId, document_id: &ScanId) -> String {
     format!("{}{document_id}.json", vex_prefix(tenant))
 }
 
-pub fn vex_prefix(tenant: &str) -> String {
+pub fn vex_prefix(tenant: &TenantId) -> String {
     format!("vex/{tenant}/")
 }
 
-pub fn custom_template(tenant: &str, file: &str) -> String {
+pub fn custom_template(tenant: &TenantId, file: &str) -> String {
     format!("templates/{tenant}/{file}")
 }
 
 /// `(tenant, export_id)` of a report key, or `None` for any other key.
-pub fn parse_report(key: &str) -> Option<(&str, &str)> {
+pub fn parse_report(key: &str) -> Option<(TenantId, ExportId)> {
     let rest = key.strip_prefix(REPORTS_PREFIX)?;
     let mut parts = rest.split('/');
     let (tenant, export_id, file) = (parts.next()?, parts.next()?, parts.next()?);
-    (parts.next().is_none()
-        && file.starts_with("report.")
-        && crate::ids::is_safe_id(tenant)
-        && crate::ids::is_safe_id(export_id))
-    .then_some((tenant, export_id))
+    if parts.next().is_some() || !file.starts_with("report.") {
+        return None;
+    }
+    Some((
+        TenantId::parse(tenant).ok()?,
+        ExportId::parse(export_id).ok()?,
+    ))
 }
 
 /// Checks an object key: 1 to 1024 characters of `[A-Za-z0-9._/-]`, `/`-separated
@@ -114,10 +117,14 @@ mod tests {
 
     #[test]
     fn report_keys_round_trip() {
-        let k = report("acme", "exp-01", Format::Cyclonedx);
+        let (t, e) = (
+            TenantId::parse("acme").unwrap(),
+            ExportId::parse("exp-01").unwrap(),
+        );
+        let k = report(&t, &e, Format::Cyclonedx);
         assert_eq!(k, "reports/acme/exp-01/report.cdx.json");
-        assert_eq!(parse_report(&k), Some(("acme", "exp-01")));
-        assert_eq!(parse_report(&sealed("acme", "exp-01")), None);
+        assert_eq!(parse_report(&k), Some((t.clone(), e.clone())));
+        assert_eq!(parse_report(&sealed(&t, &e)), None);
         assert_eq!(parse_report("reports/acme/exp-01/x/report.json"), None);
         assert_eq!(parse_report("reports/../exp-01/report.json"), None);
     }

@@ -4,6 +4,7 @@
 pub mod env;
 pub mod error;
 pub mod failure;
+pub mod id_types;
 pub mod ids;
 pub mod job;
 pub mod keys;
@@ -21,5 +22,6 @@ mod wire;
 
 pub use error::{ApiError, ErrorBody, ErrorCode, PortError};
 pub use failure::{FailureCode, StageCode, StageError};
+pub use id_types::{ExportId, InvalidId, ScanId, ScheduleId, TenantId};
 pub use job::{Artifact, ArtifactKind, Job, JobError, JobStatus, Stage, Transition};
 pub use request::{BuiltinTemplate, ExportRequest, ExportType, Format, Scope, TemplateName};

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::id_types::{ExportId, TenantId};
 use crate::wire::string_enum;
 
 string_enum!(
@@ -17,8 +18,8 @@ string_enum!(
 /// Work for the gather and render stages: which job to advance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobMessage {
-    pub tenant_id: String,
-    pub export_id: String,
+    pub tenant_id: TenantId,
+    pub export_id: ExportId,
 }
 
 /// An object-created notification, reduced to what the seal stage needs.

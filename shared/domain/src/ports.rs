@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::error::PortError;
 use crate::failure::StageError;
+use crate::id_types::{ExportId, ScanId, ScheduleId, TenantId};
 use crate::job::{Job, JobStatus};
 use crate::messages::QueueName;
 use crate::scan::{Sbom, Scan, ScanSummary, Verdicts, VexStatement};
@@ -53,16 +54,16 @@ pub struct Page<T> {
 pub trait JobTable: Send + Sync {
     /// `ConditionFailed` if the id exists.
     async fn create(&self, job: &Job) -> PortResult<()>;
-    async fn get(&self, tenant: &str, export_id: &str) -> PortResult<Option<Job>>;
+    async fn get(&self, tenant: &TenantId, export_id: &ExportId) -> PortResult<Option<Job>>;
     /// Writes `job` only if the stored version is still `expected_version`
     /// (`ConditionFailed` otherwise).
     async fn update(&self, job: &Job, expected_version: u64) -> PortResult<()>;
     /// Removes a job that never got going (its enqueue failed).
-    async fn delete(&self, tenant: &str, export_id: &str) -> PortResult<()>;
+    async fn delete(&self, tenant: &TenantId, export_id: &ExportId) -> PortResult<()>;
     /// Newest first. The cursor is opaque to callers.
     async fn list(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         status: Option<JobStatus>,
         limit: usize,
         cursor: Option<&str>,
@@ -76,7 +77,7 @@ pub enum Claim {
     /// The key was used before, for this request hash and export.
     Existing {
         request_hash: String,
-        export_id: String,
+        export_id: ExportId,
     },
 }
 
@@ -85,13 +86,13 @@ pub enum Claim {
 pub trait IdempotencyStore: Send + Sync {
     async fn claim(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         key: &str,
         request_hash: &str,
-        export_id: &str,
+        export_id: &ExportId,
         ttl: Duration,
     ) -> PortResult<Claim>;
-    async fn release(&self, tenant: &str, key: &str) -> PortResult<()>;
+    async fn release(&self, tenant: &TenantId, key: &str) -> PortResult<()>;
 }
 
 /// Sending work to a stage.
@@ -133,9 +134,14 @@ pub trait QueueConsumer: Send + Sync {
 /// WebSocket connections per tenant.
 #[async_trait]
 pub trait ConnectionRegistry: Send + Sync {
-    async fn register(&self, connection_id: &str, tenant: &str, ttl: Duration) -> PortResult<()>;
+    async fn register(
+        &self,
+        connection_id: &str,
+        tenant: &TenantId,
+        ttl: Duration,
+    ) -> PortResult<()>;
     async fn remove(&self, connection_id: &str) -> PortResult<()>;
-    async fn list(&self, tenant: &str) -> PortResult<Vec<String>>;
+    async fn list(&self, tenant: &TenantId) -> PortResult<Vec<String>>;
 }
 
 /// Pushing a message down one connection; `PortError::Gone` when it no longer exists.
@@ -148,11 +154,11 @@ pub trait ConnectionPush: Send + Sync {
 #[async_trait]
 pub trait ScanCatalog: Send + Sync {
     async fn put(&self, summary: &ScanSummary) -> PortResult<()>;
-    async fn get(&self, tenant: &str, scan_id: &str) -> PortResult<Option<ScanSummary>>;
+    async fn get(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<Option<ScanSummary>>;
     /// Scans with `scanned_at` in `[from, to]`, oldest first, at most `limit`.
     async fn in_range(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         from: OffsetDateTime,
         to: OffsetDateTime,
         limit: usize,
@@ -162,19 +168,19 @@ pub trait ScanCatalog: Send + Sync {
 /// Scanner: `GET /internal/scans/{id}`.
 #[async_trait]
 pub trait ScanSource: Send + Sync {
-    async fn scan(&self, tenant: &str, scan_id: &str) -> PortResult<Option<Scan>>;
+    async fn scan(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<Option<Scan>>;
     /// Whether the tenant has this scan; sources with a cheaper check override it.
-    async fn exists(&self, tenant: &str, scan_id: &str) -> PortResult<bool> {
+    async fn exists(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<bool> {
         Ok(self.scan(tenant, scan_id).await?.is_some())
     }
     /// Scan ids of the tenant in a date range (for `date_range` scopes).
     async fn scans_between(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         from: OffsetDateTime,
         to: OffsetDateTime,
         limit: usize,
-    ) -> PortResult<Vec<String>>;
+    ) -> PortResult<Vec<ScanId>>;
 }
 
 /// Policy: `GET /internal/verdicts/{scan_id}`.
@@ -182,7 +188,7 @@ pub trait ScanSource: Send + Sync {
 pub trait VerdictSource: Send + Sync {
     async fn verdicts(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         scan: &Scan,
         vex: &[VexStatement],
     ) -> PortResult<Verdicts>;
@@ -191,13 +197,13 @@ pub trait VerdictSource: Send + Sync {
 /// VexLens: `GET /internal/vex/applied/{scan_id}`.
 #[async_trait]
 pub trait VexSource: Send + Sync {
-    async fn applied(&self, tenant: &str, scan: &Scan) -> PortResult<Vec<VexStatement>>;
+    async fn applied(&self, tenant: &TenantId, scan: &Scan) -> PortResult<Vec<VexStatement>>;
 }
 
 /// SbomService: `GET /internal/sboms/{digest}`.
 #[async_trait]
 pub trait SbomSource: Send + Sync {
-    async fn sbom(&self, tenant: &str, scan: &Scan) -> PortResult<Option<Sbom>>;
+    async fn sbom(&self, tenant: &TenantId, scan: &Scan) -> PortResult<Option<Sbom>>;
 }
 
 /// Signs sealed manifests.
@@ -216,10 +222,14 @@ pub trait Signer: Send + Sync {
 pub trait ScheduleStore: Send + Sync {
     /// `ConditionFailed` if the id exists.
     async fn create(&self, schedule: &Schedule) -> PortResult<()>;
-    async fn get(&self, tenant: &str, schedule_id: &str) -> PortResult<Option<Schedule>>;
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        schedule_id: &ScheduleId,
+    ) -> PortResult<Option<Schedule>>;
     /// The tenant's schedules, oldest first.
-    async fn list(&self, tenant: &str) -> PortResult<Vec<Schedule>>;
-    async fn delete(&self, tenant: &str, schedule_id: &str) -> PortResult<()>;
+    async fn list(&self, tenant: &TenantId) -> PortResult<Vec<Schedule>>;
+    async fn delete(&self, tenant: &TenantId, schedule_id: &ScheduleId) -> PortResult<()>;
     /// Conditional on the stored version (`ConditionFailed` otherwise).
     async fn update(&self, schedule: &Schedule, expected_version: u64) -> PortResult<()>;
     /// Schedules whose `next_run_at` is at or before `now` (the embedded scheduler's query).

@@ -5,6 +5,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::id_types::ScanId;
 use crate::ids::is_safe_id;
 use crate::wire::string_enum;
 
@@ -141,7 +142,7 @@ pub struct DateRange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
-    ScanIds(Vec<String>),
+    ScanIds(Vec<ScanId>),
     DateRange(DateRange),
 }
 
@@ -255,7 +256,12 @@ fn parse_scope(obj: &serde_json::Map<String, Value>) -> Result<Scope, (String, S
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 match item.as_str() {
-                    Some(s) if is_safe_id(s) => out.push(s.to_string()),
+                    Some(s) if is_safe_id(s) => match ScanId::parse(s) {
+                        Ok(id) => out.push(id),
+                        Err(_) => {
+                            return fail(&format!("scope.scan_ids[{i}]"), "not a valid scan id");
+                        }
+                    },
                     _ => return fail(&format!("scope.scan_ids[{i}]"), "not a valid scan id"),
                 }
             }
@@ -421,7 +427,7 @@ mod tests {
             "options":{"include_sbom":true,"include_evidence":true,"template":"compliance-executive"}}));
         assert_eq!(
             r.scope,
-            Scope::ScanIds(vec!["scan-a".into(), "scan-b".into()])
+            Scope::ScanIds(vec!["scan-a".parse().unwrap(), "scan-b".parse().unwrap()])
         );
         assert_eq!(
             r.template,

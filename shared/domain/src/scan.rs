@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::id_types::{ScanId, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -139,8 +140,8 @@ impl Finding {
 /// A scan in the native model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scan {
-    pub scan_id: String,
-    pub tenant_id: String,
+    pub scan_id: ScanId,
+    pub tenant_id: TenantId,
     pub artifact: ScannedArtifact,
     pub scanner: Scanner,
     /// `trivy`, `grype`, ... and the descriptor/schema version that was read.
@@ -173,7 +174,7 @@ impl Scan {
                 .artifact
                 .digest
                 .clone()
-                .unwrap_or_else(|| self.scan_id.clone()),
+                .unwrap_or_else(|| self.scan_id.to_string()),
             source_format: "derived".into(),
             components: self.components.clone(),
         }
@@ -214,8 +215,8 @@ pub fn severity_counts<'a>(
 /// The scan's summary row as listed in catalogues.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanSummary {
-    pub scan_id: String,
-    pub tenant_id: String,
+    pub scan_id: ScanId,
+    pub tenant_id: TenantId,
     pub artifact_name: String,
     pub artifact_digest: Option<String>,
     pub source_format: String,
@@ -261,7 +262,7 @@ pub struct FindingVerdict {
 /// The policy's answer for one scan (`GET /internal/verdicts/{scan_id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdicts {
-    pub scan_id: String,
+    pub scan_id: ScanId,
     pub policy: String,
     pub decision: Decision,
     pub findings: Vec<FindingVerdict>,

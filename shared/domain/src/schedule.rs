@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
+use crate::id_types::{ExportId, ScheduleId, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     /// `sch-` + a lowercase ULID.
-    pub schedule_id: String,
-    pub tenant_id: String,
+    pub schedule_id: ScheduleId,
+    pub tenant_id: TenantId,
     pub cron: String,
     pub timezone: String,
     /// The export request body, as given (validated at creation and again at each run).
@@ -26,7 +27,7 @@ pub struct Schedule {
     pub next_run_at: Option<OffsetDateTime>,
     #[serde(with = "crate::time::serde_rfc3339::option")]
     pub last_run_at: Option<OffsetDateTime>,
-    pub last_export_id: Option<String>,
+    pub last_export_id: Option<ExportId>,
     /// Why the last run created no export (its request became invalid, e.g. a scan in
     /// scope was deleted); `None` after a successful run.
     #[serde(default)]
@@ -38,8 +39,8 @@ impl Schedule {
     /// A schedule that has not run yet, at version 1.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        schedule_id: String,
-        tenant_id: String,
+        schedule_id: ScheduleId,
+        tenant_id: TenantId,
         cron: String,
         timezone: String,
         request: serde_json::Value,
@@ -64,8 +65,8 @@ impl Schedule {
     }
 }
 
-pub fn new_schedule_id() -> String {
-    crate::ids::new_sortable_id("sch")
+pub fn new_schedule_id() -> ScheduleId {
+    ScheduleId::generate()
 }
 
 /// The idempotency key of one run: a schedule fires at most once per scheduled time, however
@@ -77,19 +78,23 @@ pub fn run_key(schedule_id: &str, scheduled_at: OffsetDateTime) -> String {
 /// The export id of one run, derived from the tenant and the run: a run replayed after its
 /// idempotency key expired (a crash between making the job and recording it, then a long
 /// downtime) still lands on the job it made. A ULID whose time part is the scheduled time.
-pub fn run_export_id(tenant: &str, schedule_id: &str, scheduled_at: OffsetDateTime) -> String {
+pub fn run_export_id(
+    tenant: &TenantId,
+    schedule_id: &ScheduleId,
+    scheduled_at: OffsetDateTime,
+) -> ExportId {
     let digest = crate::ids::sha256_hex(
         format!("{tenant}\n{}", run_key(schedule_id, scheduled_at)).as_bytes(),
     );
     // 80 random bits of a ULID = the first 20 hex digits of the digest.
     let random = u128::from_str_radix(&digest[..20], 16).unwrap_or_default();
     let ms = u64::try_from(scheduled_at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
-    format!(
+    ExportId::derived(format!(
         "exp-{}",
         ulid::Ulid::from_parts(ms, random)
             .to_string()
             .to_lowercase()
-    )
+    ))
 }
 
 /// A parsed, validated cron expression and time zone.
@@ -250,19 +255,32 @@ mod tests {
     #[test]
     fn run_export_ids_are_per_tenant_schedule_and_time() {
         let t = at("2024-12-30T05:00:00Z");
-        let id = run_export_id("acme", "sch-1", t);
-        assert_eq!(id, run_export_id("acme", "sch-1", t));
+        let id = run_export_id(&"acme".parse().unwrap(), &"sch-1".parse().unwrap(), t);
+        assert_eq!(
+            id,
+            run_export_id(&"acme".parse().unwrap(), &"sch-1".parse().unwrap(), t)
+        );
         assert!(
             id.starts_with("exp-") && id.len() == 30 && crate::ids::is_safe_id(&id),
             "{id}"
         );
         let ulid = ulid::Ulid::from_string(&id[4..].to_uppercase()).unwrap();
         assert_eq!(ulid.timestamp_ms(), 1_735_534_800_000);
-        assert_ne!(id, run_export_id("globex", "sch-1", t));
-        assert_ne!(id, run_export_id("acme", "sch-2", t));
         assert_ne!(
             id,
-            run_export_id("acme", "sch-1", t + time::Duration::minutes(1))
+            run_export_id(&"globex".parse().unwrap(), &"sch-1".parse().unwrap(), t)
+        );
+        assert_ne!(
+            id,
+            run_export_id(&"acme".parse().unwrap(), &"sch-2".parse().unwrap(), t)
+        );
+        assert_ne!(
+            id,
+            run_export_id(
+                &"acme".parse().unwrap(),
+                &"sch-1".parse().unwrap(),
+                t + time::Duration::minutes(1)
+            )
         );
     }
 

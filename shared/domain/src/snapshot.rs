@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::id_types::{ExportId, TenantId};
 use crate::request::ExportRequest;
 use crate::scan::{Sbom, Scan, Verdicts, VexStatement};
 use crate::template::CustomTemplate;
@@ -32,8 +33,8 @@ pub struct InputDigest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub schema: String,
-    pub export_id: String,
-    pub tenant_id: String,
+    pub export_id: ExportId,
+    pub tenant_id: TenantId,
     pub request: ExportRequest,
     pub requested_by: String,
     /// The job's creation time: every timestamp an artifact prints comes from here,
@@ -51,8 +52,8 @@ pub struct Snapshot {
 impl Snapshot {
     /// Builds a snapshot and computes the input digests.
     pub fn new(
-        export_id: String,
-        tenant_id: String,
+        export_id: ExportId,
+        tenant_id: TenantId,
         request: ExportRequest,
         requested_by: String,
         generated_at: OffsetDateTime,
@@ -64,17 +65,17 @@ impl Snapshot {
             let id = &s.scan.scan_id;
             inputs.push(InputDigest {
                 kind: "scan".into(),
-                id: id.clone(),
+                id: id.to_string(),
                 sha256: digest(&s.scan),
             });
             inputs.push(InputDigest {
                 kind: "verdicts".into(),
-                id: id.clone(),
+                id: id.to_string(),
                 sha256: digest(&s.verdicts),
             });
             inputs.push(InputDigest {
                 kind: "vex".into(),
-                id: id.clone(),
+                id: id.to_string(),
                 sha256: digest(&s.vex),
             });
             if let Some(sbom) = &s.sbom {

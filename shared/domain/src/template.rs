@@ -9,6 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
+use crate::id_types::TenantId;
 use crate::request::Format;
 
 /// Largest source accepted per format: templates are code, not data.
@@ -23,7 +24,7 @@ pub const CUSTOM_FORMATS: [(Format, &str); 3] = [
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomTemplate {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     /// Source per format (`pdf` → typst, `csv`/`json` → tera), keyed by format name.
     pub sources: BTreeMap<Format, String>,
     /// sha256 of the canonical JSON of `sources`: what the audit trail records.
@@ -35,7 +36,7 @@ pub struct CustomTemplate {
 impl CustomTemplate {
     /// Reads an upload body; syntax is checked by the renderers, not here.
     pub fn from_upload(
-        tenant: &str,
+        tenant: &TenantId,
         body: &Value,
         updated_at: OffsetDateTime,
     ) -> Result<CustomTemplate, ApiError> {
@@ -78,7 +79,7 @@ impl CustomTemplate {
         }
         let sha256 = crate::ids::canonical_json_sha256(&sources);
         Ok(CustomTemplate {
-            tenant_id: tenant.to_string(),
+            tenant_id: tenant.clone(),
             sources,
             sha256,
             updated_at,
@@ -112,7 +113,7 @@ mod tests {
     #[test]
     fn upload_names_formats() {
         let t = CustomTemplate::from_upload(
-            "acme",
+            &"acme".parse().unwrap(),
             &json!({ "pdf": "= Hello", "csv": "{{ export.export_id }}" }),
             AT,
         )
@@ -128,7 +129,7 @@ mod tests {
     #[test]
     fn upload_rejects_unknown_and_empty() {
         let code = |b: Value| {
-            CustomTemplate::from_upload("acme", &b, AT)
+            CustomTemplate::from_upload(&"acme".parse().unwrap(), &b, AT)
                 .unwrap_err()
                 .details[0]
                 .field

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use ec_domain::PortError;
 use ec_domain::ports::{PortResult, ScanCatalog};
 use ec_domain::scan::ScanSummary;
+use ec_domain::{ScanId, TenantId};
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
@@ -35,8 +36,8 @@ impl ScanCatalog for SqliteScanCatalog {
     async fn put(&self, summary: &ScanSummary) -> PortResult<()> {
         let doc = serde_json::to_string(summary)
             .map_err(|e| PortError::Invalid(format!("scan summary not serialisable: {e}")))?;
-        let tenant = summary.tenant_id.clone();
-        let scan_id = summary.scan_id.clone();
+        let tenant = summary.tenant_id.to_string();
+        let scan_id = summary.scan_id.to_string();
         let scanned_at = to_ms(summary.scanned_at);
         self.db
             .call(move |c| {
@@ -51,7 +52,7 @@ impl ScanCatalog for SqliteScanCatalog {
             .await
     }
 
-    async fn get(&self, tenant: &str, scan_id: &str) -> PortResult<Option<ScanSummary>> {
+    async fn get(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<Option<ScanSummary>> {
         let (tenant, scan_id) = (tenant.to_string(), scan_id.to_string());
         self.db
             .call(move |c| {
@@ -66,7 +67,7 @@ impl ScanCatalog for SqliteScanCatalog {
 
     async fn in_range(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         from: OffsetDateTime,
         to: OffsetDateTime,
         limit: usize,

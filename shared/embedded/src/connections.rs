@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use ec_domain::TenantId;
 use ec_domain::ports::{ConnectionRegistry, PortResult};
 use rusqlite::params;
 
@@ -31,7 +32,12 @@ impl SqliteConnections {
 
 #[async_trait]
 impl ConnectionRegistry for SqliteConnections {
-    async fn register(&self, connection_id: &str, tenant: &str, ttl: Duration) -> PortResult<()> {
+    async fn register(
+        &self,
+        connection_id: &str,
+        tenant: &TenantId,
+        ttl: Duration,
+    ) -> PortResult<()> {
         let (connection_id, tenant) = (connection_id.to_string(), tenant.to_string());
         self.db
             .call(move |c| {
@@ -65,7 +71,7 @@ impl ConnectionRegistry for SqliteConnections {
             .await
     }
 
-    async fn list(&self, tenant: &str) -> PortResult<Vec<String>> {
+    async fn list(&self, tenant: &TenantId) -> PortResult<Vec<String>> {
         let tenant = tenant.to_string();
         self.db
             .call(move |c| {

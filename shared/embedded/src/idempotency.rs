@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ec_domain::ports::{Claim, IdempotencyStore, PortResult};
+use ec_domain::{ExportId, TenantId};
 use rusqlite::{TransactionBehavior, params};
 
 use crate::clock::{after_ms, now_ms};
@@ -39,10 +40,10 @@ impl SqliteIdempotency {
 impl IdempotencyStore for SqliteIdempotency {
     async fn claim(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         key: &str,
         request_hash: &str,
-        export_id: &str,
+        export_id: &ExportId,
         ttl: Duration,
     ) -> PortResult<Claim> {
         let (tenant, key) = (tenant.to_string(), key.to_string());
@@ -64,7 +65,7 @@ impl IdempotencyStore for SqliteIdempotency {
                 let claim = if inserted == 1 {
                     Claim::Claimed
                 } else {
-                    let (request_hash, export_id) = tx.query_row(
+                    let (request_hash, export_id): (String, String) = tx.query_row(
                         "SELECT request_hash, export_id FROM idempotency
                          WHERE tenant = ?1 AND key = ?2",
                         params![tenant, key],
@@ -72,7 +73,13 @@ impl IdempotencyStore for SqliteIdempotency {
                     )?;
                     Claim::Existing {
                         request_hash,
-                        export_id,
+                        export_id: ExportId::parse(export_id).map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                1,
+                                rusqlite::types::Type::Text,
+                                Box::new(e),
+                            )
+                        })?,
                     }
                 };
                 tx.commit()?;
@@ -81,7 +88,7 @@ impl IdempotencyStore for SqliteIdempotency {
             .await
     }
 
-    async fn release(&self, tenant: &str, key: &str) -> PortResult<()> {
+    async fn release(&self, tenant: &TenantId, key: &str) -> PortResult<()> {
         let (tenant, key) = (tenant.to_string(), key.to_string());
         self.db
             .call(move |c| {

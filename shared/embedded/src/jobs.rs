@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ec_domain::PortError;
 use ec_domain::job::{Job, JobStatus};
 use ec_domain::ports::{JobTable, Page, PortResult};
+use ec_domain::{ExportId, TenantId};
 use rusqlite::types::Value;
 
 use crate::clock::to_ms;
@@ -82,7 +83,7 @@ impl JobTable for SqliteJobTable {
         self.docs.create(job).await
     }
 
-    async fn get(&self, tenant: &str, export_id: &str) -> PortResult<Option<Job>> {
+    async fn get(&self, tenant: &TenantId, export_id: &ExportId) -> PortResult<Option<Job>> {
         self.docs.get(tenant, export_id).await
     }
 
@@ -90,13 +91,13 @@ impl JobTable for SqliteJobTable {
         self.docs.update(job, expected_version).await
     }
 
-    async fn delete(&self, tenant: &str, export_id: &str) -> PortResult<()> {
+    async fn delete(&self, tenant: &TenantId, export_id: &ExportId) -> PortResult<()> {
         self.docs.delete(tenant, export_id).await
     }
 
     async fn list(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         status: Option<JobStatus>,
         limit: usize,
         cursor: Option<&str>,

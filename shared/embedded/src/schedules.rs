@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use ec_domain::ports::{PortResult, ScheduleStore, ScheduleTrigger};
 use ec_domain::schedule::Schedule;
+use ec_domain::{ScheduleId, TenantId};
 use rusqlite::types::Value;
 use time::OffsetDateTime;
 
@@ -53,11 +54,15 @@ impl ScheduleStore for SqliteSchedules {
         self.docs.create(schedule).await
     }
 
-    async fn get(&self, tenant: &str, schedule_id: &str) -> PortResult<Option<Schedule>> {
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        schedule_id: &ScheduleId,
+    ) -> PortResult<Option<Schedule>> {
         self.docs.get(tenant, schedule_id).await
     }
 
-    async fn list(&self, tenant: &str) -> PortResult<Vec<Schedule>> {
+    async fn list(&self, tenant: &TenantId) -> PortResult<Vec<Schedule>> {
         self.docs
             .select(
                 "WHERE tenant = ?1 ORDER BY created_at, schedule_id".into(),
@@ -66,7 +71,7 @@ impl ScheduleStore for SqliteSchedules {
             .await
     }
 
-    async fn delete(&self, tenant: &str, schedule_id: &str) -> PortResult<()> {
+    async fn delete(&self, tenant: &TenantId, schedule_id: &ScheduleId) -> PortResult<()> {
         self.docs.delete(tenant, schedule_id).await
     }
 

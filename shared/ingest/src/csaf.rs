@@ -224,7 +224,11 @@ mod tests {
     use time::macros::datetime;
 
     fn statements(doc: &str) -> Vec<VexStatement> {
-        match parse_document(doc.as_bytes(), "t1", datetime!(2025-01-01 00:00:00 UTC)) {
+        match parse_document(
+            doc.as_bytes(),
+            &"t1".parse().unwrap(),
+            datetime!(2025-01-01 00:00:00 UTC),
+        ) {
             Ok(i) => {
                 assert!(i.scan.is_none());
                 assert_eq!(i.source_format, CSAF_VEX_2_0);

@@ -39,7 +39,7 @@ mod trivy;
 use ec_domain::scan::{
     Component, Dependency, Finding, Scan, ScannedArtifact, Scanner, VexStatement,
 };
-use ec_domain::{ApiError, ErrorCode, ids};
+use ec_domain::{ApiError, ErrorCode, ScanId, TenantId, ids};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -254,7 +254,7 @@ fn detect(doc: &Value) -> Option<Detected<'_>> {
 /// `sha256:` and the document's hash.
 pub fn parse_document(
     bytes: &[u8],
-    tenant: &str,
+    tenant: &TenantId,
     ingested_at: OffsetDateTime,
 ) -> Result<Ingested, IngestError> {
     // Tolerate a UTF-8 byte order mark; the ids still hash the bytes as received.
@@ -275,8 +275,8 @@ pub fn parse_document(
     };
     let scan = parsed.scan.map(|parts| {
         let mut scan = Scan {
-            scan_id: ids::scan_id_for(tenant, bytes),
-            tenant_id: tenant.to_string(),
+            scan_id: ScanId::of_scan(tenant, bytes),
+            tenant_id: tenant.clone(),
             artifact: parts.artifact,
             scanner: parts.scanner,
             source_format: parsed.source_format.to_string(),
@@ -306,14 +306,14 @@ mod tests {
     const AT: OffsetDateTime = datetime!(2025-01-02 03:04:05 UTC);
 
     fn kind(bytes: &[u8]) -> &'static str {
-        match parse_document(bytes, "t1", AT) {
+        match parse_document(bytes, &"t1".parse().unwrap(), AT) {
             Ok(_) => "ok",
             Err(e) => e.code(),
         }
     }
 
     fn scan(bytes: &[u8]) -> Scan {
-        match parse_document(bytes, "t1", AT) {
+        match parse_document(bytes, &"t1".parse().unwrap(), AT) {
             Ok(Ingested { scan: Some(s), .. }) => s,
             Ok(i) => panic!("{} gave no scan", i.source_format),
             Err(e) => panic!("{e}"),
@@ -375,7 +375,7 @@ mod tests {
 
     #[test]
     fn which_documents_are_vex_only() {
-        let vex_only = |bytes: &[u8]| match parse_document(bytes, "t1", AT) {
+        let vex_only = |bytes: &[u8]| match parse_document(bytes, &"t1".parse().unwrap(), AT) {
             Ok(i) => i.scan.is_none(),
             Err(e) => panic!("{e}"),
         };

@@ -115,7 +115,11 @@ mod tests {
     use time::macros::datetime;
 
     fn read(doc: &str) -> Ingested {
-        match parse_document(doc.as_bytes(), "t1", datetime!(2025-01-01 00:00:00 UTC)) {
+        match parse_document(
+            doc.as_bytes(),
+            &"t1".parse().unwrap(),
+            datetime!(2025-01-01 00:00:00 UTC),
+        ) {
             Ok(i) => i,
             Err(e) => panic!("{e}"),
         }

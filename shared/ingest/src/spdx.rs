@@ -218,7 +218,11 @@ mod tests {
             {"spdxElementId": "SPDXRef-a", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": "NOASSERTION"}
           ]
         }"#;
-        let i = match parse_document(doc.as_bytes(), "t1", datetime!(2025-01-01 00:00:00 UTC)) {
+        let i = match parse_document(
+            doc.as_bytes(),
+            &"t1".parse().unwrap(),
+            datetime!(2025-01-01 00:00:00 UTC),
+        ) {
             Ok(i) => i,
             Err(e) => panic!("{e}"),
         };

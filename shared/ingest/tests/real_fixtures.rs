@@ -43,7 +43,7 @@ fn scan_of(bytes: &[u8], what: &str) -> Scan {
 }
 
 fn scan_for(bytes: &[u8], tenant: &str, what: &str) -> Scan {
-    match parse_document(bytes, tenant, AT) {
+    match parse_document(bytes, &tenant.parse().unwrap(), AT) {
         Ok(i) => {
             assert!(i.vex.is_empty(), "{what}: scanner reports carry no VEX");
             i.scan
@@ -453,7 +453,7 @@ fn legacy_trivy_array_reads_like_v2() {
 }
 
 fn expect_err(bytes: &[u8]) -> IngestError {
-    match parse_document(bytes, "tenant-a", AT) {
+    match parse_document(bytes, &"tenant-a".parse().unwrap(), AT) {
         Ok(i) => panic!("unexpectedly parsed as {}", i.source_format),
         Err(e) => e,
     }
@@ -524,7 +524,10 @@ fn scan_identity() {
     assert_eq!(a.scan_id, again.scan_id);
     assert_eq!(a, again, "parsing is deterministic");
     assert!(a.scan_id.starts_with("scan-"));
-    assert_eq!(a.scan_id, ec_domain::ids::scan_id_for("tenant-a", &bytes));
+    assert_eq!(
+        a.scan_id.as_str(),
+        ec_domain::ids::scan_id_for("tenant-a", &bytes)
+    );
     assert_eq!(a.document_sha256, ec_domain::ids::sha256_hex(&bytes));
 
     let other = scan_for(&bytes, "tenant-b", "tenant-b");

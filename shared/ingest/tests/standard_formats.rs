@@ -23,7 +23,7 @@ fn read(dir: &str, file: &str) -> (Vec<u8>, Value) {
 }
 
 fn ingest(bytes: &[u8], what: &str) -> Ingested {
-    let i = match parse_document(bytes, "tenant-a", AT) {
+    let i = match parse_document(bytes, &"tenant-a".parse().unwrap(), AT) {
         Ok(i) => i,
         Err(e) => panic!("{what}: {e} ({})", e.code()),
     };
@@ -33,7 +33,7 @@ fn ingest(bytes: &[u8], what: &str) -> Ingested {
         "{what}"
     );
     // Deterministic: the same bytes read the same.
-    match parse_document(bytes, "tenant-a", AT) {
+    match parse_document(bytes, &"tenant-a".parse().unwrap(), AT) {
         Ok(again) => assert_eq!(again, i, "{what}"),
         Err(e) => panic!("{what}: {e}"),
     }

@@ -7,12 +7,14 @@ use serde_json::{Value, json};
 
 use ec_pipeline::scheduler::Scheduler;
 
+use ec_domain::{ScheduleId, TenantId};
+
 use crate::HandlerError;
 
 #[derive(Debug, Deserialize)]
 struct Invocation {
-    schedule_id: String,
-    tenant_id: String,
+    schedule_id: ScheduleId,
+    tenant_id: TenantId,
     scheduled_at: Option<String>,
 }
 

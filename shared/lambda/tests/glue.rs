@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::*;
+use ec_domain::{ExportId, TenantId};
 use ec_domain::{Job, JobStatus, PortError};
 use ec_embedded::*;
 use ec_lambda::ws::WsRoutes;
@@ -29,7 +30,7 @@ impl JobTable for FlakyJobs {
     async fn create(&self, job: &Job) -> PortResult<()> {
         self.0.create(job).await
     }
-    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Job>> {
+    async fn get(&self, tenant: &TenantId, id: &ExportId) -> PortResult<Option<Job>> {
         if id.starts_with("exp-flaky") {
             return Err(PortError::Unavailable("table throttled".into()));
         }
@@ -38,12 +39,12 @@ impl JobTable for FlakyJobs {
     async fn update(&self, job: &Job, v: u64) -> PortResult<()> {
         self.0.update(job, v).await
     }
-    async fn delete(&self, tenant: &str, id: &str) -> PortResult<()> {
+    async fn delete(&self, tenant: &TenantId, id: &ExportId) -> PortResult<()> {
         self.0.delete(tenant, id).await
     }
     async fn list(
         &self,
-        t: &str,
+        t: &TenantId,
         s: Option<JobStatus>,
         l: usize,
         c: Option<&str>,
@@ -110,7 +111,7 @@ fn batch(records: Vec<SqsMessage>) -> SqsEvent {
 
 async fn queued_job(w: &World) -> Job {
     let caller = Caller {
-        tenant: "acme".into(),
+        tenant: "acme".parse().unwrap(),
         subject: "t".into(),
     };
     let doc = include_bytes!("../../../tests/fixtures/real/trivy/trivy-golden_amazon-2.json");
@@ -135,8 +136,8 @@ async fn batches_report_only_retryable_failures() {
     let job = queued_job(&w).await;
     let good = drain(&w, QueueName::Gather).await.remove(0);
     let flaky = serde_json::to_string(&JobMessage {
-        tenant_id: "acme".into(),
-        export_id: "exp-flaky-1".into(),
+        tenant_id: "acme".parse().unwrap(),
+        export_id: "exp-flaky-1".parse().unwrap(),
     })
     .unwrap();
     let resp = ec_lambda::sqs::handle_batch(
@@ -163,7 +164,7 @@ async fn batches_report_only_retryable_failures() {
         w.pipeline
             .get_export(
                 &Caller {
-                    tenant: "acme".into(),
+                    tenant: "acme".parse().unwrap(),
                     subject: "t".into()
                 },
                 &job.export_id
@@ -188,7 +189,7 @@ async fn batches_report_only_retryable_failures() {
 async fn seal_accepts_direct_and_sqs_wrapped_s3_events_once() {
     let w = world().await;
     let caller = Caller {
-        tenant: "acme".into(),
+        tenant: "acme".parse().unwrap(),
         subject: "t".into(),
     };
     let job = queued_job(&w).await;
@@ -269,7 +270,13 @@ async fn websocket_routes_authenticate_register_and_answer() {
     assert_eq!(body["code"], "ERR_UNAUTHENTICATED");
     let wrong_tenant = routes.handle(&ev("$connect", json!({"headers": {"Authorization": format!("Bearer {token}"), "X-Tenant-Id": "globex"}}))).await;
     assert_eq!(wrong_tenant["statusCode"], 403);
-    assert!(w.connections.list("acme").await.unwrap().is_empty());
+    assert!(
+        w.connections
+            .list(&"acme".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let ok = routes
         .handle(&ev(
@@ -278,7 +285,10 @@ async fn websocket_routes_authenticate_register_and_answer() {
         ))
         .await;
     assert_eq!(ok["statusCode"], 200);
-    assert_eq!(w.connections.list("acme").await.unwrap(), ["c-1"]);
+    assert_eq!(
+        w.connections.list(&"acme".parse().unwrap()).await.unwrap(),
+        ["c-1"]
+    );
     let pong = routes
         .handle(&ev("$default", json!({"body": "{\"action\":\"ping\"}"})))
         .await;
@@ -288,5 +298,11 @@ async fn websocket_routes_authenticate_register_and_answer() {
         ("c-1".to_string(), json!({"type": "pong"}))
     );
     routes.handle(&ev("$disconnect", json!({}))).await;
-    assert!(w.connections.list("acme").await.unwrap().is_empty());
+    assert!(
+        w.connections
+            .list(&"acme".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

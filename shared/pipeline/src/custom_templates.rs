@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use ec_domain::TenantId;
 use ec_domain::ports::ObjectStore;
 use ec_domain::template::CustomTemplate;
 use ec_domain::{PortError, keys};
@@ -17,7 +18,7 @@ pub struct CustomTemplates {
 
 impl CustomTemplates {
     /// The tenant's stored template, if any.
-    pub async fn get(&self, tenant: &str) -> Result<Option<CustomTemplate>, PortError> {
+    pub async fn get(&self, tenant: &TenantId) -> Result<Option<CustomTemplate>, PortError> {
         match self
             .objects
             .get(&keys::custom_template(tenant, CUSTOM_FILE))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{JobTable, WorkQueue};
+use ec_domain::{ExportId, TenantId};
 use ec_domain::{Job, JobError, PortError, Stage, StageCode, StageError, Transition};
 
 use crate::notify::{EventKind, Notifier};
@@ -23,7 +24,11 @@ pub struct JobSteps {
 }
 
 impl JobSteps {
-    pub async fn load(&self, tenant: &str, export_id: &str) -> Result<Option<Job>, StageError> {
+    pub async fn load(
+        &self,
+        tenant: &TenantId,
+        export_id: &ExportId,
+    ) -> Result<Option<Job>, StageError> {
         Ok(self.jobs.get(tenant, export_id).await?)
     }
 
@@ -76,8 +81,8 @@ impl JobSteps {
     /// stage fails for good or runs out of attempts.
     pub async fn fail(
         &self,
-        tenant: &str,
-        export_id: &str,
+        tenant: &TenantId,
+        export_id: &ExportId,
         error: JobError,
     ) -> Result<(), StageError> {
         for _ in 0..5 {
@@ -89,7 +94,7 @@ impl JobSteps {
             }
             match self.transition(&job, Transition::Fail(error.clone())).await {
                 Ok(failed) => {
-                    tracing::warn!(export_id, tenant, code = %error.code, message = %error.message, "export failed");
+                    tracing::warn!(export_id = %export_id, tenant = %tenant, code = %error.code, message = %error.message, "export failed");
                     self.notifier.publish(&failed, EventKind::Failed).await;
                     return Ok(());
                 }

@@ -9,7 +9,7 @@ use ec_domain::policy::PolicyConfig;
 use ec_domain::request::{ExportOptions, ExportRequest, Scope};
 use ec_domain::scan::{Scan, VexStatement};
 use ec_domain::snapshot::{ScanInputs, Snapshot};
-use ec_domain::{ApiError, ErrorCode, ExportType, Format, TemplateName};
+use ec_domain::{ApiError, ErrorCode, ExportId, ExportType, Format, TemplateName, TenantId};
 
 /// The tenant and requester an offline render records.
 pub const OFFLINE_TENANT: &str = "local";
@@ -33,7 +33,7 @@ pub fn snapshot_from_documents(
     // the tenant's stored VEX does on the server.
     let mut statements: Vec<VexStatement> = Vec::new();
     for doc in documents {
-        let ingested = ec_ingest::parse_document(doc, OFFLINE_TENANT, req.generated_at)?;
+        let ingested = ec_ingest::parse_document(doc, &TenantId::offline(), req.generated_at)?;
         scans.extend(ingested.scan);
         statements.extend(ingested.vex);
     }
@@ -80,8 +80,8 @@ pub fn snapshot_from_documents(
         })
         .collect();
     Ok(Snapshot::new(
-        format!("offline-{}", req.generated_at.unix_timestamp()),
-        OFFLINE_TENANT.to_string(),
+        ExportId::offline(req.generated_at.unix_timestamp()),
+        TenantId::offline(),
         request,
         OFFLINE_TENANT.to_string(),
         req.generated_at,

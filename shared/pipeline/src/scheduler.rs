@@ -30,6 +30,7 @@ use time::OffsetDateTime;
 use ec_domain::ports::{PortResult, ScheduleStore};
 use ec_domain::schedule::{CronSpec, Schedule};
 use ec_domain::{ApiError, ErrorCode, ExportRequest, Job, JobError, PortError, StageError};
+use ec_domain::{ScheduleId, TenantId};
 
 use crate::app::Caller;
 use crate::app::exports::{Exports, Origin};
@@ -113,17 +114,17 @@ impl Scheduler {
     /// - `Err` (retryable): an outage; trying the same slot again is safe.
     pub async fn run(
         &self,
-        tenant: &str,
-        schedule_id: &str,
+        tenant: &TenantId,
+        schedule_id: &ScheduleId,
         scheduled_at: OffsetDateTime,
     ) -> Result<Option<Job>, StageError> {
         let Some(schedule) = self.store.get(tenant, schedule_id).await? else {
-            tracing::info!(schedule_id, tenant, "schedule is gone; nothing to run");
+            tracing::info!(schedule_id = %schedule_id, tenant = %tenant, "schedule is gone; nothing to run");
             return Ok(None);
         };
         match schedule.last_run_at {
             Some(last) if last > scheduled_at => {
-                tracing::info!(schedule_id, tenant, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "a later run already happened; skipping a stale trigger");
+                tracing::info!(schedule_id = %schedule_id, tenant = %tenant, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "a later run already happened; skipping a stale trigger");
                 return Ok(None);
             }
             Some(last) if last == scheduled_at => {
@@ -136,7 +137,7 @@ impl Scheduler {
             _ => {}
         }
         let caller = Caller {
-            tenant: tenant.to_string(),
+            tenant: tenant.clone(),
             subject: schedule.created_by.clone(),
         };
         let origin = Origin::Schedule {
@@ -149,13 +150,13 @@ impl Scheduler {
         };
         match submitted {
             Ok(job) => {
-                tracing::info!(schedule_id, tenant, export_id = %job.export_id, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "scheduled export started");
+                tracing::info!(schedule_id = %schedule_id, tenant = %tenant, export_id = %job.export_id, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "scheduled export started");
                 self.record_run(&schedule, scheduled_at, Ok(&job)).await?;
                 Ok(Some(job))
             }
             Err(e) if transient(&e) => Err(StageError::retryable(e.code, e.message)),
             Err(e) => {
-                tracing::warn!(schedule_id, tenant, code = e.code.as_str(), message = %e.message, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "scheduled export refused: its request no longer validates");
+                tracing::warn!(schedule_id = %schedule_id, tenant = %tenant, code = e.code.as_str(), message = %e.message, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "scheduled export refused: its request no longer validates");
                 let error = JobError::from_code(e.code, e.message);
                 self.record_run(&schedule, scheduled_at, Err(error)).await?;
                 Ok(None)
@@ -214,8 +215,8 @@ impl Scheduler {
     /// someone already did; conditional on the version, like every schedule write.
     async fn advance_schedule(
         &self,
-        tenant: &str,
-        schedule_id: &str,
+        tenant: &TenantId,
+        schedule_id: &ScheduleId,
         scheduled_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> PortResult<()> {

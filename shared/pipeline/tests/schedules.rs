@@ -46,7 +46,7 @@ impl ScheduleTrigger for TestTrigger {
             return Err(PortError::Unavailable("scheduler down".into()));
         }
         self.registered.lock().unwrap().push((
-            s.schedule_id.clone(),
+            s.schedule_id.to_string(),
             expression.into(),
             timezone.into(),
         ));
@@ -57,7 +57,7 @@ impl ScheduleTrigger for TestTrigger {
         self.unregistered
             .lock()
             .unwrap()
-            .push(s.schedule_id.clone());
+            .push(s.schedule_id.to_string());
         Ok(())
     }
 }
@@ -103,14 +103,14 @@ const FIXTURE: &[u8] =
 
 fn acme() -> Caller {
     Caller {
-        tenant: "acme".into(),
+        tenant: "acme".parse().unwrap(),
         subject: "alice".into(),
     }
 }
 
 fn globex() -> Caller {
     Caller {
-        tenant: "globex".into(),
+        tenant: "globex".parse().unwrap(),
         subject: "bob".into(),
     }
 }
@@ -126,11 +126,12 @@ impl Fixture {
             .await
             .unwrap()
             .scan_id
+            .to_string()
     }
 
     async fn jobs(&self, tenant: &str) -> Vec<ec_domain::Job> {
         support::jobs(&self.pipeline)
-            .list(tenant, None, 200, None)
+            .list(&tenant.parse().unwrap(), None, 200, None)
             .await
             .unwrap()
             .items
@@ -146,7 +147,7 @@ impl Fixture {
 
     async fn stored(&self, tenant: &str) -> Vec<Schedule> {
         support::schedules(&self.pipeline)
-            .list(tenant)
+            .list(&tenant.parse().unwrap())
             .await
             .unwrap()
     }
@@ -304,7 +305,7 @@ async fn a_schedule_is_stored_registered_and_due_at_its_next_slot() {
     assert_eq!(
         *f.trigger.registered.lock().unwrap(),
         vec![(
-            s.schedule_id.clone(),
+            s.schedule_id.to_string(),
             "cron(0 6 ? * 2 *)".to_string(),
             "Europe/Berlin".to_string()
         )]
@@ -343,7 +344,7 @@ async fn a_schedule_is_stored_registered_and_due_at_its_next_slot() {
     p.delete_schedule(&acme(), &s.schedule_id).await.unwrap();
     assert_eq!(
         *f.trigger.unregistered.lock().unwrap(),
-        vec![s.schedule_id.clone()]
+        vec![s.schedule_id.to_string()]
     );
     assert_eq!(
         p.get_schedule(&acme(), &s.schedule_id)
@@ -448,7 +449,7 @@ async fn a_scheduled_time_runs_once_however_often_it_is_triggered() {
     p.app
         .exports
         .idempotency
-        .release("acme", &run_key(&s.schedule_id, slot))
+        .release(&"acme".parse().unwrap(), &run_key(&s.schedule_id, slot))
         .await
         .unwrap();
     f.rewrite(&s, |x| {

@@ -91,19 +91,31 @@ impl Fixture {
 async fn duplicates_of_every_message_give_one_artifact_and_one_ready() {
     let f = fixture().await;
     let caller = Caller {
-        tenant: "acme".into(),
+        tenant: "acme".parse().unwrap(),
         subject: "alice".into(),
     };
     f.connections
-        .register("conn-1", "acme", std::time::Duration::from_secs(60))
+        .register(
+            "conn-1",
+            &"acme".parse().unwrap(),
+            std::time::Duration::from_secs(60),
+        )
         .await
         .unwrap();
     f.connections
-        .register("gone-2", "acme", std::time::Duration::from_secs(60))
+        .register(
+            "gone-2",
+            &"acme".parse().unwrap(),
+            std::time::Duration::from_secs(60),
+        )
         .await
         .unwrap();
     f.connections
-        .register("conn-3", "globex", std::time::Duration::from_secs(60))
+        .register(
+            "conn-3",
+            &"globex".parse().unwrap(),
+            std::time::Duration::from_secs(60),
+        )
         .await
         .unwrap();
 
@@ -165,7 +177,7 @@ async fn duplicates_of_every_message_give_one_artifact_and_one_ready() {
         "only the tenant's live connection: {pushes:?}"
     );
     assert_eq!(
-        f.connections.list("acme").await.unwrap(),
+        f.connections.list(&"acme".parse().unwrap()).await.unwrap(),
         ["conn-1"],
         "the gone connection was forgotten"
     );
@@ -175,7 +187,7 @@ async fn duplicates_of_every_message_give_one_artifact_and_one_ready() {
 async fn cancelled_jobs_stop_and_failures_are_final() {
     let f = fixture().await;
     let caller = Caller {
-        tenant: "acme".into(),
+        tenant: "acme".parse().unwrap(),
         subject: "alice".into(),
     };
     let scan = f.pipeline.ingest_scan(&caller, FIXTURE).await.unwrap();
@@ -202,8 +214,8 @@ async fn cancelled_jobs_stop_and_failures_are_final() {
     );
 
     let msg = serde_json::to_string(&JobMessage {
-        tenant_id: "acme".into(),
-        export_id: "exp-none".into(),
+        tenant_id: "acme".parse().unwrap(),
+        export_id: "exp-none".parse().unwrap(),
     })
     .unwrap();
     assert!(matches!(
@@ -220,7 +232,11 @@ async fn cancelled_jobs_stop_and_failures_are_final() {
     // A job whose scan vanished fails for good, with a code, and says so.
     let job = f.pipeline.create_export(&caller, &req, None).await.unwrap();
     f.connections
-        .register("conn-1", "acme", std::time::Duration::from_secs(60))
+        .register(
+            "conn-1",
+            &"acme".parse().unwrap(),
+            std::time::Duration::from_secs(60),
+        )
         .await
         .unwrap();
     let objects_dir = f._dir.path().join("objects/scans/acme");
@@ -264,7 +280,7 @@ async fn replaying_a_key_resends_the_message_of_a_job_still_queued() {
         },
     );
     let caller = Caller {
-        tenant: "acme".into(),
+        tenant: "acme".parse().unwrap(),
         subject: "alice".into(),
     };
     let scan = f.pipeline.ingest_scan(&caller, FIXTURE).await.unwrap();

@@ -9,7 +9,7 @@ use time::Duration;
 use crate::fixtures::{summary, ts};
 
 fn ids(v: Vec<ScanSummary>) -> Vec<String> {
-    v.into_iter().map(|s| s.scan_id).collect()
+    v.into_iter().map(|s| s.scan_id.to_string()).collect()
 }
 
 /// Runs the scenario on `cat`, which must be new and empty.
@@ -21,39 +21,64 @@ pub async fn scan_catalog(cat: &dyn ScanCatalog) {
     cat.put(&summary("globex", "scan-x", 250)).await.unwrap();
 
     assert_eq!(
-        cat.get("acme", "scan-c").await.unwrap(),
+        cat.get(&"acme".parse().unwrap(), &"scan-c".parse().unwrap())
+            .await
+            .unwrap(),
         Some(summary("acme", "scan-c", 300))
     );
-    assert_eq!(cat.get("globex", "scan-c").await.unwrap(), None);
+    assert_eq!(
+        cat.get(&"globex".parse().unwrap(), &"scan-c".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
 
     // Inclusive on both ends, ordered by time then id.
     assert_eq!(
-        ids(cat.in_range("acme", ts(200), ts(300), 10).await.unwrap()),
+        ids(cat
+            .in_range(&"acme".parse().unwrap(), ts(200), ts(300), 10)
+            .await
+            .unwrap()),
         ["scan-a", "scan-b", "scan-c"]
     );
     assert_eq!(
-        ids(cat.in_range("acme", ts(0), ts(1000), 2).await.unwrap()),
+        ids(cat
+            .in_range(&"acme".parse().unwrap(), ts(0), ts(1000), 2)
+            .await
+            .unwrap()),
         ["scan-a", "scan-b"]
     );
     let empty = |r: Result<Vec<ScanSummary>, PortError>| r.unwrap().is_empty();
-    assert!(empty(cat.in_range("acme", ts(301), ts(399), 10).await));
-    assert!(empty(cat.in_range("acme", ts(0), ts(1000), 0).await));
+    assert!(empty(
+        cat.in_range(&"acme".parse().unwrap(), ts(301), ts(399), 10)
+            .await
+    ));
+    assert!(empty(
+        cat.in_range(&"acme".parse().unwrap(), ts(0), ts(1000), 0)
+            .await
+    ));
     // Reversed and sub-second bounds.
-    assert!(empty(cat.in_range("acme", ts(400), ts(200), 10).await));
+    assert!(empty(
+        cat.in_range(&"acme".parse().unwrap(), ts(400), ts(200), 10)
+            .await
+    ));
     let half = Duration::milliseconds(500);
     assert_eq!(
         ids(cat
-            .in_range("acme", ts(200) + half, ts(400) - half, 10)
+            .in_range(&"acme".parse().unwrap(), ts(200) + half, ts(400) - half, 10)
             .await
             .unwrap()),
         ["scan-c"]
     );
     assert!(empty(
-        cat.in_range("acme", ts(300) + half, ts(300) + half, 10)
+        cat.in_range(&"acme".parse().unwrap(), ts(300) + half, ts(300) + half, 10)
             .await
     ));
     assert_eq!(
-        ids(cat.in_range("globex", ts(0), ts(1000), 10).await.unwrap()),
+        ids(cat
+            .in_range(&"globex".parse().unwrap(), ts(0), ts(1000), 10)
+            .await
+            .unwrap()),
         ["scan-x"]
     );
 
@@ -61,9 +86,17 @@ pub async fn scan_catalog(cat: &dyn ScanCatalog) {
     let mut moved = summary("acme", "scan-a", 500);
     moved.findings = 7;
     cat.put(&moved).await.unwrap();
-    assert_eq!(cat.get("acme", "scan-a").await.unwrap(), Some(moved));
     assert_eq!(
-        ids(cat.in_range("acme", ts(0), ts(1000), 10).await.unwrap()),
+        cat.get(&"acme".parse().unwrap(), &"scan-a".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(moved)
+    );
+    assert_eq!(
+        ids(cat
+            .in_range(&"acme".parse().unwrap(), ts(0), ts(1000), 10)
+            .await
+            .unwrap()),
         ["scan-b", "scan-c", "scan-d", "scan-a"]
     );
 }
@@ -79,11 +112,13 @@ pub async fn scan_catalog_rejects_corrupt_documents(
     cat.put(&summary("acme", "scan-d", 400)).await.unwrap();
     corrupt("acme", "scan-d").await;
     assert!(matches!(
-        cat.get("acme", "scan-d").await,
+        cat.get(&"acme".parse().unwrap(), &"scan-d".parse().unwrap())
+            .await,
         Err(PortError::Invalid(_))
     ));
     assert!(matches!(
-        cat.in_range("acme", ts(0), ts(1000), 10).await,
+        cat.in_range(&"acme".parse().unwrap(), ts(0), ts(1000), 10)
+            .await,
         Err(PortError::Invalid(_))
     ));
 }

@@ -10,33 +10,60 @@ use ec_domain::ports::ConnectionRegistry;
 /// short registrations to expire.
 pub async fn connection_registry(reg: &dyn ConnectionRegistry) {
     let hour = Duration::from_secs(3600);
-    reg.register("c2", "acme", hour).await.unwrap();
-    reg.register("c1", "acme", hour).await.unwrap();
-    reg.register("c3", "globex", hour).await.unwrap();
-    reg.register("c9", "acme", Duration::from_millis(300))
+    reg.register("c2", &"acme".parse().unwrap(), hour)
         .await
         .unwrap();
-    assert_eq!(reg.list("acme").await.unwrap(), ["c1", "c2", "c9"]);
-    assert_eq!(reg.list("globex").await.unwrap(), ["c3"]);
+    reg.register("c1", &"acme".parse().unwrap(), hour)
+        .await
+        .unwrap();
+    reg.register("c3", &"globex".parse().unwrap(), hour)
+        .await
+        .unwrap();
+    reg.register("c9", &"acme".parse().unwrap(), Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(
+        reg.list(&"acme".parse().unwrap()).await.unwrap(),
+        ["c1", "c2", "c9"]
+    );
+    assert_eq!(reg.list(&"globex".parse().unwrap()).await.unwrap(), ["c3"]);
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     // Expired: never listed, whether or not the backend deleted it yet.
-    assert_eq!(reg.list("acme").await.unwrap(), ["c1", "c2"]);
+    assert_eq!(
+        reg.list(&"acme".parse().unwrap()).await.unwrap(),
+        ["c1", "c2"]
+    );
 
     reg.remove("c1").await.unwrap();
     reg.remove("c1").await.unwrap();
-    assert_eq!(reg.list("acme").await.unwrap(), ["c2"]);
+    assert_eq!(reg.list(&"acme".parse().unwrap()).await.unwrap(), ["c2"]);
 
     // Re-registering extends (and may move) a connection.
-    reg.register("c3", "acme", hour).await.unwrap();
-    assert_eq!(reg.list("acme").await.unwrap(), ["c2", "c3"]);
-    assert!(reg.list("globex").await.unwrap().is_empty());
-
-    // An expired registration renewed in time is kept.
-    reg.register("c4", "acme", Duration::from_millis(200))
+    reg.register("c3", &"acme".parse().unwrap(), hour)
         .await
         .unwrap();
-    reg.register("c4", "acme", hour).await.unwrap();
+    assert_eq!(
+        reg.list(&"acme".parse().unwrap()).await.unwrap(),
+        ["c2", "c3"]
+    );
+    assert!(
+        reg.list(&"globex".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // An expired registration renewed in time is kept.
+    reg.register("c4", &"acme".parse().unwrap(), Duration::from_millis(200))
+        .await
+        .unwrap();
+    reg.register("c4", &"acme".parse().unwrap(), hour)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(reg.list("acme").await.unwrap(), ["c2", "c3", "c4"]);
+    assert_eq!(
+        reg.list(&"acme".parse().unwrap()).await.unwrap(),
+        ["c2", "c3", "c4"]
+    );
 }

@@ -22,6 +22,14 @@ pub fn t0() -> OffsetDateTime {
     ts(1_735_000_000)
 }
 
+/// An id of the fixtures (every one follows the id rules).
+pub fn id_of<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("a valid fixture id")
+}
+
 /// `seconds` after [`t0`].
 pub fn at(seconds: i64) -> OffsetDateTime {
     t0() + Duration::seconds(seconds)
@@ -32,7 +40,7 @@ pub fn job(tenant: &str, id: &str, created_at: OffsetDateTime) -> Job {
     let req = ExportRequest {
         export_type: ExportType::ScanReport,
         format: Format::Json,
-        scope: Scope::ScanIds(vec!["scan-a".into()]),
+        scope: Scope::ScanIds(vec![id_of("scan-a")]),
         options: ExportOptions {
             include_sbom: false,
             include_evidence: true,
@@ -40,8 +48,8 @@ pub fn job(tenant: &str, id: &str, created_at: OffsetDateTime) -> Job {
         template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
     };
     Job::new(
-        id.into(),
-        tenant.into(),
+        id_of(id),
+        id_of(tenant),
         req,
         "alice".into(),
         None,
@@ -53,8 +61,8 @@ pub fn job(tenant: &str, id: &str, created_at: OffsetDateTime) -> Job {
 /// after it (never, for `None`).
 pub fn schedule(tenant: &str, id: &str, created: i64, next: Option<i64>) -> Schedule {
     Schedule::new(
-        id.into(),
-        tenant.into(),
+        id_of(id),
+        id_of(tenant),
         "0 6 * * 1".into(),
         "Europe/Berlin".into(),
         serde_json::json!({
@@ -71,8 +79,8 @@ pub fn schedule(tenant: &str, id: &str, created: i64, next: Option<i64>) -> Sche
 /// A scan summary scanned at unix second `unix`.
 pub fn summary(tenant: &str, id: &str, unix: i64) -> ScanSummary {
     ScanSummary {
-        scan_id: id.into(),
-        tenant_id: tenant.into(),
+        scan_id: id_of(id),
+        tenant_id: id_of(tenant),
         artifact_name: "alpine:3.19".into(),
         artifact_digest: Some("sha256:abc".into()),
         source_format: "trivy".into(),

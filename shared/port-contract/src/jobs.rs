@@ -30,11 +30,13 @@ pub async fn job_table_rejects_corrupt_documents(
     store.create(&job("acme", "exp-1", t0())).await.unwrap();
     corrupt("acme", "exp-1").await;
     assert!(matches!(
-        store.get("acme", "exp-1").await,
+        store
+            .get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await,
         Err(PortError::Invalid(_))
     ));
     assert!(matches!(
-        store.list("acme", None, 10, None).await,
+        store.list(&"acme".parse().unwrap(), None, 10, None).await,
         Err(PortError::Invalid(_))
     ));
 }
@@ -42,10 +44,20 @@ pub async fn job_table_rejects_corrupt_documents(
 async fn create_get_and_duplicate(jobs: &dyn JobTable) {
     let j = job("acme", "exp-1", t0());
     jobs.create(&j).await.unwrap();
-    assert_eq!(jobs.get("acme", "exp-1").await.unwrap(), Some(j.clone()));
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(j.clone())
+    );
     let err = jobs.create(&j).await.unwrap_err();
     assert!(matches!(err, PortError::ConditionFailed(_)), "{err:?}");
-    assert_eq!(jobs.get("acme", "nope").await.unwrap(), None);
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"nope".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn conditional_update(jobs: &dyn JobTable) {
@@ -56,13 +68,26 @@ async fn conditional_update(jobs: &dyn JobTable) {
         .apply(Transition::Enter(Stage::Gathering), t0(), RET)
         .unwrap();
     jobs.update(&g, j.version).await.unwrap();
-    assert_eq!(jobs.get("acme", "exp-1").await.unwrap().unwrap().version, 2);
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
 
     // A second worker that read version 1 loses.
     let other = j.apply(Transition::Cancel, t0(), RET).unwrap();
     let err = jobs.update(&other, j.version).await.unwrap_err();
     assert!(matches!(err, PortError::ConditionFailed(_)), "{err:?}");
-    assert_eq!(jobs.get("acme", "exp-1").await.unwrap().unwrap(), g);
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap(),
+        g
+    );
 
     // Updating a job that does not exist is a lost condition too, and creates nothing.
     let ghost = job("acme", "exp-ghost", t0());
@@ -70,11 +95,16 @@ async fn conditional_update(jobs: &dyn JobTable) {
         jobs.update(&ghost, 1).await,
         Err(PortError::ConditionFailed(_))
     ));
-    assert_eq!(jobs.get("acme", "exp-ghost").await.unwrap(), None);
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"exp-ghost".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
 
     // The status the listing filters on follows the document.
     let page = jobs
-        .list("acme", Some(JobStatus::Running), 10, None)
+        .list(&"acme".parse().unwrap(), Some(JobStatus::Running), 10, None)
         .await
         .unwrap();
     assert_eq!(page.items, vec![g.clone()]);
@@ -82,7 +112,12 @@ async fn conditional_update(jobs: &dyn JobTable) {
     // Every transition to the end is stored whole.
     let stages = [Stage::Rendering, Stage::Storing, Stage::Sealing];
     let ready = advance_to_ready(jobs, g, &stages).await;
-    assert_eq!(jobs.get("acme", "exp-1").await.unwrap(), Some(ready));
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(ready)
+    );
 }
 
 /// Moves a stored `job` into each of `stages` and then to `ready`, storing every step
@@ -128,7 +163,12 @@ async fn walk(
     let mut pages = 0;
     loop {
         let page = jobs
-            .list(tenant, status, limit, cursor.as_deref())
+            .list(
+                &crate::fixtures::id_of(tenant),
+                status,
+                limit,
+                cursor.as_deref(),
+            )
             .await
             .unwrap();
         pages += 1;
@@ -139,7 +179,7 @@ async fn walk(
         if page.next_cursor.is_some() {
             assert_eq!(page.items.len(), limit, "a page with a cursor is full");
         }
-        seen.extend(page.items.iter().map(|j| j.export_id.clone()));
+        seen.extend(page.items.iter().map(|j| j.export_id.to_string()));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -181,7 +221,10 @@ async fn list_pages_newest_first_with_status_filter(jobs: &dyn JobTable) {
     assert_eq!(seen, expected);
 
     // Exactly one page: no cursor.
-    let all = jobs.list("acme", None, 25, None).await.unwrap();
+    let all = jobs
+        .list(&"acme".parse().unwrap(), None, 25, None)
+        .await
+        .unwrap();
     assert_eq!(all.items.len(), 25);
     assert_eq!(all.next_cursor, None);
     // A page ending exactly at the last item has no cursor either.
@@ -202,7 +245,7 @@ async fn list_pages_newest_first_with_status_filter(jobs: &dyn JobTable) {
 
     // Nothing matches: one empty page, no cursor.
     let none = jobs
-        .list("acme", Some(JobStatus::Ready), 10, None)
+        .list(&"acme".parse().unwrap(), Some(JobStatus::Ready), 10, None)
         .await
         .unwrap();
     assert!(none.items.is_empty() && none.next_cursor.is_none());
@@ -211,13 +254,17 @@ async fn list_pages_newest_first_with_status_filter(jobs: &dyn JobTable) {
     for bad in ["garbage!", "e30"] {
         assert!(
             matches!(
-                jobs.list("acme", None, 10, Some(bad)).await,
+                jobs.list(&"acme".parse().unwrap(), None, 10, Some(bad))
+                    .await,
                 Err(PortError::Invalid(_))
             ),
             "{bad}"
         );
     }
-    let empty = jobs.list("acme", None, 0, None).await.unwrap();
+    let empty = jobs
+        .list(&"acme".parse().unwrap(), None, 0, None)
+        .await
+        .unwrap();
     assert!(empty.items.is_empty() && empty.next_cursor.is_none());
 }
 
@@ -252,25 +299,51 @@ async fn tenants_are_isolated_and_delete_works(jobs: &dyn JobTable) {
     jobs.create(&a).await.unwrap();
     jobs.create(&b).await.unwrap(); // same id, other tenant
     assert_eq!(
-        jobs.get("acme", "exp-1").await.unwrap().unwrap().tenant_id,
+        jobs.get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .tenant_id,
         "acme"
     );
     assert_eq!(
-        jobs.get("globex", "exp-1")
+        jobs.get(&"globex".parse().unwrap(), &"exp-1".parse().unwrap())
             .await
             .unwrap()
             .unwrap()
             .tenant_id,
         "globex"
     );
-    let page = jobs.list("acme", None, 10, None).await.unwrap();
+    let page = jobs
+        .list(&"acme".parse().unwrap(), None, 10, None)
+        .await
+        .unwrap();
     assert_eq!(page.items, vec![a.clone()]);
     // An update through the other tenant's key cannot touch acme's row.
     let g = b.apply(Transition::Cancel, t0(), RET).unwrap();
     jobs.update(&g, 1).await.unwrap();
-    assert_eq!(jobs.get("acme", "exp-1").await.unwrap(), Some(a));
-    jobs.delete("acme", "exp-1").await.unwrap();
-    jobs.delete("acme", "exp-1").await.unwrap(); // idempotent
-    assert_eq!(jobs.get("acme", "exp-1").await.unwrap(), None);
-    assert!(jobs.get("globex", "exp-1").await.unwrap().is_some());
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(a)
+    );
+    jobs.delete(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+        .await
+        .unwrap();
+    jobs.delete(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+        .await
+        .unwrap(); // idempotent
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        jobs.get(&"globex".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

@@ -33,17 +33,19 @@ pub async fn schedule_store_rejects_corrupt_documents(
         .unwrap();
     corrupt("acme", "sch-c").await;
     assert!(matches!(
-        store.get("acme", "sch-c").await,
+        store
+            .get(&"acme".parse().unwrap(), &"sch-c".parse().unwrap())
+            .await,
         Err(PortError::Invalid(_))
     ));
     assert!(matches!(
-        store.list("acme").await,
+        store.list(&"acme".parse().unwrap()).await,
         Err(PortError::Invalid(_))
     ));
 }
 
 fn ids(v: Vec<Schedule>) -> Vec<String> {
-    v.into_iter().map(|s| s.schedule_id).collect()
+    v.into_iter().map(|s| s.schedule_id.to_string()).collect()
 }
 
 async fn create_get_list_delete(store: &dyn ScheduleStore) {
@@ -53,29 +55,74 @@ async fn create_get_list_delete(store: &dyn ScheduleStore) {
     for s in [&a, &b, &g] {
         store.create(s).await.unwrap();
     }
-    assert_eq!(store.get("acme", "sch-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
     // Ids are per tenant: another tenant's id is unknown.
-    assert_eq!(store.get("acme", "sch-g").await.unwrap(), None);
-    assert_eq!(store.get("globex", "sch-a").await.unwrap(), None);
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-g".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .get(&"globex".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
 
     let err = store.create(&a).await.unwrap_err();
     assert!(matches!(err, PortError::ConditionFailed(_)), "{err:?}");
 
     // Oldest first.
     assert_eq!(
-        store.list("acme").await.unwrap(),
+        store.list(&"acme".parse().unwrap()).await.unwrap(),
         vec![b.clone(), a.clone()]
     );
-    assert_eq!(store.list("globex").await.unwrap(), vec![g.clone()]);
-    assert!(store.list("nobody").await.unwrap().is_empty());
+    assert_eq!(
+        store.list(&"globex".parse().unwrap()).await.unwrap(),
+        vec![g.clone()]
+    );
+    assert!(
+        store
+            .list(&"nobody".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    store.delete("acme", "sch-a").await.unwrap();
-    assert_eq!(store.get("acme", "sch-a").await.unwrap(), None);
+    store
+        .delete(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
     // Deleting what is gone (or another tenant's) is a no-op.
-    store.delete("acme", "sch-a").await.unwrap();
-    store.delete("acme", "sch-g").await.unwrap();
-    assert_eq!(store.list("acme").await.unwrap(), vec![b]);
-    assert_eq!(store.list("globex").await.unwrap(), vec![g]);
+    store
+        .delete(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+        .await
+        .unwrap();
+    store
+        .delete(&"acme".parse().unwrap(), &"sch-g".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(store.list(&"acme".parse().unwrap()).await.unwrap(), vec![b]);
+    assert_eq!(
+        store.list(&"globex".parse().unwrap()).await.unwrap(),
+        vec![g]
+    );
 }
 
 async fn conditional_update(store: &dyn ScheduleStore) {
@@ -84,11 +131,17 @@ async fn conditional_update(store: &dyn ScheduleStore) {
 
     let mut ran = s.clone();
     ran.last_run_at = Some(at(100));
-    ran.last_export_id = Some("exp-1".into());
+    ran.last_export_id = Some(crate::fixtures::id_of("exp-1"));
     ran.next_run_at = Some(at(700));
     ran.version = 2;
     store.update(&ran, 1).await.unwrap();
-    assert_eq!(store.get("acme", "sch-a").await.unwrap(), Some(ran.clone()));
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(ran.clone())
+    );
 
     // A second writer that read version 1 loses, and changes nothing.
     let mut other = s.clone();
@@ -96,7 +149,13 @@ async fn conditional_update(store: &dyn ScheduleStore) {
     other.version = 2;
     let err = store.update(&other, 1).await.unwrap_err();
     assert!(matches!(err, PortError::ConditionFailed(_)), "{err:?}");
-    assert_eq!(store.get("acme", "sch-a").await.unwrap(), Some(ran));
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(ran)
+    );
 
     // Updating a schedule that does not exist (or was deleted) loses too.
     let ghost = schedule("acme", "sch-ghost", 0, Some(1));
@@ -162,7 +221,10 @@ async fn due_is_by_next_run_at_across_tenants(store: &dyn ScheduleStore) {
         ids(store.due(at(15_000), 10).await.unwrap()),
         ["sch-late", "sch-future"]
     );
-    store.delete("acme", "sch-late").await.unwrap();
+    store
+        .delete(&"acme".parse().unwrap(), &"sch-late".parse().unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         ids(store.due(at(15_000), 10).await.unwrap()),
         ["sch-future"]
@@ -181,16 +243,37 @@ async fn crud_conditional_update_and_due(store: &dyn ScheduleStore) {
         store.create(&s1).await,
         Err(PortError::ConditionFailed(_))
     ));
-    assert_eq!(store.get("acme", "sch-a").await.unwrap(), Some(s1.clone()));
-    assert_eq!(store.get("globex", "sch-a").await.unwrap(), None);
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(s1.clone())
+    );
+    assert_eq!(
+        store
+            .get(&"globex".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
 
     // Oldest first, ties by id.
     assert_eq!(
-        ids(store.list("acme").await.unwrap()),
+        ids(store.list(&"acme".parse().unwrap()).await.unwrap()),
         ["sch-b", "sch-c", "sch-a"]
     );
-    assert_eq!(ids(store.list("globex").await.unwrap()), ["sch-g"]);
-    assert!(store.list("initech").await.unwrap().is_empty());
+    assert_eq!(
+        ids(store.list(&"globex".parse().unwrap()).await.unwrap()),
+        ["sch-g"]
+    );
+    assert!(
+        store
+            .list(&"initech".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Due: at or before now, most overdue first, across tenants; never the unscheduled.
     assert_eq!(
@@ -208,7 +291,7 @@ async fn crud_conditional_update_and_due(store: &dyn ScheduleStore) {
     // Conditional update: the stale writer loses; the next run moves.
     let mut ran = s1.clone();
     ran.last_run_at = Some(at(1_000));
-    ran.last_export_id = Some("exp-1".into());
+    ran.last_export_id = Some(crate::fixtures::id_of("exp-1"));
     ran.last_error = Some(JobError::new(ec_domain::ErrorCode::Internal, "y"));
     ran.next_run_at = Some(at(3_000));
     ran.version = 2;
@@ -220,14 +303,26 @@ async fn crud_conditional_update_and_due(store: &dyn ScheduleStore) {
         store.update(&stale, 1).await,
         Err(PortError::ConditionFailed(_))
     ));
-    assert_eq!(store.get("acme", "sch-a").await.unwrap(), Some(ran.clone()));
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(ran.clone())
+    );
     assert!(matches!(
         store
             .update(&schedule("acme", "sch-ghost", 1, None), 1)
             .await,
         Err(PortError::ConditionFailed(_))
     ));
-    assert_eq!(store.get("acme", "sch-ghost").await.unwrap(), None);
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-ghost".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         ids(store.due(at(2_000), 10).await.unwrap()),
         ["sch-g", "sch-b"]
@@ -242,9 +337,24 @@ async fn crud_conditional_update_and_due(store: &dyn ScheduleStore) {
         ["sch-g", "sch-b"]
     );
 
-    store.delete("acme", "sch-b").await.unwrap();
-    store.delete("acme", "sch-b").await.unwrap(); // idempotent
-    assert_eq!(store.get("acme", "sch-b").await.unwrap(), None);
-    assert_eq!(ids(store.list("acme").await.unwrap()), ["sch-c", "sch-a"]);
+    store
+        .delete(&"acme".parse().unwrap(), &"sch-b".parse().unwrap())
+        .await
+        .unwrap();
+    store
+        .delete(&"acme".parse().unwrap(), &"sch-b".parse().unwrap())
+        .await
+        .unwrap(); // idempotent
+    assert_eq!(
+        store
+            .get(&"acme".parse().unwrap(), &"sch-b".parse().unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        ids(store.list(&"acme".parse().unwrap()).await.unwrap()),
+        ["sch-c", "sch-a"]
+    );
     assert_eq!(ids(store.due(at(10_000), 10).await.unwrap()), ["sch-g"]);
 }

@@ -862,7 +862,7 @@ fn artifact_uri(scan: &Scan, target: Option<&str>) -> String {
         .map(|s| percent_encoding::utf8_percent_encode(s, URL_COMPONENT).to_string())
         .collect();
     if segments.is_empty() {
-        scan.scan_id.clone()
+        scan.scan_id.to_string()
     } else {
         segments.join("/")
     }
@@ -875,8 +875,8 @@ mod tests {
 
     fn scan(name: &str) -> Scan {
         Scan {
-            scan_id: "scan-1".into(),
-            tenant_id: "t".into(),
+            scan_id: "scan-1".parse().unwrap(),
+            tenant_id: "t".parse().unwrap(),
             artifact: ScannedArtifact {
                 name: name.into(),
                 kind: "container_image".into(),
@@ -953,10 +953,10 @@ mod tests {
             finding("CVE-5", "e", Medium),
         ];
         let mut two = scan("app:2");
-        two.scan_id = "scan-2".into();
+        two.scan_id = "scan-2".parse().unwrap();
         two.findings = vec![finding("CVE-6", "f", High), finding("CVE-7", "g", Low)];
         let mut three = scan("app:3");
-        three.scan_id = "scan-3".into();
+        three.scan_id = "scan-3".parse().unwrap();
         let inputs = [one, two, three]
             .into_iter()
             .map(|scan| ec_domain::snapshot::ScanInputs {
@@ -971,8 +971,8 @@ mod tests {
         let req = ec_domain::request::ExportRequest::from_json(&body, "t").expect("request");
         let at = time::OffsetDateTime::UNIX_EPOCH;
         let snap = ec_domain::snapshot::Snapshot::new(
-            "exp-1".into(),
-            "t".into(),
+            "exp-1".parse().unwrap(),
+            "t".parse().unwrap(),
             req,
             "u".into(),
             at,

@@ -725,8 +725,8 @@ mod tests {
             scan,
         };
         Snapshot::new(
-            "exp-1".into(),
-            "acme".into(),
+            "exp-1".parse().unwrap(),
+            "acme".parse().unwrap(),
             request,
             "alice".into(),
             AT,

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use ec_api::{Auth, HttpError, TraceId};
+use ec_domain::TenantId;
 use ec_domain::ports::ConnectionRegistry;
 use ec_domain::{ApiError, ErrorCode};
 use ec_embedded::Hub;
@@ -77,7 +78,7 @@ pub async fn handler(
     }
 }
 
-async fn serve_connection(st: WsState, tenant: String, socket: WebSocket) {
+async fn serve_connection(st: WsState, tenant: TenantId, socket: WebSocket) {
     let id = format!("conn-{}", ulid::Ulid::new().to_string().to_lowercase());
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
     st.hub.insert(&id, tx);

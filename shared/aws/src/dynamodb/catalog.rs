@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::Client;
 use ec_domain::PortError;
 use ec_domain::ports::{PortResult, ScanCatalog};
 use ec_domain::scan::ScanSummary;
+use ec_domain::{ScanId, TenantId};
 use time::OffsetDateTime;
 
 use super::SCANS_BY_SCANNED_INDEX;
@@ -33,7 +34,7 @@ impl DynamoScanCatalog {
         &self.table
     }
 
-    fn key(tenant: &str, scan_id: &str) -> Item {
+    fn key(tenant: &TenantId, scan_id: &ScanId) -> Item {
         Item::from([
             ("tenant_id".to_string(), s(tenant)),
             ("scan_id".to_string(), s(scan_id)),
@@ -87,7 +88,7 @@ impl ScanCatalog for DynamoScanCatalog {
         Ok(())
     }
 
-    async fn get(&self, tenant: &str, scan_id: &str) -> PortResult<Option<ScanSummary>> {
+    async fn get(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<Option<ScanSummary>> {
         let out = self
             .client
             .get_item()
@@ -102,7 +103,7 @@ impl ScanCatalog for DynamoScanCatalog {
 
     async fn in_range(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         from: OffsetDateTime,
         to: OffsetDateTime,
         limit: usize,

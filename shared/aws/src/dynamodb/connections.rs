@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use ec_domain::PortError;
+use ec_domain::TenantId;
 use ec_domain::ports::{ConnectionRegistry, PortResult};
 
 use super::CONNECTIONS_BY_TENANT_INDEX;
@@ -63,7 +64,12 @@ impl DynamoConnections {
 
 #[async_trait]
 impl ConnectionRegistry for DynamoConnections {
-    async fn register(&self, connection_id: &str, tenant: &str, ttl: Duration) -> PortResult<()> {
+    async fn register(
+        &self,
+        connection_id: &str,
+        tenant: &TenantId,
+        ttl: Duration,
+    ) -> PortResult<()> {
         let expires = after_ms(now_ms(), ttl);
         let mut item = Self::key(connection_id);
         item.insert("tenant_id".into(), s(tenant));
@@ -90,7 +96,7 @@ impl ConnectionRegistry for DynamoConnections {
         Ok(())
     }
 
-    async fn list(&self, tenant: &str) -> PortResult<Vec<String>> {
+    async fn list(&self, tenant: &TenantId) -> PortResult<Vec<String>> {
         const W: &str = "stored connection";
         let now = now_ms();
         let what = format!("list connections of {tenant}");

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use ec_domain::PortError;
 use ec_domain::ports::{Claim, IdempotencyStore, PortResult};
+use ec_domain::{ExportId, TenantId};
 
 use super::attrs::{Item, after_ms, get_i64, get_s, n, now_ms, port_error, s, ttl_seconds};
 
@@ -42,7 +43,7 @@ impl DynamoIdempotency {
         &self.table
     }
 
-    fn key(tenant: &str, key: &str) -> Item {
+    fn key(tenant: &TenantId, key: &str) -> Item {
         Item::from([
             ("tenant_id".to_string(), s(tenant)),
             ("idem_key".to_string(), s(key)),
@@ -57,16 +58,17 @@ impl DynamoIdempotency {
         }
         Ok(Some(Claim::Existing {
             request_hash: get_s(item, "request_hash", W)?.to_string(),
-            export_id: get_s(item, "export_id", W)?.to_string(),
+            export_id: ExportId::parse(get_s(item, "export_id", W)?)
+                .map_err(|e| PortError::Invalid(format!("{W}: {e}")))?,
         }))
     }
 
     async fn attempt(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         key: &str,
         request_hash: &str,
-        export_id: &str,
+        export_id: &ExportId,
         ttl: Duration,
     ) -> PortResult<Attempt> {
         let what = format!("idempotency key {tenant}/{key}");
@@ -125,10 +127,10 @@ impl DynamoIdempotency {
 impl IdempotencyStore for DynamoIdempotency {
     async fn claim(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         key: &str,
         request_hash: &str,
-        export_id: &str,
+        export_id: &ExportId,
         ttl: Duration,
     ) -> PortResult<Claim> {
         for _ in 0..CLAIM_ATTEMPTS {
@@ -144,7 +146,7 @@ impl IdempotencyStore for DynamoIdempotency {
         )))
     }
 
-    async fn release(&self, tenant: &str, key: &str) -> PortResult<()> {
+    async fn release(&self, tenant: &TenantId, key: &str) -> PortResult<()> {
         self.client
             .delete_item()
             .table_name(&self.table)

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ec_domain::PortError;
 use ec_domain::job::{Job, JobStatus};
 use ec_domain::ports::{JobTable, Page, PortResult};
+use ec_domain::{ExportId, TenantId};
 use serde::{Deserialize, Serialize};
 
 use super::JOBS_BY_CREATED_INDEX;
@@ -84,11 +85,11 @@ impl Cursor {
     }
 
     /// `Invalid` unless `cursor` is one of ours, for this tenant.
-    fn decode(cursor: &str, tenant: &str) -> PortResult<Cursor> {
+    fn decode(cursor: &str, tenant: &TenantId) -> PortResult<Cursor> {
         let bad = || PortError::Invalid("malformed list cursor".into());
         let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&raw).map_err(|_| bad())?;
-        if c.tenant_id != tenant || c.export_id.is_empty() || c.created_key.is_empty() {
+        if c.tenant_id != tenant.as_str() || c.export_id.is_empty() || c.created_key.is_empty() {
             return Err(bad());
         }
         Ok(c)
@@ -109,7 +110,7 @@ impl JobTable for DynamoJobTable {
         self.docs.create(job).await
     }
 
-    async fn get(&self, tenant: &str, export_id: &str) -> PortResult<Option<Job>> {
+    async fn get(&self, tenant: &TenantId, export_id: &ExportId) -> PortResult<Option<Job>> {
         self.docs.get(tenant, export_id).await
     }
 
@@ -117,13 +118,13 @@ impl JobTable for DynamoJobTable {
         self.docs.update(job, expected_version).await
     }
 
-    async fn delete(&self, tenant: &str, export_id: &str) -> PortResult<()> {
+    async fn delete(&self, tenant: &TenantId, export_id: &ExportId) -> PortResult<()> {
         self.docs.delete(tenant, export_id).await
     }
 
     async fn list(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         status: Option<JobStatus>,
         limit: usize,
         cursor: Option<&str>,
@@ -196,9 +197,9 @@ mod tests {
             created_key: "2024-12-24T00:26:40Z#exp-1".into(),
         };
         let enc = c.encode().unwrap();
-        assert_eq!(Cursor::decode(&enc, "acme").unwrap(), c);
+        assert_eq!(Cursor::decode(&enc, &"acme".parse().unwrap()).unwrap(), c);
         assert!(matches!(
-            Cursor::decode(&enc, "globex"),
+            Cursor::decode(&enc, &"globex".parse().unwrap()),
             Err(PortError::Invalid(_))
         ));
         for bad in [
@@ -211,7 +212,10 @@ mod tests {
                 .encode(r#"{"tenant_id":"acme","export_id":"e","created_key":"k","x":1}"#),
         ] {
             assert!(
-                matches!(Cursor::decode(bad, "acme"), Err(PortError::Invalid(_))),
+                matches!(
+                    Cursor::decode(bad, &"acme".parse().unwrap()),
+                    Err(PortError::Invalid(_))
+                ),
                 "{bad}"
             );
         }

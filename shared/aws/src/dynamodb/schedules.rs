@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use ec_domain::ports::{PortResult, ScheduleStore};
 use ec_domain::schedule::Schedule;
+use ec_domain::{ScheduleId, TenantId};
 use time::OffsetDateTime;
 
 use super::attrs::{Item, n};
@@ -54,17 +55,21 @@ impl ScheduleStore for DynamoSchedules {
         self.docs.create(schedule).await
     }
 
-    async fn get(&self, tenant: &str, schedule_id: &str) -> PortResult<Option<Schedule>> {
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        schedule_id: &ScheduleId,
+    ) -> PortResult<Option<Schedule>> {
         self.docs.get(tenant, schedule_id).await
     }
 
-    async fn list(&self, tenant: &str) -> PortResult<Vec<Schedule>> {
+    async fn list(&self, tenant: &TenantId) -> PortResult<Vec<Schedule>> {
         let mut all = self.docs.of_tenant(tenant).await?;
         all.sort_by(|a, b| (a.created_at, &a.schedule_id).cmp(&(b.created_at, &b.schedule_id)));
         Ok(all)
     }
 
-    async fn delete(&self, tenant: &str, schedule_id: &str) -> PortResult<()> {
+    async fn delete(&self, tenant: &TenantId, schedule_id: &ScheduleId) -> PortResult<()> {
         self.docs.delete(tenant, schedule_id).await
     }
 

@@ -15,7 +15,12 @@ async fn jobs_survive_reopening() {
         .await
         .unwrap();
     let jobs = SqliteJobTable::new(Db::open(&path).unwrap());
-    assert_eq!(jobs.get("acme", "exp-1").await.unwrap(), Some(j));
+    assert_eq!(
+        jobs.get(&"acme".parse().unwrap(), &"exp-1".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(j)
+    );
 }
 
 /// The listing's cursor holds the stored millisecond, not the document's whole second, so
@@ -32,7 +37,10 @@ async fn sub_second_creation_times_page_exactly() {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = jobs.list("acme", None, 1, cursor.as_deref()).await.unwrap();
+        let page = jobs
+            .list(&"acme".parse().unwrap(), None, 1, cursor.as_deref())
+            .await
+            .unwrap();
         seen.extend(page.items.into_iter().map(|j| j.export_id));
         match page.next_cursor {
             Some(c) => cursor = Some(c),

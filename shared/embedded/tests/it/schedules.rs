@@ -15,5 +15,11 @@ async fn schedules_survive_reopening() {
         .await
         .unwrap();
     let again = SqliteSchedules::new(Db::open(&path).unwrap());
-    assert_eq!(again.get("acme", "sch-a").await.unwrap(), Some(s));
+    assert_eq!(
+        again
+            .get(&"acme".parse().unwrap(), &"sch-a".parse().unwrap())
+            .await
+            .unwrap(),
+        Some(s)
+    );
 }

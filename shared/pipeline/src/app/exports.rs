@@ -15,6 +15,7 @@ use ec_domain::{
     ApiError, ArtifactKind, ErrorCode, ExportRequest, Job, JobStatus, PortError, Scope,
     TemplateName, Transition,
 };
+use ec_domain::{ExportId, ScheduleId, TenantId};
 
 use crate::app::Caller;
 use crate::app::inputs::{IdempotencyKey, ListExports};
@@ -31,7 +32,7 @@ pub enum Origin<'a> {
     /// [`schedule::run_key`] and the export id [`schedule::run_export_id`], so a slot
     /// triggered again finds the job it made.
     Schedule {
-        schedule_id: &'a str,
+        schedule_id: &'a ScheduleId,
         scheduled_at: time::OffsetDateTime,
     },
 }
@@ -70,7 +71,7 @@ impl Exports {
     /// and schedules (at creation and again at every run) all go through here.
     pub async fn validate(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         request: ExportRequest,
     ) -> Result<ExportRequest, ApiError> {
         let supported = match &request.template {
@@ -114,7 +115,7 @@ impl Exports {
             Origin::Client { idempotency_key } => (
                 idempotency_key.map(|k| k.as_str().to_string()),
                 None,
-                ec_domain::ids::new_export_id(),
+                ExportId::generate(),
             ),
             Origin::Schedule {
                 schedule_id,
@@ -173,7 +174,7 @@ impl Exports {
             caller.tenant.clone(),
             request,
             caller.subject.clone(),
-            schedule_id.map(str::to_string),
+            schedule_id.cloned(),
             ec_domain::time::now(),
         );
         self.enqueue_new_job(&job, idempotency_key).await?;
@@ -225,7 +226,7 @@ impl Exports {
     }
 
     /// Every scan in scope must exist for this tenant (another tenant's id is simply unknown).
-    async fn check_scope(&self, tenant: &str, scope: &Scope) -> Result<(), ApiError> {
+    async fn check_scope(&self, tenant: &TenantId, scope: &Scope) -> Result<(), ApiError> {
         match scope {
             Scope::ScanIds(ids) => {
                 let mut missing = Vec::new();
@@ -269,10 +270,7 @@ impl Exports {
     }
 
     /// `GET /api/v1/exports/{id}`.
-    pub async fn get(&self, caller: &Caller, export_id: &str) -> Result<Job, ApiError> {
-        if !ec_domain::ids::is_safe_id(export_id) {
-            return Err(ApiError::not_found("export"));
-        }
+    pub async fn get(&self, caller: &Caller, export_id: &ExportId) -> Result<Job, ApiError> {
         self.jobs
             .get(&caller.tenant, export_id)
             .await?
@@ -295,7 +293,7 @@ impl Exports {
     }
 
     /// `DELETE /api/v1/exports/{id}`.
-    pub async fn cancel(&self, caller: &Caller, export_id: &str) -> Result<Job, ApiError> {
+    pub async fn cancel(&self, caller: &Caller, export_id: &ExportId) -> Result<Job, ApiError> {
         for _ in 0..5 {
             let job = self.get(caller, export_id).await?;
             if job.status.is_terminal() {
@@ -309,7 +307,7 @@ impl Exports {
                 .map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
             match self.jobs.update(&next, job.version).await {
                 Ok(()) => {
-                    tracing::info!(export_id, tenant = %caller.tenant, "export cancelled");
+                    tracing::info!(export_id = %export_id, tenant = %caller.tenant, "export cancelled");
                     return Ok(next);
                 }
                 Err(PortError::ConditionFailed(_)) => continue,
@@ -326,7 +324,7 @@ impl Exports {
     pub async fn download_url(
         &self,
         caller: &Caller,
-        export_id: &str,
+        export_id: &ExportId,
         kind: ArtifactKind,
     ) -> Result<String, ApiError> {
         let job = self.get(caller, export_id).await?;

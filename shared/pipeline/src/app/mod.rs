@@ -14,10 +14,12 @@ pub use scans::{IngestReceipt, Scans};
 pub use schedules::Schedules;
 pub use templates::{TemplateInfo, Templates};
 
+use ec_domain::TenantId;
+
 /// The authenticated caller: tenant and subject come from a verified token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub tenant: String,
+    pub tenant: TenantId,
     pub subject: String,
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use ec_domain::ports::{ObjectStore, ScanCatalog};
 use ec_domain::scan::ScanSummary;
-use ec_domain::{ApiError, keys};
+use ec_domain::{ApiError, ScanId, keys};
 
 use crate::app::Caller;
 
@@ -15,7 +15,7 @@ use crate::app::Caller;
 /// VEX BOM) `scan_id` is the stored VEX document's id (`vex-…`) and no scan is stored.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct IngestReceipt {
-    pub scan_id: String,
+    pub scan_id: ScanId,
     pub artifact_digest: Option<String>,
     pub findings: usize,
     pub components: usize,
@@ -42,15 +42,15 @@ impl Scans {
         caller: &Caller,
         document: &[u8],
     ) -> Result<IngestReceipt, ApiError> {
-        let tenant = caller.tenant.as_str();
+        let tenant = &caller.tenant;
         let ingested = ec_ingest::parse_document(document, tenant, ec_domain::time::now())?;
-        let vex_id = ec_domain::ids::vex_id_for(tenant, document);
+        let vex_id = ScanId::of_vex(tenant, document);
         if ingested.scan.is_none() || !ingested.vex.is_empty() {
             let body = ec_domain::ids::canonical_json(&ingested.vex);
             self.objects
                 .put(&keys::vex(tenant, &vex_id), body.into(), "application/json")
                 .await?;
-            tracing::info!(vex_id = %vex_id, tenant, statements = ingested.vex.len(), "VEX ingested");
+            tracing::info!(vex_id = %vex_id, tenant = %tenant, statements = ingested.vex.len(), "VEX ingested");
         }
         let Some(scan) = ingested.scan else {
             return Ok(IngestReceipt {
@@ -72,7 +72,7 @@ impl Scans {
             .await?;
         // The catalogue row goes last: a scan is only visible once its object exists.
         self.catalog.put(&ScanSummary::from(&scan)).await?;
-        tracing::info!(scan_id = %scan.scan_id, tenant, findings = scan.findings.len(), "scan ingested");
+        tracing::info!(scan_id = %scan.scan_id, tenant = %tenant, findings = scan.findings.len(), "scan ingested");
         Ok(IngestReceipt {
             scan_id: scan.scan_id.clone(),
             artifact_digest: scan.artifact.digest.clone(),

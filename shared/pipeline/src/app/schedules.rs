@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use ec_domain::ScheduleId;
 use ec_domain::ports::{ScheduleStore, ScheduleTrigger};
 use ec_domain::schedule::{CronSpec, Schedule, new_schedule_id};
 use ec_domain::{ApiError, ErrorCode, ExportRequest, PortError};
@@ -90,10 +91,11 @@ impl Schedules {
     }
 
     /// `GET /api/v1/schedules/{id}` (404 for unknown ids and other tenants' ids).
-    pub async fn get(&self, caller: &Caller, schedule_id: &str) -> Result<Schedule, ApiError> {
-        if !ec_domain::ids::is_safe_id(schedule_id) {
-            return Err(ApiError::not_found("schedule"));
-        }
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        schedule_id: &ScheduleId,
+    ) -> Result<Schedule, ApiError> {
         self.store
             .get(&caller.tenant, schedule_id)
             .await?
@@ -102,12 +104,12 @@ impl Schedules {
 
     /// `DELETE /api/v1/schedules/{id}`: unregisters the trigger, then removes the schedule.
     /// Exports it already started are left alone.
-    pub async fn delete(&self, caller: &Caller, schedule_id: &str) -> Result<(), ApiError> {
+    pub async fn delete(&self, caller: &Caller, schedule_id: &ScheduleId) -> Result<(), ApiError> {
         let schedule = self.get(caller, schedule_id).await?;
         match self.trigger.unregister(&schedule).await {
             Ok(()) | Err(PortError::NotFound(_)) => {}
             Err(e) => {
-                tracing::error!(schedule_id, error = %e, "unregistering the schedule failed");
+                tracing::error!(schedule_id = %schedule_id, error = %e, "unregistering the schedule failed");
                 return Err(ApiError::new(
                     ErrorCode::Unavailable,
                     "the scheduler is unavailable; retry later",
@@ -115,7 +117,7 @@ impl Schedules {
             }
         }
         self.store.delete(&caller.tenant, schedule_id).await?;
-        tracing::info!(schedule_id, tenant = %caller.tenant, "schedule deleted");
+        tracing::info!(schedule_id = %schedule_id, tenant = %caller.tenant, "schedule deleted");
         Ok(())
     }
 }

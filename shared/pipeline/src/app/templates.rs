@@ -58,7 +58,7 @@ impl TemplateInfo {
     pub fn custom(t: &CustomTemplate) -> Self {
         TemplateInfo {
             name: TemplateName::Custom {
-                tenant: t.tenant_id.clone(),
+                tenant: t.tenant_id.to_string(),
             }
             .to_string(),
             kind: "custom",
@@ -73,7 +73,7 @@ impl TemplateInfo {
 /// The caller's own template name; any other name is answered as unknown (404).
 pub fn own_name(caller: &Caller, name: &str) -> Result<(), ApiError> {
     match TemplateName::parse(name) {
-        Some(TemplateName::Custom { tenant }) if tenant == caller.tenant => Ok(()),
+        Some(TemplateName::Custom { tenant }) if caller.tenant == tenant.as_str() => Ok(()),
         _ => Err(ApiError::new(
             ErrorCode::NotFound,
             format!("no template {name:?} for this tenant"),

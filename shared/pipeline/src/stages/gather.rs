@@ -65,7 +65,7 @@ impl Gather {
     /// Queries the four data sources for every scan in scope.
     async fn collect(&self, job: &Job) -> Result<Snapshot, StageError> {
         let req = &job.request;
-        let tenant = job.tenant_id.as_str();
+        let tenant = &job.tenant_id;
         let scan_ids = match &req.scope {
             Scope::ScanIds(ids) => ids.clone(),
             Scope::DateRange(r) => {

@@ -14,6 +14,7 @@ pub use seal::Seal;
 use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
 use ec_domain::ports::ObjectStore;
 use ec_domain::snapshot::Snapshot;
+use ec_domain::{ExportId, TenantId};
 use ec_domain::{StageCode, StageError, keys};
 
 use crate::Outcome;
@@ -67,9 +68,7 @@ impl Stages {
                 .map(|m| (m.tenant_id, m.export_id)),
             QueueName::Seal => serde_json::from_str::<ObjectCreated>(body)
                 .ok()
-                .and_then(|e| {
-                    keys::parse_report(&e.key).map(|(t, id)| (t.to_string(), id.to_string()))
-                }),
+                .and_then(|e| keys::parse_report(&e.key)),
         };
         let Some((tenant, export_id)) = ids else {
             tracing::error!(queue = queue.as_str(), error = %error, "dropping a message that names no job");
@@ -80,7 +79,7 @@ impl Stages {
             .fail(&tenant, &export_id, error.job_error())
             .await
         {
-            tracing::error!(export_id, error = %e, "could not record the failure");
+            tracing::error!(export_id = %export_id, error = %e, "could not record the failure");
         }
     }
 }
@@ -88,8 +87,8 @@ impl Stages {
 /// Reads back the input snapshot the gather stage wrote.
 pub(crate) async fn read_snapshot(
     objects: &dyn ObjectStore,
-    tenant: &str,
-    export_id: &str,
+    tenant: &TenantId,
+    export_id: &ExportId,
 ) -> Result<Snapshot, StageError> {
     let bytes = objects.get(&keys::snapshot(tenant, export_id)).await?;
     serde_json::from_slice(&bytes).map_err(|e| {

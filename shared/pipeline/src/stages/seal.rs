@@ -29,7 +29,7 @@ pub struct Seal {
 
 impl Seal {
     pub async fn handle(&self, event: &ObjectCreated) -> Result<Outcome, StageError> {
-        let Some((tenant, export_id)) = keys::parse_report(&event.key) else {
+        let Some((ref tenant, ref export_id)) = keys::parse_report(&event.key) else {
             return Ok(Outcome::Skipped(format!(
                 "{} is not a report key",
                 event.key
@@ -64,8 +64,8 @@ impl Seal {
         let files = bundle_files(&job, &snapshot, report);
         let sealed = ec_seal::seal(
             SealInput {
-                export_id: job.export_id.clone(),
-                tenant_id: job.tenant_id.clone(),
+                export_id: job.export_id.to_string(),
+                tenant_id: job.tenant_id.to_string(),
                 created_at: job.created_at,
                 inputs: snapshot.inputs.clone(),
                 files,

@@ -80,7 +80,8 @@ impl Calls for Pipeline {
         self.app.exports.create(c, request, key.as_ref()).await
     }
     async fn get_export(&self, c: &Caller, id: &str) -> Result<Job, ApiError> {
-        self.app.exports.get(c, id).await
+        let id = id.parse().map_err(|_| ApiError::not_found("export"))?;
+        self.app.exports.get(c, &id).await
     }
     async fn handle(&self, q: QueueName, body: &str) -> Result<Outcome, StageError> {
         self.stages.handle(q, body).await
@@ -95,13 +96,15 @@ impl Calls for Pipeline {
             .await
     }
     async fn get_schedule(&self, c: &Caller, id: &str) -> Result<Schedule, ApiError> {
-        self.app.schedules.get(c, id).await
+        let id = id.parse().map_err(|_| ApiError::not_found("schedule"))?;
+        self.app.schedules.get(c, &id).await
     }
     async fn list_schedules(&self, c: &Caller) -> Result<Vec<Schedule>, ApiError> {
         self.app.schedules.list(c).await
     }
     async fn delete_schedule(&self, c: &Caller, id: &str) -> Result<(), ApiError> {
-        self.app.schedules.delete(c, id).await
+        let id = id.parse().map_err(|_| ApiError::not_found("schedule"))?;
+        self.app.schedules.delete(c, &id).await
     }
     async fn run_schedule(
         &self,
@@ -109,7 +112,11 @@ impl Calls for Pipeline {
         id: &str,
         at: OffsetDateTime,
     ) -> Result<Option<Job>, StageError> {
-        self.scheduler.run(tenant, id, at).await
+        let (tenant, id) = (
+            tenant.parse().expect("tenant"),
+            id.parse().expect("schedule"),
+        );
+        self.scheduler.run(&tenant, &id, at).await
     }
     async fn run_due_schedules(&self, now: OffsetDateTime) -> usize {
         self.scheduler.run_due(now).await
