@@ -149,11 +149,10 @@ impl StageError {
         }
     }
 
-    /// What the failed job records.
-    pub fn job_error(&self) -> crate::job::JobError {
+    pub fn message(&self) -> &str {
         match self {
-            StageError::Retryable { code, message } | StageError::Permanent { code, message } => {
-                crate::job::JobError::new(*code, message.clone())
+            StageError::Retryable { message, .. } | StageError::Permanent { message, .. } => {
+                message
             }
         }
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::ErrorCode;
-use crate::failure::FailureCode;
+use crate::failure::{FailureCode, StageError};
 use crate::id_types::{ExportId, ScheduleId, TenantId};
 use crate::request::{ExportRequest, ExportType, Format};
 use crate::wire::string_enum;
@@ -249,6 +249,13 @@ impl JobError {
 
     pub fn from_code(code: ErrorCode, message: impl Into<String>) -> Self {
         JobError::new(code, message)
+    }
+}
+
+/// What a job records when a stage fails for good.
+impl From<&StageError> for JobError {
+    fn from(e: &StageError) -> Self {
+        JobError::new(e.code(), e.message())
     }
 }
 

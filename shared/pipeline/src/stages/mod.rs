@@ -14,8 +14,7 @@ pub use seal::Seal;
 use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
 use ec_domain::ports::ObjectStore;
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{ExportId, TenantId};
-use ec_domain::{StageCode, StageError, keys};
+use ec_domain::{ExportId, JobError, StageCode, StageError, TenantId, keys};
 
 use crate::Outcome;
 use crate::jobs::JobSteps;
@@ -76,7 +75,7 @@ impl Stages {
         };
         if let Err(e) = self
             .steps()
-            .fail(&tenant, &export_id, error.job_error())
+            .fail(&tenant, &export_id, JobError::from(error))
             .await
         {
             tracing::error!(export_id = %export_id, error = %e, "could not record the failure");
