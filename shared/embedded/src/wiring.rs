@@ -111,4 +111,20 @@ impl Embedded {
             ports,
         })
     }
+
+    /// This process owns the data dir now: whatever a previous process had in flight is
+    /// orphaned (its messages are re-queued, its half-written files swept) and none of its
+    /// WebSocket connections exist any more.
+    pub async fn take_over(&self) -> Result<(), WiringError> {
+        let released = self.queue.release_in_flight().await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "re-queued messages left in flight by a previous run"
+            );
+        }
+        self.objects.sweep_temp_files().await?;
+        self.connections.clear().await?;
+        Ok(())
+    }
 }

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use ec_api::{ApiState, Auth, HttpError, Limits, TraceId};
 use ec_domain::ports::QueueConsumer;
 use ec_domain::{ApiError, ErrorCode, messages::QueueName};
-use ec_embedded::{DataDir, Embedded, EmbeddedConfig, FsObjectStore, SqliteQueue};
+use ec_embedded::{Embedded, EmbeddedConfig, FsObjectStore, SqliteQueue};
 use ec_pipeline::Pipeline;
 use ec_pipeline::Settings;
 use ec_pipeline::scheduler::run_scheduler;
@@ -129,7 +129,8 @@ pub struct Stack {
     tasks: Vec<JoinHandle<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
-    _data_dir: DataDir,
+    /// Holds the data directory (its lock) while the stack runs.
+    _embedded: Embedded,
 }
 
 #[derive(Clone)]
@@ -197,34 +198,15 @@ impl Stack {
             },
         )
         .await?;
-        let Embedded {
-            data_dir,
-            queue,
-            objects,
-            jobs,
-            connections,
-            hub,
-            ports,
-            ..
-        } = embedded;
         let jwt_secret = match cfg.jwt_secret.clone() {
             Some(s) => s,
-            None => data_dir.load_or_create_secret(JWT_SECRET_FILE)?,
+            None => embedded.data_dir.load_or_create_secret(JWT_SECRET_FILE)?,
         };
-        // This process owns the data dir: whatever a previous process had in flight is orphaned.
-        let released = queue.release_in_flight().await?;
-        if released > 0 {
-            tracing::info!(
-                released,
-                "re-queued messages left in flight by a previous run"
-            );
-        }
-        objects.sweep_temp_files().await?;
-        connections.clear().await?;
-        let pipeline = Pipeline::new(ports, cfg.settings.clone());
+        embedded.take_over().await?;
+        let pipeline = Pipeline::new(embedded.ports.clone(), cfg.settings.clone());
         // A job whose message a previous process never sent would stay queued forever; a
         // duplicate message for the others is harmless (every stage is idempotent).
-        let queued = jobs.queued().await?;
+        let queued = embedded.jobs.queued().await?;
         for job in &queued {
             pipeline
                 .app
@@ -252,7 +234,7 @@ impl Stack {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        objects.set_base_url(&base_url);
+        embedded.objects.set_base_url(&base_url);
 
         let api = ec_api::routes(ApiState {
             app: pipeline.app.clone(),
@@ -262,14 +244,16 @@ impl Stack {
         let ws_routes = Router::new()
             .route("/ws", get(ws::handler))
             .with_state(WsState {
-                hub,
-                registry: connections,
+                hub: embedded.hub.clone(),
+                registry: embedded.connections.clone(),
                 auth,
                 ttl: cfg.settings.connection_ttl,
             });
         let object_routes = Router::new()
             .route("/objects/{*key}", get(serve_object))
-            .with_state(ObjectsState { store: objects });
+            .with_state(ObjectsState {
+                store: embedded.objects.clone(),
+            });
         let app = ec_api::finish(api.merge(ws_routes).merge(object_routes));
 
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -285,7 +269,7 @@ impl Stack {
         let mut tasks = Vec::new();
         for &q in QueueName::ALL {
             for _ in 0..cfg.workers {
-                let consumer: Arc<dyn QueueConsumer> = queue.clone();
+                let consumer: Arc<dyn QueueConsumer> = embedded.queue.clone();
                 tasks.push(tokio::spawn(run_worker(
                     pipeline.stages.clone(),
                     consumer,
@@ -305,11 +289,11 @@ impl Stack {
             base_url,
             jwt_secret,
             pipeline,
-            queue,
+            queue: embedded.queue.clone(),
             tasks,
             shutdown: Some(tx),
             server: Some(server),
-            _data_dir: data_dir,
+            _embedded: embedded,
         })
     }
 
