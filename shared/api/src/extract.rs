@@ -5,16 +5,17 @@
 use std::marker::PhantomData;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use ec_domain::{ApiError, ErrorCode};
-use ec_pipeline::app::Caller;
+use ec_domain::{ExportId, ScheduleId};
+use ec_pipeline::app::{App, Caller};
 
-use crate::ApiState;
 use crate::error::ApiFailure;
+use crate::{ApiState, Limits};
 
 /// A scope a route requires.
 pub trait Scope {
@@ -38,8 +39,13 @@ scopes! {
     TemplateWrite = "template:write";
 }
 
-/// The verified caller, holding scope `S`.
-pub struct Authed<S>(pub Caller, pub PhantomData<S>);
+/// The verified caller, holding scope `S`, with the services and limits it may call on.
+pub struct Authed<S> {
+    pub caller: Caller,
+    pub app: App,
+    pub limits: Limits,
+    scope: PhantomData<S>,
+}
 
 pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -60,7 +66,40 @@ impl<S: Scope + Send> FromRequestParts<ApiState> for Authed<S> {
             bearer(&parts.headers),
             header_str(&parts.headers, "x-tenant-id"),
         )?;
-        Ok(Authed(principal.require(S::NAME)?.clone(), PhantomData))
+        Ok(Authed {
+            caller: principal.require(S::NAME)?.clone(),
+            app: st.app.clone(),
+            limits: st.limits.clone(),
+            scope: PhantomData,
+        })
+    }
+}
+
+/// An id in the path that parses as `T`; one that cannot exist is simply not found.
+pub struct IdPath<T>(pub T);
+
+/// What an id in the path names, for its 404.
+pub trait PathId: std::str::FromStr {
+    const WHAT: &'static str;
+}
+
+impl PathId for ExportId {
+    const WHAT: &'static str = "export";
+}
+
+impl PathId for ScheduleId {
+    const WHAT: &'static str = "schedule";
+}
+
+impl<T: PathId + Send, St: Send + Sync> FromRequestParts<St> for IdPath<T> {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, st: &St) -> Result<Self, ApiFailure> {
+        let not_found = || ApiFailure(ApiError::not_found(T::WHAT));
+        let Path(raw) = Path::<String>::from_request_parts(parts, st)
+            .await
+            .map_err(|_| not_found())?;
+        raw.parse().map(IdPath).map_err(|_| not_found())
     }
 }
 
