@@ -495,20 +495,10 @@ fn severity_of(ratings: &[Value], cvss: &[Cvss]) -> Severity {
 
 #[cfg(test)]
 mod tests {
-    use crate::{CYCLONEDX_JSON_1_5, Ingested, parse_document};
+    use crate::CYCLONEDX_JSON_1_5;
+    use crate::test_support::read;
     use ec_domain::scan::{Dependency, Severity, VexStatus};
     use time::macros::datetime;
-
-    fn read(doc: &str) -> Ingested {
-        match parse_document(
-            doc.as_bytes(),
-            &"t1".parse().unwrap(),
-            datetime!(2025-01-01 00:00:00 UTC),
-        ) {
-            Ok(i) => i,
-            Err(e) => panic!("{e}"),
-        }
-    }
 
     const BOM: &str = r#"{
       "bomFormat": "CycloneDX", "specVersion": "1.5", "serialNumber": "urn:uuid:1111", "version": 1,
