@@ -31,27 +31,23 @@ impl ApiGatewayPush {
 impl ConnectionPush for ApiGatewayPush {
     /// `PortError::Gone` when the connection no longer exists (`GoneException`, 410).
     async fn post(&self, connection_id: &str, payload: Bytes) -> PortResult<()> {
-        match self
-            .client
+        self.client
             .post_to_connection()
             .connection_id(connection_id)
             .data(Blob::new(payload.to_vec()))
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
+            .map_err(|e| {
+                let gone = matches!(
                     e.as_service_error(),
                     Some(PostToConnectionError::GoneException(_))
-                ) || classify(&e) == ErrorClass::Gone =>
-            {
-                Err(PortError::Gone(connection_id.to_string()))
-            }
-            Err(e) => Err(port_error(
-                &format!("cannot post to connection {connection_id}"),
-                e,
-            )),
-        }
+                ) || classify(&e) == ErrorClass::Gone;
+                if gone {
+                    PortError::Gone(connection_id.to_string())
+                } else {
+                    port_error(&format!("cannot post to connection {connection_id}"), e)
+                }
+            })?;
+        Ok(())
     }
 }

@@ -1,5 +1,6 @@
-//! DynamoDB adapters for the table ports: one table per concern; jobs and schedules share
-//! one versioned-document implementation (`versioned.rs`). Every item carries the
+//! DynamoDB adapters for the table ports: one table per concern, each held as a
+//! `table::Table` (client and name, and the plain put, get and delete); jobs and schedules
+//! share one versioned-document implementation (`versioned.rs`). Every item carries the
 //! whole record as a JSON string attribute `doc` (the faithful round trip) plus the typed
 //! attributes the keys, indexes, conditions and filters need. Table names come from the
 //! environment of the functions (`EXPORTCENTER_*_TABLE`); the adapters only take the name.
@@ -61,6 +62,7 @@ mod connections;
 mod idempotency;
 mod jobs;
 mod schedules;
+mod table;
 mod versioned;
 
 pub use catalog::DynamoScanCatalog;

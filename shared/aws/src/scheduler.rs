@@ -14,7 +14,7 @@ use ec_domain::ports::{PortResult, ScheduleTrigger};
 use ec_domain::schedule::Schedule;
 
 use crate::config::required_var;
-use crate::sdk_error::port_error;
+use crate::sdk_error::{port_error, succeeded};
 
 pub const ENV_SCHEDULE_GROUP: &str = "EXPORTCENTER_SCHEDULE_GROUP";
 pub const ENV_SCHEDULE_TARGET_ARN: &str = "EXPORTCENTER_SCHEDULE_TARGET_ARN";
@@ -121,16 +121,10 @@ impl ScheduleTrigger for EventBridgeTrigger {
             .target(self.target(schedule)?)
             .send()
             .await;
-        match created {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(CreateScheduleError::ConflictException(_))
-                ) => {}
-            Err(e) => {
-                return Err(port_error(&format!("cannot create schedule {name}"), e));
-            }
+        let exists =
+            |e: &CreateScheduleError| matches!(e, CreateScheduleError::ConflictException(_));
+        if succeeded(created, exists, || format!("cannot create schedule {name}"))? {
+            return Ok(());
         }
         self.client
             .update_schedule()
@@ -151,25 +145,20 @@ impl ScheduleTrigger for EventBridgeTrigger {
     /// DeleteSchedule; a schedule that does not exist is already unregistered.
     async fn unregister(&self, schedule: &Schedule) -> PortResult<()> {
         let name = schedule.schedule_id.as_str();
-        match self
+        let deleted = self
             .client
             .delete_schedule()
             .name(name)
             .group_name(&self.group)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DeleteScheduleError::ResourceNotFoundException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(port_error(&format!("cannot delete schedule {name}"), e)),
-        }
+            .await;
+        let missing = |e: &DeleteScheduleError| {
+            matches!(e, DeleteScheduleError::ResourceNotFoundException(_))
+        };
+        succeeded(deleted, missing, || {
+            format!("cannot delete schedule {name}")
+        })?;
+        Ok(())
     }
 }
 

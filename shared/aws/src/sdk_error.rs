@@ -13,8 +13,8 @@
 //!
 //! A missing *resource* (table, bucket, queue, schedule group: `ResourceNotFoundException`,
 //! `NoSuchBucket`, …) is a deployment problem, so it stays `Permanent`; adapters that can
-//! treat a particular missing resource as normal (an unknown schedule on delete) match that
-//! operation's error variant themselves.
+//! treat a particular missing resource as normal (an unknown schedule on delete) pick out
+//! that operation's error variant themselves, through [`succeeded`].
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
@@ -141,6 +141,25 @@ where
     }
 }
 
+/// The outcome of a request for which some service errors are an answer rather than a
+/// failure (a schedule that exists already, a receipt no longer valid): `Ok(true)` when it
+/// succeeded, `Ok(false)` when it failed with a service error that `answer` picks out, and
+/// otherwise the [`port_error`] of `context`.
+pub fn succeeded<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    answer: impl FnOnce(&E) -> bool,
+    context: impl FnOnce() -> String,
+) -> Result<bool, PortError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(answer) => Ok(false),
+        Err(e) => Err(port_error(&context(), e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use aws_sdk_dynamodb::error::{ConnectorError, ErrorMetadata};
@@ -262,5 +281,28 @@ mod tests {
             sdk_error_status(&SdkError::<PutItemError, HttpResponse>::timeout_error("t")),
             None
         );
+    }
+
+    #[test]
+    fn picked_service_errors_are_answers() {
+        let picked = |e: &PutItemError| e.code() == Some("ConditionalCheckFailedException");
+        let context = || "put item x".to_string();
+        let ok: Result<(), SdkError<PutItemError, HttpResponse>> = Ok(());
+        assert!(matches!(succeeded(ok, picked, context), Ok(true)));
+        let lost = Err(service("ConditionalCheckFailedException", 400));
+        assert!(matches!(
+            succeeded::<(), _>(lost, picked, context),
+            Ok(false)
+        ));
+        let throttled = Err(service("ThrottlingException", 400));
+        match succeeded::<(), _>(throttled, picked, context) {
+            Err(PortError::Unavailable(m)) => assert!(m.contains("put item x"), "{m}"),
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        let timeout = Err(SdkError::timeout_error("slow"));
+        assert!(matches!(
+            succeeded::<(), PutItemError>(timeout, |_| true, context),
+            Err(PortError::Unavailable(_))
+        ));
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError;
 use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
@@ -18,7 +19,7 @@ use ec_domain::messages::QueueName;
 use ec_domain::ports::{Delivery, PortResult, QueueConsumer, WorkQueue};
 
 use crate::config::optional_var;
-use crate::sdk_error::port_error;
+use crate::sdk_error::{port_error, succeeded};
 
 pub const ENV_GATHER_QUEUE_URL: &str = "EXPORTCENTER_GATHER_QUEUE_URL";
 pub const ENV_RENDER_QUEUE_URL: &str = "EXPORTCENTER_RENDER_QUEUE_URL";
@@ -195,32 +196,16 @@ impl QueueConsumer for SqsQueue {
     /// DeleteMessage. As on the embedded queue, a stale or unknown receipt is not an error.
     async fn ack(&self, queue: QueueName, receipt: &str) -> PortResult<()> {
         let url = self.url(queue)?;
-        match self
+        let deleted = self
             .client
             .delete_message()
             .queue_url(url)
             .receipt_handle(receipt)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DeleteMessageError::ReceiptHandleIsInvalid(_))
-                ) =>
-            {
-                tracing::debug!(
-                    queue = queue.as_str(),
-                    "ack with an unknown or stale receipt"
-                );
-                Ok(())
-            }
-            Err(e) => Err(port_error(
-                &format!("cannot delete from the {} queue", queue.as_str()),
-                e,
-            )),
-        }
+            .await;
+        settle(queue, "ack", "delete from", deleted, |e| {
+            matches!(e, DeleteMessageError::ReceiptHandleIsInvalid(_))
+        })
     }
 
     /// ChangeMessageVisibility to `delay` (whole seconds, rounded up, at most 12 hours).
@@ -232,40 +217,47 @@ impl QueueConsumer for SqsQueue {
         delay: Duration,
     ) -> PortResult<()> {
         let url = self.url(queue)?;
-        match self
+        let changed = self
             .client
             .change_message_visibility()
             .queue_url(url)
             .receipt_handle(receipt)
             .visibility_timeout(timeout_secs(delay))
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(
-                        ChangeMessageVisibilityError::MessageNotInflight(_)
-                            | ChangeMessageVisibilityError::ReceiptHandleIsInvalid(_)
-                    )
-                ) =>
-            {
-                tracing::debug!(
-                    queue = queue.as_str(),
-                    "retry_after with an unknown or stale receipt"
-                );
-                Ok(())
-            }
-            Err(e) => Err(port_error(
-                &format!(
-                    "cannot change message visibility on the {} queue",
-                    queue.as_str()
-                ),
+            .await;
+        let stale = |e: &ChangeMessageVisibilityError| {
+            matches!(
                 e,
-            )),
-        }
+                ChangeMessageVisibilityError::MessageNotInflight(_)
+                    | ChangeMessageVisibilityError::ReceiptHandleIsInvalid(_)
+            )
+        };
+        let doing = "change message visibility on";
+        settle(queue, "retry_after", doing, changed, stale)
     }
+}
+
+/// The end of `operation` on a receipt of `queue`: as on the embedded queue, a receipt that
+/// is stale or unknown (the service errors `stale` picks out) is not an error, only logged;
+/// any other failure is one of "cannot `doing` the … queue".
+fn settle<T, E>(
+    queue: QueueName,
+    operation: &str,
+    doing: &str,
+    result: Result<T, SdkError<E>>,
+    stale: impl FnOnce(&E) -> bool,
+) -> PortResult<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let context = || format!("cannot {doing} the {} queue", queue.as_str());
+    if !succeeded(result, stale, context)? {
+        tracing::debug!(
+            queue = queue.as_str(),
+            "{operation} with an unknown or stale receipt"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -169,19 +169,33 @@ fn put_blocking(root: &Path, key: &str, body: &[u8], media_type: &str) -> PortRe
     })
 }
 
+/// The entries of `dir` with their names, as they are read; none when `dir` does not
+/// exist, and entries whose names are not UTF-8 are passed over.
+fn named_entries(
+    dir: &Path,
+) -> PortResult<impl Iterator<Item = PortResult<(fs::DirEntry, String)>> + '_> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => Some(e),
+        Err(e) if is_missing(&e) => None,
+        Err(e) => return Err(io_err("cannot list", dir, e)),
+    };
+    Ok(entries
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| match entry {
+            Ok(entry) => {
+                let name = entry.file_name().into_string().ok()?;
+                Some(Ok((entry, name)))
+            }
+            Err(e) => Some(Err(io_err("cannot list", dir, e))),
+        }))
+}
+
 /// Walks `dir` (whose key prefix is `dir_key`, empty or ending in `/`), collecting objects
 /// whose key starts with `prefix`.
 fn walk(dir: &Path, dir_key: &str, prefix: &str, out: &mut Vec<ObjectMeta>) -> PortResult<()> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if is_missing(&e) => return Ok(()),
-        Err(e) => return Err(io_err("cannot list", dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| io_err("cannot list", dir, e))?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
+    for entry in named_entries(dir)? {
+        let (entry, name) = entry?;
         if name.starts_with('.') {
             continue; // sidecars, temporary files
         }
@@ -209,16 +223,8 @@ fn walk(dir: &Path, dir_key: &str, prefix: &str, out: &mut Vec<ObjectMeta>) -> P
 
 /// Removes leftover temporary files and sidecars without a data file under `dir`.
 fn sweep(dir: &Path, removed: &mut usize) -> PortResult<()> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if is_missing(&e) => return Ok(()),
-        Err(e) => return Err(io_err("cannot list", dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| io_err("cannot list", dir, e))?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
+    for entry in named_entries(dir)? {
+        let (entry, name) = entry?;
         let Ok(ft) = entry.file_type() else {
             continue;
         };

@@ -121,28 +121,24 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// `Invalid` unless `document`'s `field` is `wanted`.
+fn require(document: &Value, field: &str, wanted: &str) -> Result<(), IngestError> {
+    match str_at(document, field) {
+        Some(found) if found == wanted => Ok(()),
+        found => Err(IngestError::invalid(
+            CSAF,
+            format!(
+                "{field} {} is not read ({wanted} is)",
+                found.unwrap_or("(missing)")
+            ),
+        )),
+    }
+}
+
 pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> {
     let document = doc.get("document").unwrap_or(&Value::Null);
-    let version = str_at(document, "csaf_version");
-    let category = str_at(document, "category");
-    if version != Some("2.0") {
-        return Err(IngestError::invalid(
-            CSAF,
-            format!(
-                "csaf_version {} is not read (2.0 is)",
-                version.unwrap_or("(missing)")
-            ),
-        ));
-    }
-    if category != Some("csaf_vex") {
-        return Err(IngestError::invalid(
-            CSAF,
-            format!(
-                "category {} is not read (csaf_vex is)",
-                category.unwrap_or("(missing)")
-            ),
-        ));
-    }
+    require(document, "csaf_version", "2.0")?;
+    require(document, "category", "csaf_vex")?;
     let format = CSAF_VEX_2_0;
     let tracking = document.get("tracking").unwrap_or(&Value::Null);
     let source = str_at(tracking, "id").unwrap_or(fallback_source);
@@ -219,23 +215,16 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
 
 #[cfg(test)]
 mod tests {
-    use crate::{CSAF_VEX_2_0, parse_document};
+    use crate::CSAF_VEX_2_0;
+    use crate::test_support::read;
     use ec_domain::scan::{VexStatement, VexStatus};
     use time::macros::datetime;
 
     fn statements(doc: &str) -> Vec<VexStatement> {
-        match parse_document(
-            doc.as_bytes(),
-            &"t1".parse().unwrap(),
-            datetime!(2025-01-01 00:00:00 UTC),
-        ) {
-            Ok(i) => {
-                assert!(i.scan.is_none());
-                assert_eq!(i.source_format, CSAF_VEX_2_0);
-                i.vex
-            }
-            Err(e) => panic!("{e}"),
-        }
+        let i = read(doc);
+        assert!(i.scan.is_none());
+        assert_eq!(i.source_format, CSAF_VEX_2_0);
+        i.vex
     }
 
     #[test]

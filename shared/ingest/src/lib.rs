@@ -34,6 +34,8 @@ mod json;
 mod openvex;
 mod purl;
 mod spdx;
+#[cfg(test)]
+mod test_support;
 mod trivy;
 
 use ec_domain::scan::{

@@ -110,20 +110,10 @@ fn push_identifiers(out: &mut Vec<String>, component: &Value) {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Ingested, OPENVEX_0_0_1, OPENVEX_0_2_0, parse_document};
+    use crate::test_support::read;
+    use crate::{OPENVEX_0_0_1, OPENVEX_0_2_0};
     use ec_domain::scan::VexStatus;
     use time::macros::datetime;
-
-    fn read(doc: &str) -> Ingested {
-        match parse_document(
-            doc.as_bytes(),
-            &"t1".parse().unwrap(),
-            datetime!(2025-01-01 00:00:00 UTC),
-        ) {
-            Ok(i) => i,
-            Err(e) => panic!("{e}"),
-        }
-    }
 
     // The legacy form, as openvex/go-vex's testdata/v0.0.1.json writes it, plus the fields
     // of its statement001 type.

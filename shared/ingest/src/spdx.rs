@@ -184,7 +184,8 @@ fn scanner(doc: &Value) -> Scanner {
 
 #[cfg(test)]
 mod tests {
-    use crate::{SPDX_JSON_2_2, parse_document};
+    use crate::SPDX_JSON_2_2;
+    use crate::test_support::read;
     use ec_domain::scan::Dependency;
     use time::macros::datetime;
 
@@ -218,14 +219,7 @@ mod tests {
             {"spdxElementId": "SPDXRef-a", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": "NOASSERTION"}
           ]
         }"#;
-        let i = match parse_document(
-            doc.as_bytes(),
-            &"t1".parse().unwrap(),
-            datetime!(2025-01-01 00:00:00 UTC),
-        ) {
-            Ok(i) => i,
-            Err(e) => panic!("{e}"),
-        };
+        let i = read(doc);
         assert_eq!(i.source_format, SPDX_JSON_2_2);
         assert!(i.vex.is_empty());
         let Some(scan) = i.scan else {

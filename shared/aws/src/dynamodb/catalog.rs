@@ -10,28 +10,26 @@ use time::OffsetDateTime;
 
 use super::SCANS_BY_SCANNED_INDEX;
 use super::attrs::{
-    Item, get_s, n, page_limit, port_error, read_doc, read_pages, s, time_key, time_prefix,
-    write_doc,
+    Item, get_s, n, page_limit, read_doc, read_pages, s, time_key, time_prefix, write_doc,
 };
+use super::table::Table;
 
 /// [`ScanCatalog`] over a DynamoDB table keyed by (`tenant_id`, `scan_id`), with the
 /// `by_scanned` index for time ranges. See the [module documentation](super).
 #[derive(Debug, Clone)]
 pub struct DynamoScanCatalog {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 impl DynamoScanCatalog {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoScanCatalog {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
     }
 
     pub fn table(&self) -> &str {
-        &self.table
+        self.table.name()
     }
 
     fn key(tenant: &TenantId, scan_id: &ScanId) -> Item {
@@ -78,27 +76,14 @@ impl ScanCatalog for DynamoScanCatalog {
         );
         item.insert("scanned_at".into(), n(summary.scanned_at.unix_timestamp()));
         item.insert("doc".into(), write_doc(summary, &what)?);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("put {what}"), e))?;
-        Ok(())
+        self.table.put(item, &format!("put {what}")).await
     }
 
     async fn get(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<Option<ScanSummary>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(tenant, scan_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("get scan summary {tenant}/{scan_id}"), e))?;
-        out.item.as_ref().map(summary_of).transpose()
+        let key = Self::key(tenant, scan_id);
+        let what = format!("get scan summary {tenant}/{scan_id}");
+        let item = self.table.get(key, &what).await?;
+        item.as_ref().map(summary_of).transpose()
     }
 
     async fn in_range(
@@ -116,9 +101,8 @@ impl ScanCatalog for DynamoScanCatalog {
         }
         let what = format!("list scans of {tenant}");
         let found = read_pages(limit, &what, |start, missing| {
-            self.client
+            self.table
                 .query()
-                .table_name(&self.table)
                 .index_name(SCANS_BY_SCANNED_INDEX)
                 .key_condition_expression("#t = :t AND #k BETWEEN :lo AND :hi")
                 .expression_attribute_names("#t", "tenant_id")

@@ -12,6 +12,7 @@ use super::CONNECTIONS_BY_TENANT_INDEX;
 use super::attrs::{
     Item, after_ms, get_i64, get_s, n, now_ms, port_error, read_pages, s, ttl_seconds,
 };
+use super::table::Table;
 
 /// [`ConnectionRegistry`] over a DynamoDB table keyed by `connection_id`, with the
 /// `by_tenant` index. A registration lives for its `ttl` (re-register to extend it):
@@ -20,20 +21,18 @@ use super::attrs::{
 /// eventually consistent: a connection registered a moment ago may be missing from it.
 #[derive(Debug, Clone)]
 pub struct DynamoConnections {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 impl DynamoConnections {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoConnections {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
     }
 
     pub fn table(&self) -> &str {
-        &self.table
+        self.table.name()
     }
 
     fn key(connection_id: &str) -> Item {
@@ -44,9 +43,8 @@ impl DynamoConnections {
     /// TTL removes it anyway.
     async fn prune(&self, connection_id: &str, now: i64) {
         let res = self
-            .client
+            .table
             .delete_item()
-            .table_name(&self.table)
             .set_key(Some(Self::key(connection_id)))
             .condition_expression("#x <= :now")
             .expression_attribute_names("#x", "expires_at_ms")
@@ -75,25 +73,13 @@ impl ConnectionRegistry for DynamoConnections {
         item.insert("tenant_id".into(), s(tenant));
         item.insert("expires_at".into(), n(ttl_seconds(expires)));
         item.insert("expires_at_ms".into(), n(expires));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("register connection {connection_id}"), e))?;
-        Ok(())
+        let what = format!("register connection {connection_id}");
+        self.table.put(item, &what).await
     }
 
     async fn remove(&self, connection_id: &str) -> PortResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(connection_id)))
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("remove connection {connection_id}"), e))?;
-        Ok(())
+        let what = format!("remove connection {connection_id}");
+        self.table.delete(Self::key(connection_id), &what).await
     }
 
     async fn list(&self, tenant: &TenantId) -> PortResult<Vec<String>> {
@@ -101,9 +87,8 @@ impl ConnectionRegistry for DynamoConnections {
         let now = now_ms();
         let what = format!("list connections of {tenant}");
         let items = read_pages(usize::MAX, &what, |start, _| {
-            self.client
+            self.table
                 .query()
-                .table_name(&self.table)
                 .index_name(CONNECTIONS_BY_TENANT_INDEX)
                 .key_condition_expression("#t = :t")
                 .expression_attribute_names("#t", "tenant_id")

@@ -11,6 +11,7 @@ use ec_domain::ports::{Claim, IdempotencyStore, PortResult};
 use ec_domain::{ExportId, TenantId};
 
 use super::attrs::{Item, after_ms, get_i64, get_s, n, now_ms, port_error, s, ttl_seconds};
+use super::table::Table;
 
 /// How often a claim is retried when the record it lost to vanished before it could be read
 /// (released or expired in between).
@@ -21,8 +22,7 @@ const CLAIM_ATTEMPTS: usize = 4;
 /// key can be claimed afresh even before DynamoDB's TTL (`expires_at`) removes the row.
 #[derive(Debug, Clone)]
 pub struct DynamoIdempotency {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 enum Attempt {
@@ -34,13 +34,12 @@ enum Attempt {
 impl DynamoIdempotency {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoIdempotency {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
     }
 
     pub fn table(&self) -> &str {
-        &self.table
+        self.table.name()
     }
 
     fn key(tenant: &TenantId, key: &str) -> Item {
@@ -63,27 +62,23 @@ impl DynamoIdempotency {
         }))
     }
 
+    /// One conditional write of `record` (the item at `key` but for its expiry, which is
+    /// `ttl` from now) over a missing or expired one; `what` names the key in errors.
     async fn attempt(
         &self,
-        tenant: &TenantId,
-        key: &str,
-        request_hash: &str,
-        export_id: &ExportId,
+        what: &str,
+        key: &Item,
+        mut record: Item,
         ttl: Duration,
     ) -> PortResult<Attempt> {
-        let what = format!("idempotency key {tenant}/{key}");
         let now = now_ms();
         let expires = after_ms(now, ttl);
-        let mut item = Self::key(tenant, key);
-        item.insert("request_hash".into(), s(request_hash));
-        item.insert("export_id".into(), s(export_id));
-        item.insert("expires_at".into(), n(ttl_seconds(expires)));
-        item.insert("expires_at_ms".into(), n(expires));
+        record.insert("expires_at".into(), n(ttl_seconds(expires)));
+        record.insert("expires_at_ms".into(), n(expires));
         let put = self
-            .client
+            .table
             .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(record))
             .condition_expression("attribute_not_exists(idem_key) OR #x <= :now")
             .expression_attribute_names("#x", "expires_at_ms")
             .expression_attribute_values(":now", n(now))
@@ -101,17 +96,7 @@ impl DynamoIdempotency {
         };
         let old = match old {
             Some(item) => Some(item),
-            None => {
-                self.client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(Self::key(tenant, key)))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| port_error(&format!("read {what}"), e))?
-                    .item
-            }
+            None => self.table.get(key.clone(), &format!("read {what}")).await?,
         };
         match old {
             Some(item) => Ok(match Self::existing(&item, now)? {
@@ -133,27 +118,23 @@ impl IdempotencyStore for DynamoIdempotency {
         export_id: &ExportId,
         ttl: Duration,
     ) -> PortResult<Claim> {
+        let what = format!("idempotency key {tenant}/{key}");
+        let key = Self::key(tenant, key);
+        let mut record = key.clone();
+        record.insert("request_hash".into(), s(request_hash));
+        record.insert("export_id".into(), s(export_id));
         for _ in 0..CLAIM_ATTEMPTS {
-            if let Attempt::Done(claim) = self
-                .attempt(tenant, key, request_hash, export_id, ttl)
-                .await?
-            {
+            if let Attempt::Done(claim) = self.attempt(&what, &key, record.clone(), ttl).await? {
                 return Ok(claim);
             }
         }
         Err(PortError::Unavailable(format!(
-            "idempotency key {tenant}/{key} is contended; try again"
+            "{what} is contended; try again"
         )))
     }
 
     async fn release(&self, tenant: &TenantId, key: &str) -> PortResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(tenant, key)))
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("release idempotency key {tenant}/{key}"), e))?;
-        Ok(())
+        let what = format!("release idempotency key {tenant}/{key}");
+        self.table.delete(Self::key(tenant, key), &what).await
     }
 }

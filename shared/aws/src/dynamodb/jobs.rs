@@ -26,12 +26,12 @@ pub struct DynamoJobTable {
 impl DynamoJobTable {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoJobTable {
-            docs: VersionedTable::new(client, table.into()),
+            docs: VersionedTable::new(client, table),
         }
     }
 
     pub fn table(&self) -> &str {
-        self.docs.table()
+        self.docs.table().name()
     }
 }
 
@@ -148,9 +148,8 @@ impl JobTable for DynamoJobTable {
         let mut found = read_pages(limit.saturating_add(1), &what, |start, missing| {
             let q = self
                 .docs
-                .client()
+                .table()
                 .query()
-                .table_name(self.docs.table())
                 .index_name(JOBS_BY_CREATED_INDEX)
                 .key_condition_expression("#t = :t")
                 .expression_attribute_names("#t", "tenant_id")

@@ -24,12 +24,12 @@ pub struct DynamoSchedules {
 impl DynamoSchedules {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoSchedules {
-            docs: VersionedTable::new(client, table.into()),
+            docs: VersionedTable::new(client, table),
         }
     }
 
     pub fn table(&self) -> &str {
-        self.docs.table()
+        self.docs.table().name()
     }
 }
 

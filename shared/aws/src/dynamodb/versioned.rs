@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::attrs::{Item, get_s, n, port_error, read_doc, read_pages, s, write_doc};
+use super::table::Table;
 
 /// A record stored as a versioned document.
 pub(crate) trait Versioned: Serialize + DeserializeOwned + Send + Sync {
@@ -31,25 +32,19 @@ pub(crate) trait Versioned: Serialize + DeserializeOwned + Send + Sync {
 /// One DynamoDB table of `T` documents.
 #[derive(Debug, Clone)]
 pub(crate) struct VersionedTable<T> {
-    client: Client,
-    table: String,
+    table: Table,
     _doc: PhantomData<fn() -> T>,
 }
 
 impl<T: Versioned> VersionedTable<T> {
-    pub(crate) fn new(client: Client, table: String) -> Self {
+    pub(crate) fn new(client: Client, table: impl Into<String>) -> Self {
         VersionedTable {
-            client,
-            table,
+            table: Table::new(client, table),
             _doc: PhantomData,
         }
     }
 
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub(crate) fn table(&self) -> &str {
+    pub(crate) fn table(&self) -> &Table {
         &self.table
     }
 
@@ -98,16 +93,9 @@ impl<T: Versioned> VersionedTable<T> {
 
     /// A strongly consistent read.
     pub(crate) async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<T>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(tenant, id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("get {}", Self::what(tenant, id)), e))?;
-        out.item.as_ref().map(Self::decode).transpose()
+        let what = format!("get {}", Self::what(tenant, id));
+        let item = self.table.get(Self::key(tenant, id), &what).await?;
+        item.as_ref().map(Self::decode).transpose()
     }
 
     /// Replaces a record only if it exists at `expected_version` (`ConditionFailed`
@@ -122,9 +110,8 @@ impl<T: Versioned> VersionedTable<T> {
         let (tenant, id, _) = doc.key();
         let w = Self::what(tenant, id);
         let req = self
-            .client
+            .table
             .put_item()
-            .table_name(&self.table)
             .set_item(Some(Self::item_of(doc)?))
             .expression_attribute_names("#id", T::ID_ATTR);
         let (req, action, lost) = match expected {
@@ -152,14 +139,8 @@ impl<T: Versioned> VersionedTable<T> {
 
     /// Removes a record; removing one that does not exist is not an error.
     pub(crate) async fn delete(&self, tenant: &str, id: &str) -> PortResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(tenant, id)))
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("delete {}", Self::what(tenant, id)), e))?;
-        Ok(())
+        let what = format!("delete {}", Self::what(tenant, id));
+        self.table.delete(Self::key(tenant, id), &what).await
     }
 
     /// Every record of `tenant` (all pages of a consistent Query on the table's keys), in
@@ -167,9 +148,8 @@ impl<T: Versioned> VersionedTable<T> {
     pub(crate) async fn of_tenant(&self, tenant: &str) -> PortResult<Vec<T>> {
         let what = format!("list {}s of {tenant}", T::KIND);
         let items = read_pages(usize::MAX, &what, |start, _| {
-            self.client
+            self.table
                 .query()
-                .table_name(&self.table)
                 .key_condition_expression("#t = :t")
                 .expression_attribute_names("#t", "tenant_id")
                 .expression_attribute_values(":t", s(tenant))
@@ -185,9 +165,8 @@ impl<T: Versioned> VersionedTable<T> {
     pub(crate) async fn scan_at_most(&self, attr: &str, max: i64) -> PortResult<Vec<T>> {
         let what = format!("scan {}s", T::KIND);
         let items = read_pages(usize::MAX, &what, |start, _| {
-            self.client
+            self.table
                 .scan()
-                .table_name(&self.table)
                 .filter_expression("#a <= :max")
                 .expression_attribute_names("#a", attr)
                 .expression_attribute_values(":max", n(max))

@@ -1,0 +1,210 @@
+//! Unit tests of the CycloneDX reader, beside it so that `cyclonedx.rs` holds the reader
+//! alone.
+
+use crate::CYCLONEDX_JSON_1_5;
+use crate::test_support::read;
+use ec_domain::scan::{Dependency, Severity, VexStatus};
+use time::macros::datetime;
+
+const BOM: &str = r#"{
+      "bomFormat": "CycloneDX", "specVersion": "1.5", "serialNumber": "urn:uuid:1111", "version": 1,
+      "metadata": {
+        "timestamp": "2024-06-01T10:00:00Z",
+        "tools": {"components": [{"type": "application", "name": "syft", "version": "1.4.1"}]},
+        "component": {"bom-ref": "root", "type": "container", "name": "registry.example/app",
+                      "purl": "pkg:oci/app@sha256%3Aabcdef?repository_url=registry.example/app"}
+      },
+      "components": [
+        {"bom-ref": "os", "type": "operating-system", "name": "debian", "version": "12.5"},
+        {"bom-ref": "app-jar", "type": "application", "name": "app.jar", "components": [
+          {"bom-ref": "jackson", "type": "library", "group": "com.fasterxml.jackson.core",
+           "name": "jackson-databind", "version": "2.9.4",
+           "purl": "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.4",
+           "licenses": [{"license": {"id": "Apache-2.0"}}, {"license": {"name": "Custom"}}]},
+          {"bom-ref": "annotations", "type": "library", "name": "jackson-annotations", "version": "2.9.0",
+           "purl": "pkg:maven/com.fasterxml.jackson.core/jackson-annotations@2.9.0",
+           "licenses": [{"expression": "Apache-2.0 OR MIT"}]}]}
+      ],
+      "dependencies": [
+        {"ref": "root", "dependsOn": ["app-jar"]},
+        {"ref": "app-jar", "dependsOn": ["jackson"]},
+        {"ref": "jackson", "dependsOn": ["annotations", "app-jar", "pkg:maven/org.example/outside@1.0"]},
+        {"ref": "annotations", "dependsOn": []}
+      ],
+      "vulnerabilities": [
+        {"id": "CVE-2018-7489", "source": {"name": "NVD", "url": "https://nvd.nist.gov/vuln/detail/CVE-2018-7489"},
+         "references": [{"id": "GHSA-645p-88qh-w398", "source": {"url": "https://github.com/advisories/GHSA-645p-88qh-w398"}},
+                        {"id": "CVE-2018-7489"}],
+         "ratings": [{"source": {"name": "NVD"}, "score": 9.8, "method": "CVSSv3",
+                      "vector": "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+                     {"method": "other", "score": 3.0}],
+         "cwes": [184],
+         "description": "jackson-databind allows remote code execution",
+         "recommendation": "Upgrade to 2.9.5",
+         "affects": [{"ref": "jackson", "versions": [{"version": "2.9.5", "status": "unaffected"},
+                                                    {"range": "vers:maven/<2.9.5", "status": "affected"}]},
+                     {"ref": "urn:cdx:2222/1#pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0"},
+                     {"ref": "other-bom-thing"}],
+         "analysis": {"state": "false_positive", "justification": "code_not_reachable",
+                      "response": ["will_not_fix"], "detail": "not on the classpath"}}
+      ]
+    }"#;
+
+#[test]
+fn a_bom_with_analysed_vulnerabilities_is_a_scan_with_vex() {
+    let i = read(BOM);
+    assert_eq!(i.source_format, CYCLONEDX_JSON_1_5);
+    let Some(scan) = &i.scan else {
+        panic!("no scan")
+    };
+    assert_eq!(scan.artifact.name, "registry.example/app");
+    assert_eq!(scan.artifact.kind, "container");
+    assert_eq!(scan.artifact.digest.as_deref(), Some("sha256:abcdef"));
+    assert_eq!(scan.artifact.os.as_deref(), Some("debian 12.5"));
+    assert_eq!(scan.scanner.name, "syft");
+    assert_eq!(scan.scanner.version.as_deref(), Some("1.4.1"));
+    assert_eq!(scan.scanned_at, datetime!(2024-06-01 10:00:00 UTC));
+
+    // Nested components count; metadata.component is the artifact, not a component.
+    let names: Vec<&str> = scan.components.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "app.jar",
+            "debian",
+            "jackson-annotations",
+            "jackson-databind"
+        ]
+    );
+    let jackson = &scan.components[3];
+    assert_eq!(jackson.package_type.as_deref(), Some("maven"));
+    assert_eq!(
+        jackson.licenses,
+        vec!["Apache-2.0".to_string(), "Custom".to_string()]
+    );
+    assert_eq!(
+        scan.components[2].licenses,
+        vec!["Apache-2.0 OR MIT".to_string()]
+    );
+    assert_eq!(scan.components[0].package_type, None);
+
+    // Only purl-named refs: app-jar drops out (so does root, whose only dependency is
+    // app-jar), an outside purl stays.
+    assert_eq!(
+        scan.dependencies,
+        vec![
+            Dependency {
+                purl: "pkg:maven/com.fasterxml.jackson.core/jackson-annotations@2.9.0".into(),
+                depends_on: vec![],
+            },
+            Dependency {
+                purl: "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.4".into(),
+                depends_on: vec![
+                    "pkg:maven/com.fasterxml.jackson.core/jackson-annotations@2.9.0".into(),
+                    "pkg:maven/org.example/outside@1.0".into(),
+                ],
+            },
+        ]
+    );
+
+    // One finding per affected ref: resolved, BOM-Link to a purl, unresolved plain ref.
+    let found: Vec<(&str, &str, Option<&str>)> = scan
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.package.as_str(),
+                f.installed_version.as_str(),
+                f.purl.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "jackson-databind",
+                "2.9.4",
+                Some("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.4")
+            ),
+            ("other-bom-thing", "", None),
+            (
+                "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0",
+                "2.8.0",
+                Some("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0")
+            ),
+        ]
+    );
+    let f = &scan.findings[0];
+    assert_eq!(f.vulnerability_id, "CVE-2018-7489");
+    assert_eq!(f.aliases, vec!["GHSA-645p-88qh-w398".to_string()]);
+    assert_eq!(
+        f.severity,
+        Severity::Critical,
+        "from the score, no severity stated"
+    );
+    assert_eq!(f.cvss.len(), 1);
+    assert_eq!(
+        (f.cvss[0].source.as_str(), f.cvss[0].version.as_str()),
+        ("NVD", "3.0")
+    );
+    assert_eq!(f.fixed_version.as_deref(), Some("2.9.5"));
+    assert_eq!(scan.findings[1].fixed_version, None);
+    assert_eq!(
+        f.references,
+        vec![
+            "https://nvd.nist.gov/vuln/detail/CVE-2018-7489".to_string(),
+            "https://github.com/advisories/GHSA-645p-88qh-w398".to_string(),
+            "https://cwe.mitre.org/data/definitions/184.html".to_string(),
+        ]
+    );
+    assert_eq!(
+        f.description.as_deref(),
+        Some("jackson-databind allows remote code execution\n\nRecommendation: Upgrade to 2.9.5")
+    );
+
+    assert_eq!(i.vex.len(), 1);
+    let s = &i.vex[0];
+    assert_eq!(s.status, VexStatus::NotAffected);
+    assert_eq!(
+        s.products,
+        vec![
+            "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.4".to_string(),
+            "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.8.0".to_string(),
+            "other-bom-thing".to_string(),
+        ]
+    );
+    assert_eq!(s.justification.as_deref(), Some("code_not_reachable"));
+    assert_eq!(s.impact_statement.as_deref(), Some("not on the classpath"));
+    assert_eq!(s.action_statement.as_deref(), Some("will_not_fix"));
+    assert_eq!(s.timestamp, Some(datetime!(2024-06-01 10:00:00 UTC)));
+    assert_eq!(s.source.as_deref(), Some("urn:uuid:1111"));
+}
+
+#[test]
+fn analysis_states_map_to_vex_statuses() {
+    for (state, status) in [
+        ("not_affected", VexStatus::NotAffected),
+        ("false_positive", VexStatus::NotAffected),
+        ("resolved", VexStatus::Fixed),
+        ("resolved_with_pedigree", VexStatus::Fixed),
+        ("exploitable", VexStatus::Affected),
+        ("in_triage", VexStatus::UnderInvestigation),
+    ] {
+        let doc = format!(
+            r#"{{"bomFormat": "CycloneDX", "specVersion": "1.4", "vulnerabilities": [
+                    {{"id": "CVE-1", "affects": [{{"ref": "x"}}],
+                      "analysis": {{"state": "{state}", "firstIssued": "2022-01-01T00:00:00Z"}}}}]}}"#
+        );
+        let i = read(&doc);
+        assert!(i.scan.is_none(), "{state}");
+        assert_eq!(i.vex[0].status, status, "{state}");
+        assert_eq!(i.vex[0].products, vec!["x".to_string()]);
+        assert_eq!(i.vex[0].timestamp, Some(datetime!(2022-01-01 00:00:00 UTC)));
+        assert_eq!(
+            i.vex[0].source,
+            Some(format!("sha256:{}", i.document_sha256)),
+            "no serial number: the document's hash"
+        );
+    }
+}
