@@ -48,8 +48,6 @@ pub struct Pipeline {
     pub app: App,
     pub stages: Stages,
     pub scheduler: Scheduler,
-    pub notifier: Notifier,
-    pub settings: Settings,
 }
 
 impl Pipeline {
@@ -64,7 +62,7 @@ impl Pipeline {
         let steps = JobSteps {
             jobs: ports.jobs.clone(),
             queue: ports.queue.clone(),
-            notifier: notifier.clone(),
+            notifier,
             retention: settings.retention,
             crash_at: settings.crash_at,
         };
@@ -125,8 +123,6 @@ impl Pipeline {
             app,
             stages,
             scheduler,
-            notifier,
-            settings,
         }
     }
 }
