@@ -1,14 +1,19 @@
 //! The render stage: one input snapshot in, one report out. Every format is a pure function
 //! of the snapshot, so the same snapshot always renders to the same bytes.
+//!
+//! `view` joins the snapshot's inputs once for every format; `common` holds what several
+//! formats say alike; each format is one module (a folder where it has parts) that imports
+//! `common` and `view`, never another format.
 
+mod common;
 mod csv_format;
 pub mod custom;
-mod cyclonedx_format;
+mod cyclonedx;
 mod json_format;
 #[cfg(feature = "pdf")]
 mod pdf_format;
 mod sarif_format;
-mod spdx_format;
+mod spdx;
 pub mod view;
 mod xlsx_format;
 
@@ -97,6 +102,14 @@ impl RenderError {
             RenderError::Pdf(e) => e.code(),
         }
     }
+
+    /// A format's output could not be encoded.
+    pub(crate) fn encode(format: Format, reason: impl std::fmt::Display) -> RenderError {
+        RenderError::Encode {
+            format,
+            reason: reason.to_string(),
+        }
+    }
 }
 
 /// Which formats a built-in template renders (the README's formats × templates table).
@@ -148,8 +161,8 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         Format::Json => json_format::render(&view),
         Format::Csv => csv_format::render(&view),
         Format::Sarif => sarif_format::render(&view),
-        Format::Cyclonedx => cyclonedx_format::render(&view),
-        Format::Spdx => spdx_format::render(&view),
+        Format::Cyclonedx => cyclonedx::render(&view),
+        Format::Spdx => spdx::render(&view),
         Format::Xlsx => xlsx_format::render(&view),
         #[cfg(feature = "pdf")]
         Format::Pdf => pdf_format::render(&view, template),

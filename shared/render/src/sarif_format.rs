@@ -22,9 +22,8 @@ use ec_domain::Format;
 use ec_domain::scan::{Scan, Severity};
 
 use crate::RenderError;
-use crate::cyclonedx_format::{
-    TOOL_NAME, TOOL_URI, TOOL_VERSION, URL_COMPONENT, advisory_source, is_web_url,
-};
+use crate::common::advisory::{URL_COMPONENT, advisory_source, is_web_url};
+use crate::common::identity::{TOOL_NAME, TOOL_URI, TOOL_VERSION};
 use crate::view::{FindingRow, ReportView};
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
