@@ -12,7 +12,7 @@ mod cyclonedx;
 mod json_format;
 #[cfg(feature = "pdf")]
 mod pdf_format;
-mod sarif_format;
+mod sarif;
 mod spdx;
 pub mod view;
 mod xlsx_format;
@@ -160,7 +160,7 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
     match req.format {
         Format::Json => json_format::render(&view),
         Format::Csv => csv_format::render(&view),
-        Format::Sarif => sarif_format::render(&view),
+        Format::Sarif => sarif::render(&view),
         Format::Cyclonedx => cyclonedx::render(&view),
         Format::Spdx => spdx::render(&view),
         Format::Xlsx => xlsx_format::render(&view),
