@@ -6,7 +6,7 @@
 //! `common` and `view`, never another format.
 
 mod common;
-mod csv_format;
+mod csv;
 pub mod custom;
 mod cyclonedx;
 mod json_format;
@@ -15,7 +15,7 @@ mod pdf_format;
 mod sarif;
 mod spdx;
 pub mod view;
-mod xlsx_format;
+mod xlsx;
 
 use ec_domain::snapshot::Snapshot;
 use ec_domain::template::CustomTemplate;
@@ -159,11 +159,11 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
     };
     match req.format {
         Format::Json => json_format::render(&view),
-        Format::Csv => csv_format::render(&view),
+        Format::Csv => csv::render(&view),
         Format::Sarif => sarif::render(&view),
         Format::Cyclonedx => cyclonedx::render(&view),
         Format::Spdx => spdx::render(&view),
-        Format::Xlsx => xlsx_format::render(&view),
+        Format::Xlsx => xlsx::render(&view),
         #[cfg(feature = "pdf")]
         Format::Pdf => pdf_format::render(&view, template),
         #[cfg(not(feature = "pdf"))]

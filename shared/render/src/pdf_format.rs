@@ -14,6 +14,7 @@ use ec_domain::BuiltinTemplate;
 use ec_domain::scan::{Decision, Finding, Scan, Severity};
 
 use crate::RenderError;
+use crate::common::decision::decision_name;
 use crate::view::{FindingRow, ReportView};
 
 const COMMON: &str = include_str!("../../../templates/common.typ");
@@ -228,7 +229,7 @@ fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
     }
     if let Some(v) = row.verdict {
         line.push_str(" · policy ");
-        line.push_str(decision_word(v.decision));
+        line.push_str(decision_name(v.decision));
     }
     FindingData {
         severity: f.severity,
@@ -240,14 +241,6 @@ fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
         suppressed: row.suppressed(),
         description: f.description.as_deref(),
         described_under: None,
-    }
-}
-
-fn decision_word(d: Decision) -> &'static str {
-    match d {
-        Decision::Pass => "pass",
-        Decision::Warn => "warn",
-        Decision::Fail => "fail",
     }
 }
 
