@@ -9,7 +9,7 @@ mod common;
 mod csv;
 pub mod custom;
 mod cyclonedx;
-mod json_format;
+mod json;
 #[cfg(feature = "pdf")]
 mod pdf_format;
 mod sarif;
@@ -158,7 +158,7 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         _ => return Err(unsupported()),
     };
     match req.format {
-        Format::Json => json_format::render(&view),
+        Format::Json => json::render(&view),
         Format::Csv => csv::render(&view),
         Format::Sarif => sarif::render(&view),
         Format::Cyclonedx => cyclonedx::render(&view),
