@@ -11,7 +11,7 @@ pub mod custom;
 mod cyclonedx;
 mod json;
 #[cfg(feature = "pdf")]
-mod pdf_format;
+mod pdf;
 mod sarif;
 mod spdx;
 pub mod view;
@@ -165,7 +165,7 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         Format::Spdx => spdx::render(&view),
         Format::Xlsx => xlsx::render(&view),
         #[cfg(feature = "pdf")]
-        Format::Pdf => pdf_format::render(&view, template),
+        Format::Pdf => pdf::render(&view, template),
         #[cfg(not(feature = "pdf"))]
         Format::Pdf => Err(RenderError::NotBuilt { format: req.format }),
     }
