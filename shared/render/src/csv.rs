@@ -47,9 +47,14 @@ impl Writer {
         &mut self,
         cells: impl IntoIterator<Item = Cow<'c, str>>,
     ) -> Result<(), RenderError> {
-        self.0
-            .write_record(cells.into_iter().map(|c| neutralise(&c).into_owned()))
-            .map_err(encode_err)
+        // Field by field, then an empty record to end the row: the bytes of one
+        // `write_record`, without owning a copy of every cell.
+        for cell in cells {
+            self.0
+                .write_field(neutralise(&cell).as_bytes())
+                .map_err(encode_err)?;
+        }
+        self.0.write_record(None::<&[u8]>).map_err(encode_err)
     }
 }
 
