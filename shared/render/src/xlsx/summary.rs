@@ -3,6 +3,8 @@
 
 use rust_xlsxwriter::{Workbook, XlsxError};
 
+use ec_domain::scan::Severity;
+
 use super::cells::{Cell, Styles, count};
 use super::sheets::{Sheet, sheet_names};
 use super::{COMPONENTS, FINDINGS, VERDICTS, VEX};
@@ -17,7 +19,9 @@ const SUMMARY_WIDTHS: [f64; 15] = [
     30.0, 40.0, 72.0, 16.0, 20.0, 21.0, 20.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 11.0, 10.0,
 ];
 
-const SCANS_HEADER: [&str; 15] = [
+/// The scans table's header: these, then a count per severity in the order of
+/// `Severity::ALL` (the order of a scan's counts), each named as the domain names it.
+const SCAN_FIELDS: [&str; 9] = [
     "Scan ID",
     "Artifact",
     "Artifact digest",
@@ -27,13 +31,16 @@ const SCANS_HEADER: [&str; 15] = [
     "Policy",
     "Decision",
     "Findings",
-    "Critical",
-    "High",
-    "Medium",
-    "Low",
-    "Negligible",
-    "Unknown",
 ];
+
+/// `critical` as a header: `Critical`.
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
 
 /// Rows of the Verdicts sheet: each scan's decision, then its findings' verdicts.
 pub(super) fn verdict_rows(view: &ReportView<'_>) -> usize {
@@ -79,7 +86,12 @@ pub(super) fn write_summary(
     }
 
     put(vec![])?;
-    put(SCANS_HEADER.map(Cell::Label).into())?;
+    let severities = Severity::ALL.map(|s| capitalised(s.as_str()));
+    let header = SCAN_FIELDS
+        .iter()
+        .copied()
+        .chain(severities.iter().map(String::as_str));
+    put(header.map(Cell::Label).collect())?;
     for inputs in &snap.scans {
         let scan = &inputs.scan;
         let mut cells: Vec<Cell> = vec![
