@@ -1,7 +1,7 @@
 //! Tenants' own templates: tera for the text formats, typst for PDF. Both read the report
-//! document (`exportcenter.report/v1`, the JSON format) as their only data (typst reads it
-//! from `/data.json`). Tera runs with
-//! nothing but that context: no files, no environment, no clock.
+//! document (`exportcenter.report/v1`, what the JSON format writes; see
+//! [`crate::common::document`]) as their only data (typst reads it from `/data.json`). Tera
+//! runs with nothing but that context: no files, no environment, no clock.
 
 use std::collections::HashMap;
 
@@ -10,6 +10,7 @@ use ec_domain::template::CustomTemplate;
 use serde_json::Value;
 
 use crate::RenderError;
+use crate::common::document::document;
 use crate::view::ReportView;
 
 /// Largest output a custom template may produce.
@@ -68,12 +69,8 @@ pub fn render(
     let out = match format {
         #[cfg(feature = "pdf")]
         Format::Pdf => {
-            let data = serde_json::to_vec(&crate::json_format::document(view)).map_err(|e| {
-                RenderError::Encode {
-                    format,
-                    reason: e.to_string(),
-                }
-            })?;
+            let data =
+                serde_json::to_vec(&document(view)).map_err(|e| RenderError::encode(format, e))?;
             let snap = view.snapshot;
             let opts = ec_pdf::Options {
                 ident: format!("{}/{}", snap.tenant_id, snap.export_id),
@@ -87,7 +84,7 @@ pub fn render(
         #[cfg(not(feature = "pdf"))]
         Format::Pdf => return Err(RenderError::NotBuilt { format }),
         _ => {
-            let context = tera::Context::from_serialize(crate::json_format::document(view))
+            let context = tera::Context::from_serialize(document(view))
                 .map_err(|e| template_error(format, &e))?;
             engine(format, source)?
                 .render(NAME, &context)

@@ -1,16 +1,21 @@
 //! The render stage: one input snapshot in, one report out. Every format is a pure function
 //! of the snapshot, so the same snapshot always renders to the same bytes.
+//!
+//! `view` joins the snapshot's inputs once for every format; `common` holds what several
+//! formats say alike; each format is one module (a folder where it has parts) that imports
+//! `common` and `view`, never another format.
 
-mod csv_format;
+mod common;
+mod csv;
 pub mod custom;
-mod cyclonedx_format;
-mod json_format;
+mod cyclonedx;
+mod json;
 #[cfg(feature = "pdf")]
-mod pdf_format;
-mod sarif_format;
-mod spdx_format;
+mod pdf;
+mod sarif;
+mod spdx;
 pub mod view;
-mod xlsx_format;
+mod xlsx;
 
 use ec_domain::snapshot::Snapshot;
 use ec_domain::template::CustomTemplate;
@@ -97,6 +102,14 @@ impl RenderError {
             RenderError::Pdf(e) => e.code(),
         }
     }
+
+    /// A format's output could not be encoded.
+    pub(crate) fn encode(format: Format, reason: impl std::fmt::Display) -> RenderError {
+        RenderError::Encode {
+            format,
+            reason: reason.to_string(),
+        }
+    }
 }
 
 /// Which formats a built-in template renders (the README's formats × templates table).
@@ -145,14 +158,14 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         _ => return Err(unsupported()),
     };
     match req.format {
-        Format::Json => json_format::render(&view),
-        Format::Csv => csv_format::render(&view),
-        Format::Sarif => sarif_format::render(&view),
-        Format::Cyclonedx => cyclonedx_format::render(&view),
-        Format::Spdx => spdx_format::render(&view),
-        Format::Xlsx => xlsx_format::render(&view),
+        Format::Json => json::render(&view),
+        Format::Csv => csv::render(&view),
+        Format::Sarif => sarif::render(&view),
+        Format::Cyclonedx => cyclonedx::render(&view),
+        Format::Spdx => spdx::render(&view),
+        Format::Xlsx => xlsx::render(&view),
         #[cfg(feature = "pdf")]
-        Format::Pdf => pdf_format::render(&view, template),
+        Format::Pdf => pdf::render(&view, template),
         #[cfg(not(feature = "pdf"))]
         Format::Pdf => Err(RenderError::NotBuilt { format: req.format }),
     }

@@ -19,20 +19,19 @@ use ec_domain::Format;
 use ec_domain::scan::Scan;
 
 use crate::RenderError;
-use crate::cyclonedx_format::{
-    Entry, Inventory, TOOL_NAME, TOOL_VERSION, URL_COMPONENT, advisory_url, document_digest,
-    spdx_expression, valid_purl,
+use crate::common::advisory::{URL_COMPONENT, advisory_url};
+use crate::common::identity::{
+    TOOL_NAME, TOOL_VERSION, artifact_sha256, document_digest, is_image, scanner_label,
 };
+use crate::common::inventory::{Entry, Inventory};
+use crate::common::package::{spdx_expression, valid_purl};
 use crate::view::ReportView;
 
 const NOASSERTION: &str = "NOASSERTION";
 const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
 
 fn encode_err(reason: impl std::fmt::Display) -> RenderError {
-    RenderError::Encode {
-        format: Format::Spdx,
-        reason: reason.to_string(),
-    }
+    RenderError::encode(Format::Spdx, reason)
 }
 
 pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
@@ -170,23 +169,15 @@ fn package_id(e: &Entry<'_>) -> String {
 
 fn root_package(scan: &Scan, noassertion: SpdxExpression) -> PackageInformation {
     let a = &scan.artifact;
-    let image = a.kind.contains("image") || a.kind.contains("container");
-    let scanner = match &scan.scanner.version {
-        Some(v) => format!("{} {v}", scan.scanner.name),
-        None => scan.scanner.name.clone(),
-    };
+    let scanner = scanner_label(scan);
     PackageInformation {
         package_name: a.name.clone(),
         package_spdx_identifier: spdx_id("Artifact", &a.name, &scan.scan_id),
         package_supplier: Some(NOASSERTION.into()),
         package_download_location: NOASSERTION.into(),
         files_analyzed: Some(false),
-        package_checksum: a
-            .digest
-            .as_deref()
-            .and_then(|d| d.strip_prefix("sha256:"))
-            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .map(|h| Checksum::new(Algorithm::SHA256, &h.to_ascii_lowercase()))
+        package_checksum: artifact_sha256(a)
+            .map(|h| Checksum::new(Algorithm::SHA256, &h))
             .into_iter()
             .collect(),
         concluded_license: Some(noassertion.clone()),
@@ -195,7 +186,7 @@ fn root_package(scan: &Scan, noassertion: SpdxExpression) -> PackageInformation 
             "Scan {} of this {} by {scanner} ({}).",
             scan.scan_id, a.kind, scan.source_format
         )),
-        primary_package_purpose: Some(if image {
+        primary_package_purpose: Some(if is_image(a) {
             PrimaryPackagePurpose::Container
         } else {
             PrimaryPackagePurpose::Application

@@ -1,19 +1,19 @@
-//! The JSON report: one versioned document (`schemas/export-report-v1.schema.json`).
+//! The report document (`exportcenter.report/v1`, `schemas/export-report-v1.schema.json`):
+//! what the JSON format writes and the only data custom templates read, so both take it
+//! from here.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use ec_domain::Format;
 use ec_domain::scan::{
     Component, Decision, Finding, ScannedArtifact, Scanner, Severity, VexStatement,
 };
 use ec_domain::snapshot::InputDigest;
 
-use crate::RenderError;
 use crate::view::ReportView;
 
-pub const SCHEMA_VERSION: &str = "exportcenter.report/v1";
+pub(crate) const SCHEMA_VERSION: &str = "exportcenter.report/v1";
 
 #[derive(Serialize)]
 pub(crate) struct Document<'a> {
@@ -106,15 +106,6 @@ struct VexEntry<'a> {
     statement: &'a VexStatement,
 }
 
-pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
-    let mut out = serde_json::to_vec_pretty(&document(view)).map_err(|e| RenderError::Encode {
-        format: Format::Json,
-        reason: e.to_string(),
-    })?;
-    out.push(b'\n');
-    Ok(out)
-}
-
 /// The report document (`exportcenter.report/v1`): also the data custom templates read.
 pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
     let snap = view.snapshot;
@@ -173,19 +164,10 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
             findings: findings.len(),
             components: view.components.len(),
             vex_statements: view.vex.len(),
-            suppressed: findings.iter().filter(|f| f.suppressed).count(),
-            fixable: view
-                .findings
-                .iter()
-                .filter(|r| r.finding.fixed_version.is_some())
-                .count(),
+            suppressed: view.suppressed_count(),
+            fixable: view.fixable_count(),
             by_severity: view.severity_counts(),
-            decision: snap
-                .scans
-                .iter()
-                .map(|s| s.verdicts.decision)
-                .max()
-                .unwrap_or(Decision::Pass),
+            decision: view.decision(),
         },
         scans,
         findings,

@@ -1,0 +1,162 @@
+//! The data tables CSV and XLSX both write: per table its columns (the header, and the
+//! width of the column in an XLSX sheet) and the fields of one row. Fields are typed, so
+//! each format writes them its way: CSV as text, XLSX as numbers, booleans, times and
+//! coloured severities.
+
+use std::borrow::Cow;
+
+use time::OffsetDateTime;
+
+use ec_domain::scan::{Component, Scan, Severity, VexStatement};
+
+use crate::common::decision::decision_name;
+use crate::view::FindingRow;
+
+/// A column: its header and its width in an XLSX sheet (in characters).
+pub(crate) struct Column {
+    pub name: &'static str,
+    pub width: f64,
+}
+
+pub(crate) const fn column(name: &'static str, width: f64) -> Column {
+    Column { name, width }
+}
+
+/// One row's value in one column.
+pub(crate) enum Field<'a> {
+    /// Text; empty text is a blank cell.
+    Text(Cow<'a, str>),
+    Severity(Severity),
+    /// A CVSS score, shown with one decimal; none is blank.
+    Score(Option<f64>),
+    Bool(bool),
+    /// A UTC date and time; none is blank.
+    Time(Option<OffsetDateTime>),
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(s: &'a str) -> Self {
+        Field::Text(s.into())
+    }
+}
+
+impl From<String> for Field<'_> {
+    fn from(s: String) -> Self {
+        Field::Text(s.into())
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Field<'a> {
+    fn from(s: Option<&'a str>) -> Self {
+        Field::Text(s.unwrap_or("").into())
+    }
+}
+
+/// The findings table, one row per finding. Its references follow these columns: CSV lists
+/// them in one more column ([`REFERENCES`]), XLSX links the first and lists the rest.
+pub(crate) const FINDINGS: [Column; 20] = [
+    column("scan_id", 28.0),
+    column("artifact", 36.0),
+    column("artifact_digest", 24.0),
+    column("target", 30.0),
+    column("vulnerability_id", 20.0),
+    column("aliases", 24.0),
+    column("severity", 11.0),
+    column("cvss_score", 11.0),
+    column("cvss_vector", 44.0),
+    column("package", 24.0),
+    column("package_type", 13.0),
+    column("purl", 40.0),
+    column("installed_version", 18.0),
+    column("fixed_version", 18.0),
+    column("status", 12.0),
+    column("verdict", 9.0),
+    column("vex_status", 18.0),
+    column("vex_justification", 30.0),
+    column("suppressed", 11.0),
+    column("title", 60.0),
+];
+
+/// The CSV column after [`FINDINGS`]: every reference, space-separated.
+pub(crate) const REFERENCES: &str = "references";
+
+/// The components table (SBOM exports), one row per component.
+pub(crate) const COMPONENTS: [Column; 8] = [
+    column("scan_id", 28.0),
+    column("artifact", 36.0),
+    column("name", 30.0),
+    column("version", 18.0),
+    column("package_type", 13.0),
+    column("purl", 50.0),
+    column("location", 40.0),
+    column("licenses", 30.0),
+];
+
+/// The VEX table, one row per statement.
+pub(crate) const VEX: [Column; 8] = [
+    column("scan_id", 28.0),
+    column("vulnerability_id", 20.0),
+    column("products", 50.0),
+    column("status", 18.0),
+    column("justification", 30.0),
+    column("impact_statement", 50.0),
+    column("action_statement", 50.0),
+    column("timestamp", 21.0),
+];
+
+/// A finding's row under [`FINDINGS`]: the highest-scored CVSS entry, the policy verdict
+/// and the VEX decision in force.
+pub(crate) fn finding_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 20] {
+    let f = r.finding;
+    let best = r.best_cvss();
+    [
+        r.scan.scan_id.as_str().into(),
+        r.scan.artifact.name.as_str().into(),
+        r.scan.artifact.digest.as_deref().into(),
+        f.target.as_deref().into(),
+        f.vulnerability_id.as_str().into(),
+        f.aliases.join(" ").into(),
+        Field::Severity(f.severity),
+        Field::Score(best.and_then(|c| c.score)),
+        best.and_then(|c| c.vector.as_deref()).into(),
+        f.package.as_str().into(),
+        f.package_type.as_deref().into(),
+        f.purl.as_deref().into(),
+        f.installed_version.as_str().into(),
+        f.fixed_version.as_deref().into(),
+        f.status.as_deref().into(),
+        r.verdict.map(|v| decision_name(v.decision)).into(),
+        r.vex.map(|v| v.status.as_str()).into(),
+        r.vex.and_then(|v| v.justification.as_deref()).into(),
+        Field::Bool(r.suppressed()),
+        f.title.as_deref().into(),
+    ]
+}
+
+/// A component's row under [`COMPONENTS`].
+pub(crate) fn component_fields<'a>(scan: &'a Scan, c: &'a Component) -> [Field<'a>; 8] {
+    [
+        scan.scan_id.as_str().into(),
+        scan.artifact.name.as_str().into(),
+        c.name.as_str().into(),
+        c.version.as_str().into(),
+        c.package_type.as_deref().into(),
+        c.purl.as_deref().into(),
+        c.location.as_deref().into(),
+        c.licenses.join("; ").into(),
+    ]
+}
+
+/// A statement's row under [`VEX`].
+pub(crate) fn vex_fields<'a>(scan: &'a Scan, s: &'a VexStatement) -> [Field<'a>; 8] {
+    [
+        scan.scan_id.as_str().into(),
+        s.vulnerability_id.as_str().into(),
+        s.products.join(" ").into(),
+        s.status.as_str().into(),
+        s.justification.as_deref().into(),
+        s.impact_statement.as_deref().into(),
+        s.action_statement.as_deref().into(),
+        Field::Time(s.timestamp),
+    ]
+}

@@ -1,0 +1,172 @@
+//! The audit-evidence template: the request, the inputs and their digests, the bundle's
+//! manifest and the VEX statements up front; then per artifact one row per finding with
+//! its policy verdict and VEX decision.
+
+use serde::Serialize;
+
+use ec_domain::BuiltinTemplate;
+use ec_domain::scan::{Decision, Severity};
+
+use super::chunks::{Item, TocEntry, artifact_group, by_scan, toc};
+use super::{Meta, ScanData, Summary, human_time, meta, scans, summary, vex_line};
+use crate::view::ReportView;
+
+#[derive(Serialize)]
+struct ManifestFile {
+    path: String,
+    sha256: Option<String>,
+    note: &'static str,
+}
+
+#[derive(Serialize)]
+struct VexStatementData<'a> {
+    artifact: &'a str,
+    id: &'a str,
+    status: &'static str,
+    products: &'a [String],
+    justification: Option<&'a str>,
+    impact: Option<&'a str>,
+    action: Option<&'a str>,
+    timestamp: Option<String>,
+    source: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Audit<'a> {
+    meta: Meta<'a>,
+    request: Vec<(&'static str, String)>,
+    summary: Summary,
+    scans: Vec<ScanData<'a>>,
+    inputs: &'a [ec_domain::snapshot::InputDigest],
+    manifest: Vec<ManifestFile>,
+    vex: Vec<VexStatementData<'a>>,
+    toc: Vec<TocEntry>,
+}
+
+/// One finding's verdict and VEX decision, as the audit trail lists them.
+#[derive(Serialize)]
+pub(super) struct VerdictRow<'a> {
+    pub severity: Severity,
+    pub id: &'a str,
+    /// `name installed-version`.
+    pub package: String,
+    pub decision: Option<Decision>,
+    /// The verdict's reason and the VEX decision.
+    pub note: String,
+}
+
+pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Audit<'a> {
+    let snap = view.snapshot;
+    let req = &snap.request;
+    let scope = match &req.scope {
+        ec_domain::Scope::ScanIds(ids) => format!("scans {}", ids.join(", ")),
+        ec_domain::Scope::DateRange(r) => {
+            format!("scans from {} to {}", human_time(r.from), human_time(r.to))
+        }
+    };
+    let request = vec![
+        ("Requested by", snap.requested_by.clone()),
+        ("Requested at", human_time(snap.generated_at)),
+        ("Export type", req.export_type.as_str().to_string()),
+        ("Format", req.format.as_str().to_string()),
+        ("Template", req.template.to_string()),
+        ("Scope", scope),
+        ("Include SBOM", req.options.include_sbom.to_string()),
+        ("Include evidence", req.options.include_evidence.to_string()),
+    ];
+    let digest = |kind: &str, id: &str| {
+        snap.inputs
+            .iter()
+            .find(|i| i.kind == kind && i.id == id)
+            .map(|i| i.sha256.clone())
+    };
+    let mut manifest = vec![ManifestFile {
+        path: format!("report.{}", req.format.extension()),
+        sha256: None,
+        note: "this document; its digest is recorded when the bundle is sealed",
+    }];
+    if req.options.include_evidence {
+        for s in &snap.scans {
+            let id = &s.scan.scan_id;
+            for kind in ["scan", "verdicts", "vex"] {
+                manifest.push(ManifestFile {
+                    path: format!("evidence/{id}/{kind}.json"),
+                    sha256: digest(kind, id),
+                    note: "input, canonical JSON",
+                });
+            }
+            if let Some(sbom) = &s.sbom {
+                manifest.push(ManifestFile {
+                    path: format!("evidence/{id}/sbom.json"),
+                    sha256: digest("sbom", &sbom.artifact_digest),
+                    note: "input, canonical JSON",
+                });
+            }
+        }
+    }
+    for path in [
+        "manifest.json",
+        "manifest.dsse.json",
+        "checksums.sha256",
+        "keys/signing.pub.pem",
+        "VERIFY.md",
+    ] {
+        manifest.push(ManifestFile {
+            path: path.to_string(),
+            sha256: None,
+            note: "written when the bundle is sealed",
+        });
+    }
+    Audit {
+        meta: meta(
+            view,
+            BuiltinTemplate::AuditEvidence,
+            "Audit evidence: inputs, verdicts and VEX decisions",
+        ),
+        request,
+        summary: summary(view),
+        scans: scans(view),
+        inputs: &snap.inputs,
+        manifest,
+        vex: view
+            .vex
+            .iter()
+            .map(|(scan, v)| VexStatementData {
+                artifact: &scan.artifact.name,
+                id: &v.vulnerability_id,
+                status: v.status.as_str(),
+                products: &v.products,
+                justification: v.justification.as_deref(),
+                impact: v.impact_statement.as_deref(),
+                action: v.action_statement.as_deref(),
+                timestamp: v.timestamp.map(human_time),
+                source: v.source.as_deref(),
+            })
+            .collect(),
+        toc: toc(items, 1),
+    }
+}
+
+/// Artifact → one row per finding with its verdict and VEX decision.
+pub(super) fn items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
+    let mut items = Vec::with_capacity(view.findings.len() + view.snapshot.scans.len());
+    by_scan(view, |scan_index, first, row| {
+        if first {
+            items.push(artifact_group(scan_index, row.scan));
+        }
+        let f = row.finding;
+        let mut note: Vec<String> = row.verdict.iter().map(|v| v.reason.clone()).collect();
+        note.extend(vex_line(row));
+        if row.suppressed() {
+            note.push("suppressed".into());
+        }
+        items.push(Item::Verdict(VerdictRow {
+            severity: f.severity,
+            id: &f.vulnerability_id,
+            package: format!("{} {}", f.package, f.installed_version),
+            decision: row.verdict.map(|v| v.decision),
+            note: note.join(" · "),
+        }));
+    });
+    items
+}

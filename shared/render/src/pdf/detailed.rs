@@ -1,0 +1,158 @@
+//! The compliance-detailed template: artifact → package (in a target) → findings, each
+//! with its scores, remediation, policy verdict and VEX decision; a vulnerability's
+//! description is printed once per artifact.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use ec_domain::BuiltinTemplate;
+use ec_domain::scan::{Finding, Severity};
+
+use super::chunks::{Item, artifact_group, by_scan, toc};
+use super::{Front, vex_line};
+use crate::common::decision::decision_name;
+use crate::view::{FindingRow, ReportView};
+
+/// One finding as the detailed report prints it. The lines are composed here so that
+/// the template sets few text runs (typst's cost grows with runs and style changes).
+#[derive(Serialize)]
+pub(super) struct FindingData<'a> {
+    severity: Severity,
+    id: &'a str,
+    /// Aliases and the highest CVSS score with its source and vector.
+    pub head: String,
+    pub title: Option<&'a str>,
+    /// Remediation (fixed version), scanner status and policy verdict.
+    pub line: String,
+    /// The VEX decision in force, when a statement applies.
+    pub vex: Option<String>,
+    suppressed: bool,
+    pub description: Option<&'a str>,
+    /// `package version` of the first finding of this vulnerability in the artifact, whose
+    /// entry holds the description (scanners repeat it for every package affected).
+    described_under: Option<String>,
+}
+
+fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
+    let f = row.finding;
+    let mut head = Vec::new();
+    if !f.aliases.is_empty() {
+        head.push(f.aliases.join(", "));
+    }
+    if let Some(c) = cvss_label(row) {
+        head.push(c);
+    }
+    let mut line = remediation(row);
+    if let Some(status) = &f.status {
+        line.push_str(" · scanner status ");
+        line.push_str(status);
+    }
+    if let Some(v) = row.verdict {
+        line.push_str(" · policy ");
+        line.push_str(decision_name(v.decision));
+    }
+    FindingData {
+        severity: f.severity,
+        id: &f.vulnerability_id,
+        head: head.join(" · "),
+        title: f.title.as_deref(),
+        line,
+        vex: vex_line(row),
+        suppressed: row.suppressed(),
+        description: f.description.as_deref(),
+        described_under: None,
+    }
+}
+
+/// `CVSS 9.8 (nvd 3.1)` for the highest-scored entry (vectors are in the data formats).
+fn cvss_label(row: &FindingRow<'_>) -> Option<String> {
+    let best = row.best_cvss()?;
+    Some(format!(
+        "CVSS {:.1} ({} {})",
+        best.score.unwrap_or(0.0),
+        best.source,
+        best.version
+    ))
+}
+
+/// What to do about a finding, in one short sentence (the package and installed version
+/// head its group), followed by the VEX action statement when there is one.
+fn remediation(row: &FindingRow<'_>) -> String {
+    let f = row.finding;
+    let mut text = match (row.vex, &f.fixed_version) {
+        (Some(v), _) if row.suppressed() => {
+            format!("No action required (VEX {}).", v.status.as_str())
+        }
+        (_, Some(fixed)) => format!("Upgrade to {fixed} or later."),
+        (_, None) => "No fixed version published: mitigate or accept the risk.".to_string(),
+    };
+    if let Some(action) = row.vex.and_then(|v| v.action_statement.as_deref()) {
+        text.push(' ');
+        text.push_str(action);
+    }
+    text
+}
+
+pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Front<'a> {
+    Front::new(
+        view,
+        BuiltinTemplate::ComplianceDetailed,
+        "Compliance report: findings in detail",
+        toc(items, 2),
+    )
+}
+
+/// Artifact → package (in a target) → findings.
+pub(super) fn items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
+    let mut items = Vec::with_capacity(view.findings.len() * 11 / 10 + 1);
+    let mut package: Option<(usize, &Finding)> = None;
+    let mut packages = 0;
+    // Vulnerability id → where its description was printed, within the current artifact.
+    let mut described: HashMap<&str, &Finding> = HashMap::new();
+    by_scan(view, |scan_index, first, row| {
+        let f = row.finding;
+        if first {
+            items.push(artifact_group(scan_index, row.scan));
+            package = None;
+            described.clear();
+        }
+        let same = package.is_some_and(|(i, p)| {
+            i == scan_index
+                && p.target == f.target
+                && p.package == f.package
+                && p.installed_version == f.installed_version
+        });
+        if !same {
+            packages += 1;
+            let mut detail = Vec::new();
+            if let Some(t) = &f.package_type {
+                detail.push(t.clone());
+            }
+            if let Some(t) = &f.target {
+                detail.push(format!("in {t}"));
+            }
+            items.push(Item::Group {
+                level: 2,
+                key: format!("p{packages}"),
+                label: format!("{} {}", f.package, f.installed_version),
+                detail: (!detail.is_empty()).then(|| detail.join(" · ")),
+            });
+            package = Some((scan_index, f));
+        }
+        let mut data = finding_data(row);
+        if f.description.is_some() {
+            match described.get(f.vulnerability_id.as_str()) {
+                Some(at) if at.description == f.description => {
+                    data.description = None;
+                    data.described_under = Some(format!("{} {}", at.package, at.installed_version));
+                }
+                _ => {
+                    described.insert(&f.vulnerability_id, f);
+                }
+            }
+        }
+        items.push(Item::Finding(data));
+    });
+    items
+}

@@ -1,0 +1,134 @@
+//! The Summary sheet: the export's fields, the findings by severity, one row per scan, and
+//! a note for every table that continues on further sheets.
+
+use rust_xlsxwriter::{Workbook, XlsxError};
+
+use ec_domain::scan::Severity;
+
+use super::cells::{Cell, Styles, count};
+use super::sheets::{Sheet, sheet_names};
+use super::{COMPONENTS, FINDINGS, VERDICTS, VEX};
+use crate::common::columns::Field;
+use crate::common::decision::decision_name;
+use crate::common::identity::scanner_label;
+use crate::view::ReportView;
+
+/// Summary column widths: field names and scan ids, values and artifacts, digests, then
+/// the per-scan columns.
+const SUMMARY_WIDTHS: [f64; 15] = [
+    30.0, 40.0, 72.0, 16.0, 20.0, 21.0, 20.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 11.0, 10.0,
+];
+
+/// The scans table's header: these, then a count per severity in the order of
+/// `Severity::ALL` (the order of a scan's counts), each named as the domain names it.
+const SCAN_FIELDS: [&str; 9] = [
+    "Scan ID",
+    "Artifact",
+    "Artifact digest",
+    "Artifact kind",
+    "Scanner",
+    "Scanned at",
+    "Policy",
+    "Decision",
+    "Findings",
+];
+
+/// `critical` as a header: `Critical`.
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// Rows of the Verdicts sheet: each scan's decision, then its findings' verdicts.
+pub(super) fn verdict_rows(view: &ReportView<'_>) -> usize {
+    view.snapshot.scans.len() + view.findings.iter().filter(|r| r.verdict.is_some()).count()
+}
+
+pub(super) fn write_summary(
+    wb: &mut Workbook,
+    st: &Styles,
+    view: &ReportView<'_>,
+    rows_per_sheet: u32,
+) -> Result<(), XlsxError> {
+    let snap = view.snapshot;
+    let req = &snap.request;
+    let mut sheet = Sheet::open(wb, "Summary", &SUMMARY_WIDTHS)?;
+    let mut put = |cells: Vec<Cell<'_>>| sheet.write(wb, st, cells);
+    put(vec![Cell::Label("Field"), Cell::Label("Value")])?;
+    let template = req.template.to_string();
+    let fields: [(&str, Cell); 14] = [
+        ("Export ID", snap.export_id.as_str().into()),
+        ("Tenant", snap.tenant_id.as_str().into()),
+        ("Type", req.export_type.as_str().into()),
+        ("Format", req.format.as_str().into()),
+        ("Template", template.as_str().into()),
+        ("Generated at", Field::Time(Some(snap.generated_at)).into()),
+        ("Requested by", snap.requested_by.as_str().into()),
+        ("Scans in scope", count(snap.scans.len())),
+        ("Findings", count(view.findings.len())),
+        ("VEX-suppressed findings", count(view.suppressed_count())),
+        ("Findings with a fix available", count(view.fixable_count())),
+        ("Components", count(view.components.len())),
+        ("VEX statements", count(view.vex.len())),
+        ("Policy decision", decision_name(view.decision()).into()),
+    ];
+    for (name, value) in fields {
+        put(vec![name.into(), value])?;
+    }
+
+    put(vec![])?;
+    put(vec![Cell::Label("Severity"), Cell::Label("Findings")])?;
+    for (severity, n) in view.severity_counts() {
+        put(vec![Field::Severity(severity).into(), count(n)])?;
+    }
+
+    put(vec![])?;
+    let severities = Severity::ALL.map(|s| capitalised(s.as_str()));
+    let header = SCAN_FIELDS
+        .iter()
+        .copied()
+        .chain(severities.iter().map(String::as_str));
+    put(header.map(Cell::Label).collect())?;
+    for inputs in &snap.scans {
+        let scan = &inputs.scan;
+        let mut cells: Vec<Cell> = vec![
+            scan.scan_id.as_str().into(),
+            scan.artifact.name.as_str().into(),
+            scan.artifact.digest.as_deref().into(),
+            scan.artifact.kind.as_str().into(),
+            scanner_label(scan).into(),
+            Field::Time(Some(scan.scanned_at)).into(),
+            inputs.verdicts.policy.as_str().into(),
+            decision_name(inputs.verdicts.decision).into(),
+            count(scan.findings.len()),
+        ];
+        cells.extend(scan.severity_counts().into_values().map(count));
+        put(cells)?;
+    }
+
+    let tables = [
+        (&FINDINGS, view.findings.len()),
+        (&COMPONENTS, view.components.len()),
+        (&VEX, view.vex.len()),
+        (&VERDICTS, verdict_rows(view)),
+    ];
+    for (table, rows) in tables {
+        let names = sheet_names(table, rows, rows_per_sheet);
+        if names.len() > 1 {
+            put(vec![])?;
+            put(vec![
+                Cell::Label("Note"),
+                format!(
+                    "{} has {rows} rows, more than one Excel sheet holds: it continues on {}",
+                    table.name,
+                    names[1..].join(", ")
+                )
+                .into(),
+            ])?;
+        }
+    }
+    Ok(())
+}
