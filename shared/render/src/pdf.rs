@@ -14,6 +14,7 @@ mod audit;
 mod chunks;
 mod detailed;
 mod developer;
+mod entries;
 mod executive;
 
 use std::collections::BTreeMap;

@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use ec_domain::BuiltinTemplate;
-use ec_domain::scan::{Decision, Severity};
 
 use super::chunks::{Item, TocEntry, artifact_group, by_scan, toc};
+use super::entries::VerdictRow;
 use super::{Meta, ScanData, Summary, human_time, meta, scans, summary, vex_line};
 use crate::view::ReportView;
 
@@ -41,18 +41,6 @@ pub(super) struct Audit<'a> {
     manifest: Vec<ManifestFile>,
     vex: Vec<VexStatementData<'a>>,
     toc: Vec<TocEntry>,
-}
-
-/// One finding's verdict and VEX decision, as the audit trail lists them.
-#[derive(Serialize)]
-pub(super) struct VerdictRow<'a> {
-    pub severity: Severity,
-    pub id: &'a str,
-    /// `name installed-version`.
-    pub package: String,
-    pub decision: Option<Decision>,
-    /// The verdict's reason and the VEX decision.
-    pub note: String,
 }
 
 pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Audit<'a> {

@@ -6,9 +6,7 @@ use serde::Serialize;
 
 use ec_domain::scan::Scan;
 
-use super::audit::VerdictRow;
-use super::detailed::FindingData;
-use super::developer::RuleData;
+use super::entries::{FindingData, RuleData, VerdictRow};
 use super::human_time;
 use crate::common::identity::scanner_label;
 use crate::view::{FindingRow, ReportView};

@@ -4,35 +4,14 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use ec_domain::BuiltinTemplate;
-use ec_domain::scan::{Finding, Severity};
+use ec_domain::scan::Finding;
 
 use super::chunks::{Item, artifact_group, by_scan, toc};
+use super::entries::FindingData;
 use super::{Front, vex_line};
 use crate::common::decision::decision_name;
 use crate::view::{FindingRow, ReportView};
-
-/// One finding as the detailed report prints it. The lines are composed here so that
-/// the template sets few text runs (typst's cost grows with runs and style changes).
-#[derive(Serialize)]
-pub(super) struct FindingData<'a> {
-    severity: Severity,
-    id: &'a str,
-    /// Aliases and the highest CVSS score with its source and vector.
-    pub head: String,
-    pub title: Option<&'a str>,
-    /// Remediation (fixed version), scanner status and policy verdict.
-    pub line: String,
-    /// The VEX decision in force, when a statement applies.
-    pub vex: Option<String>,
-    suppressed: bool,
-    pub description: Option<&'a str>,
-    /// `package version` of the first finding of this vulnerability in the artifact, whose
-    /// entry holds the description (scanners repeat it for every package affected).
-    described_under: Option<String>,
-}
 
 fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
     let f = row.finding;

@@ -1,26 +1,13 @@
 //! The developer-sarif template: target (manifest, lock file or image OS) → rule
 //! (vulnerability id) → the packages it hits and their fixes, as a code-scanning view.
 
-use serde::Serialize;
-
 use ec_domain::BuiltinTemplate;
-use ec_domain::scan::Severity;
 
 use super::Front;
 use super::chunks::{Item, by_scan, toc};
+use super::entries::RuleData;
 use crate::common::severity::worst;
 use crate::view::{FindingRow, ReportView};
-
-/// One rule (vulnerability id) in one target, with every package it hits and the fix.
-#[derive(Serialize)]
-pub(super) struct RuleData<'a> {
-    pub id: &'a str,
-    pub severity: Severity,
-    pub title: Option<&'a str>,
-    pub score: Option<String>,
-    /// `name installed → fixed`, and the VEX status where a statement applies.
-    pub packages: Vec<String>,
-}
 
 pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Front<'a> {
     Front::new(

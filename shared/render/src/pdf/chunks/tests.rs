@@ -4,7 +4,7 @@
 use ec_domain::scan::Severity;
 
 use super::{Item, chunk_size, split};
-use crate::pdf::audit::VerdictRow;
+use crate::pdf::entries::VerdictRow;
 
 /// A row of weight 1000.
 fn row() -> Item<'static> {
