@@ -115,6 +115,19 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The package a finding names, as an inventory entry (where a scanner lists no
+    /// packages of its own, its findings are the inventory).
+    pub fn component(&self) -> Component {
+        Component {
+            name: self.package.clone(),
+            version: self.installed_version.clone(),
+            package_type: self.package_type.clone(),
+            purl: self.purl.clone(),
+            location: self.target.clone(),
+            licenses: Vec::new(),
+        }
+    }
+
     /// The highest CVSS base score reported by any source.
     pub fn max_score(&self) -> Option<f64> {
         self.cvss

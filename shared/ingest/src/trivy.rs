@@ -157,14 +157,7 @@ fn read_results(
         }
         let packages = strict_array_at(result, "Packages", format, &format!("{at}."))?;
         if packages.is_empty() {
-            components.extend(findings[first..].iter().map(|f| Component {
-                name: f.package.clone(),
-                version: f.installed_version.clone(),
-                package_type: f.package_type.clone(),
-                purl: f.purl.clone(),
-                location: f.target.clone(),
-                licenses: Vec::new(),
-            }));
+            components.extend(findings[first..].iter().map(Finding::component));
         } else {
             for (j, p) in packages.iter().enumerate() {
                 let name = str_at(p, "Name").ok_or_else(|| {

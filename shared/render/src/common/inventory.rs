@@ -52,7 +52,7 @@ impl<'a> Inventory<'a> {
                 let i = entries.len();
                 entries.push(Entry {
                     scan: row.scan,
-                    component: Cow::Owned(component_of(f)),
+                    component: Cow::Owned(Finding::component(f)),
                     bom_ref: String::new(),
                 });
                 index.add(i, scan, f.purl.as_deref(), &f.package, &f.installed_version);
@@ -170,17 +170,6 @@ impl<'a> Index<'a> {
             .copied()
             .find(|&i| entries[i].component.location == f.target)
             .or_else(|| candidates.first().copied())
-    }
-}
-
-fn component_of(f: &Finding) -> Component {
-    Component {
-        name: f.package.clone(),
-        version: f.installed_version.clone(),
-        package_type: f.package_type.clone(),
-        purl: f.purl.clone(),
-        location: f.target.clone(),
-        licenses: Vec::new(),
     }
 }
 
