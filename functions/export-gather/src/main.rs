@@ -1,18 +1,6 @@
 //! export-gather: the gather stage, fed by SQS, answering with partial batch responses.
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use ec_domain::messages::QueueName;
-use lambda_runtime::{LambdaEvent, service_fn};
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ec_lambda::init_tracing();
-    let stages = ec_lambda::aws::Aws::from_env().await?.pipeline()?.stages;
-    let stages = &stages;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, lambda_runtime::Error>(
-            ec_lambda::sqs::handle_batch(stages, QueueName::Gather, event.payload).await,
-        )
-    }))
-    .await
+    ec_lambda::run::stage(ec_domain::messages::QueueName::Gather).await
 }

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod error;
+pub mod run;
 pub mod s3_event;
 pub mod schedule;
 pub mod seal;

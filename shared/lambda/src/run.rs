@@ -1,0 +1,51 @@
+//! What each function's `main` runs: the Lambda runtime loop over one handler, built once
+//! per cold start from the environment. A function picks its entry point; nothing else is
+//! in its `main`.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use ec_domain::messages::QueueName;
+
+use crate::aws::Aws;
+
+/// A queue-fed stage (gather, render), answering with partial batch responses.
+pub async fn stage(queue: QueueName) -> Result<(), Error> {
+    crate::init_tracing();
+    let stages = &Aws::from_env().await?.pipeline()?.stages;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, Error>(crate::sqs::handle_batch(stages, queue, event.payload).await)
+    }))
+    .await
+}
+
+/// The seal stage, fed by S3 notifications directly or through SQS.
+pub async fn seal() -> Result<(), Error> {
+    crate::init_tracing();
+    let stages = &Aws::from_env().await?.pipeline()?.stages;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        crate::seal::handle(stages, event.payload).await
+    }))
+    .await
+}
+
+/// EventBridge Scheduler invocations of schedules.
+pub async fn schedule() -> Result<(), Error> {
+    crate::init_tracing();
+    let scheduler = &Aws::from_env().await?.pipeline()?.scheduler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        crate::schedule::handle(scheduler, &event.payload).await
+    }))
+    .await
+}
+
+/// The API Gateway WebSocket routes.
+pub async fn websocket() -> Result<(), Error> {
+    crate::init_tracing();
+    let routes = &Aws::from_env().await?.ws_routes()?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Ok::<Value, Error>(routes.handle(&event.payload).await)
+    }))
+    .await
+}
