@@ -4,30 +4,23 @@
 use std::collections::BTreeMap;
 
 use crate::id_types::{ScanId, TenantId};
+use crate::wire::string_enum;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Negligible,
-    Unknown,
-}
+string_enum!(
+    /// How bad a finding is, as every format names it.
+    Severity {
+        Critical = "critical",
+        High = "high",
+        Medium = "medium",
+        Low = "low",
+        Negligible = "negligible",
+        Unknown = "unknown",
+    }
+);
 
 impl Severity {
-    pub const ALL: [Severity; 6] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Negligible,
-        Severity::Unknown,
-    ];
-
     /// Reads a scanner's severity word, case-insensitively; anything else is `unknown`.
     pub fn parse_lenient(s: &str) -> Severity {
         match s.trim().to_ascii_lowercase().as_str() {
@@ -37,17 +30,6 @@ impl Severity {
             "low" => Severity::Low,
             "negligible" | "none" | "info" | "informational" => Severity::Negligible,
             _ => Severity::Unknown,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Negligible => "negligible",
-            Severity::Unknown => "unknown",
         }
     }
 }
@@ -254,13 +236,10 @@ impl From<&Scan> for ScanSummary {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    Pass,
-    Warn,
-    Fail,
-}
+string_enum!(
+    /// A policy's verdict.
+    Decision { Pass = "pass", Warn = "warn", Fail = "fail" }
+);
 
 /// A policy verdict on one finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,28 +260,20 @@ pub struct Verdicts {
     pub findings: Vec<FindingVerdict>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VexStatus {
-    NotAffected,
-    Affected,
-    Fixed,
-    UnderInvestigation,
-}
+string_enum!(
+    /// A VEX statement's status.
+    VexStatus {
+        NotAffected = "not_affected",
+        Affected = "affected",
+        Fixed = "fixed",
+        UnderInvestigation = "under_investigation",
+    }
+);
 
 impl VexStatus {
     /// `not_affected` and `fixed` suppress a finding (shown, but marked).
     pub fn suppresses(self) -> bool {
         matches!(self, VexStatus::NotAffected | VexStatus::Fixed)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VexStatus::NotAffected => "not_affected",
-            VexStatus::Affected => "affected",
-            VexStatus::Fixed => "fixed",
-            VexStatus::UnderInvestigation => "under_investigation",
-        }
     }
 }
 

@@ -57,7 +57,7 @@ pub(super) struct Styles {
     score: CellFormat,
     time: CellFormat,
     /// In the order of `Severity::ALL`.
-    severity: [CellFormat; 6],
+    severity: Vec<CellFormat>,
 }
 
 impl Styles {
@@ -66,18 +66,21 @@ impl Styles {
             bold: CellFormat::new().set_bold(),
             score: CellFormat::new().set_num_format("0.0"),
             time: CellFormat::new().set_num_format(r#"yyyy-mm-dd"T"hh:mm:ss"Z""#),
-            severity: Severity::ALL.map(|s| {
-                let (fill, font) = severity_colours(s);
-                CellFormat::new()
-                    .set_background_color(Color::RGB(fill))
-                    .set_font_color(Color::RGB(font))
-            }),
+            severity: Severity::ALL
+                .iter()
+                .map(|&s| {
+                    let (fill, font) = severity_colours(s);
+                    CellFormat::new()
+                        .set_background_color(Color::RGB(fill))
+                        .set_font_color(Color::RGB(font))
+                })
+                .collect(),
         }
     }
 
     fn severity(&self, s: Severity) -> &CellFormat {
-        // `Severity::ALL` lists the variants in declaration order.
-        &self.severity[s as usize]
+        // `Severity::ALL` lists the variants in declaration order, one style each.
+        self.severity.get(s as usize).unwrap_or(&self.bold)
     }
 }
 

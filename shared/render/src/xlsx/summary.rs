@@ -86,7 +86,10 @@ pub(super) fn write_summary(
     }
 
     put(vec![])?;
-    let severities = Severity::ALL.map(|s| capitalised(s.as_str()));
+    let severities: Vec<String> = Severity::ALL
+        .iter()
+        .map(|s| capitalised(s.as_str()))
+        .collect();
     let header = SCAN_FIELDS
         .iter()
         .copied()
