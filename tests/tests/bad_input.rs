@@ -418,9 +418,12 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
     cfg.limits.scan_bytes = SCAN_LIMIT;
     let stack = Stack::start(cfg, &env).await.unwrap();
     let base = stack.base_url.clone();
+    // A fresh connection per row: a server that answers 413 before reading an oversize
+    // body closes the connection, and a pooled one would fail the next row by chance.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(0)
         .build()
         .unwrap();
     let secret = stack.jwt_secret.clone();
@@ -433,6 +436,12 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
     let write_only = mint("acme", "export:write", 3600);
     let no_scan_write = mint("acme", "export:read export:write", 3600);
     let expired = mint("acme", ALL_SCOPES, -3600);
+    // Tenants the contract does not allow, in a token signed with the right secret.
+    let slashed = mint("a/b", ALL_SCOPES, 3600);
+    let spaced = mint("a b", ALL_SCOPES, 3600);
+    let climbing = mint("../../x", ALL_SCOPES, 3600);
+    let long_tenant = "t".repeat(300);
+    let too_long = mint(&long_tenant, ALL_SCOPES, 3600);
     let badly_signed = ec_api::auth::mint(
         b"another-secret-entirely-0123456789",
         "alice",
@@ -783,6 +792,52 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
         )
         .headers(vec![("X-Tenant-Id", "acme".into())])
         .expect(401, "ERR_UNAUTHENTICATED"),
+        Row::new("tenant with a slash", Method::POST, p_exports)
+            .headers(auth_json(&slashed, "a/b"))
+            .body(good.clone())
+            .expect(401, "ERR_UNAUTHENTICATED")
+            .message_has(&["tenant"]),
+        Row::new("tenant with a space", Method::GET, p_exports)
+            .headers(auth(&spaced, "a b"))
+            .expect(401, "ERR_UNAUTHENTICATED"),
+        Row::new("tenant climbing out of its prefix", Method::GET, p_exports)
+            .headers(auth(&climbing, "../../x"))
+            .expect(401, "ERR_UNAUTHENTICATED"),
+        Row::new("300-character tenant", Method::GET, p_exports)
+            .headers(auth(&too_long, &long_tenant))
+            .expect(401, "ERR_UNAUTHENTICATED"),
+        Row::new("tenant with a slash, no header", Method::GET, p_exports)
+            .headers(vec![("Authorization", format!("Bearer {slashed}"))])
+            .expect(401, "ERR_UNAUTHENTICATED"),
+        // Paths that do not decode get the error body too.
+        Row::new(
+            "export id that does not decode",
+            Method::GET,
+            "/api/v1/exports/%ff%fe",
+        )
+        .headers(a())
+        .expect(404, "ERR_NOT_FOUND"),
+        Row::new(
+            "download of an id that does not decode",
+            Method::GET,
+            "/api/v1/exports/%ff%fe/download",
+        )
+        .headers(a())
+        .expect(404, "ERR_NOT_FOUND"),
+        Row::new(
+            "schedule id that does not decode",
+            Method::DELETE,
+            "/api/v1/schedules/%ff",
+        )
+        .headers(a())
+        .expect(404, "ERR_NOT_FOUND"),
+        Row::new(
+            "template name that does not decode",
+            Method::GET,
+            "/api/v1/templates/%ff",
+        )
+        .headers(a())
+        .expect(404, "ERR_NOT_FOUND"),
         Row::new(
             "tenant header not matching the token",
             Method::POST,

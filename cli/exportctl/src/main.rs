@@ -59,12 +59,16 @@ enum Command {
     },
     /// Print a JWT that `serve` on the same data dir (or JWT secret) accepts.
     Token {
+        /// The tenant the token speaks for: `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`.
         #[arg(long)]
-        tenant: String,
+        tenant: ec_domain::TenantId,
+        /// Space-separated scopes the token grants.
         #[arg(long, default_value = "export:read export:write scan:write")]
         scopes: String,
+        /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
+        /// The token's subject (`sub`), recorded as the requester of its exports.
         #[arg(long, default_value = "exportctl")]
         subject: String,
         #[arg(long, env = "EXPORTCENTER_DATA_DIR", default_value = ".exportcenter")]
@@ -220,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let secret = jwt_secret(&data_dir)?;
             println!(
                 "{}",
-                ec_api::auth::mint(&secret, &subject, &tenant, &scopes, ttl)?
+                ec_api::auth::mint(&secret, &subject, tenant.as_str(), &scopes, ttl)?
             );
         }
         Command::Bench {

@@ -19,7 +19,11 @@ pub struct Claims {
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scp: Vec<String>,
-    pub exp: i64,
+    /// Required: a token without it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     #[serde(default)]
     pub iat: i64,
 }
@@ -30,6 +34,16 @@ impl Claims {
             .iter()
             .flat_map(|s| s.split_whitespace())
             .chain(self.scp.iter().map(String::as_str))
+    }
+
+    /// The one tenant a token names, when it names exactly one.
+    fn single_tenant(&self) -> Option<&str> {
+        match (self.tenant.as_deref(), self.tenants.as_slice()) {
+            (Some(t), []) => Some(t),
+            (None, [t]) => Some(t.as_str()),
+            (Some(t), [u]) if t == u => Some(t),
+            _ => None,
+        }
     }
 
     fn covers_tenant(&self, tenant: &str) -> bool {
@@ -58,6 +72,9 @@ impl Principal {
     }
 }
 
+/// Default of `EXPORTCENTER_JWT_LEEWAY_SECS`: clock skew allowed on `exp` and `nbf`.
+pub const DEFAULT_LEEWAY_SECS: u64 = 60;
+
 /// Verifies tokens with one HS256 secret.
 pub struct Auth {
     decoding: DecodingKey,
@@ -67,13 +84,24 @@ pub struct Auth {
 impl Auth {
     pub fn hs256(secret: &[u8]) -> Auth {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
+        validation.leeway = DEFAULT_LEEWAY_SECS;
         validation.validate_exp = true;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
         Auth {
             decoding: DecodingKey::from_secret(secret),
             validation,
         }
+    }
+
+    /// The clock skew allowed on `exp` and `nbf` (`EXPORTCENTER_JWT_LEEWAY_SECS`).
+    pub fn with_leeway(mut self, seconds: u64) -> Auth {
+        self.validation.leeway = seconds;
+        self
+    }
+
+    pub fn leeway(&self) -> u64 {
+        self.validation.leeway
     }
 
     /// Checks `token` and that it speaks for `tenant`.
@@ -83,20 +111,37 @@ impl Auth {
         })?;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
                 let why = match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the token has expired",
-                    jsonwebtoken::errors::ErrorKind::InvalidSignature => {
-                        "the token's signature is invalid"
+                    ErrorKind::ExpiredSignature => "the token has expired",
+                    ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
+                    ErrorKind::InvalidSignature => "the token's signature is invalid",
+                    ErrorKind::MissingRequiredClaim(c) if c == "exp" => {
+                        "the token has no exp claim (an expiry is required)"
                     }
                     _ => "the token is not a valid HS256 JWT",
                 };
                 ApiError::new(ErrorCode::Unauthenticated, why)
             })?;
         let claims = data.claims;
-        let tenant = tenant.filter(|t| !t.is_empty()).ok_or_else(|| {
-            ApiError::new(ErrorCode::BadRequest, "the X-Tenant-Id header is required")
+        let tenant = match tenant.filter(|t| !t.is_empty()) {
+            Some(t) => t,
+            // A token for one tenant names it; one for several must say which.
+            None => claims.single_tenant().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::BadRequest,
+                    "the X-Tenant-Id header is required: the token covers several tenants",
+                )
+            })?,
+        };
+        let tenant = TenantId::parse(tenant).map_err(|_| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the tenant is not a valid tenant id ([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
+            )
+            .with_detail("X-Tenant-Id", "not a valid tenant id")
         })?;
-        if !claims.covers_tenant(tenant) {
+        if !claims.covers_tenant(&tenant) {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 format!("the token does not cover tenant {tenant}"),
@@ -130,7 +175,7 @@ pub fn mint(
         sub: Some(subject.to_string()),
         tenant: Some(tenant.to_string()),
         scope: Some(scopes.to_string()),
-        exp: now + ttl_secs,
+        exp: Some(now + ttl_secs),
         iat: now,
         ..Claims::default()
     };
@@ -177,13 +222,85 @@ mod tests {
         assert!(e.message.contains("expired"));
     }
 
+    fn sign(claims: &Claims) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    #[test]
+    fn tenant_ids_follow_the_contract() {
+        let auth = Auth::hs256(SECRET);
+        for bad in ["a/b", "a b", "../../x", "-x", ".x", &"t".repeat(65)] {
+            let t = mint(SECRET, "alice", bad, "export:read", 60).unwrap();
+            let e = auth.verify(Some(&t), Some(bad)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::Unauthenticated, "{bad}");
+            assert!(e.message.contains("tenant"), "{bad}: {}", e.message);
+            assert!(!e.message.contains(bad) || bad.len() < 20, "{bad}");
+        }
+        for good in ["acme-corp", "A1.b_c-d", &"t".repeat(64)] {
+            let t = mint(SECRET, "alice", good, "export:read", 60).unwrap();
+            assert!(auth.verify(Some(&t), Some(good)).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn a_single_tenant_token_names_the_tenant() {
+        let auth = Auth::hs256(SECRET);
+        let t = mint(SECRET, "alice", "acme", "export:read", 60).unwrap();
+        assert_eq!(auth.verify(Some(&t), None).unwrap().caller.tenant, "acme");
+        let many = sign(&Claims {
+            tenants: vec!["a".into(), "b".into()],
+            scope: Some("export:read".into()),
+            exp: Some(now() + 60),
+            ..Claims::default()
+        });
+        let e = auth.verify(Some(&many), None).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        assert!(e.message.contains("X-Tenant-Id"), "{}", e.message);
+    }
+
+    #[test]
+    fn exp_is_required_nbf_is_checked_and_the_leeway_is_configured() {
+        let auth = Auth::hs256(SECRET).with_leeway(0);
+        let no_exp = sign(&Claims {
+            tenant: Some("acme".into()),
+            ..Claims::default()
+        });
+        let e = auth.verify(Some(&no_exp), Some("acme")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Unauthenticated);
+        assert!(e.message.contains("exp"), "{}", e.message);
+        let later = sign(&Claims {
+            tenant: Some("acme".into()),
+            exp: Some(now() + 600),
+            nbf: Some(now() + 300),
+            ..Claims::default()
+        });
+        let e = auth.verify(Some(&later), Some("acme")).unwrap_err();
+        assert!(e.message.contains("not valid yet"), "{}", e.message);
+        // Just expired: refused with no leeway, accepted within a minute's.
+        let just = mint(SECRET, "alice", "acme", "export:read", -5).unwrap();
+        assert!(auth.verify(Some(&just), Some("acme")).is_err());
+        let lenient = Auth::hs256(SECRET).with_leeway(60);
+        assert!(lenient.verify(Some(&just), Some("acme")).is_ok());
+        assert_eq!(Auth::hs256(SECRET).leeway(), DEFAULT_LEEWAY_SECS);
+        assert_eq!(DEFAULT_LEEWAY_SECS, 60);
+    }
+
     #[test]
     fn tenants_array_and_scp_array_count() {
         let auth = Auth::hs256(SECRET);
         let claims = Claims {
             tenants: vec!["a".into(), "b".into()],
             scp: vec!["export:read".into()],
-            exp: time::OffsetDateTime::now_utc().unix_timestamp() + 60,
+            exp: Some(time::OffsetDateTime::now_utc().unix_timestamp() + 60),
             ..Claims::default()
         };
         let t = jsonwebtoken::encode(

@@ -91,6 +91,21 @@ impl PathId for ScheduleId {
     const WHAT: &'static str = "schedule";
 }
 
+/// A template's name in the path (`custom-{tenant}` or a built-in name); the template
+/// service decides whether it is the caller's.
+pub struct TemplatePathName(pub String);
+
+impl std::str::FromStr for TemplatePathName {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(TemplatePathName(s.to_string()))
+    }
+}
+
+impl PathId for TemplatePathName {
+    const WHAT: &'static str = "template";
+}
+
 impl<T: PathId + Send, St: Send + Sync> FromRequestParts<St> for IdPath<T> {
     type Rejection = ApiFailure;
 

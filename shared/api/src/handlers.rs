@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -15,8 +14,8 @@ use ec_pipeline::app::templates::own_name;
 
 use crate::error::ApiFailure;
 use crate::extract::{
-    Authed, ExportRead, ExportWrite, IdPath, Q, ScanWrite, TemplateWrite, header_str, json_body,
-    json_value,
+    Authed, ExportRead, ExportWrite, IdPath, Q, ScanWrite, TemplatePathName, TemplateWrite,
+    header_str, json_body, json_value,
 };
 
 type ApiResult = Result<Response, ApiFailure>;
@@ -106,7 +105,7 @@ pub async fn templates(a: Authed<ExportRead>) -> ApiResult {
 
 pub async fn put_template(
     a: Authed<TemplateWrite>,
-    Path(name): Path<String>,
+    IdPath(TemplatePathName(name)): IdPath<TemplatePathName>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult {
@@ -117,7 +116,10 @@ pub async fn put_template(
     ok(&a.app.templates.put(&a.caller, &name, template).await?)
 }
 
-pub async fn get_template(a: Authed<ExportRead>, Path(name): Path<String>) -> ApiResult {
+pub async fn get_template(
+    a: Authed<ExportRead>,
+    IdPath(TemplatePathName(name)): IdPath<TemplatePathName>,
+) -> ApiResult {
     ok(&a.app.templates.get(&a.caller, &name).await?)
 }
 

@@ -105,12 +105,23 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// A tenant. What a valid tenant id is (the contract's rule) is checked here, once, where
-    /// a verified token names it; today any non-empty id that is safe in keys and URLs.
+    /// A tenant: `[A-Za-z0-9][A-Za-z0-9._-]{0,63}` (the contract's rule), checked here, once,
+    /// where a verified token names it, so no other tenant reaches a key, a row or a queue.
     TenantId,
     "tenant",
-    crate::ids::is_safe_id
+    is_tenant_id
 );
+
+/// The contract's tenant rule: an ASCII letter or digit, then up to 63 letters, digits,
+/// `.`, `_` or `-`.
+fn is_tenant_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
 
 id_type!(
     /// An export: `exp-` + a lowercase ULID, or a scheduled run's derived id.
@@ -189,6 +200,12 @@ mod tests {
         assert_eq!(serde_json::from_str::<TenantId>("\"acme\"").unwrap(), t);
         assert!(serde_json::from_str::<TenantId>("\"a/b\"").is_err());
         assert!(TenantId::parse("").is_err());
+        for bad in ["a/b", "a b", "../../x", "-x", ".x", "_x"] {
+            assert!(TenantId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(TenantId::parse("t".repeat(65)).is_err());
+        assert!(TenantId::parse("t".repeat(64)).is_ok());
+        assert!(TenantId::parse("Acme-Corp.eu_1").is_ok());
         assert!(ExportId::parse("../x").is_err());
         let e = ExportId::generate();
         assert!(e.starts_with("exp-"));

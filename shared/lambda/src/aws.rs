@@ -52,7 +52,12 @@ impl Aws {
 
     fn auth(&self) -> Result<Arc<Auth>, WiringError> {
         let secret = required_var(self.env.as_ref(), "EXPORTCENTER_JWT_SECRET")?;
-        Ok(Arc::new(Auth::hs256(secret.as_bytes())))
+        let leeway = parse_var(
+            self.env.as_ref(),
+            "EXPORTCENTER_JWT_LEEWAY_SECS",
+            ec_api::auth::DEFAULT_LEEWAY_SECS,
+        )?;
+        Ok(Arc::new(Auth::hs256(secret.as_bytes()).with_leeway(leeway)))
     }
 
     /// What `export-api` serves.

@@ -59,6 +59,8 @@ pub struct StackConfig {
     pub data_dir: PathBuf,
     /// `EXPORTCENTER_JWT_SECRET`; else the data dir's generated secret.
     pub jwt_secret: Option<Vec<u8>>,
+    /// `EXPORTCENTER_JWT_LEEWAY_SECS`: clock skew allowed on a token's `exp` and `nbf`.
+    pub jwt_leeway_secs: u64,
     /// `EXPORTCENTER_PUBLIC_URL`: base of presigned links; default `http://{bound address}`.
     pub public_url: Option<String>,
     /// `EXPORTCENTER_WORKERS`: pull loops per queue.
@@ -83,6 +85,11 @@ impl StackConfig {
             addr,
             data_dir,
             jwt_secret: env.var("EXPORTCENTER_JWT_SECRET").map(String::into_bytes),
+            jwt_leeway_secs: parse_var(
+                env,
+                "EXPORTCENTER_JWT_LEEWAY_SECS",
+                ec_api::auth::DEFAULT_LEEWAY_SECS,
+            )?,
             public_url: env.var("EXPORTCENTER_PUBLIC_URL"),
             workers: parse_var(env, "EXPORTCENTER_WORKERS", 2usize)?.max(1),
             scheduler_tick: std::time::Duration::from_secs(
@@ -218,7 +225,7 @@ impl Stack {
         if !queued.is_empty() {
             tracing::info!(jobs = queued.len(), "re-sent the messages of queued jobs");
         }
-        let auth = Arc::new(Auth::hs256(&jwt_secret));
+        let auth = Arc::new(Auth::hs256(&jwt_secret).with_leeway(cfg.jwt_leeway_secs));
 
         let listener = tokio::net::TcpListener::bind(cfg.addr)
             .await
