@@ -255,6 +255,20 @@ async fn cancelled_jobs_stop_and_failures_are_final() {
         .unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
     assert_eq!(failed.error.unwrap().code.as_str(), "ERR_DATA_SOURCE");
+    // Asking for its report says why there is none.
+    let e = f
+        .pipeline
+        .app
+        .exports
+        .download_url(&caller, &job.export_id, ec_domain::ArtifactKind::Report)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ec_domain::ErrorCode::NotReady);
+    assert!(
+        e.message.contains("failed") && e.message.contains("ERR_DATA_SOURCE"),
+        "{}",
+        e.message
+    );
     assert!(
         f.pushes
             .0

@@ -343,10 +343,14 @@ impl Exports {
             ));
         }
         if job.status != JobStatus::Ready {
-            return Err(ApiError::new(
-                ErrorCode::NotReady,
-                format!("export {export_id} is {}, not ready", job.state_label()),
-            ));
+            let why = match &job.error {
+                Some(e) => format!(
+                    "export {export_id} failed and has no artifacts: {} ({})",
+                    e.message, e.code
+                ),
+                None => format!("export {export_id} is {}, not ready", job.state_label()),
+            };
+            return Err(ApiError::new(ErrorCode::NotReady, why));
         }
         let art = job
             .artifact(kind)
