@@ -5,12 +5,86 @@ use std::process::Command;
 
 use ec_tests::exportctl_bin;
 
-fn token(data_dir: &std::path::Path, tenant: &str) -> std::process::Output {
+fn token_with(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(exportctl_bin())
-        .args(["token", "--tenant", tenant, "--data-dir"])
+        .arg("token")
+        .args(args)
+        .arg("--data-dir")
         .arg(data_dir)
+        .env_remove("EXPORTCENTER_JWT_SECRET")
         .output()
         .unwrap()
+}
+
+fn token(data_dir: &std::path::Path, tenant: &str) -> std::process::Output {
+    token_with(data_dir, &["--tenant", tenant, "--create-secret"])
+}
+
+#[test]
+fn a_data_dir_without_a_secret_is_refused_unless_asked_to_create_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = token_with(dir.path(), &["--tenant", "acme"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("jwt.secret") && err.contains("--create-secret"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        !dir.path().join("jwt.secret").exists(),
+        "nothing is created"
+    );
+
+    let out = token_with(dir.path(), &["--tenant", "acme", "--create-secret"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("created") && err.contains("jwt.secret"),
+        "{err}"
+    );
+    // The next token names the file it was signed with.
+    let out = token_with(dir.path(), &["--tenant", "acme"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("signed with") && err.contains("jwt.secret"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_scopes_are_refused_and_the_known_ones_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = token_with(
+        dir.path(),
+        &[
+            "--tenant",
+            "acme",
+            "--create-secret",
+            "--scopes",
+            "export:read exports:write",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exports:write"), "{err}");
+    for known in ec_api::auth::KNOWN_SCOPES {
+        assert!(err.contains(known), "{known} missing from {err}");
+    }
+    let help = Command::new(exportctl_bin())
+        .args(["token", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("template:write") && help.contains("seconds"),
+        "{help}"
+    );
 }
 
 #[test]

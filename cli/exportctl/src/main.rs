@@ -57,12 +57,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a JWT that `serve` on the same data dir (or JWT secret) accepts.
+    /// Print a JWT that `serve` on the same data dir (or JWT secret) accepts, signed with
+    /// `EXPORTCENTER_JWT_SECRET` or the data dir's `jwt.secret` (stderr says which).
     Token {
         /// The tenant the token speaks for: `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`.
         #[arg(long)]
         tenant: ec_domain::TenantId,
-        /// Space-separated scopes the token grants.
+        /// Space-separated scopes the token grants, of: export:read export:write
+        /// export:admin scan:write template:write destination:write audit:read.
         #[arg(long, default_value = "export:read export:write scan:write")]
         scopes: String,
         /// Lifetime in seconds.
@@ -71,8 +73,13 @@ enum Command {
         /// The token's subject (`sub`), recorded as the requester of its exports.
         #[arg(long, default_value = "exportctl")]
         subject: String,
+        /// The data dir of the `serve` that is to accept the token.
         #[arg(long, env = "EXPORTCENTER_DATA_DIR", default_value = ".exportcenter")]
         data_dir: PathBuf,
+        /// Create the data dir's secret when it has none (otherwise that is an error: a
+        /// token signed with a new secret is one no running server accepts).
+        #[arg(long)]
+        create_secret: bool,
     },
     /// Print benchmark figures and their ratio to the targets (build with --release;
     /// scripts/bench.sh installs the tools compared with and runs all of it).
@@ -142,6 +149,34 @@ fn init_logging(default: &str) {
     } else {
         builder.init();
     }
+}
+
+/// The secret `exportctl token` signs with, saying on stderr where it came from: the
+/// variable, the data dir's file, or (only with `--create-secret`) a new file.
+fn token_secret(data_dir: &Path, create: bool) -> anyhow::Result<Vec<u8>> {
+    if std::env::var("EXPORTCENTER_JWT_SECRET").is_ok_and(|s| !s.is_empty()) {
+        eprintln!("token signed with EXPORTCENTER_JWT_SECRET");
+        return jwt_secret(data_dir);
+    }
+    let file = data_dir.join(JWT_SECRET_FILE);
+    if file.exists() {
+        eprintln!("token signed with the secret in {}", file.display());
+        return jwt_secret(data_dir);
+    }
+    if !create {
+        anyhow::bail!(
+            "{} does not exist: start `exportctl serve --data-dir {}` first, point --data-dir \
+             at the server's data dir, or pass --create-secret to make a new one",
+            file.display(),
+            data_dir.display()
+        );
+    }
+    let secret = jwt_secret(data_dir)?;
+    eprintln!(
+        "created a new secret in {}; token signed with it",
+        file.display()
+    );
+    Ok(secret)
 }
 
 /// The dev secret: `EXPORTCENTER_JWT_SECRET`, else the data dir's file (created on first use).
@@ -222,8 +257,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ttl,
             subject,
             data_dir,
+            create_secret,
         } => {
-            let secret = jwt_secret(&data_dir)?;
+            let unknown: Vec<&str> = scopes
+                .split_whitespace()
+                .filter(|s| !ec_api::auth::KNOWN_SCOPES.contains(s))
+                .collect();
+            if !unknown.is_empty() {
+                anyhow::bail!(
+                    "unknown scope(s) {}: the scopes are {}",
+                    unknown.join(", "),
+                    ec_api::auth::KNOWN_SCOPES.join(" ")
+                );
+            }
+            let secret = token_secret(&data_dir, create_secret)?;
             println!(
                 "{}",
                 ec_api::auth::mint(&secret, &subject, tenant.as_str(), &scopes, ttl)?

@@ -72,6 +72,17 @@ impl Principal {
     }
 }
 
+/// Every scope a token may grant (the contract's), for minting and for help texts.
+pub const KNOWN_SCOPES: [&str; 7] = [
+    "export:read",
+    "export:write",
+    "export:admin",
+    "scan:write",
+    "template:write",
+    "destination:write",
+    "audit:read",
+];
+
 /// Default of `EXPORTCENTER_JWT_LEEWAY_SECS`: clock skew allowed on `exp` and `nbf`.
 pub const DEFAULT_LEEWAY_SECS: u64 = 60;
 
