@@ -151,17 +151,25 @@ fn init_logging(default: &str) {
     }
 }
 
-/// The secret `exportctl token` signs with, saying on stderr where it came from: the
-/// variable, the data dir's file, or (only with `--create-secret`) a new file.
+/// The secret `exportctl token` signs with, saying on stderr where it came from:
+/// `EXPORTCENTER_JWT_SECRET`, else the data dir's file, else (only with `--create-secret`) a
+/// new file.
 fn token_secret(data_dir: &Path, create: bool) -> anyhow::Result<Vec<u8>> {
-    if std::env::var("EXPORTCENTER_JWT_SECRET").is_ok_and(|s| !s.is_empty()) {
+    if let Ok(s) = std::env::var("EXPORTCENTER_JWT_SECRET")
+        && !s.is_empty()
+    {
         eprintln!("token signed with EXPORTCENTER_JWT_SECRET");
-        return jwt_secret(data_dir);
+        return Ok(s.into_bytes());
     }
     let file = data_dir.join(JWT_SECRET_FILE);
     if file.exists() {
+        // `serve` may hold the data dir's lock: read the file without taking it.
+        let hex_text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        let secret = hex::decode(hex_text.trim())
+            .with_context(|| format!("{} is not hex", file.display()))?;
         eprintln!("token signed with the secret in {}", file.display());
-        return jwt_secret(data_dir);
+        return Ok(secret);
     }
     if !create {
         anyhow::bail!(
@@ -171,30 +179,12 @@ fn token_secret(data_dir: &Path, create: bool) -> anyhow::Result<Vec<u8>> {
             data_dir.display()
         );
     }
-    let secret = jwt_secret(data_dir)?;
+    let secret = ec_embedded::DataDir::open(data_dir)?.load_or_create_secret(JWT_SECRET_FILE)?;
     eprintln!(
         "created a new secret in {}; token signed with it",
         file.display()
     );
     Ok(secret)
-}
-
-/// The dev secret: `EXPORTCENTER_JWT_SECRET`, else the data dir's file (created on first use).
-fn jwt_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(s) = std::env::var("EXPORTCENTER_JWT_SECRET")
-        && !s.is_empty()
-    {
-        return Ok(s.into_bytes());
-    }
-    let file = data_dir.join(JWT_SECRET_FILE);
-    if file.exists() {
-        // `serve` may hold the data dir's lock: read the file without taking it.
-        let hex_text = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        return hex::decode(hex_text.trim())
-            .with_context(|| format!("{} is not hex", file.display()));
-    }
-    Ok(ec_embedded::DataDir::open(data_dir)?.load_or_create_secret(JWT_SECRET_FILE)?)
 }
 
 fn main() -> anyhow::Result<()> {

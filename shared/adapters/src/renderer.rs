@@ -1,10 +1,10 @@
 //! The [`ReportRenderer`] both stacks use: built-in templates render in process
 //! (`ec_render`), a tenant's custom template in the [`sandbox`](crate::sandbox) child.
 
+use ec_domain::StageError;
 use ec_domain::env::{ConfigError, Env, parse_var};
 use ec_domain::ports::ReportRenderer;
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{FailureCode, StageCode, StageError};
 
 use crate::sandbox::{SandboxLimits, render_isolated};
 
@@ -37,18 +37,12 @@ impl LocalRenderer {
     }
 }
 
-/// The failure code a render error leaves on the job.
-pub fn render_failure(e: &ec_render::RenderError) -> StageError {
-    let code = FailureCode::parse(e.code()).unwrap_or(StageCode::RenderEncode.into());
-    StageError::permanent(code, e.to_string())
-}
-
 impl ReportRenderer for LocalRenderer {
     fn render(&self, snapshot: Snapshot) -> Result<Vec<u8>, StageError> {
         if snapshot.custom_template.is_some() {
             render_isolated(&snapshot, &self.limits)
         } else {
-            ec_render::render(&snapshot).map_err(|e| render_failure(&e))
+            ec_render::render(&snapshot).map_err(|e| StageError::permanent(e.code(), e.to_string()))
         }
     }
 }

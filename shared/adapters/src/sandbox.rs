@@ -57,7 +57,9 @@ pub fn serve_if_requested() {
             serde_json::from_slice::<Snapshot>(&input)
                 .map_err(|e| ("ERR_TEMPLATE", format!("snapshot unreadable: {e}")))
         })
-        .and_then(|snapshot| ec_render::render(&snapshot).map_err(|e| (e.code(), e.to_string())));
+        .and_then(|snapshot| {
+            ec_render::render(&snapshot).map_err(|e| (e.code().as_str(), e.to_string()))
+        });
     match result {
         Ok(bytes) => {
             let mut out = std::io::stdout().lock();

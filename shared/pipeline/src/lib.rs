@@ -109,10 +109,11 @@ impl Pipeline {
                 renderer: ports.renderer,
             },
             seal: Seal {
-                steps,
+                steps: steps.clone(),
                 objects: ports.objects,
                 signer: ports.signer,
             },
+            steps,
             max_attempts: settings.max_attempts,
         };
         let scheduler = Scheduler {

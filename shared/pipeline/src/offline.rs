@@ -93,7 +93,7 @@ pub fn snapshot_from_documents(
 pub fn render_documents(documents: &[Vec<u8>], req: &OfflineRequest) -> Result<Vec<u8>, ApiError> {
     let snapshot = snapshot_from_documents(documents, req)?;
     ec_render::render(&snapshot).map_err(|e| {
-        ApiError::new(ErrorCode::Render, e.to_string()).with_detail("render", e.code())
+        ApiError::new(ErrorCode::Render, e.to_string()).with_detail("render", e.code().as_str())
     })
 }
 

@@ -19,7 +19,7 @@ mod xlsx;
 
 use ec_domain::snapshot::Snapshot;
 use ec_domain::template::CustomTemplate;
-use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
+use ec_domain::{BuiltinTemplate, ExportType, Format, StageCode, TemplateName};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -92,14 +92,16 @@ pub(crate) fn write_batches(
 
 impl RenderError {
     /// Stable code recorded on the failed job.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> StageCode {
         match self {
             RenderError::Unsupported { .. } | RenderError::NotBuilt { .. } => {
-                "ERR_RENDER_UNSUPPORTED"
+                StageCode::RenderUnsupported
             }
-            RenderError::Encode { .. } => "ERR_RENDER_ENCODE",
-            RenderError::Template { .. } => "ERR_TEMPLATE",
-            RenderError::Pdf(e) => e.code(),
+            RenderError::Encode { .. } => StageCode::RenderEncode,
+            RenderError::Template { .. } => StageCode::Template,
+            RenderError::Pdf(ec_pdf::PdfError::Template { .. }) => StageCode::PdfTemplate,
+            RenderError::Pdf(ec_pdf::PdfError::Layout(_)) => StageCode::PdfLayout,
+            RenderError::Pdf(ec_pdf::PdfError::Export(_)) => StageCode::PdfExport,
         }
     }
 

@@ -15,7 +15,7 @@ use crate::app::inputs::NewSchedule;
 
 /// An export request's error, with its fields named inside the schedule body
 /// (`scope.scan_ids` → `request.scope.scan_ids`).
-pub(crate) fn in_request(mut e: ApiError) -> ApiError {
+fn in_request(mut e: ApiError) -> ApiError {
     for d in &mut e.details {
         d.field = format!("request.{}", d.field);
     }

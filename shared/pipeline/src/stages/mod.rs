@@ -25,6 +25,8 @@ pub struct Stages {
     pub gather: Gather,
     pub render: Render,
     pub seal: Seal,
+    /// The job steps every stage shares (failing a job that ran out of attempts).
+    pub steps: JobSteps,
     /// Receives after which a retryable failure becomes final (SQS maxReceiveCount).
     pub max_attempts: u32,
 }
@@ -54,11 +56,6 @@ impl Stages {
         }
     }
 
-    /// The job steps every stage shares.
-    pub fn steps(&self) -> &JobSteps {
-        &self.gather.steps
-    }
-
     /// A message failed for good (or ran out of attempts): fail the job it was about.
     pub async fn give_up(&self, queue: QueueName, body: &str, error: &StageError) {
         let ids = match queue {
@@ -74,7 +71,7 @@ impl Stages {
             return;
         };
         if let Err(e) = self
-            .steps()
+            .steps
             .fail(&tenant, &export_id, JobError::from(error))
             .await
         {
