@@ -426,7 +426,7 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
-    let secret = stack.jwt_secret.clone();
+    let secret = stack.jwt_secret.clone().expect("the development secret");
     let mint = |tenant: &str, scopes: &str, ttl: i64| {
         ec_api::auth::mint(&secret, "alice", tenant, scopes, ttl).unwrap()
     };

@@ -167,9 +167,7 @@ async fn schedules_over_http() {
             .unwrap(),
         base: stack.base_url.clone(),
     };
-    let mint = |tenant: &str, scopes: &str| {
-        ec_api::auth::mint(&stack.jwt_secret, "alice", tenant, scopes, 3600).unwrap()
-    };
+    let mint = |tenant: &str, scopes: &str| stack.mint("alice", tenant, scopes, 3600).unwrap();
     let acme = mint("acme", ALL_SCOPES);
     let globex = mint("globex", ALL_SCOPES);
     let read_only = mint("acme", "export:read");

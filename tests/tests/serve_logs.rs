@@ -36,6 +36,10 @@ fn logs_to_a_file_have_no_colour_codes_and_no_secret() {
     child.wait().unwrap();
     assert!(log.contains("listening"), "the start-up is logged: {log}");
     assert!(
+        log.contains("for development only"),
+        "the shared-secret mode is logged as development only: {log}"
+    );
+    assert!(
         !log.contains('\u{1b}'),
         "ANSI escape codes in a log file: {log:?}"
     );

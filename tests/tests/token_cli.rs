@@ -87,8 +87,8 @@ fn unknown_scopes_are_refused_and_the_known_ones_listed() {
     );
 }
 
-#[test]
-fn tokens_are_minted_only_for_valid_tenants() {
+#[tokio::test]
+async fn tokens_are_minted_only_for_valid_tenants() {
     let dir = tempfile::tempdir().unwrap();
     for bad in ["", "a/b", "a b", "../../x", "-acme", &"t".repeat(65)] {
         let out = token(dir.path(), bad);
@@ -114,6 +114,7 @@ fn tokens_are_minted_only_for_valid_tenants() {
     let auth = ec_api::Auth::hs256(&secret);
     let p = auth
         .verify(Some(&jwt), None)
+        .await
         .expect("a single-tenant token names its tenant");
     assert_eq!(p.caller.tenant, "acme-corp");
 }

@@ -71,13 +71,7 @@ pub async fn pipeline_latency(
     let cfg = StackConfig::from_env(&ProcessEnv, "127.0.0.1:0".parse()?, dir.clone())?;
     let stack = Stack::start(cfg, &ProcessEnv).await?;
     let result = async {
-        let token = ec_api::auth::mint(
-            &stack.jwt_secret,
-            "bench",
-            "bench",
-            crate::demo::ALL_SCOPES,
-            3600,
-        )?;
+        let token = stack.mint("bench", "bench", crate::demo::ALL_SCOPES, 3600)?;
         let client = Client::new(&stack.base_url, &token, "bench")?;
         let scan = client.ingest(generate_trivy(findings)?).await?;
         if scan.findings != findings {

@@ -84,13 +84,7 @@ pub async fn run(out: PathBuf) -> anyhow::Result<Vec<DemoRow>> {
 }
 
 async fn exercise(stack: &Stack, out: &std::path::Path) -> anyhow::Result<Vec<DemoRow>> {
-    let token = ec_api::auth::mint(
-        &stack.jwt_secret,
-        "demo-user",
-        DEMO_TENANT,
-        ALL_SCOPES,
-        3600,
-    )?;
+    let token = stack.mint("demo-user", DEMO_TENANT, ALL_SCOPES, 3600)?;
     let client = Client::new(&stack.base_url, &token, DEMO_TENANT)?;
 
     let bars = MultiProgress::new();

@@ -62,10 +62,13 @@ impl<S: Scope + Send> FromRequestParts<ApiState> for Authed<S> {
     type Rejection = ApiFailure;
 
     async fn from_request_parts(parts: &mut Parts, st: &ApiState) -> Result<Self, ApiFailure> {
-        let principal = st.auth.verify(
-            bearer(&parts.headers),
-            header_str(&parts.headers, "x-tenant-id"),
-        )?;
+        let principal = st
+            .auth
+            .verify(
+                bearer(&parts.headers),
+                header_str(&parts.headers, "x-tenant-id"),
+            )
+            .await?;
         Ok(Authed {
             caller: principal.require(S::NAME)?.clone(),
             app: st.app.clone(),

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use ec_api::auth::AuthConfig;
 use ec_api::{ApiState, Auth, Limits};
 use ec_aws::wiring::AwsAdapters;
 pub use ec_aws::wiring::WiringError;
@@ -50,14 +51,19 @@ impl Aws {
         Ok(Pipeline::new(self.ports()?, self.settings.clone()))
     }
 
+    /// The token verifier: the identity provider's keys when configured, else the shared
+    /// secret `EXPORTCENTER_JWT_SECRET` (development only; logged as such).
     fn auth(&self) -> Result<Arc<Auth>, WiringError> {
-        let secret = required_var(self.env.as_ref(), "EXPORTCENTER_JWT_SECRET")?;
-        let leeway = parse_var(
-            self.env.as_ref(),
-            "EXPORTCENTER_JWT_LEEWAY_SECS",
-            ec_api::auth::DEFAULT_LEEWAY_SECS,
-        )?;
-        Ok(Arc::new(Auth::hs256(secret.as_bytes()).with_leeway(leeway)))
+        let env = self.env.as_ref();
+        let config = AuthConfig::from_env(env)?;
+        let secret = match config.uses_shared_secret() {
+            true => Some(required_var(env, "EXPORTCENTER_JWT_SECRET")?),
+            false => None,
+        };
+        Ok(Arc::new(Auth::new(
+            config,
+            secret.as_deref().map(str::as_bytes),
+        )?))
     }
 
     /// What `export-api` serves.

@@ -61,6 +61,7 @@ impl WsRoutes {
                 let caller = match self
                     .auth
                     .verify(token, tenant)
+                    .await
                     .and_then(|p| p.require("export:read").cloned())
                 {
                     Ok(c) => c,

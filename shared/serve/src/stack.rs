@@ -14,6 +14,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 
+use ec_api::auth::AuthConfig;
 use ec_api::{ApiState, Auth, HttpError, Limits, TraceId};
 use ec_domain::ports::QueueConsumer;
 use ec_domain::{ApiError, ErrorCode, messages::QueueName};
@@ -59,8 +60,8 @@ pub struct StackConfig {
     pub data_dir: PathBuf,
     /// `EXPORTCENTER_JWT_SECRET`; else the data dir's generated secret.
     pub jwt_secret: Option<Vec<u8>>,
-    /// `EXPORTCENTER_JWT_LEEWAY_SECS`: clock skew allowed on a token's `exp` and `nbf`.
-    pub jwt_leeway_secs: u64,
+    /// How tokens are verified: an identity provider's keys, or (the default) the secret.
+    pub auth: AuthConfig,
     /// `EXPORTCENTER_PUBLIC_URL`: base of presigned links; default `http://{bound address}`.
     pub public_url: Option<String>,
     /// `EXPORTCENTER_WORKERS`: pull loops per queue.
@@ -85,11 +86,7 @@ impl StackConfig {
             addr,
             data_dir,
             jwt_secret: env.var("EXPORTCENTER_JWT_SECRET").map(String::into_bytes),
-            jwt_leeway_secs: parse_var(
-                env,
-                "EXPORTCENTER_JWT_LEEWAY_SECS",
-                ec_api::auth::DEFAULT_LEEWAY_SECS,
-            )?,
+            auth: AuthConfig::from_env(env)?,
             public_url: env.var("EXPORTCENTER_PUBLIC_URL"),
             workers: parse_var(env, "EXPORTCENTER_WORKERS", 2usize)?.max(1),
             scheduler_tick: std::time::Duration::from_secs(
@@ -130,7 +127,8 @@ impl StackConfig {
 pub struct Stack {
     pub addr: SocketAddr,
     pub base_url: String,
-    pub jwt_secret: Vec<u8>,
+    /// The shared HS256 secret; `None` when tokens come from an identity provider.
+    pub jwt_secret: Option<Vec<u8>>,
     pub pipeline: Pipeline,
     pub queue: Arc<SqliteQueue>,
     tasks: Vec<JoinHandle<()>>,
@@ -195,6 +193,23 @@ async fn serve_object(
 }
 
 impl Stack {
+    /// Mints a development token with the stack's shared secret (the demo, the bench, tests).
+    pub fn mint(
+        &self,
+        subject: &str,
+        tenant: &str,
+        scopes: &str,
+        ttl_secs: i64,
+    ) -> Result<String, StartError> {
+        let secret = self.jwt_secret.as_deref().ok_or_else(|| {
+            StartError::Api(
+                "this stack verifies tokens from an identity provider: get one there".into(),
+            )
+        })?;
+        ec_api::auth::mint(secret, subject, tenant, scopes, ttl_secs)
+            .map_err(|e| StartError::Api(format!("minting a token: {e}")))
+    }
+
     pub async fn start(cfg: StackConfig, env: &dyn Env) -> Result<Stack, StartError> {
         let embedded = Embedded::open(
             &cfg.data_dir,
@@ -205,9 +220,10 @@ impl Stack {
             },
         )
         .await?;
-        let jwt_secret = match cfg.jwt_secret.clone() {
-            Some(s) => s,
-            None => embedded.data_dir.load_or_create_secret(JWT_SECRET_FILE)?,
+        let jwt_secret = match (cfg.auth.uses_shared_secret(), cfg.jwt_secret.clone()) {
+            (false, _) => None,
+            (true, Some(s)) => Some(s),
+            (true, None) => Some(embedded.data_dir.load_or_create_secret(JWT_SECRET_FILE)?),
         };
         embedded.take_over().await?;
         let pipeline = Pipeline::new(embedded.ports.clone(), cfg.settings.clone());
@@ -225,7 +241,7 @@ impl Stack {
         if !queued.is_empty() {
             tracing::info!(jobs = queued.len(), "re-sent the messages of queued jobs");
         }
-        let auth = Arc::new(Auth::hs256(&jwt_secret).with_leeway(cfg.jwt_leeway_secs));
+        let auth = Arc::new(Auth::new(cfg.auth.clone(), jwt_secret.as_deref())?);
 
         let listener = tokio::net::TcpListener::bind(cfg.addr)
             .await

@@ -52,6 +52,7 @@ pub async fn handler(
     let caller = match st
         .auth
         .verify(token, tenant)
+        .await
         .and_then(|p| p.require("export:read").cloned())
     {
         Ok(c) => c,
