@@ -36,6 +36,13 @@ impl std::fmt::Display for ApiFailure {
 
 impl std::error::Error for ApiFailure {}
 
+/// A page of `GET /api/v1/audit`.
+#[derive(Debug, serde::Deserialize)]
+pub struct AuditPage {
+    pub items: Vec<ec_domain::audit::AuditEntry>,
+    pub next_cursor: Option<String>,
+}
+
 impl Client {
     pub fn new(base: &str, token: &str, tenant: &str) -> anyhow::Result<Client> {
         let http = reqwest::Client::builder()
@@ -93,6 +100,25 @@ impl Client {
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
+        Self::json(req.send().await?).await
+    }
+
+    /// One page of the audit chain (`_system` with `system`), after `cursor`.
+    pub async fn audit_page(
+        &self,
+        system: bool,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<AuditPage> {
+        let mut query: Vec<(&str, &str)> = vec![("limit", "200")];
+        if system {
+            query.push(("chain", "_system"));
+        }
+        if let Some(c) = cursor {
+            query.push(("cursor", c));
+        }
+        let req = self
+            .req(reqwest::Method::GET, "/api/v1/audit")
+            .query(&query);
         Self::json(req.send().await?).await
     }
 

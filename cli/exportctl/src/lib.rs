@@ -1,6 +1,7 @@
 //! `exportctl`: ExportCenter on one machine. The binary's subcommands live here so the
 //! integration tests and benchmarks can drive the same code.
 
+pub mod audit;
 pub mod bench;
 pub mod bench_formats;
 pub mod client;

@@ -1,4 +1,4 @@
-//! exportctl: serve, demo, render, token, verify, bench.
+//! exportctl: serve, demo, render, token, verify, audit, bench.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -125,6 +125,9 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Export or verify the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Verify a sealed bundle offline; exits non-zero with the reason on any mismatch.
     Verify {
         bundle: PathBuf,
@@ -133,6 +136,36 @@ enum Command {
         key: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check a chain exported as JSON lines: one chain, consecutive seq, every prev_sha256
+    /// the hash of the entry before. Exits non-zero naming the first broken entry.
+    Verify {
+        /// JSON lines of entries (what `audit export` writes), or one `GET /api/v1/audit` page.
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a tenant's whole audit chain from a running server as JSON lines.
+    Export {
+        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// A token with the audit:read scope (or set EXPORTCENTER_TOKEN).
+        #[arg(long, env = "EXPORTCENTER_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The tenant whose chain to export.
+        #[arg(long)]
+        tenant: String,
+        /// The operators' _system chain instead (needs the audit:system scope).
+        #[arg(long)]
+        system: bool,
+        /// Where to write the JSON lines (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -334,6 +367,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::GenScan { findings, output } => {
             std::fs::write(&output, exportctl::bench::generate_trivy(findings)?)?;
+        }
+        Command::Audit(AuditCommand::Verify { file, json }) => {
+            match exportctl::audit::verify_file(&file)? {
+                Ok(r) if json => println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "chain": r.chain, "entries": r.entries,
+                        "first_seq": r.first_seq, "last_seq": r.last_seq, "head_sha256": r.head_sha256})
+                ),
+                Ok(r) => println!(
+                    "OK: chain {}: {} entries, seq {} to {}, head sha256 {}",
+                    r.chain, r.entries, r.first_seq, r.last_seq, r.head_sha256
+                ),
+                Err(b) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"ok": false, "index": b.index, "seq": b.seq, "reason": b.why})
+                        );
+                    } else {
+                        eprintln!("FAILED: {b}");
+                    }
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Export {
+            url,
+            token,
+            tenant,
+            system,
+            output,
+        }) => {
+            let client = exportctl::client::Client::new(&url, &token, &tenant)?;
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                )),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let n = exportctl::audit::export(&client, system, &mut out).await?;
+            out.flush()?;
+            eprintln!("{n} audit entries");
         }
         Command::Verify { bundle, key, json } => {
             let bytes =

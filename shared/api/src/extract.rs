@@ -14,6 +14,8 @@ use ec_domain::{ApiError, ErrorCode};
 use ec_domain::{ExportId, ScheduleId};
 use ec_pipeline::app::{App, Caller};
 
+use crate::audit::AuditSlot;
+use crate::auth::Principal;
 use crate::error::ApiFailure;
 use crate::{ApiState, Limits};
 
@@ -37,11 +39,15 @@ scopes! {
     ScanWrite = "scan:write";
     /// Uploading the tenant's custom template.
     TemplateWrite = "template:write";
+    /// Reading the tenant's audit trail.
+    AuditRead = "audit:read";
 }
 
 /// The verified caller, holding scope `S`, with the services and limits it may call on.
 pub struct Authed<S> {
     pub caller: Caller,
+    /// The verified token, for routes that need a second scope.
+    pub principal: Principal,
     pub app: App,
     pub limits: Limits,
     scope: PhantomData<S>,
@@ -69,8 +75,12 @@ impl<S: Scope + Send> FromRequestParts<ApiState> for Authed<S> {
                 header_str(&parts.headers, "x-tenant-id"),
             )
             .await?;
+        if let Some(slot) = parts.extensions.get::<AuditSlot>() {
+            slot.set_caller(&principal.caller);
+        }
         Ok(Authed {
             caller: principal.require(S::NAME)?.clone(),
+            principal,
             app: st.app.clone(),
             limits: st.limits.clone(),
             scope: PhantomData,

@@ -7,15 +7,19 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use ec_domain::audit::{AuditChain, SYSTEM_CHAIN};
 use ec_domain::template::CustomTemplate;
 use ec_domain::{ApiError, ExportId, ExportRequest, ScheduleId};
+use ec_pipeline::app::audit::parse_query;
 use ec_pipeline::app::inputs::{IdempotencyKey, ListExports, NewSchedule, artifact_kind};
 use ec_pipeline::app::templates::own_name;
 
+use crate::audit::AuditResource;
+use crate::auth::AUDIT_SYSTEM_SCOPE;
 use crate::error::ApiFailure;
 use crate::extract::{
-    Authed, ExportRead, ExportWrite, IdPath, Q, ScanWrite, TemplatePathName, TemplateWrite,
-    header_str, json_body, json_value,
+    AuditRead, Authed, ExportRead, ExportWrite, IdPath, Q, ScanWrite, TemplatePathName,
+    TemplateWrite, header_str, json_body, json_value,
 };
 
 type ApiResult = Result<Response, ApiFailure>;
@@ -90,13 +94,19 @@ pub async fn download(
     let url = a.app.exports.download_url(&a.caller, &id, kind).await?;
     let location = HeaderValue::from_str(&url)
         .map_err(|_| ApiError::internal("presigned URL is not a valid header"))?;
-    Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
+    let mut resp = (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    resp.extensions_mut().insert(AuditResource(format!(
+        "/api/v1/exports/{id}/download?artifact={}",
+        kind.as_str()
+    )));
+    Ok(resp)
 }
 
 pub async fn ingest_scan(a: Authed<ScanWrite>, headers: HeaderMap, body: Body) -> ApiResult {
     let bytes = json_body(&headers, body, a.limits.scan_bytes).await?;
     let receipt = a.app.scans.ingest(&a.caller, &bytes).await?;
-    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+    let location = format!("/api/v1/scans/{}", receipt.scan_id);
+    Ok(created_at(StatusCode::CREATED, &receipt, location))
 }
 
 pub async fn templates(a: Authed<ExportRead>) -> ApiResult {
@@ -143,4 +153,42 @@ pub async fn get_schedule(a: Authed<ExportRead>, IdPath(id): IdPath<ScheduleId>)
 pub async fn delete_schedule(a: Authed<ExportWrite>, IdPath(id): IdPath<ScheduleId>) -> ApiResult {
     a.app.schedules.delete(&a.caller, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AuditQueryString {
+    from: Option<String>,
+    to: Option<String>,
+    action: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+    /// `_system`: the operators' chain (scope `audit:system`); else the caller's tenant.
+    chain: Option<String>,
+}
+
+/// `GET /api/v1/audit`: one page of the caller's chain, oldest first.
+pub async fn list_audit(a: Authed<AuditRead>, Q(q): Q<AuditQueryString>) -> ApiResult {
+    let chain = match q.chain.as_deref() {
+        None => AuditChain::Tenant(a.caller.tenant.clone()),
+        Some(SYSTEM_CHAIN) => {
+            a.principal.require(AUDIT_SYSTEM_SCOPE)?;
+            AuditChain::System
+        }
+        Some(_) => {
+            return Err(ApiError::validation(
+                "chain",
+                "omit it for the tenant's own chain, or _system",
+            )
+            .into());
+        }
+    };
+    let query = parse_query(
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.action.as_deref(),
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+    )?;
+    let page = a.app.audit.list(&chain, &query).await?;
+    ok(&serde_json::json!({ "items": page.items, "next_cursor": page.next_cursor }))
 }

@@ -4,6 +4,7 @@
 //! ([`extract`]), the work is one call of an application service (`ec_pipeline::app`), and
 //! failures get the contract's error body in one place ([`error`]).
 
+mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -126,7 +127,12 @@ pub fn routes(state: ApiState) -> Router {
             "/api/v1/schedules/{schedule_id}",
             get(get_schedule).delete(delete_schedule),
         )
+        .route("/api/v1/audit", get(list_audit))
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(
+            state.app.audit.clone(),
+            audit::audit_layer,
+        ))
         .with_state(state)
 }
 

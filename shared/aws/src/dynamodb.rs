@@ -17,11 +17,12 @@
 //! | [`DynamoScanCatalog`] | `EXPORTCENTER_SCANS_TABLE` | `tenant_id` (S) | `scan_id` (S) | `by_scanned`: PK `tenant_id` (S), SK `scanned_key` (S) | — |
 //! | [`DynamoConnections`] | `EXPORTCENTER_CONNECTIONS_TABLE` | `connection_id` (S) | — | `by_tenant`: PK `tenant_id` (S), no SK | `expires_at` |
 //! | [`DynamoSchedules`] | `EXPORTCENTER_SCHEDULES_TABLE` | `tenant_id` (S) | `schedule_id` (S) | — | — |
+//! | [`DynamoAuditLog`] | `EXPORTCENTER_AUDIT_TABLE` | `chain` (S) | `seq` (S) | — | — |
 //!
 //! In SAM terms, `AttributeDefinitions` must list exactly the key attributes above
 //! (jobs: `tenant_id`, `export_id`, `created_key`; idempotency: `tenant_id`, `idem_key`;
 //! scans: `tenant_id`, `scan_id`, `scanned_key`; connections: `connection_id`, `tenant_id`;
-//! schedules: `tenant_id`, `schedule_id`), and `TimeToLiveSpecification` names
+//! schedules: `tenant_id`, `schedule_id`; audit: `chain`, `seq`), and `TimeToLiveSpecification` names
 //! `expires_at` on the jobs, idempotency and connections tables.
 //!
 //! # Non-key attributes
@@ -39,6 +40,8 @@
 //!   seconds, informational).
 //! * connections: `tenant_id` (S), `expires_at` (N, epoch seconds, rounded up) and
 //!   `expires_at_ms` (N, exact); `list` hides expired rows and deletes them (conditionally).
+//! * audit: `seq` is the entry's number zero-padded to 20 digits (text order = number
+//!   order); `doc` holds the entry, whose hash chain `ec_domain::audit` defines.
 //! * schedules: `version` (N), `created_at` (N, epoch seconds), `next_run_at` (N, epoch
 //!   seconds, only when set; used by [`DynamoSchedules`]'s `due`, a full-table Scan that the
 //!   AWS stack does not use — EventBridge Scheduler fires schedules there).
@@ -57,6 +60,7 @@
 //! [`PortError::Invalid`]: ec_domain::PortError::Invalid
 
 mod attrs;
+mod audit;
 mod catalog;
 mod connections;
 mod idempotency;
@@ -65,6 +69,7 @@ mod schedules;
 mod table;
 mod versioned;
 
+pub use audit::DynamoAuditLog;
 pub use catalog::DynamoScanCatalog;
 pub use connections::DynamoConnections;
 pub use idempotency::DynamoIdempotency;

@@ -17,7 +17,8 @@ use ec_domain::ports::Ports;
 
 use crate::config::{self as awsconf, required_var};
 use crate::dynamodb::{
-    DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoScanCatalog, DynamoSchedules,
+    DynamoAuditLog, DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoScanCatalog,
+    DynamoSchedules,
 };
 use crate::{ApiGatewayPush, EventBridgeTrigger, S3ObjectStore, SqsQueue};
 
@@ -101,8 +102,12 @@ impl AwsAdapters {
             signer: signer(env)?,
             renderer: Arc::new(LocalRenderer::from_env(env)?),
             schedules: Arc::new(DynamoSchedules::new(
-                dynamo,
+                dynamo.clone(),
                 required_var(env, "EXPORTCENTER_SCHEDULES_TABLE")?,
+            )),
+            audit: Arc::new(DynamoAuditLog::new(
+                dynamo,
+                required_var(env, "EXPORTCENTER_AUDIT_TABLE")?,
             )),
             trigger: Arc::new(EventBridgeTrigger::from_vars(
                 env,

@@ -15,7 +15,7 @@ use ec_aws::dynamodb::{
 use ec_domain::messages::QueueName;
 use ec_domain::ports::QueueConsumer;
 
-use common::tables::{self, CONNECTIONS, IDEMPOTENCY, JOBS, SCANS, SCHEDULES, corrupt_doc};
+use common::tables::{self, AUDIT, CONNECTIONS, IDEMPOTENCY, JOBS, SCANS, SCHEDULES, corrupt_doc};
 use common::{create_queue, moto_config, s3_store};
 
 #[tokio::test]
@@ -63,6 +63,16 @@ async fn schedule_store_rejects_corrupt_documents() {
 #[tokio::test]
 async fn schedule_trigger() {
     ec_port_contract::schedule_trigger(&common::schedule_trigger().await).await;
+}
+
+#[tokio::test]
+async fn audit_log() {
+    let c = tables::client().await;
+    ec_port_contract::audit_log(async || {
+        let table = tables::create_table(&c, "ec-audit", &AUDIT).await;
+        ec_aws::dynamodb::DynamoAuditLog::new(c.clone(), table)
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! ExportCenter's domain: what an export is, how a job moves, what a scan holds, and the
 //! ports the handlers talk through. No I/O here.
 
+pub mod audit;
 pub mod env;
 pub mod error;
 pub mod failure;

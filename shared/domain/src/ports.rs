@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+use crate::audit::{AuditChain, AuditDraft, AuditEntry, AuditQuery};
 use crate::error::PortError;
 use crate::failure::StageError;
 use crate::id_types::{ExportId, ScanId, ScheduleId, TenantId};
@@ -236,6 +237,19 @@ pub trait ScheduleStore: Send + Sync {
     async fn due(&self, now: OffsetDateTime, limit: usize) -> PortResult<Vec<Schedule>>;
 }
 
+/// The audit trail: one hash chain per tenant, and the operators' `_system` chain.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends `draft` as the next entry of its chain (`AuditDraft::after` the current last
+    /// entry: `seq` one more, `prev_sha256` its hash), atomically: concurrent appends to one
+    /// chain never get the same `seq`, so the chain never forks. `Unavailable` when the append
+    /// kept losing the race to other writers (the caller may retry).
+    async fn append(&self, draft: &AuditDraft) -> PortResult<AuditEntry>;
+    /// Entries of `chain` in `seq` order after `query.after_seq` that `query.matches`, at most
+    /// `query.limit`; `next_cursor` (the last `seq` returned, as text) while more may follow.
+    async fn list(&self, chain: &AuditChain, query: &AuditQuery) -> PortResult<Page<AuditEntry>>;
+}
+
 /// The clock that fires schedules: EventBridge Scheduler on AWS; on the embedded stack the
 /// scheduler loop reads the store, so registering is a no-op there.
 #[async_trait]
@@ -280,4 +294,6 @@ pub struct Ports {
     /// What fires them: EventBridge Scheduler on AWS, a no-op on the embedded stack (whose
     /// scheduler loop reads `schedules`).
     pub trigger: Arc<dyn ScheduleTrigger>,
+    /// The audit trail.
+    pub audit: Arc<dyn AuditLog>,
 }

@@ -95,6 +95,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX schedules_by_time ON schedules (tenant, created_at, schedule_id);
     CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL;
     "#,
+    // 3: the audit trail, one hash chain per tenant (and `_system`).
+    r#"
+    CREATE TABLE audit (
+        chain  TEXT    NOT NULL,
+        seq    INTEGER NOT NULL,
+        doc    TEXT    NOT NULL, -- the AuditEntry as JSON
+        PRIMARY KEY (chain, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Errors inside a database closure: SQLite's own, or a port error raised by the closure.

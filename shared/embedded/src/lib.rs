@@ -15,6 +15,7 @@
 //! - [`Embedded`]: the builder that opens a data directory and wires all of them into
 //!   [`Ports`](ec_domain::ports::Ports).
 
+mod audit;
 mod catalog;
 mod clock;
 mod connections;
@@ -30,6 +31,7 @@ mod schedules;
 mod versioned;
 mod wiring;
 
+pub use audit::SqliteAuditLog;
 pub use catalog::SqliteScanCatalog;
 pub use connections::SqliteConnections;
 pub use datadir::{DataDir, DataDirError};

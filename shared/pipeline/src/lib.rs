@@ -25,7 +25,7 @@ pub use ec_domain::ports::Ports;
 pub use ec_domain::{FailureCode, StageError};
 pub use settings::Settings;
 
-use app::{App, Exports, Scans, Schedules, Templates};
+use app::{App, Audit, Exports, Scans, Schedules, Templates};
 use custom_templates::CustomTemplates;
 use jobs::JobSteps;
 use notify::Notifier;
@@ -78,7 +78,11 @@ impl Pipeline {
             idempotency_ttl: settings.idempotency_ttl,
             resend_queued_after: settings.resend_queued_after,
         };
+        let audit = Audit {
+            log: ports.audit.clone(),
+        };
         let app = App {
+            audit: audit.clone(),
             exports: exports.clone(),
             scans: Scans {
                 objects: ports.objects.clone(),
@@ -112,6 +116,7 @@ impl Pipeline {
                 steps: steps.clone(),
                 objects: ports.objects,
                 signer: ports.signer,
+                audit,
             },
             steps,
             max_attempts: settings.max_attempts,

@@ -13,6 +13,7 @@
 //! DynamoDB item layout and TTL attributes, S3 checksums and presigned URLs, SQS redrive
 //! policies) stays in that backend's own tests.
 
+pub mod audit;
 pub mod catalog;
 pub mod connections;
 pub mod fixtures;
@@ -23,6 +24,7 @@ pub mod queue;
 pub mod schedules;
 pub mod trigger;
 
+pub use audit::audit_log;
 pub use catalog::{scan_catalog, scan_catalog_rejects_corrupt_documents};
 pub use connections::connection_registry;
 pub use idempotency::idempotency_store;

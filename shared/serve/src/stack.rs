@@ -281,6 +281,8 @@ impl Stack {
 
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
+            // The peer's address reaches the audit trail (`source_ip`).
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = rx.await;
             });

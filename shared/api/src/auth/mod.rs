@@ -45,8 +45,12 @@ impl Principal {
     }
 }
 
-/// Every scope a token may grant (the contract's), for minting and for help texts.
-pub const KNOWN_SCOPES: [&str; 7] = [
+/// Reading the operators' `_system` audit chain (`GET /api/v1/audit?chain=_system`).
+pub const AUDIT_SYSTEM_SCOPE: &str = "audit:system";
+
+/// Every scope a token may grant (the contract's, and `audit:system`), for minting and for
+/// help texts.
+pub const KNOWN_SCOPES: [&str; 8] = [
     "export:read",
     "export:write",
     "export:admin",
@@ -54,6 +58,7 @@ pub const KNOWN_SCOPES: [&str; 7] = [
     "template:write",
     "destination:write",
     "audit:read",
+    AUDIT_SYSTEM_SCOPE,
 ];
 
 enum Keys {

@@ -27,6 +27,12 @@ pub const JOBS: TableDef = TableDef {
     gsis: &[("by_created", "tenant_id", Some("created_key"))],
     ttl: Some("expires_at"),
 };
+pub const AUDIT: TableDef = TableDef {
+    pk: "chain",
+    sk: Some("seq"),
+    gsis: &[],
+    ttl: None,
+};
 pub const IDEMPOTENCY: TableDef = TableDef {
     pk: "tenant_id",
     sk: Some("idem_key"),

@@ -94,6 +94,12 @@ async fn schedule_trigger() {
 }
 
 #[tokio::test]
+async fn audit_log() {
+    let s = Scratch::new();
+    ec_port_contract::audit_log(async || ec_embedded::SqliteAuditLog::new(s.db())).await;
+}
+
+#[tokio::test]
 async fn idempotency_store() {
     let s = Scratch::new();
     ec_port_contract::idempotency_store(async || SqliteIdempotency::new(s.db())).await;

@@ -3,12 +3,14 @@
 //! authenticated [`Caller`]. `ec_api` translates HTTP to these calls and back; nothing here
 //! knows HTTP.
 
+pub mod audit;
 pub mod exports;
 pub mod inputs;
 pub mod scans;
 pub mod schedules;
 pub mod templates;
 
+pub use audit::Audit;
 pub use exports::Exports;
 pub use scans::{IngestReceipt, Scans};
 pub use schedules::Schedules;
@@ -30,4 +32,5 @@ pub struct App {
     pub scans: Scans,
     pub templates: Templates,
     pub schedules: Schedules,
+    pub audit: Audit,
 }

@@ -14,9 +14,15 @@ use ec_domain::{
 };
 use ec_seal::{BundleFile, SealInput};
 
+use ec_domain::audit::{AuditAction, AuditChain, AuditDraft, Outcome as AuditOutcome};
+
 use crate::Outcome;
+use crate::app::Audit;
 use crate::jobs::JobSteps;
 use crate::stages::read_snapshot;
+
+/// The subject of entries the seal stage records.
+pub const SEAL_SUBJECT: &str = "exportcenter:seal";
 
 /// The seal stage and the ports it uses.
 #[derive(Clone)]
@@ -25,6 +31,8 @@ pub struct Seal {
     /// Where the report and snapshot are read and the bundle written.
     pub objects: Arc<dyn ObjectStore>,
     pub signer: Arc<dyn Signer>,
+    /// Where `export.sealed` is recorded.
+    pub audit: Audit,
 }
 
 impl Seal {
@@ -89,9 +97,26 @@ impl Seal {
                 sha256: sealed.sha256,
             },
         ];
-        self.steps
+        let ready = self
+            .steps
             .finish(&job, Transition::Ready { artifacts })
             .await?;
+        // Only the delivery that made the job ready gets here (a duplicate's transition
+        // loses), so the trail has one `export.sealed` per export.
+        self.audit
+            .record(AuditDraft {
+                chain: AuditChain::Tenant(ready.tenant_id.clone()),
+                at: ec_domain::time::now(),
+                subject: SEAL_SUBJECT.into(),
+                action: AuditAction::ExportSealed,
+                resource: format!("/api/v1/exports/{}", ready.export_id),
+                outcome: AuditOutcome::Success,
+                status: 200,
+                trace_id: ready.export_id.to_string(),
+                source_ip: None,
+                user_agent: None,
+            })
+            .await;
         Ok(Outcome::Done)
     }
 }
