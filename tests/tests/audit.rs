@@ -175,8 +175,7 @@ async fn the_audit_trail_records_verifies_and_detects_tampering() {
         None,
     )
     .await;
-    let schedule =
-        json!({"cron": "0 2 * * *", "timezone": "UTC", "request": request});
+    let schedule = json!({"cron": "0 2 * * *", "timezone": "UTC", "request": request});
     let (s, _, sched) = api
         .call(
             Method::POST,

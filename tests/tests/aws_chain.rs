@@ -153,6 +153,7 @@ async fn the_whole_chain_on_the_emulator() {
         ("EXPORTCENTER_SCANS_TABLE", n("scans")),
         ("EXPORTCENTER_CONNECTIONS_TABLE", n("conns")),
         ("EXPORTCENTER_SCHEDULES_TABLE", n("schedules")),
+        ("EXPORTCENTER_AUDIT_TABLE", n("audit")),
         ("EXPORTCENTER_WS_MANAGEMENT_ENDPOINT", endpoint.clone()),
         ("EXPORTCENTER_SCHEDULE_GROUP", n("group")),
     ];
@@ -273,6 +274,7 @@ async fn the_whole_chain_on_the_emulator() {
         None,
     )
     .await;
+    create_table(&ddb, &n("audit"), &[("chain", Hash), ("seq", Range)], None).await;
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
     scheduler
         .create_schedule_group()
@@ -522,4 +524,26 @@ async fn the_whole_chain_on_the_emulator() {
 
     let disconnect: Value = serde_json::from_str(&event("ws-disconnect.json")).unwrap();
     assert_eq!(ws.handle(&disconnect).await["statusCode"], 200);
+
+    // The tenant's audit trail in DynamoDB: one unbroken chain holding the chain's
+    // changes, the seal's entry once despite the duplicate deliveries.
+    let trail = pipeline
+        .app
+        .audit
+        .list(
+            &ec_domain::audit::AuditChain::Tenant("acme".parse().unwrap()),
+            &ec_domain::audit::AuditQuery {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    ec_domain::audit::verify_chain(&trail).expect("an unbroken chain");
+    let count = |a: &str| trail.iter().filter(|e| e.action.as_str() == a).count();
+    assert_eq!(count("scan.ingest"), 1, "{trail:?}");
+    assert!(count("export.create") >= 2, "{trail:?}");
+    assert_eq!(count("export.sealed"), 1, "{trail:?}");
+    assert_eq!(count("schedule.create"), 1, "{trail:?}");
 }

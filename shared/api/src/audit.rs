@@ -19,6 +19,7 @@ use ec_domain::ApiError;
 use ec_domain::audit::{AuditAction, AuditChain, AuditDraft, Outcome};
 use ec_pipeline::app::{Audit, Caller};
 
+use crate::auth::Auth;
 use crate::error::TraceId;
 use crate::extract::header_str;
 
@@ -64,13 +65,74 @@ fn action_of(method: &Method, route: &str) -> Option<AuditAction> {
 /// The peer's address: the socket's on `exportctl serve`; behind API Gateway the last
 /// `X-Forwarded-For` hop (the one API Gateway added, so a client cannot forge it).
 fn source_ip(req: &Request) -> Option<String> {
-    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+    let socket = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    peer_address(socket, req.headers())
+}
+
+/// [`source_ip`] from its parts (the WebSocket handshakes use it too).
+pub fn peer_address(socket: Option<SocketAddr>, headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(addr) = socket {
         return Some(addr.ip().to_string());
     }
-    header_str(req.headers(), "x-forwarded-for")
+    header_str(headers, "x-forwarded-for")
         .and_then(|v| v.rsplit(',').next())
         .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
         .map(|ip| ip.to_string())
+}
+
+/// Where a request came from, for a refusal's entry.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOrigin {
+    /// What was asked for, e.g. `GET /ws` or `$connect`.
+    pub resource: String,
+    pub trace_id: String,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The entry of a refused authentication (`caller` unknown: the `_system` chain) or
+/// authorisation (a verified caller lacking a scope: its tenant's chain).
+fn denied(caller: Option<&Caller>, status: u16, origin: RequestOrigin) -> AuditDraft {
+    AuditDraft {
+        chain: caller.map_or(AuditChain::System, |c| AuditChain::Tenant(c.tenant.clone())),
+        at: time::OffsetDateTime::now_utc(),
+        subject: caller.map_or_else(|| "anonymous".to_string(), |c| c.subject.clone()),
+        action: AuditAction::AuthDenied,
+        resource: origin.resource,
+        outcome: Outcome::Denied,
+        status,
+        trace_id: origin.trace_id,
+        source_ip: origin.source_ip,
+        user_agent: origin.user_agent,
+    }
+}
+
+/// A WebSocket handshake's check (both stacks): the token, its tenant and `export:read`;
+/// a refusal is recorded in the audit trail like any other.
+pub async fn connect_caller(
+    auth: &Auth,
+    audit: &Audit,
+    token: Option<&str>,
+    tenant: Option<&str>,
+    origin: RequestOrigin,
+) -> Result<Caller, ApiError> {
+    let refused = match auth.verify(token, tenant).await {
+        Ok(p) => match p.require("export:read") {
+            Ok(c) => return Ok(c.clone()),
+            Err(e) => (e, Some(p.caller)),
+        },
+        Err(e) => (e, None),
+    };
+    let (error, caller) = refused;
+    if matches!(error.status(), 401 | 403) {
+        audit
+            .record(denied(caller.as_ref(), error.status(), origin))
+            .await;
+    }
+    Err(error)
 }
 
 /// The middleware (a route layer, so only routed requests are seen).

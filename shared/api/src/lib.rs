@@ -4,7 +4,7 @@
 //! ([`extract`]), the work is one call of an application service (`ec_pipeline::app`), and
 //! failures get the contract's error body in one place ([`error`]).
 
-mod audit;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;

@@ -61,6 +61,14 @@ impl AwsAdapters {
         )))
     }
 
+    /// The audit trail's table (`EXPORTCENTER_AUDIT_TABLE`).
+    pub fn audit(&self, env: &dyn Env) -> Result<Arc<DynamoAuditLog>, WiringError> {
+        Ok(Arc::new(DynamoAuditLog::new(
+            self.dynamo(),
+            required_var(env, "EXPORTCENTER_AUDIT_TABLE")?,
+        )))
+    }
+
     /// Pushes down WebSocket connections (`EXPORTCENTER_WS_MANAGEMENT_ENDPOINT`).
     pub fn push(&self, env: &dyn Env) -> Result<Arc<ApiGatewayPush>, WiringError> {
         let endpoint = awsconf::ws_management_endpoint_var(env).ok_or_else(|| {
@@ -102,13 +110,10 @@ impl AwsAdapters {
             signer: signer(env)?,
             renderer: Arc::new(LocalRenderer::from_env(env)?),
             schedules: Arc::new(DynamoSchedules::new(
-                dynamo.clone(),
+                dynamo,
                 required_var(env, "EXPORTCENTER_SCHEDULES_TABLE")?,
             )),
-            audit: Arc::new(DynamoAuditLog::new(
-                dynamo,
-                required_var(env, "EXPORTCENTER_AUDIT_TABLE")?,
-            )),
+            audit: self.audit(env)?,
             trigger: Arc::new(EventBridgeTrigger::from_vars(
                 env,
                 awsconf::scheduler_client(&self.sdk),

@@ -84,6 +84,9 @@ impl Aws {
     pub fn ws_routes(&self) -> Result<WsRoutes, WiringError> {
         Ok(WsRoutes {
             auth: self.auth()?,
+            audit: ec_pipeline::app::Audit {
+                log: self.adapters.audit(self.env.as_ref())?,
+            },
             registry: self.adapters.connections(self.env.as_ref())?,
             push: self.adapters.push(self.env.as_ref())?,
             ttl: self.settings.connection_ttl,

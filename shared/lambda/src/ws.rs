@@ -9,11 +9,15 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use ec_api::Auth;
+use ec_api::audit::{RequestOrigin, connect_caller};
 use ec_domain::ApiError;
 use ec_domain::ports::{ConnectionPush, ConnectionRegistry};
+use ec_pipeline::app::Audit;
 
 pub struct WsRoutes {
     pub auth: Arc<Auth>,
+    /// Where refused `$connect`s are recorded.
+    pub audit: Audit,
     pub registry: Arc<dyn ConnectionRegistry>,
     pub push: Arc<dyn ConnectionPush>,
     /// API Gateway closes connections after 2 hours; the registration lives as long.
@@ -58,15 +62,17 @@ impl WsRoutes {
                     })
                     .or_else(|| lookup(query, "token"));
                 let tenant = lookup(headers, "x-tenant-id").or_else(|| lookup(query, "tenant"));
-                let caller = match self
-                    .auth
-                    .verify(token, tenant)
-                    .await
-                    .and_then(|p| p.require("export:read").cloned())
-                {
-                    Ok(c) => c,
-                    Err(e) => return refuse(e, trace),
+                let origin = RequestOrigin {
+                    resource: "$connect".into(),
+                    trace_id: trace.to_string(),
+                    source_ip: ctx["identity"]["sourceIp"].as_str().map(str::to_string),
+                    user_agent: lookup(headers, "user-agent").map(str::to_string),
                 };
+                let caller =
+                    match connect_caller(&self.auth, &self.audit, token, tenant, origin).await {
+                        Ok(c) => c,
+                        Err(e) => return refuse(e, trace),
+                    };
                 match self.registry.register(conn, &caller.tenant, self.ttl).await {
                     Ok(()) => answer(200, json!({"connected": conn})),
                     Err(e) => refuse(e.into(), trace),

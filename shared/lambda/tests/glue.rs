@@ -247,6 +247,7 @@ async fn websocket_routes_authenticate_register_and_answer() {
     let w = world().await;
     let routes = WsRoutes {
         auth: Arc::new(ec_api::Auth::hs256(SECRET)),
+        audit: w.pipeline.app.audit.clone(),
         registry: w.connections.clone(),
         push: w.pushes.clone(),
         ttl: Duration::from_secs(60),
@@ -270,6 +271,29 @@ async fn websocket_routes_authenticate_register_and_answer() {
     assert_eq!(body["code"], "ERR_UNAUTHENTICATED");
     let wrong_tenant = routes.handle(&ev("$connect", json!({"headers": {"Authorization": format!("Bearer {token}"), "X-Tenant-Id": "globex"}}))).await;
     assert_eq!(wrong_tenant["statusCode"], 403);
+    // Both refusals are in the operators' chain, without the token.
+    let system = w
+        .pipeline
+        .app
+        .audit
+        .list(
+            &ec_domain::audit::AuditChain::System,
+            &ec_domain::audit::AuditQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        system
+            .iter()
+            .map(|e| (e.status, e.resource.as_str()))
+            .collect::<Vec<_>>(),
+        [(401, "$connect"), (403, "$connect")]
+    );
+    assert!(!serde_json::to_string(&system).unwrap().contains(&token));
     assert!(
         w.connections
             .list(&"acme".parse().unwrap())

@@ -270,6 +270,7 @@ impl Stack {
                 hub: embedded.hub.clone(),
                 registry: embedded.connections.clone(),
                 auth,
+                audit: pipeline.app.audit.clone(),
                 ttl: cfg.settings.connection_ttl,
             });
         let object_routes = Router::new()

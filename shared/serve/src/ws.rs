@@ -13,17 +13,21 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use ec_api::audit::{RequestOrigin, connect_caller, peer_address};
 use ec_api::{Auth, HttpError, TraceId};
 use ec_domain::TenantId;
 use ec_domain::ports::ConnectionRegistry;
 use ec_domain::{ApiError, ErrorCode};
 use ec_embedded::Hub;
+use ec_pipeline::app::Audit;
 
 #[derive(Clone)]
 pub struct WsState {
     pub hub: Arc<Hub>,
     pub registry: Arc<dyn ConnectionRegistry>,
     pub auth: Arc<Auth>,
+    /// Where refused handshakes are recorded.
+    pub audit: Audit,
     pub ttl: std::time::Duration,
 }
 
@@ -38,6 +42,7 @@ pub async fn handler(
     State(st): State<WsState>,
     axum::Extension(trace): axum::Extension<TraceId>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Query(q): Query<WsQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -49,12 +54,16 @@ pub async fn handler(
         })
         .or(q.token.as_deref());
     let tenant = header("x-tenant-id").or(q.tenant.as_deref());
-    let caller = match st
-        .auth
-        .verify(token, tenant)
-        .await
-        .and_then(|p| p.require("export:read").cloned())
-    {
+    let socket = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let origin = RequestOrigin {
+        resource: "GET /ws".into(),
+        trace_id: trace.0.clone(),
+        source_ip: peer_address(socket, &headers),
+        user_agent: header("user-agent").map(str::to_string),
+    };
+    let caller = match connect_caller(&st.auth, &st.audit, token, tenant, origin).await {
         Ok(c) => c,
         Err(error) => {
             return HttpError {
