@@ -406,5 +406,92 @@ async fn the_audit_trail_records_verifies_and_detects_tampering() {
     removed.remove(2);
     std::fs::write(&tampered, removed.join("\n")).unwrap();
     assert!(!verify(&tampered).status.success());
+
+    // An audit-evidence export carries the trail up to its creation: printed in the PDF,
+    // and as evidence/audit-trail.jsonl in the sealed bundle, which verifies.
+    let audit_request =
+        json!({"type": "audit_bundle", "format": "pdf", "scope": {"scan_ids": [scan_id]}});
+    let (s, _, job) = api
+        .call(
+            Method::POST,
+            "/api/v1/exports",
+            Some(&writer),
+            TENANT,
+            Some(audit_request.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(s, 202, "{job}");
+    let audit_id = job["export_id"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    loop {
+        let (_, _, j) = api
+            .call(
+                Method::GET,
+                &format!("/api/v1/exports/{audit_id}"),
+                Some(&writer),
+                TENANT,
+                None,
+            )
+            .await;
+        if j["status"] == "ready" {
+            break;
+        }
+        assert!(j["status"] != "failed", "{j}");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not ready: {j}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let client = exportctl::client::Client::new(&api.base, &writer, TENANT).unwrap();
+    let pdf = client.download(&audit_id, "report").await.unwrap();
+    let pdf_path = dir.path().join("audit.pdf");
+    std::fs::write(&pdf_path, &pdf).unwrap();
+    let text = Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    assert!(text.contains("Audit trail"), "{text}");
+    assert!(text.contains("export.download"), "{text}");
+    assert!(
+        text.contains(&format!("Chain {TENANT} verified from entry 1")),
+        "{text}"
+    );
+    let bundle = client.download(&audit_id, "sealed").await.unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bundle[..]));
+    let mut trail = None;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry
+            .path()
+            .unwrap()
+            .ends_with("evidence/audit-trail.jsonl")
+        {
+            let mut body = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut body).unwrap();
+            trail = Some(body);
+        }
+    }
+    let trail = trail.expect("the bundle holds evidence/audit-trail.jsonl");
+    let trail_path = dir.path().join("bundle-trail.jsonl");
+    std::fs::write(&trail_path, &trail).unwrap();
+    let ok = verify(&trail_path);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let last: Value = serde_json::from_str(trail.lines().last().unwrap()).unwrap();
+    assert!(
+        last["at"].as_str().unwrap()
+            <= job["created_at"]
+                .as_str()
+                .unwrap()
+                .replace('Z', ".999Z")
+                .as_str(),
+        "entries up to the export's creation only: {last} vs {job}"
+    );
     server.kill();
 }

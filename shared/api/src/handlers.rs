@@ -162,6 +162,8 @@ pub struct AuditQueryString {
     action: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
+    /// `oldest` (default) or `newest` first.
+    order: Option<String>,
     /// `_system`: the operators' chain (scope `audit:system`); else the caller's tenant.
     chain: Option<String>,
 }
@@ -188,6 +190,7 @@ pub async fn list_audit(a: Authed<AuditRead>, Q(q): Q<AuditQueryString>) -> ApiR
         q.action.as_deref(),
         q.limit.as_deref(),
         q.cursor.as_deref(),
+        q.order.as_deref(),
     )?;
     let page = a.app.audit.list(&chain, &query).await?;
     ok(&serde_json::json!({ "items": page.items, "next_cursor": page.next_cursor }))

@@ -191,7 +191,8 @@ pub fn canonical_json(v: &Value) -> String {
     }
 }
 
-/// Which entries a listing returns: sequence order, after `after_seq`, within the time range
+/// Which entries a listing returns: in `seq` order (newest first with `newest_first`),
+/// past `after_seq` in that order (the previous page's cursor), within the time range
 /// (inclusive), of one action.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditQuery {
@@ -199,6 +200,7 @@ pub struct AuditQuery {
     pub to: Option<OffsetDateTime>,
     pub action: Option<AuditAction>,
     pub after_seq: Option<u64>,
+    pub newest_first: bool,
     pub limit: usize,
 }
 

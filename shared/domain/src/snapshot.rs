@@ -47,6 +47,11 @@ pub struct Snapshot {
     /// The tenant's own template, copied in at gather time so the render reads nothing else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_template: Option<CustomTemplate>,
+    /// The audit-evidence template's trail: the tenant's latest audit entries up to the
+    /// export's creation, oldest first, copied in at gather time (so every render of the
+    /// export shows the same entries, and sealing anchors the chain's head).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit: Vec<crate::audit::AuditEntry>,
 }
 
 impl Snapshot {
@@ -96,10 +101,25 @@ impl Snapshot {
             inputs,
             scans,
             custom_template: None,
+            audit: Vec::new(),
         }
     }
 
     /// Adds the custom template the request names, and its digest to the inputs.
+    /// Adds the audit trail; its head becomes one of the inputs, so the sealed manifest
+    /// names it.
+    pub fn with_audit_trail(mut self, entries: Vec<crate::audit::AuditEntry>) -> Snapshot {
+        if let Some(head) = entries.last() {
+            self.inputs.push(InputDigest {
+                kind: "audit".into(),
+                id: format!("{}#{}", head.tenant_id, head.seq),
+                sha256: head.sha256(),
+            });
+        }
+        self.audit = entries;
+        self
+    }
+
     pub fn with_custom_template(mut self, template: CustomTemplate) -> Snapshot {
         self.inputs.push(InputDigest {
             kind: "template".into(),

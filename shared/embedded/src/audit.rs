@@ -63,10 +63,17 @@ impl AuditLog for SqliteAuditLog {
         self.db
             .call(move |c| {
                 let mut items = Vec::new();
-                let mut after = query.after_seq.unwrap_or(0) as i64;
-                let mut stmt = c.prepare(
-                    "SELECT seq, doc FROM audit WHERE chain = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-                )?;
+                let newest_first = query.newest_first;
+                let mut after = match (query.after_seq, newest_first) {
+                    (Some(s), _) => s as i64,
+                    (None, false) => 0,
+                    (None, true) => i64::MAX,
+                };
+                let mut stmt = c.prepare(if newest_first {
+                    "SELECT seq, doc FROM audit WHERE chain = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+                } else {
+                    "SELECT seq, doc FROM audit WHERE chain = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+                })?;
                 loop {
                     let rows: Vec<(i64, String)> = stmt
                         .query_map(params![chain, after, PAGE_ROWS], |r| {

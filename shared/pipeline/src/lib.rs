@@ -106,6 +106,7 @@ impl Pipeline {
                 sboms: ports.sboms,
                 templates,
                 objects: ports.objects.clone(),
+                audit: audit.clone(),
             },
             render: Render {
                 steps: steps.clone(),

@@ -130,6 +130,22 @@ async fn listings_filter_and_page(log: &dyn AuditLog) {
         }
     }
     assert_eq!(seqs, (1..=10).collect::<Vec<u64>>());
+    // Newest first, in pages of 4.
+    let mut q = AuditQuery {
+        limit: 4,
+        newest_first: true,
+        ..AuditQuery::default()
+    };
+    let mut seqs = Vec::new();
+    loop {
+        let page = log.list(&tenant("acme"), &q).await.unwrap();
+        seqs.extend(page.items.iter().map(|e| e.seq));
+        match page.next_cursor {
+            Some(c) => q.after_seq = Some(c.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seqs, (1..=10).rev().collect::<Vec<u64>>());
     // Filters: an action, a time range (inclusive), both.
     let at = |i: i64| Some(OffsetDateTime::from_unix_timestamp(t0 + i * 60).unwrap());
     let list = async |query: AuditQuery| -> Vec<u64> {
@@ -142,6 +158,7 @@ async fn listings_filter_and_page(log: &dyn AuditLog) {
         to,
         action,
         after_seq: None,
+        newest_first: false,
         limit: 100,
     };
     assert_eq!(list(q(None, None, ingest)).await, [2, 4, 6, 8, 10]);

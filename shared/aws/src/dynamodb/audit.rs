@@ -100,12 +100,18 @@ impl AuditLog for DynamoAuditLog {
     async fn list(&self, chain: &AuditChain, query: &AuditQuery) -> PortResult<Page<AuditEntry>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
-        let after = query.after_seq.unwrap_or(0);
+        let (condition, after) = match (query.newest_first, query.after_seq) {
+            (false, after) => ("#c = :c AND #s > :after", after.unwrap_or(0)),
+            (true, Some(after)) => ("#c = :c AND #s < :after", after),
+            // Past every seq: the whole chain, newest first.
+            (true, None) => ("#c = :c AND #s < :after", u64::MAX),
+        };
         loop {
             let out = self
                 .table
                 .query()
-                .key_condition_expression("#c = :c AND #s > :after")
+                .key_condition_expression(condition)
+                .scan_index_forward(!query.newest_first)
                 .expression_attribute_names("#c", "chain")
                 .expression_attribute_names("#s", "seq")
                 .expression_attribute_values(":c", s(chain.as_str()))

@@ -52,7 +52,13 @@ pub fn parse_query(
     action: Option<&str>,
     limit: Option<&str>,
     cursor: Option<&str>,
+    order: Option<&str>,
 ) -> Result<AuditQuery, ApiError> {
+    let newest_first = match order {
+        None | Some("oldest") => false,
+        Some("newest") => true,
+        Some(_) => return Err(ApiError::validation("order", "expected oldest or newest")),
+    };
     let time = |field: &'static str, v: Option<&str>| {
         v.map(|s| {
             parse_rfc3339(s).ok_or_else(|| ApiError::validation(field, "must be an RFC 3339 time"))
@@ -91,6 +97,7 @@ pub fn parse_query(
         to: time("to", to)?,
         action,
         after_seq,
+        newest_first,
         limit,
     })
 }
@@ -107,10 +114,11 @@ mod tests {
             Some("export.download"),
             Some("10"),
             Some("42"),
+            Some("newest"),
         )
         .unwrap();
         assert_eq!(q.action, Some(AuditAction::ExportDownload));
-        assert_eq!((q.limit, q.after_seq), (10, Some(42)));
+        assert_eq!((q.limit, q.after_seq, q.newest_first), (10, Some(42), true));
         for (from, action, limit, cursor) in [
             (Some("yesterday"), None, None, None),
             (None, Some("export.delete"), None, None),
@@ -118,7 +126,8 @@ mod tests {
             (None, None, Some("100000"), None),
             (None, None, None, Some("abc")),
         ] {
-            assert!(parse_query(from, None, action, limit, cursor).is_err());
+            assert!(parse_query(from, None, action, limit, cursor, None).is_err());
         }
+        assert!(parse_query(None, None, None, None, None, Some("sideways")).is_err());
     }
 }

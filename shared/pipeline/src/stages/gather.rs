@@ -8,10 +8,14 @@ use ec_domain::ports::{ObjectStore, SbomSource, ScanSource, VerdictSource, VexSo
 use ec_domain::request::MAX_SCAN_IDS;
 use ec_domain::snapshot::{ScanInputs, Snapshot};
 use ec_domain::{
-    ErrorCode, ExportType, Job, JobStatus, Scope, Stage, StageCode, StageError, TemplateName, keys,
+    BuiltinTemplate, ErrorCode, ExportType, Job, JobStatus, Scope, Stage, StageCode, StageError,
+    TemplateName, keys,
 };
 
+use ec_domain::audit::{AuditChain, AuditEntry, AuditQuery};
+
 use crate::Outcome;
+use crate::app::Audit;
 use crate::custom_templates::CustomTemplates;
 use crate::jobs::JobSteps;
 
@@ -24,6 +28,8 @@ pub struct Gather {
     pub vex: Arc<dyn VexSource>,
     pub sboms: Arc<dyn SbomSource>,
     pub templates: CustomTemplates,
+    /// The audit-evidence template's trail.
+    pub audit: Audit,
     /// Where the snapshot goes.
     pub objects: Arc<dyn ObjectStore>,
 }
@@ -103,7 +109,7 @@ impl Gather {
                 sbom,
             });
         }
-        let snapshot = Snapshot::new(
+        let mut snapshot = Snapshot::new(
             job.export_id.clone(),
             job.tenant_id.clone(),
             job.request.clone(),
@@ -111,6 +117,9 @@ impl Gather {
             job.created_at,
             scans,
         );
+        if req.template == TemplateName::Builtin(BuiltinTemplate::AuditEvidence) {
+            snapshot = snapshot.with_audit_trail(self.audit_trail(job).await?);
+        }
         if !matches!(req.template, TemplateName::Custom { .. }) {
             return Ok(snapshot);
         }
@@ -123,5 +132,26 @@ impl Gather {
                 format!("template {} no longer exists", req.template),
             )),
         }
+    }
+}
+
+/// Entries of the audit-evidence trail.
+pub const AUDIT_TRAIL_ENTRIES: usize = 200;
+
+impl Gather {
+    /// The tenant's last [`AUDIT_TRAIL_ENTRIES`] audit entries up to the job's creation (the
+    /// whole second it names: `created_at` has whole seconds, entries milliseconds), oldest
+    /// first.
+    async fn audit_trail(&self, job: &Job) -> Result<Vec<AuditEntry>, StageError> {
+        let query = AuditQuery {
+            to: Some(job.created_at + time::Duration::milliseconds(999)),
+            newest_first: true,
+            limit: AUDIT_TRAIL_ENTRIES,
+            ..AuditQuery::default()
+        };
+        let chain = AuditChain::Tenant(job.tenant_id.clone());
+        let mut entries = self.audit.log.list(&chain, &query).await?.items;
+        entries.reverse();
+        Ok(entries)
     }
 }

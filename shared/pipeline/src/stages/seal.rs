@@ -129,6 +129,19 @@ fn bundle_files(job: &Job, snapshot: &Snapshot, report: Bytes) -> Vec<BundleFile
         media_type: job.format.media_type().into(),
         bytes: report,
     }];
+    if !snapshot.audit.is_empty() {
+        // The audit trail the report shows, verifiable with `exportctl audit verify`.
+        let lines: Vec<String> = snapshot
+            .audit
+            .iter()
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .collect();
+        files.push(BundleFile {
+            path: "evidence/audit-trail.jsonl".into(),
+            media_type: "application/jsonl".into(),
+            bytes: Bytes::from(lines.join("\n") + "\n"),
+        });
+    }
     if job.request.options.include_evidence {
         for s in &snapshot.scans {
             let dir = format!("evidence/{}", s.scan.scan_id);

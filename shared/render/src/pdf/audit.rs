@@ -31,6 +31,17 @@ struct VexStatementData<'a> {
     source: Option<&'a str>,
 }
 
+/// One audit-trail entry as the report prints it.
+#[derive(Serialize)]
+struct TrailRow<'a> {
+    seq: u64,
+    at: &'a str,
+    subject: &'a str,
+    action: &'static str,
+    resource: &'a str,
+    status: u16,
+}
+
 #[derive(Serialize)]
 pub(super) struct Audit<'a> {
     meta: Meta<'a>,
@@ -40,6 +51,9 @@ pub(super) struct Audit<'a> {
     inputs: &'a [ec_domain::snapshot::InputDigest],
     manifest: Vec<ManifestFile>,
     vex: Vec<VexStatementData<'a>>,
+    trail: Vec<TrailRow<'a>>,
+    /// Whether the trail's links hold, and its head hash (sealing signs it).
+    trail_check: String,
     toc: Vec<TocEntry>,
 }
 
@@ -131,6 +145,26 @@ pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Audit<'a> 
                 source: v.source.as_deref(),
             })
             .collect(),
+        trail: snap
+            .audit
+            .iter()
+            .map(|e| TrailRow {
+                seq: e.seq,
+                at: &e.at,
+                subject: &e.subject,
+                action: e.action.as_str(),
+                resource: &e.resource,
+                status: e.status,
+            })
+            .collect(),
+        trail_check: match ec_domain::audit::verify_chain(&snap.audit) {
+            _ if snap.audit.is_empty() => String::new(),
+            Ok(r) => format!(
+                "Chain {} verified from entry {} to {}; head SHA-256 {}.",
+                r.chain, r.first_seq, r.last_seq, r.head_sha256
+            ),
+            Err(b) => format!("The chain does not verify: {b}."),
+        },
         toc: toc(items, 1),
     }
 }
