@@ -57,6 +57,14 @@ cargo test --locked --workspace --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole run (cargo prints one per test binary).
+# No token, secret or presigned signature anywhere in what the run printed (the servers the
+# tests start log to this output): JWTs, our presigned signatures, S3's, the tests' secrets.
+leaks=$(grep -nE 'eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}|[?&]sig=[A-Za-z0-9_-]{16,}|X-Amz-Signature=[0-9a-f]{16,}|test-secret-0123456789' "$log" || true)
+if [ -n "$leaks" ]; then
+  echo "a token, secret or presigned signature reached the output of the test run:" >&2
+  echo "$leaks" | cut -c1-160 >&2
+  status=1
+fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -433,6 +433,7 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
     let acme = mint("acme", ALL_SCOPES, 3600);
     let globex = mint("globex", ALL_SCOPES, 3600);
     let read_only = mint("acme", "export:read", 3600);
+    let auditor = mint("acme", "audit:read", 3600);
     let write_only = mint("acme", "export:write", 3600);
     let no_scan_write = mint("acme", "export:read export:write", 3600);
     let expired = mint("acme", ALL_SCOPES, -3600);
@@ -937,6 +938,55 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
         .headers(a())
         .expect(422, "ERR_EXPORT_VALIDATION")
         .fields(&["cursor"]),
+        // The audit trail.
+        Row::new("audit without audit:read", Method::GET, "/api/v1/audit")
+            .headers(a())
+            .expect(403, "ERR_FORBIDDEN")
+            .message_has(&["audit:read"]),
+        Row::new(
+            "audit _system without audit:system",
+            Method::GET,
+            "/api/v1/audit?chain=_system",
+        )
+        .headers(auth(&auditor, "acme"))
+        .expect(403, "ERR_FORBIDDEN")
+        .message_has(&["audit:system"]),
+        Row::new(
+            "audit of another chain",
+            Method::GET,
+            "/api/v1/audit?chain=globex",
+        )
+        .headers(auth(&auditor, "acme"))
+        .expect(422, "ERR_EXPORT_VALIDATION")
+        .fields(&["chain"]),
+        Row::new(
+            "audit bad action",
+            Method::GET,
+            "/api/v1/audit?action=export.delete",
+        )
+        .headers(auth(&auditor, "acme"))
+        .expect(422, "ERR_EXPORT_VALIDATION")
+        .fields(&["action"]),
+        Row::new(
+            "audit bad from",
+            Method::GET,
+            "/api/v1/audit?from=yesterday",
+        )
+        .headers(auth(&auditor, "acme"))
+        .expect(422, "ERR_EXPORT_VALIDATION")
+        .fields(&["from"]),
+        Row::new("audit limit=0", Method::GET, "/api/v1/audit?limit=0")
+            .headers(auth(&auditor, "acme"))
+            .expect(422, "ERR_EXPORT_VALIDATION")
+            .fields(&["limit"]),
+        Row::new("audit bad cursor", Method::GET, "/api/v1/audit?cursor=-1")
+            .headers(auth(&auditor, "acme"))
+            .expect(422, "ERR_EXPORT_VALIDATION")
+            .fields(&["cursor"]),
+        Row::new("audit bad order", Method::GET, "/api/v1/audit?order=random")
+            .headers(auth(&auditor, "acme"))
+            .expect(422, "ERR_EXPORT_VALIDATION")
+            .fields(&["order"]),
         // Routes.
         Row::new("unknown route", Method::GET, "/api/v1/nothing-here")
             .headers(a())

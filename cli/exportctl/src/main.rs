@@ -64,7 +64,7 @@ enum Command {
         #[arg(long)]
         tenant: ec_domain::TenantId,
         /// Space-separated scopes the token grants, of: export:read export:write
-        /// export:admin scan:write template:write destination:write audit:read.
+        /// export:admin scan:write template:write destination:write audit:read audit:system.
         #[arg(long, default_value = "export:read export:write scan:write")]
         scopes: String,
         /// Lifetime in seconds.
