@@ -10,7 +10,7 @@ Usage: check_sarif.py [--limits-only] FILE...
   names a rule of its run by ruleId and ruleIndex, has a message, a level, one relative
   artifact location with startLine >= 1 and a partial fingerprint; every rule has short and
   full descriptions, help text and markdown, a numeric `security-severity` string in
-  [0, 10] and at most 20 tags including "security"; suppressions are external and accepted
+  [0, 10] (none for a negligible or unknown rule) and at most 20 tags including "security"; suppressions are external and accepted
   with a justification; a truncated run says so in its properties and notifications.
 
 --limits-only skips the JSON Schema, for very large synthetic files whose structure smaller
@@ -107,13 +107,16 @@ def check(raw, schema=True):
                 bad(rat, "help needs text and markdown")
             props = rule.get("properties") or {}
             sev = props.get("security-severity")
+            tags = props.get("tags") or []
+            # Negligible and unknown severities have no band: GitHub reads the level.
+            unrated = len(tags) > 1 and tags[1] in ("negligible", "unknown")
             try:
-                ok = isinstance(sev, str) and 0.0 <= float(sev) <= 10.0
+                ok = (sev is None and unrated) or (
+                    isinstance(sev, str) and 0.0 <= float(sev) <= 10.0)
             except ValueError:
                 ok = False
             if not ok:
                 bad(rat, f"security-severity {sev!r} is not a numeric string in [0, 10]")
-            tags = props.get("tags") or []
             if "security" not in tags or len(tags) > MAX_TAGS:
                 bad(rat, f"tags {tags!r}: need 'security', at most {MAX_TAGS}")
         results = run.get("results")

@@ -267,6 +267,37 @@ fn case(dir: &Path, name: &str, docs: &[Vec<u8>], t: ExportType, f: Format, file
 }
 
 /// Runs the checker once over every case and pairs each case with its counts.
+/// Issue 13, defect 3: every rule's `security-severity` lies in GitHub's band of its
+/// severity (the rule's second tag); negligible and unknown rules have none and are notes.
+fn assert_bands_follow_severity(name: &str, file: &Path) {
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(file).expect("read SARIF")).expect("JSON");
+    for run in doc["runs"].as_array().expect("runs") {
+        for rule in run["tool"]["driver"]["rules"].as_array().expect("rules") {
+            let severity = rule["properties"]["tags"][1].as_str().unwrap_or_default();
+            let score = rule["properties"]["security-severity"].as_str();
+            let band = score.and_then(|s| s.parse::<f64>().ok()).map(|s| match s {
+                s if s >= 9.0 => "critical",
+                s if s >= 7.0 => "high",
+                s if s >= 4.0 => "medium",
+                s if s >= 0.1 => "low",
+                _ => "none",
+            });
+            match severity {
+                "negligible" | "unknown" => {
+                    assert_eq!(band, None, "{name}: {}", rule["id"]);
+                    assert_eq!(
+                        rule["defaultConfiguration"]["level"], "note",
+                        "{name}: {}",
+                        rule["id"]
+                    );
+                }
+                s => assert_eq!(band, Some(s), "{name}: {} ({score:?})", rule["id"]),
+            }
+        }
+    }
+}
+
 fn checked<'c>(script: &str, cases: &'c [Case]) -> Vec<(&'c Case, Value)> {
     let files: Vec<PathBuf> = cases.iter().map(|c| c.file.clone()).collect();
     cases.iter().zip(check(script, &files)).collect()
@@ -328,6 +359,7 @@ fn every_scan_document_renders_to_valid_sarif_cyclonedx_and_spdx() {
 
     for (c, got) in checked("check_sarif.py", &sarif) {
         let (name, want) = (&c.name, &c.want);
+        assert_bands_follow_severity(name, &c.file);
         assert_eq!(
             count(&got, "results"),
             want.findings,

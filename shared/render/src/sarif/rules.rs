@@ -1,6 +1,6 @@
 //! One rule per vulnerability id: its descriptions, plain-text and markdown help (what is
-//! affected, the fix, where to read more), GitHub's `security-severity` and the default
-//! level of the worst severity among its findings.
+//! affected, the fix, where to read more), GitHub's `security-severity` in the band of the
+//! scanner's severity, and the default level of the worst severity among its findings.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,18 +19,34 @@ const MAX_TAGS: usize = 10;
 /// References a rule's markdown help lists at most.
 const MAX_REFERENCES: usize = 5;
 
-/// GitHub's `security-severity`: the highest CVSS score, else one for the severity.
-fn security_severity(row: &FindingRow<'_>) -> f64 {
-    row.finding
-        .max_score()
-        .unwrap_or(match row.finding.severity {
-            Severity::Critical => 9.5,
-            Severity::High => 8.0,
-            Severity::Medium => 5.5,
-            Severity::Low => 3.0,
-            Severity::Negligible | Severity::Unknown => 0.0,
-        })
-        .clamp(0.0, 10.0)
+/// GitHub's band of each severity (`security-severity` ranges), and the score that stands
+/// for it when no finding of that severity has one in the band.
+fn band(s: Severity) -> Option<(f64, f64, f64)> {
+    match s {
+        Severity::Critical => Some((9.0, 10.0, 9.5)),
+        Severity::High => Some((7.0, 8.9, 8.0)),
+        Severity::Medium => Some((4.0, 6.9, 5.5)),
+        Severity::Low => Some((0.1, 3.9, 2.0)),
+        Severity::Negligible | Severity::Unknown => None,
+    }
+}
+
+/// GitHub's `security-severity` of a rule: in the band of the scanner's severity (the highest
+/// of the rule's findings) — the best score of those findings that lies in that band, else
+/// the band's own — and none for negligible or unknown, so GitHub reads the level (`note`).
+/// A score from another source outside the band (a 10.0 NVD score on a finding the scanner
+/// rates low) never moves the rule to another band.
+fn security_severity(worst: Severity, rows: &[&FindingRow<'_>]) -> Option<f64> {
+    let (lo, hi, standing) = band(worst)?;
+    let in_band = rows
+        .iter()
+        .filter(|r| r.finding.severity == worst)
+        .flat_map(|r| r.finding.cvss.iter().filter_map(|c| c.score))
+        .filter(|s| (lo..=hi).contains(s))
+        .fold(None, |best: Option<f64>, s| {
+            Some(best.map_or(s, |b| b.max(s)))
+        });
+    Some(in_band.unwrap_or(standing))
 }
 
 pub(super) fn level(s: Severity) -> ResultLevel {
@@ -52,10 +68,7 @@ fn level_name(s: Severity) -> &'static str {
 pub(super) fn rule(id: &str, rows: &[&FindingRow<'_>]) -> ReportingDescriptor {
     let f = rows[0].finding;
     let worst = worst(rows.iter().map(|r| r.finding.severity));
-    let score = rows
-        .iter()
-        .map(|r| security_severity(r))
-        .fold(0.0_f64, f64::max);
+    let score = security_severity(worst, rows);
     let title = rows
         .iter()
         .find_map(|r| r.finding.title.as_deref())
@@ -147,10 +160,12 @@ pub(super) fn rule(id: &str, rows: &[&FindingRow<'_>]) -> ReportingDescriptor {
     tags.extend(types.into_iter().map(str::to_string));
     tags.truncate(MAX_TAGS);
     let mut props = BTreeMap::new();
-    props.insert(
-        "security-severity".to_string(),
-        json!(format!("{score:.1}")),
-    );
+    if let Some(score) = score {
+        props.insert(
+            "security-severity".to_string(),
+            json!(format!("{score:.1}")),
+        );
+    }
     ReportingDescriptor::builder()
         .id(id)
         .name(rule_name(id))

@@ -180,3 +180,109 @@ fn rule_names_and_truncation() {
     push_md(&mut cell, "a|b\nc*", true);
     assert_eq!(cell, "a\\|b c\\*");
 }
+
+/// Renders one scan's findings as SARIF and returns `{rule id: security-severity}` (`None`
+/// when the rule has none) and `{rule id: default level}`.
+fn rule_scores(findings: Vec<ec_domain::scan::Finding>) -> Vec<(String, Option<String>, String)> {
+    let mut one = scan("app:1");
+    one.findings = findings;
+    let inputs = vec![ec_domain::snapshot::ScanInputs {
+        verdicts: ec_domain::policy::evaluate(&Default::default(), &one, &[]),
+        scan: one,
+        vex: Vec::new(),
+        sbom: None,
+    }];
+    let body = json!({"type": "scan_report", "format": "sarif", "scope": {"scan_ids": ["scan-1"]}});
+    let req = ec_domain::request::ExportRequest::from_json(&body, "t").expect("request");
+    let snap = ec_domain::snapshot::Snapshot::new(
+        "exp-1".parse().unwrap(),
+        "t".parse().unwrap(),
+        req,
+        "u".into(),
+        time::OffsetDateTime::UNIX_EPOCH,
+        inputs,
+    );
+    let out = render_within(&ReportView::new(&snap), super::limits::GITHUB).expect("render");
+    let doc: Value = serde_json::from_slice(&out).expect("JSON");
+    doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or_default().to_string(),
+                r["properties"]["security-severity"]
+                    .as_str()
+                    .map(str::to_string),
+                r["defaultConfiguration"]["level"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+fn scored(mut f: ec_domain::scan::Finding, score: f64) -> ec_domain::scan::Finding {
+    f.cvss.push(ec_domain::scan::Cvss {
+        source: "nvd".into(),
+        version: "3.1".into(),
+        vector: None,
+        score: Some(score),
+    });
+    f
+}
+
+/// GitHub's band of a `security-severity`.
+fn band(score: &str) -> &'static str {
+    match score.parse::<f64>().unwrap_or(-1.0) {
+        s if s >= 9.0 => "critical",
+        s if s >= 7.0 => "high",
+        s if s >= 4.0 => "medium",
+        s if s >= 0.1 => "low",
+        _ => "none",
+    }
+}
+
+/// Issue 13, defect 3: the band is the scanner's severity (the highest of the rule's
+/// findings), never the highest CVSS of some other source; negligible and unknown carry no
+/// `security-severity` and are notes.
+#[test]
+fn security_severity_follows_the_scanners_severity() {
+    use Severity::*;
+    let rules = rule_scores(vec![
+        scored(finding("CVE-LOW-10", "a", Low), 10.0),
+        scored(finding("CVE-CRIT-5", "b", Critical), 5.0),
+        finding("CVE-HIGH", "c", High),
+        scored(finding("CVE-MED", "d", Medium), 6.1),
+        scored(finding("CVE-NEG", "e", Negligible), 7.5),
+        finding("CVE-UNK", "f", Unknown),
+        // One rule, two findings: the highest severity decides.
+        scored(finding("CVE-MIX", "g", Low), 9.8),
+        finding("CVE-MIX", "h", High),
+    ]);
+    let get = |id: &str| rules.iter().find(|r| r.0 == id).cloned().expect(id);
+    for (id, expected) in [
+        ("CVE-LOW-10", "low"),
+        ("CVE-CRIT-5", "critical"),
+        ("CVE-HIGH", "high"),
+        ("CVE-MED", "medium"),
+        ("CVE-MIX", "high"),
+    ] {
+        let (_, score, _) = get(id);
+        assert_eq!(
+            band(score.as_deref().unwrap_or("x")),
+            expected,
+            "{id}: {score:?}"
+        );
+    }
+    assert_eq!(
+        get("CVE-MED").1.as_deref(),
+        Some("6.1"),
+        "an in-band score is kept"
+    );
+    for id in ["CVE-NEG", "CVE-UNK"] {
+        let (_, score, level) = get(id);
+        assert_eq!((score, level.as_str()), (None, "note"), "{id}");
+    }
+}
