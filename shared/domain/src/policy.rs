@@ -49,18 +49,27 @@ pub fn evaluate(cfg: &PolicyConfig, scan: &Scan, vex: &[VexStatement]) -> Verdic
             let suppressed =
                 crate::vex::effective_status(vex, &f.vulnerability_id, f.purl.as_deref())
                     .filter(|st| st.suppresses());
-            let r = rank(f.severity);
+            // An unknown severity is decided by the best CVSS score, when there is one.
+            let (severity, rated) = match (f.severity, f.max_score()) {
+                (Severity::Unknown, Some(score)) => (
+                    Severity::from_score(score),
+                    format!("unknown severity, rated by its best CVSS {score:.1} as"),
+                ),
+                (s, _) => (s, String::new()),
+            };
+            let named = if rated.is_empty() {
+                severity.as_str().to_string()
+            } else {
+                format!("{rated} {}", severity.as_str())
+            };
+            let r = rank(severity);
             let fixable = f.fixed_version.as_deref().is_some_and(|v| !v.is_empty());
             let (decision, reason) = if let Some(st) = suppressed {
                 (Decision::Pass, format!("VEX status {}", st.as_str()))
             } else if r >= rank(cfg.fail_at) && (fixable || !cfg.fail_only_if_fixable) {
                 (
                     Decision::Fail,
-                    format!(
-                        "{} severity at or above {}",
-                        f.severity.as_str(),
-                        cfg.fail_at.as_str()
-                    ),
+                    format!("{named} severity at or above {}", cfg.fail_at.as_str()),
                 )
             } else if r >= rank(cfg.warn_at) {
                 let why = if r >= rank(cfg.fail_at) {
@@ -70,12 +79,12 @@ pub fn evaluate(cfg: &PolicyConfig, scan: &Scan, vex: &[VexStatement]) -> Verdic
                 };
                 (
                     Decision::Warn,
-                    format!("{} severity: {why}", f.severity.as_str()),
+                    format!("{named} severity: {why}"),
                 )
             } else {
                 (
                     Decision::Pass,
-                    format!("{} severity below thresholds", f.severity.as_str()),
+                    format!("{named} severity below thresholds"),
                 )
             };
             FindingVerdict {
@@ -97,5 +106,88 @@ pub fn evaluate(cfg: &PolicyConfig, scan: &Scan, vex: &[VexStatement]) -> Verdic
         policy: POLICY_NAME.into(),
         decision,
         findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::{Cvss, Finding, ScannedArtifact, Scanner};
+
+    fn scan(findings: Vec<Finding>) -> Scan {
+        Scan {
+            scan_id: "scan-1".parse().unwrap(),
+            tenant_id: "t".parse().unwrap(),
+            artifact: ScannedArtifact {
+                name: "app".into(),
+                kind: "container_image".into(),
+                digest: None,
+                os: None,
+            },
+            scanner: Scanner {
+                name: "grype".into(),
+                version: None,
+            },
+            source_format: "grype".into(),
+            scanned_at: time::OffsetDateTime::UNIX_EPOCH,
+            ingested_at: time::OffsetDateTime::UNIX_EPOCH,
+            document_sha256: String::new(),
+            components: Vec::new(),
+            dependencies: Vec::new(),
+            findings,
+        }
+    }
+
+    fn finding(id: &str, severity: Severity, score: Option<f64>) -> Finding {
+        Finding {
+            vulnerability_id: id.into(),
+            aliases: Vec::new(),
+            package: "openssl".into(),
+            package_type: None,
+            purl: None,
+            installed_version: "1.0".into(),
+            fixed_version: Some("1.1".into()),
+            severity,
+            cvss: score
+                .map(|s| Cvss {
+                    source: "vendor".into(),
+                    version: "3.1".into(),
+                    vector: None,
+                    score: Some(s),
+                })
+                .into_iter()
+                .collect(),
+            title: None,
+            description: None,
+            references: Vec::new(),
+            status: None,
+            target: None,
+        }
+    }
+
+    /// Issue 13, defect 7: an unknown severity falls back to the best CVSS, and says so.
+    #[test]
+    fn unknown_severity_is_decided_by_the_best_cvss() {
+        let v = evaluate(
+            &PolicyConfig::default(),
+            &scan(vec![
+                finding("CVE-A", Severity::Unknown, Some(7.5)),
+                finding("CVE-B", Severity::Unknown, Some(5.0)),
+                finding("CVE-C", Severity::Unknown, None),
+                finding("CVE-D", Severity::Low, Some(9.8)),
+            ]),
+            &[],
+        );
+        let d: Vec<(Decision, &str)> = v
+            .findings
+            .iter()
+            .map(|f| (f.decision, f.reason.as_str()))
+            .collect();
+        assert_eq!(d[0].0, Decision::Fail, "{}", d[0].1);
+        assert!(d[0].1.contains("unknown severity") && d[0].1.contains("7.5"), "{}", d[0].1);
+        assert_eq!(d[1].0, Decision::Warn, "{}", d[1].1);
+        assert_eq!(d[2].0, Decision::Pass, "{}", d[2].1);
+        assert_eq!(d[3].0, Decision::Pass, "a known severity stands: {}", d[3].1);
+        assert_eq!(v.decision, Decision::Fail);
     }
 }

@@ -21,6 +21,19 @@ string_enum!(
 );
 
 impl Severity {
+    /// The severity a CVSS score falls in (the CVSS v3 qualitative ratings; 0.0 is
+    /// negligible).
+    pub fn from_score(score: f64) -> Severity {
+        match score {
+            s if s >= 9.0 => Severity::Critical,
+            s if s >= 7.0 => Severity::High,
+            s if s >= 4.0 => Severity::Medium,
+            s if s > 0.0 => Severity::Low,
+            s if s == 0.0 => Severity::Negligible,
+            _ => Severity::Unknown,
+        }
+    }
+
     /// Reads a scanner's severity word, case-insensitively; anything else is `unknown`.
     pub fn parse_lenient(s: &str) -> Severity {
         match s.trim().to_ascii_lowercase().as_str() {
