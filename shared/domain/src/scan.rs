@@ -29,7 +29,7 @@ impl Severity {
             s if s >= 7.0 => Severity::High,
             s if s >= 4.0 => Severity::Medium,
             s if s > 0.0 => Severity::Low,
-            s if s == 0.0 => Severity::Negligible,
+            0.0 => Severity::Negligible,
             _ => Severity::Unknown,
         }
     }
