@@ -20,6 +20,18 @@ pub fn fixtures(kind: &str) -> Vec<PathBuf> {
     files
 }
 
+/// Inputs made by hand for a document shape no real fixture has (each described in
+/// `fixtures/handmade/MANIFEST.tsv`); empty when there are none of `kind`.
+pub fn handmade(kind: &str) -> Vec<PathBuf> {
+    let dir = repo_root().join("tests/fixtures/handmade").join(kind);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "json"));
+    files.sort();
+    files
+}
+
 /// The `exportctl` binary of this build (the test command builds it first).
 pub fn exportctl_bin() -> PathBuf {
     if let Ok(p) = std::env::var("EXPORTCTL_BIN") {

@@ -22,7 +22,7 @@ use ec_domain::snapshot::{ScanInputs, Snapshot};
 use ec_domain::{ExportType, Format};
 use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
 use ec_render::view::ReportView;
-use ec_tests::{fixtures, python, repo_root};
+use ec_tests::{fixtures, handmade, python, repo_root};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -99,7 +99,7 @@ fn scan_documents() -> Vec<PathBuf> {
     let mut files = fixtures("trivy");
     files.extend(fixtures("grype"));
     for kind in ["cyclonedx", "spdx"] {
-        for path in fixtures(kind) {
+        for path in fixtures(kind).into_iter().chain(handmade(kind)) {
             let parsed = ec_ingest::parse_document(&read(&path), &"t".parse().unwrap(), AT)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             if parsed.scan.is_some() {

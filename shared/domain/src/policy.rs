@@ -77,15 +77,9 @@ pub fn evaluate(cfg: &PolicyConfig, scan: &Scan, vex: &[VexStatement]) -> Verdic
                 } else {
                     "severity at or above warn threshold"
                 };
-                (
-                    Decision::Warn,
-                    format!("{named} severity: {why}"),
-                )
+                (Decision::Warn, format!("{named} severity: {why}"))
             } else {
-                (
-                    Decision::Pass,
-                    format!("{named} severity below thresholds"),
-                )
+                (Decision::Pass, format!("{named} severity below thresholds"))
             };
             FindingVerdict {
                 vulnerability_id: f.vulnerability_id.clone(),
@@ -184,10 +178,19 @@ mod tests {
             .map(|f| (f.decision, f.reason.as_str()))
             .collect();
         assert_eq!(d[0].0, Decision::Fail, "{}", d[0].1);
-        assert!(d[0].1.contains("unknown severity") && d[0].1.contains("7.5"), "{}", d[0].1);
+        assert!(
+            d[0].1.contains("unknown severity") && d[0].1.contains("7.5"),
+            "{}",
+            d[0].1
+        );
         assert_eq!(d[1].0, Decision::Warn, "{}", d[1].1);
         assert_eq!(d[2].0, Decision::Pass, "{}", d[2].1);
-        assert_eq!(d[3].0, Decision::Pass, "a known severity stands: {}", d[3].1);
+        assert_eq!(
+            d[3].0,
+            Decision::Pass,
+            "a known severity stands: {}",
+            d[3].1
+        );
         assert_eq!(v.decision, Decision::Fail);
     }
 }

@@ -8,13 +8,13 @@ use cyclonedx_bom::models::component::{Classification, Component as CdxComponent
 use cyclonedx_bom::models::hash::{Hash, HashAlgorithm, HashValue, Hashes};
 use cyclonedx_bom::models::license::{License, LicenseChoice, Licenses};
 use cyclonedx_bom::models::property::{Properties, Property};
-use cyclonedx_bom::prelude::{Purl, SpdxIdentifier};
+use cyclonedx_bom::prelude::Purl;
 
 use ec_domain::scan::Scan;
 
 use crate::common::identity::{TOOL_NAME, TOOL_VERSION, artifact_sha256, is_image};
 use crate::common::inventory::Entry;
-use crate::common::package::{spdx_expression, valid_purl};
+use crate::common::package::{is_listed_license_id, spdx_expression, valid_purl};
 
 /// A name-based UUID in version-5 layout (the schema accepts versions 1 to 5) from the
 /// document digest, as a URN.
@@ -135,14 +135,13 @@ pub(super) fn library_component(e: &Entry<'_>) -> CdxComponent {
     c
 }
 
-/// CycloneDX takes either license entries (SPDX id or free name) or one SPDX expression.
-fn cdx_licenses(licenses: &[String]) -> Option<Licenses> {
+/// CycloneDX takes either license entries (an id exactly on the schema's SPDX list, or a free
+/// name) or one SPDX expression ("or later" forms spelled as their listed ids).
+pub(super) fn cdx_licenses(licenses: &[String]) -> Option<Licenses> {
     if licenses.is_empty() {
         return None;
     }
-    let all_ids = licenses
-        .iter()
-        .all(|l| SpdxIdentifier::try_from(l.clone()).is_ok());
+    let all_ids = licenses.iter().all(|l| is_listed_license_id(l));
     if !all_ids && let Some(expr) = spdx_expression(licenses) {
         return Some(Licenses(vec![LicenseChoice::expression(&expr)]));
     }
@@ -150,7 +149,7 @@ fn cdx_licenses(licenses: &[String]) -> Option<Licenses> {
         licenses
             .iter()
             .map(|l| {
-                LicenseChoice::License(if SpdxIdentifier::try_from(l.clone()).is_ok() {
+                LicenseChoice::License(if is_listed_license_id(l) {
                     License::license_id(l)
                 } else {
                     License::named_license(l)

@@ -83,3 +83,37 @@ fn web_urls_are_uris() {
     assert!(!is_web_url("https://example.com:84a/x"));
     assert!(is_web_url("https://example.com:8443/x"));
 }
+
+/// Issue 13, defect 5: a license string becomes an `id` only when it is exactly on the SPDX
+/// list the CycloneDX schema enumerates; an "or later" form becomes an expression.
+#[test]
+fn license_ids_are_only_listed_ids() {
+    use cyclonedx_bom::models::license::{LicenseChoice, LicenseIdentifier};
+    let shapes = |licenses: &[&str]| -> Vec<String> {
+        let owned: Vec<String> = licenses.iter().map(|l| l.to_string()).collect();
+        super::components::cdx_licenses(&owned)
+            .map(|l| l.0)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| match c {
+                LicenseChoice::License(l) => match l.license_identifier {
+                    LicenseIdentifier::SpdxId(id) => format!("id:{id}"),
+                    LicenseIdentifier::Name(n) => format!("name:{n}"),
+                },
+                LicenseChoice::Expression(e) => format!("expression:{e}"),
+            })
+            .collect()
+    };
+    assert_eq!(shapes(&["MIT"]), ["id:MIT"]);
+    assert_eq!(shapes(&["MIT", "Apache-2.0"]), ["id:MIT", "id:Apache-2.0"]);
+    assert_eq!(shapes(&["GFDL-1.2+"]), ["expression:GFDL-1.2-or-later"]);
+    assert_eq!(
+        shapes(&["MIT", "GFDL-1.2+"]),
+        ["expression:MIT AND GFDL-1.2-or-later"]
+    );
+    assert_eq!(shapes(&["Custom License 1.0"]), ["name:Custom License 1.0"]);
+    assert_eq!(
+        shapes(&["MIT", "Custom License 1.0"]),
+        ["id:MIT", "name:Custom License 1.0"]
+    );
+}
