@@ -10,6 +10,7 @@ pub mod ids;
 pub mod job;
 pub mod keys;
 pub mod messages;
+pub mod natural;
 pub mod policy;
 pub mod ports;
 pub mod request;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::id_types::{ScanId, TenantId};
+use crate::natural::NaturalId;
 use crate::wire::string_enum;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -134,13 +135,16 @@ impl Finding {
             })
     }
 
-    /// The order findings appear in every report: stable across runs.
-    pub fn sort_key(&self) -> (Option<&str>, &str, &str, &str) {
+    /// The order findings appear in every report, stable across runs: by target, package
+    /// and version, then the most severe first, then by id in natural order
+    /// (`CVE-2016-1234` before `CVE-2016-10739`).
+    pub fn sort_key(&self) -> (Option<&str>, &str, &str, Severity, NaturalId<'_>) {
         (
             self.target.as_deref(),
             self.package.as_str(),
             self.installed_version.as_str(),
-            self.vulnerability_id.as_str(),
+            self.severity,
+            NaturalId(&self.vulnerability_id),
         )
     }
 }
@@ -313,4 +317,51 @@ pub struct Sbom {
     /// `cyclonedx`, `spdx`, or `derived` when built from the scan's own package list.
     pub source_format: String,
     pub components: Vec<Component>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(id: &str, severity: Severity) -> Finding {
+        Finding {
+            vulnerability_id: id.into(),
+            aliases: Vec::new(),
+            package: "glibc".into(),
+            package_type: None,
+            purl: None,
+            installed_version: "2.24".into(),
+            fixed_version: None,
+            severity,
+            cvss: Vec::new(),
+            title: None,
+            description: None,
+            references: Vec::new(),
+            status: None,
+            target: None,
+        }
+    }
+
+    /// Issue 13, defect 9: within a package, findings go by severity, then by id with its
+    /// numbers compared as numbers.
+    #[test]
+    fn findings_of_a_package_sort_by_severity_then_numeric_id() {
+        let mut f = vec![
+            finding("CVE-2016-10739", Severity::Low),
+            finding("CVE-2016-1234", Severity::Low),
+            finding("CVE-2019-9169", Severity::Critical),
+            finding("CVE-2016-999", Severity::Unknown),
+        ];
+        f.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let ids: Vec<&str> = f.iter().map(|f| f.vulnerability_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "CVE-2019-9169",
+                "CVE-2016-1234",
+                "CVE-2016-10739",
+                "CVE-2016-999"
+            ]
+        );
+    }
 }

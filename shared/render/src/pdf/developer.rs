@@ -6,6 +6,8 @@ use ec_domain::BuiltinTemplate;
 use super::Front;
 use super::chunks::{Item, by_scan, toc};
 use super::entries::RuleData;
+use ec_domain::natural::NaturalId;
+
 use crate::common::severity::worst;
 use crate::view::{FindingRow, ReportView};
 
@@ -43,8 +45,8 @@ pub(super) fn items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
             )),
         });
         rows.sort_by(|a, b| {
-            (&a.finding.vulnerability_id, a.finding.sort_key())
-                .cmp(&(&b.finding.vulnerability_id, b.finding.sort_key()))
+            (NaturalId(&a.finding.vulnerability_id), a.finding.sort_key())
+                .cmp(&(NaturalId(&b.finding.vulnerability_id), b.finding.sort_key()))
         });
         for same in rows.chunk_by(|a, b| a.finding.vulnerability_id == b.finding.vulnerability_id) {
             let first = same[0].finding;

@@ -7,6 +7,8 @@ use ec_domain::BuiltinTemplate;
 use ec_domain::scan::Severity;
 
 use super::{Meta, ScanData, Summary, meta, scans, summary};
+use ec_domain::natural::NaturalId;
+
 use crate::view::{FindingRow, ReportView};
 
 #[derive(Serialize)]
@@ -71,7 +73,7 @@ pub(super) fn front<'a>(view: &ReportView<'a>) -> Executive<'a> {
                     .unwrap_or(0.0)
                     .total_cmp(&fa.max_score().unwrap_or(0.0))
             })
-            .then_with(|| fa.vulnerability_id.cmp(&fb.vulnerability_id))
+            .then_with(|| NaturalId(&fa.vulnerability_id).cmp(&NaturalId(&fb.vulnerability_id)))
             .then_with(|| fa.sort_key().cmp(&fb.sort_key()))
     });
     let top_risks = open
