@@ -346,7 +346,7 @@ mod tests {
     /// numbers compared as numbers.
     #[test]
     fn findings_of_a_package_sort_by_severity_then_numeric_id() {
-        let mut f = vec![
+        let mut f = [
             finding("CVE-2016-10739", Severity::Low),
             finding("CVE-2016-1234", Severity::Low),
             finding("CVE-2019-9169", Severity::Critical),
