@@ -98,6 +98,7 @@ fn stem(path: &Path) -> String {
 fn scan_documents() -> Vec<PathBuf> {
     let mut files = fixtures("trivy");
     files.extend(fixtures("grype"));
+    files.extend(handmade("grype"));
     for kind in ["cyclonedx", "spdx"] {
         for path in fixtures(kind).into_iter().chain(handmade(kind)) {
             let parsed = ec_ingest::parse_document(&read(&path), &"t".parse().unwrap(), AT)

@@ -95,8 +95,11 @@ fn read_match(m: &Value, at: &str) -> Result<(Finding, Component), IngestError> 
     if let Some(ds) = str_at(vuln, "dataSource") {
         push_unique(&mut references, ds);
     }
-    for u in array_at(vuln, "urls").iter().filter_map(Value::as_str) {
-        push_unique(&mut references, u);
+    // `urls` since grype 0.2x; `links` (strings) in the oldest layout.
+    for key in ["urls", "links"] {
+        for u in array_at(vuln, key).iter().filter_map(Value::as_str) {
+            push_unique(&mut references, u);
+        }
     }
 
     // Fixed versions: `fix.versions` since grype 0.3x, `fixedInVersion` before.
@@ -153,21 +156,29 @@ fn read_match(m: &Value, at: &str) -> Result<(Finding, Component), IngestError> 
     Ok((finding, component))
 }
 
-/// `cvss[]` of a vulnerability record. Entries without `source` (grype before ~0.7x) are
-/// credited to the record's namespace provider (`nvd:cpe` gives `nvd`).
+/// The scores of a vulnerability record: `cvss[]`, and in the oldest layout the objects
+/// `cvssV2` and `cvssV3` directly under the record (recognised by those fields, whatever the
+/// descriptor's version says). Entries without `source` (grype before ~0.7x) are credited to
+/// the record's namespace provider (`nvd:cpe` gives `nvd`).
 fn cvss_of(record: &Value) -> Vec<Cvss> {
     let fallback_source = str_at(record, "namespace")
         .and_then(|ns| ns.split(':').next())
         .filter(|s| !s.is_empty())
         .unwrap_or("unknown");
-    array_at(record, "cvss")
+    let old_layout = [("cvssV2", "2.0"), ("cvssV3", "3.0")]
+        .into_iter()
+        .filter_map(|(key, version)| Some((record.get(key).filter(|c| c.is_object())?, version)));
+    let listed = array_at(record, "cvss")
         .iter()
         .filter(|c| c.is_object())
-        .map(|c| {
+        .map(|c| (c, "2.0"));
+    listed
+        .chain(old_layout)
+        .map(|(c, default_version)| {
             let vector = string_at(c, "vector");
             let version = string_at(c, "version")
                 .or_else(|| vector.as_deref().and_then(cvss_version_of_vector))
-                .or_else(|| vector.as_ref().map(|_| "2.0".to_string()))
+                .or_else(|| vector.as_ref().map(|_| default_version.to_string()))
                 .unwrap_or_else(|| "unknown".to_string());
             Cvss {
                 source: str_at(c, "source").unwrap_or(fallback_source).to_string(),

@@ -721,3 +721,59 @@ fn csaf_relationship_names_component_and_product() {
         ]
     );
 }
+
+/// Issue 13, defect 1: the oldest Grype layout (`cvssV2`/`cvssV3` objects under the
+/// vulnerability, `links` as strings) keeps its scores and links, recognised by its fields.
+#[test]
+fn old_grype_layout_keeps_scores_and_links() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/handmade/grype/grype-old-layout.json"
+    );
+    let bytes = std::fs::read(path).expect("the hand-made fixture");
+    let parsed = ec_ingest::parse_document(
+        &bytes,
+        &"t".parse().unwrap(),
+        time::OffsetDateTime::UNIX_EPOCH,
+    )
+    .expect("parses");
+    let scan = parsed.scan.expect("a scan");
+    let bash = scan
+        .findings
+        .iter()
+        .find(|f| f.vulnerability_id == "CVE-2019-18276")
+        .expect("bash finding");
+    let scores: Vec<(String, Option<f64>, Option<String>)> = bash
+        .cvss
+        .iter()
+        .map(|c| (c.version.clone(), c.score, c.vector.clone()))
+        .collect();
+    assert_eq!(
+        scores,
+        [
+            (
+                "2.0".to_string(),
+                Some(7.2),
+                Some("AV:L/AC:L/Au:N/C:C/I:C/A:C".to_string())
+            ),
+            (
+                "3.0".to_string(),
+                Some(7.8),
+                Some("CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H".to_string())
+            ),
+        ]
+    );
+    assert_eq!(
+        bash.references,
+        ["https://security-tracker.debian.org/tracker/CVE-2019-18276"]
+    );
+    let libc = scan
+        .findings
+        .iter()
+        .find(|f| f.vulnerability_id == "CVE-2020-1752")
+        .expect("libc finding");
+    assert_eq!(libc.cvss.len(), 1);
+    assert_eq!(libc.cvss[0].version, "3.1");
+    assert_eq!(libc.references.len(), 2);
+    assert!(scan.findings.iter().all(|f| f.max_score().is_some()));
+}
