@@ -9,7 +9,8 @@
 //!   `bom-ref` to a component (or to `metadata.component`); one that does not (a standalone
 //!   VEX BOM points into another BOM, `urn:cdx:serial/version#bom-ref`) still gives a finding,
 //!   named by the ref (the BOM-Link's fragment), with the ref as purl when it is one.
-//! * Severity is the highest rating severity (or, with none, the highest CVSS score's band);
+//! * Severity is the rating of the vulnerability's own source (else the first rating): its
+//!   stated severity or its score's band; the other ratings are kept as CVSS entries;
 //!   every rating with a CVSS method is a CVSS entry; `references[].id` are aliases;
 //!   description, detail, recommendation and workaround make the description; the source,
 //!   advisories, reference sources and CWEs make the references; `affects[].versions` marked
@@ -21,7 +22,6 @@
 
 use std::collections::BTreeMap;
 
-use ec_domain::policy::rank;
 use ec_domain::scan::{
     Component, Cvss, Dependency, Finding, ScannedArtifact, Scanner, Severity, VexStatement,
     VexStatus,
@@ -353,7 +353,7 @@ fn read_vulnerability(
     .flatten()
     .collect();
     let description = (!description.is_empty()).then(|| description.join("\n\n"));
-    let severity = severity_of(ratings, &cvss);
+    let severity = severity_of(ratings, vuln_source);
 
     let mut findings = Vec::new();
     let mut products = Vec::new();
@@ -466,31 +466,29 @@ fn cvss_of(ratings: &[Value], vuln_source: Option<&str>) -> Vec<Cvss> {
     out
 }
 
-/// The highest rating severity; without any, the band of the highest CVSS score.
-fn severity_of(ratings: &[Value], cvss: &[Cvss]) -> Severity {
-    let stated = ratings
-        .iter()
-        .filter_map(|r| str_at(r, "severity"))
+/// The scanner's severity: the rating whose `source.name` is the vulnerability's own source
+/// (a Trivy-made BOM names the finding's `SeveritySource` there), else the first rating;
+/// the rating's stated severity, or the band of its score. Other ratings stay in `cvss`.
+fn severity_of(ratings: &[Value], vuln_source: Option<&str>) -> Severity {
+    let of_source = vuln_source.and_then(|src| {
+        ratings.iter().find(|r| {
+            str_path(r, &["source", "name"]).is_some_and(|n| n.eq_ignore_ascii_case(src))
+                && rating_severity(r).is_some()
+        })
+    });
+    of_source
+        .or_else(|| ratings.iter().find(|r| rating_severity(r).is_some()))
+        .and_then(rating_severity)
+        .unwrap_or(Severity::Unknown)
+}
+
+/// What one rating says: its severity word, else its score's band.
+fn rating_severity(r: &Value) -> Option<Severity> {
+    str_at(r, "severity")
         .map(Severity::parse_lenient)
         .filter(|s| *s != Severity::Unknown)
-        .max_by_key(|s| rank(*s));
-    if let Some(s) = stated {
-        return s;
-    }
-    let best = cvss
-        .iter()
-        .filter_map(|c| c.score)
-        .fold(None, |acc: Option<f64>, s| {
-            Some(acc.map_or(s, |a| a.max(s)))
-        });
-    match best {
-        Some(s) if s >= 9.0 => Severity::Critical,
-        Some(s) if s >= 7.0 => Severity::High,
-        Some(s) if s >= 4.0 => Severity::Medium,
-        Some(s) if s > 0.0 => Severity::Low,
-        Some(_) => Severity::Negligible,
-        None => Severity::Unknown,
-    }
+        .or_else(|| number_at(r, "score").map(Severity::from_score))
+        .filter(|s| *s != Severity::Unknown)
 }
 
 #[cfg(test)]

@@ -208,3 +208,48 @@ fn analysis_states_map_to_vex_statuses() {
         );
     }
 }
+
+/// Issue 13, defect 3: the severity is the rating of the vulnerability's own source (for a
+/// Trivy-made BOM the finding's `SeveritySource`), else the first rating's — never the
+/// highest of all sources, so a Trivy report scores the same as Trivy JSON and CycloneDX.
+#[test]
+fn severity_is_the_sources_rating_not_the_highest() {
+    let bom = |source: &str, ratings: &str| {
+        format!(
+            r#"{{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+            "metadata": {{"component": {{"bom-ref": "root", "type": "container", "name": "app"}}}},
+            "components": [{{"bom-ref": "lib", "type": "library", "name": "lib", "version": "1"}}],
+            "vulnerabilities": [{{"id": "CVE-2019-11358", "source": {{"name": "{source}"}},
+              "ratings": {ratings}, "affects": [{{"ref": "lib"}}]}}]}}"#
+        )
+    };
+    let severity = |doc: String| {
+        let i = read(&doc);
+        i.scan.expect("a scan").findings[0].severity
+    };
+    let ratings = r#"[{"source": {"name": "alma"}, "severity": "medium"},
+        {"source": {"name": "nvd"}, "score": 9.8, "severity": "critical", "method": "CVSSv31"},
+        {"source": {"name": "ghsa"}, "severity": "low"}]"#;
+    assert_eq!(
+        severity(bom("ghsa", ratings)),
+        Severity::Low,
+        "the source's rating"
+    );
+    assert_eq!(
+        severity(bom("GHSA", ratings)),
+        Severity::Low,
+        "names match in any case"
+    );
+    assert_eq!(
+        severity(bom("osv", ratings)),
+        Severity::Medium,
+        "else the first rating"
+    );
+    let scored_first = r#"[{"source": {"name": "nvd"}, "score": 5.3, "method": "CVSSv31"},
+        {"source": {"name": "vendor"}, "severity": "critical"}]"#;
+    assert_eq!(
+        severity(bom("osv", scored_first)),
+        Severity::Medium,
+        "the first rating's score band when it states no severity"
+    );
+}
