@@ -8,8 +8,8 @@ use ec_domain::{ExportType, Format};
 
 use crate::RenderError;
 use crate::common::columns::{
-    COMPONENTS, Column, FINDINGS, Field, REFERENCES, VEX, component_fields, finding_fields,
-    vex_fields,
+    COMPONENTS, Column, FINDINGS, FINDINGS_MORE, Field, REFERENCES, VEX, component_fields,
+    finding_fields, finding_more_fields, vex_fields,
 };
 use crate::view::ReportView;
 
@@ -77,11 +77,16 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             }
         }
         ExportType::ScanReport | ExportType::AuditBundle => {
-            w.row(names(&FINDINGS).chain([REFERENCES.into()]))?;
+            w.row(
+                names(&FINDINGS)
+                    .chain([REFERENCES.into()])
+                    .chain(names(&FINDINGS_MORE)),
+            )?;
             for r in &view.findings {
                 let references = r.finding.references.join(" ");
                 let cells = finding_fields(r).into_iter().map(text);
-                w.row(cells.chain([Cow::from(references)]))?;
+                let more = finding_more_fields(r).into_iter().map(text);
+                w.row(cells.chain([Cow::from(references)]).chain(more))?;
             }
         }
     }

@@ -26,7 +26,9 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook, XlsxError};
 use ec_domain::Format;
 
 use crate::RenderError;
-use crate::common::columns::{self, Column, column, component_fields, finding_fields, vex_fields};
+use crate::common::columns::{
+    self, Column, column, component_fields, finding_fields, finding_more_fields, vex_fields,
+};
 use crate::common::decision::decision_name;
 use crate::common::identity::TOOL_NAME;
 use crate::view::{FindingRow, ReportView};
@@ -42,7 +44,7 @@ const REFERENCES: [Column; 2] = [column("reference", 50.0), column("more_referen
 
 const FINDINGS: Table = Table {
     name: "Findings",
-    columns: &[&columns::FINDINGS, &REFERENCES],
+    columns: &[&columns::FINDINGS, &REFERENCES, &columns::FINDINGS_MORE],
 };
 
 const COMPONENTS: Table = Table {
@@ -78,7 +80,8 @@ fn finding_cells<'a>(r: &FindingRow<'a>) -> impl Iterator<Item = Cell<'a>> {
         None => (Cell::from(""), Cell::from("")),
     };
     let fields = finding_fields(r).into_iter().map(Cell::Field);
-    fields.chain([first_ref, more_refs])
+    let more = finding_more_fields(r).into_iter().map(Cell::Field);
+    fields.chain([first_ref, more_refs]).chain(more)
 }
 
 fn build(view: &ReportView<'_>, rows_per_sheet: u32) -> Result<Workbook, XlsxError> {

@@ -80,6 +80,15 @@ pub(crate) const FINDINGS: [Column; 20] = [
 /// The CSV column after [`FINDINGS`]: every reference, space-separated.
 pub(crate) const REFERENCES: &str = "references";
 
+/// Columns added since the documented header, after the references (so existing readers of
+/// the header by position keep working): the scanner's description.
+pub(crate) const FINDINGS_MORE: [Column; 1] = [column("description", 80.0)];
+
+/// A finding's row under [`FINDINGS_MORE`].
+pub(crate) fn finding_more_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 1] {
+    [r.finding.description.as_deref().into()]
+}
+
 /// The components table (SBOM exports), one row per component.
 pub(crate) const COMPONENTS: [Column; 8] = [
     column("scan_id", 28.0),

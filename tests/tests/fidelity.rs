@@ -1,0 +1,149 @@
+//! No field lost on the way (issue 13): for every real fixture (and the hand-made ones), the
+//! number of findings that carry a field in the parsed input equals the number of rows that
+//! carry it in each tabular output (CSV, and XLSX read back by openpyxl).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use ec_domain::scan::Finding;
+use ec_domain::snapshot::Snapshot;
+use ec_domain::{ExportType, Format};
+use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
+use ec_tests::{fixtures, handmade, python};
+
+const AT: OffsetDateTime = datetime!(2025-03-04 05:06:07 UTC);
+
+fn documents() -> Vec<PathBuf> {
+    let mut files = fixtures("trivy");
+    files.extend(fixtures("grype"));
+    files.extend(handmade("grype"));
+    files
+}
+
+fn snapshot(doc: &Path, format: Format) -> Snapshot {
+    let req = OfflineRequest {
+        export_type: ExportType::ScanReport,
+        format,
+        template: None,
+        generated_at: AT,
+    };
+    let bytes = std::fs::read(doc).expect("read fixture");
+    snapshot_from_documents(&[bytes], &req).unwrap_or_else(|e| panic!("{}: {e:?}", doc.display()))
+}
+
+/// The fields checked, each with how to tell that a parsed finding carries it.
+type Has = fn(&Finding) -> bool;
+const FIELDS: &[(&str, Has)] = &[("description", |f: &Finding| {
+    f.description
+        .as_deref()
+        .is_some_and(|d| !d.trim().is_empty())
+})];
+
+fn input_counts(snap: &Snapshot) -> Vec<usize> {
+    FIELDS
+        .iter()
+        .map(|(_, has)| {
+            snap.scans
+                .iter()
+                .flat_map(|s| s.scan.findings.iter())
+                .filter(|f| has(f))
+                .count()
+        })
+        .collect()
+}
+
+/// Non-empty cells per named column of a CSV findings table.
+fn csv_counts(bytes: &[u8]) -> Vec<usize> {
+    let mut r = csv::Reader::from_reader(bytes);
+    let header: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let cols: Vec<usize> = FIELDS
+        .iter()
+        .map(|(name, _)| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("no {name} column in {header:?}"))
+        })
+        .collect();
+    let mut counts = vec![0; FIELDS.len()];
+    for row in r.records() {
+        let row = row.expect("row");
+        for (i, c) in cols.iter().enumerate() {
+            if row.get(*c).is_some_and(|v| !v.trim().is_empty()) {
+                counts[i] += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// Non-empty cells per named column of the XLSX Findings sheet, read by openpyxl.
+fn xlsx_counts(path: &Path) -> Vec<usize> {
+    let names: Vec<&str> = FIELDS.iter().map(|(n, _)| *n).collect();
+    let script = r#"
+import json, sys
+import openpyxl
+wb = openpyxl.load_workbook(sys.argv[1], read_only=True)
+rows = wb["Findings"].iter_rows(values_only=True)
+header = list(next(rows))
+names = json.loads(sys.argv[2])
+cols = [header.index(n) for n in names]
+counts = [0] * len(cols)
+for row in rows:
+    for i, c in enumerate(cols):
+        v = row[c] if c < len(row) else None
+        if v is not None and str(v).strip():
+            counts[i] += 1
+print(json.dumps(counts))
+"#;
+    let out = std::process::Command::new(python())
+        .args(["-c", script])
+        .arg(path)
+        .arg(serde_json::to_string(&names).expect("names"))
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("counts");
+    serde_json::from_value(v).expect("a list of counts")
+}
+
+#[test]
+fn every_field_survives_into_csv_and_xlsx() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for doc in documents() {
+        let name = doc
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        let csv_snap = snapshot(&doc, Format::Csv);
+        let want = input_counts(&csv_snap);
+        let csv = ec_render::render(&csv_snap).expect("csv");
+        assert_eq!(
+            csv_counts(&csv),
+            want,
+            "{name}: CSV {FIELDS:?}",
+            FIELDS = names()
+        );
+        let xlsx_snap = snapshot(&doc, Format::Xlsx);
+        let path = dir.path().join(format!("{name}.xlsx"));
+        std::fs::write(&path, ec_render::render(&xlsx_snap).expect("xlsx")).expect("write");
+        assert_eq!(xlsx_counts(&path), want, "{name}: XLSX {:?}", names());
+    }
+}
+
+fn names() -> Vec<&'static str> {
+    FIELDS.iter().map(|(n, _)| *n).collect()
+}
