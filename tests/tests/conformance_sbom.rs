@@ -581,6 +581,7 @@ fn finding(i: usize, id: String, severity: Severity, description: Option<String>
         references: Vec::new(),
         status: None,
         target: Some(format!("services/app-{}/package-lock.json", i % 7)),
+        cwes: Vec::new(),
     }
 }
 

@@ -36,11 +36,14 @@ fn snapshot(doc: &Path, format: Format) -> Snapshot {
 
 /// The fields checked, each with how to tell that a parsed finding carries it.
 type Has = fn(&Finding) -> bool;
-const FIELDS: &[(&str, Has)] = &[("description", |f: &Finding| {
-    f.description
-        .as_deref()
-        .is_some_and(|d| !d.trim().is_empty())
-})];
+const FIELDS: &[(&str, Has)] = &[
+    ("description", |f: &Finding| {
+        f.description
+            .as_deref()
+            .is_some_and(|d| !d.trim().is_empty())
+    }),
+    ("cwes", |f: &Finding| !f.cwes.is_empty()),
+];
 
 fn input_counts(snap: &Snapshot) -> Vec<usize> {
     FIELDS
@@ -141,6 +144,89 @@ fn every_field_survives_into_csv_and_xlsx() {
         let path = dir.path().join(format!("{name}.xlsx"));
         std::fs::write(&path, ec_render::render(&xlsx_snap).expect("xlsx")).expect("write");
         assert_eq!(xlsx_counts(&path), want, "{name}: XLSX {:?}", names());
+    }
+}
+
+/// Vulnerability ids with a CWE in the input: what SARIF rules and CycloneDX
+/// vulnerabilities (one per id) must tag.
+fn ids_with_cwes(snap: &Snapshot) -> std::collections::BTreeSet<String> {
+    snap.scans
+        .iter()
+        .flat_map(|s| s.scan.findings.iter())
+        .filter(|f| !f.cwes.is_empty())
+        .map(|f| f.vulnerability_id.clone())
+        .collect()
+}
+
+#[test]
+fn cwes_survive_into_json_sarif_and_cyclonedx() {
+    let mut seen = 0;
+    for doc in documents().into_iter().chain(handmade("cyclonedx")) {
+        let name = doc
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        let json_snap = snapshot(&doc, Format::Json);
+        let with: usize = json_snap
+            .scans
+            .iter()
+            .flat_map(|s| s.scan.findings.iter())
+            .filter(|f| !f.cwes.is_empty())
+            .count();
+        let report: Value =
+            serde_json::from_slice(&ec_render::render(&json_snap).expect("json")).expect("JSON");
+        let in_json = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["cwes"].as_array().is_some_and(|c| !c.is_empty()))
+            .count();
+        assert_eq!(in_json, with, "{name}: JSON findings with cwes");
+        seen += with;
+
+        let want = ids_with_cwes(&json_snap);
+        let sarif: Value = serde_json::from_slice(
+            &ec_render::render(&snapshot(&doc, Format::Sarif)).expect("sarif"),
+        )
+        .expect("SARIF");
+        let tagged: std::collections::BTreeSet<String> = sarif["runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                r["tool"]["driver"]["rules"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter(|rule| {
+                rule["properties"]["tags"].as_array().is_some_and(|t| {
+                    t.iter().any(|t| {
+                        t.as_str()
+                            .is_some_and(|t| t.starts_with("external/cwe/cwe-"))
+                    })
+                })
+            })
+            .filter_map(|rule| rule["id"].as_str().map(String::from))
+            .collect();
+        assert_eq!(tagged, want, "{name}: SARIF rules with CWE tags");
+
+        let cdx: Value = serde_json::from_slice(
+            &ec_render::render(&snapshot(&doc, Format::Cyclonedx)).expect("cyclonedx"),
+        )
+        .expect("CycloneDX");
+        let with_cwes: std::collections::BTreeSet<String> = cdx["vulnerabilities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["cwes"].as_array().is_some_and(|c| !c.is_empty()))
+            .filter_map(|v| v["id"].as_str().map(String::from))
+            .collect();
+        assert_eq!(
+            with_cwes, want,
+            "{name}: CycloneDX vulnerabilities with cwes"
+        );
     }
 }
 

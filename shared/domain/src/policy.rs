@@ -156,6 +156,7 @@ mod tests {
             references: Vec::new(),
             status: None,
             target: None,
+            cwes: Vec::new(),
         }
     }
 

@@ -108,6 +108,9 @@ pub struct Finding {
     pub status: Option<String>,
     /// The scan target the package was found in (image layer OS, lock file path).
     pub target: Option<String>,
+    /// CWE numbers of the weakness (`79` for CWE-79), ascending, as the scanner gave them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cwes: Vec<u32>,
 }
 
 impl Finding {
@@ -339,6 +342,7 @@ mod tests {
             references: Vec::new(),
             status: None,
             target: None,
+            cwes: Vec::new(),
         }
     }
 

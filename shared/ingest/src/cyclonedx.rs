@@ -337,12 +337,13 @@ fn read_vulnerability(
             push_unique(&mut references, u);
         }
     }
-    for cwe in array_at(v, "cwes").iter().filter_map(Value::as_u64) {
-        push_unique(
-            &mut references,
-            &format!("https://cwe.mitre.org/data/definitions/{cwe}.html"),
-        );
-    }
+    let mut cwes: Vec<u32> = array_at(v, "cwes")
+        .iter()
+        .filter_map(Value::as_u64)
+        .filter_map(|c| u32::try_from(c).ok())
+        .collect();
+    cwes.sort_unstable();
+    cwes.dedup();
     let description: Vec<String> = [
         string_at(v, "description"),
         string_at(v, "detail"),
@@ -391,6 +392,7 @@ fn read_vulnerability(
             references: references.clone(),
             status: None,
             target: None,
+            cwes: cwes.clone(),
         });
     }
 

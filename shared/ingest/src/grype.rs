@@ -144,6 +144,7 @@ fn read_match(m: &Value, at: &str) -> Result<(Finding, Component), IngestError> 
         references,
         status: string_at(fix, "state"),
         target: location.clone(),
+        cwes: Vec::new(),
     };
     let component = Component {
         name: name.to_string(),

@@ -78,6 +78,24 @@ pub fn number_at(v: &Value, key: &str) -> Option<f64> {
 }
 
 /// Appends `s` unless it is already there (keeps first-seen order).
+/// CWE numbers from `CWE-79`-style names (case-insensitive; other strings are skipped),
+/// ascending, without repeats.
+pub fn cwe_numbers<'a>(names: impl Iterator<Item = &'a str>) -> Vec<u32> {
+    let mut out: Vec<u32> = names
+        .filter_map(|n| {
+            let n = n.trim();
+            let digits = n
+                .get(..4)
+                .filter(|p| p.eq_ignore_ascii_case("CWE-"))
+                .map(|_| &n[4..])?;
+            digits.parse().ok()
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 pub fn push_unique(list: &mut Vec<String>, s: &str) {
     if !s.trim().is_empty() && !list.iter().any(|x| x == s) {
         list.push(s.to_string());
@@ -161,6 +179,19 @@ fn normalise_offset(o: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cwe_names_become_numbers() {
+        let names = [
+            "CWE-79",
+            "cwe-20",
+            "NVD-CWE-noinfo",
+            "CWE-79",
+            "CWE-x",
+            " CWE-416 ",
+        ];
+        assert_eq!(cwe_numbers(names.into_iter()), [20, 79, 416]);
+    }
     use time::macros::datetime;
 
     #[test]

@@ -7,8 +7,8 @@ use ec_domain::scan::{Component, Cvss, Finding, ScannedArtifact, Scanner, Severi
 use serde_json::Value;
 
 use crate::json::{
-    array_at, cvss_version_of_vector, number_at, parse_timestamp, push_unique, str_at, str_path,
-    strict_array_at, string_at, strings_at,
+    array_at, cvss_version_of_vector, cwe_numbers, number_at, parse_timestamp, push_unique, str_at,
+    str_path, strict_array_at, string_at, strings_at,
 };
 use crate::{IngestError, Parsed, ScanParts, TRIVY_JSON_LEGACY, TRIVY_JSON_V2};
 
@@ -224,6 +224,7 @@ fn finding(
         references,
         status: string_at(v, "Status"),
         target: target.clone(),
+        cwes: cwe_numbers(array_at(v, "CweIDs").iter().filter_map(Value::as_str)),
     })
 }
 

@@ -155,9 +155,9 @@ fn a_bom_with_analysed_vulnerabilities_is_a_scan_with_vex() {
         vec![
             "https://nvd.nist.gov/vuln/detail/CVE-2018-7489".to_string(),
             "https://github.com/advisories/GHSA-645p-88qh-w398".to_string(),
-            "https://cwe.mitre.org/data/definitions/184.html".to_string(),
         ]
     );
+    assert_eq!(f.cwes, [184], "CWEs are first-class, not reference URLs");
     assert_eq!(
         f.description.as_deref(),
         Some("jackson-databind allows remote code execution\n\nRecommendation: Upgrade to 2.9.5")

@@ -81,12 +81,20 @@ pub(crate) const FINDINGS: [Column; 20] = [
 pub(crate) const REFERENCES: &str = "references";
 
 /// Columns added since the documented header, after the references (so existing readers of
-/// the header by position keep working): the scanner's description.
-pub(crate) const FINDINGS_MORE: [Column; 1] = [column("description", 80.0)];
+/// the header by position keep working): the scanner's description and the CWE ids.
+pub(crate) const FINDINGS_MORE: [Column; 2] = [column("description", 80.0), column("cwes", 16.0)];
 
 /// A finding's row under [`FINDINGS_MORE`].
-pub(crate) fn finding_more_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 1] {
-    [r.finding.description.as_deref().into()]
+pub(crate) fn finding_more_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 2] {
+    [
+        r.finding.description.as_deref().into(),
+        cwe_names(&r.finding.cwes).join(" ").into(),
+    ]
+}
+
+/// `CWE-79`-style names of CWE numbers.
+pub(crate) fn cwe_names(cwes: &[u32]) -> Vec<String> {
+    cwes.iter().map(|c| format!("CWE-{c}")).collect()
 }
 
 /// The components table (SBOM exports), one row per component.

@@ -139,6 +139,13 @@ pub(super) fn vulnerability(
     v.advisories = (!advisories.is_empty()).then_some(Advisories(advisories));
     v.vulnerability_analysis = vex.map(analysis);
     v.vulnerability_targets = Some(VulnerabilityTargets(affects));
+    let mut cwes: Vec<u32> = findings
+        .iter()
+        .flat_map(|f| f.cwes.iter().copied())
+        .collect();
+    cwes.sort_unstable();
+    cwes.dedup();
+    v.cwes = (!cwes.is_empty()).then_some(cwes);
     v
 }
 

@@ -153,6 +153,13 @@ pub(super) fn rule(id: &str, rows: &[&FindingRow<'_>]) -> ReportingDescriptor {
         worst.as_str().to_string(),
         "vulnerability".to_string(),
     ];
+    // GitHub's CWE tags (`external/cwe/cwe-79`) before the package types, so the limit
+    // cuts types first.
+    let cwes: BTreeSet<u32> = rows
+        .iter()
+        .flat_map(|r| r.finding.cwes.iter().copied())
+        .collect();
+    tags.extend(cwes.into_iter().map(|c| format!("external/cwe/cwe-{c}")));
     let types: BTreeSet<&str> = rows
         .iter()
         .filter_map(|r| r.finding.package_type.as_deref())

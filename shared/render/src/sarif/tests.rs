@@ -73,6 +73,7 @@ fn finding(id: &str, package: &str, severity: Severity) -> ec_domain::scan::Find
         references: Vec::new(),
         status: None,
         target: None,
+        cwes: Vec::new(),
     }
 }
 
