@@ -228,6 +228,7 @@ fn cwes_survive_into_json_sarif_and_cyclonedx() {
             "{name}: CycloneDX vulnerabilities with cwes"
         );
     }
+    assert!(seen > 100, "the fixtures carry CWEs: {seen}");
 }
 
 fn names() -> Vec<&'static str> {
