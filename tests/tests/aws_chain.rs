@@ -153,6 +153,7 @@ async fn the_whole_chain_on_the_emulator() {
         ("EXPORTCENTER_SCANS_TABLE", n("scans")),
         ("EXPORTCENTER_CONNECTIONS_TABLE", n("conns")),
         ("EXPORTCENTER_SCHEDULES_TABLE", n("schedules")),
+        ("EXPORTCENTER_QUOTAS_TABLE", n("quotas")),
         ("EXPORTCENTER_WS_MANAGEMENT_ENDPOINT", endpoint.clone()),
         ("EXPORTCENTER_SCHEDULE_GROUP", n("group")),
     ];
@@ -270,6 +271,13 @@ async fn the_whole_chain_on_the_emulator() {
         &ddb,
         &n("schedules"),
         &[("tenant_id", Hash), ("schedule_id", Range)],
+        None,
+    )
+    .await;
+    create_table(
+        &ddb,
+        &n("quotas"),
+        &[("tenant_id", Hash), ("quota_key", Range)],
         None,
     )
     .await;

@@ -17,7 +17,8 @@ use ec_domain::ports::Ports;
 
 use crate::config::{self as awsconf, required_var};
 use crate::dynamodb::{
-    DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoScanCatalog, DynamoSchedules,
+    DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoQuotas, DynamoScanCatalog,
+    DynamoSchedules,
 };
 use crate::{ApiGatewayPush, EventBridgeTrigger, S3ObjectStore, SqsQueue};
 
@@ -100,6 +101,10 @@ impl AwsAdapters {
             push: self.push(env)?,
             signer: signer(env)?,
             renderer: Arc::new(LocalRenderer::from_env(env)?),
+            quotas: Arc::new(DynamoQuotas::new(
+                dynamo.clone(),
+                required_var(env, "EXPORTCENTER_QUOTAS_TABLE")?,
+            )),
             schedules: Arc::new(DynamoSchedules::new(
                 dynamo,
                 required_var(env, "EXPORTCENTER_SCHEDULES_TABLE")?,

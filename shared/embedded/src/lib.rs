@@ -5,6 +5,7 @@
 //! - [`Db`]: one SQLite file (WAL) with schema migrations; every adapter below shares it.
 //! - [`SqliteJobTable`], [`SqliteIdempotency`], [`SqliteScanCatalog`], [`SqliteConnections`]:
 //!   the tables (jobs and schedules share one versioned-document table implementation).
+//! - [`SqliteQuotas`]: per-tenant export quotas (concurrent slots, requests per minute).
 //! - [`SqliteSchedules`]: recurring export schedules (with `due` for the scheduler loop),
 //!   and [`NoopTrigger`]: nothing to register, the loop reads the table.
 //! - [`SqliteQueue`]: a durable work queue with SQS semantics (visibility timeout, receive
@@ -26,6 +27,7 @@ mod jobs;
 mod objects;
 mod presign;
 mod queue;
+mod quotas;
 mod schedules;
 mod versioned;
 mod wiring;
@@ -41,5 +43,6 @@ pub use jobs::SqliteJobTable;
 pub use objects::FsObjectStore;
 pub use presign::{PresignError, sign_presigned, verify_presigned};
 pub use queue::{DEFAULT_MAX_RECEIVES, DeadLetter, QueueDepth, SqliteQueue};
+pub use quotas::SqliteQuotas;
 pub use schedules::{NoopTrigger, SqliteSchedules};
 pub use wiring::{Embedded, EmbeddedConfig, WiringError};

@@ -14,7 +14,8 @@ use ec_domain::ports::{ConnectionPush, Ports};
 
 use crate::{
     DataDir, DataDirError, Db, DbError, FsObjectStore, Hub, NoopTrigger, SqliteConnections,
-    SqliteIdempotency, SqliteJobTable, SqliteQueue, SqliteScanCatalog, SqliteSchedules,
+    SqliteIdempotency, SqliteJobTable, SqliteQueue, SqliteQuotas, SqliteScanCatalog,
+    SqliteSchedules,
 };
 
 /// File names inside the data directory.
@@ -99,6 +100,7 @@ impl Embedded {
             renderer: Arc::new(LocalRenderer::from_env(env)?),
             schedules: Arc::new(SqliteSchedules::new(db.clone())),
             trigger: Arc::new(NoopTrigger),
+            quotas: Arc::new(SqliteQuotas::new(db.clone())),
         };
         Ok(Embedded {
             data_dir,

@@ -5,11 +5,13 @@
 
 pub mod exports;
 pub mod inputs;
+pub mod quota;
 pub mod scans;
 pub mod schedules;
 pub mod templates;
 
 pub use exports::Exports;
+pub use quota::{Accepted, QuotaStatus, Refused};
 pub use scans::{IngestReceipt, Scans};
 pub use schedules::Schedules;
 pub use templates::{TemplateInfo, Templates};
