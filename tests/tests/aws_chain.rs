@@ -154,6 +154,7 @@ async fn the_whole_chain_on_the_emulator() {
         ("EXPORTCENTER_CONNECTIONS_TABLE", n("conns")),
         ("EXPORTCENTER_SCHEDULES_TABLE", n("schedules")),
         ("EXPORTCENTER_AUDIT_TABLE", n("audit")),
+        ("EXPORTCENTER_QUOTAS_TABLE", n("quotas")),
         ("EXPORTCENTER_WS_MANAGEMENT_ENDPOINT", endpoint.clone()),
         ("EXPORTCENTER_SCHEDULE_GROUP", n("group")),
     ];
@@ -275,6 +276,13 @@ async fn the_whole_chain_on_the_emulator() {
     )
     .await;
     create_table(&ddb, &n("audit"), &[("chain", Hash), ("seq", Range)], None).await;
+    create_table(
+        &ddb,
+        &n("quotas"),
+        &[("tenant_id", Hash), ("quota_key", Range)],
+        None,
+    )
+    .await;
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
     scheduler
         .create_schedule_group()

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use ec_domain::audit::{AuditChain, SYSTEM_CHAIN};
 use ec_domain::template::CustomTemplate;
 use ec_domain::{ApiError, ExportId, ExportRequest, ScheduleId};
+use ec_pipeline::app::QuotaStatus;
 use ec_pipeline::app::audit::parse_query;
 use ec_pipeline::app::inputs::{IdempotencyKey, ListExports, NewSchedule, artifact_kind};
 use ec_pipeline::app::templates::own_name;
@@ -49,13 +50,44 @@ pub async fn create_export(a: Authed<ExportWrite>, headers: HeaderMap, body: Bod
     let key = header_str(&headers, "idempotency-key")
         .map(IdempotencyKey::parse)
         .transpose()?;
-    let job = a
-        .app
-        .exports
-        .create(&a.caller, request, key.as_ref())
-        .await?;
-    let location = format!("/api/v1/exports/{}", job.export_id);
-    Ok(created_at(StatusCode::ACCEPTED, &job, location))
+    match a.app.exports.create(&a.caller, request, key.as_ref()).await {
+        Ok(accepted) => {
+            let location = format!("/api/v1/exports/{}", accepted.job.export_id);
+            let mut resp = created_at(StatusCode::ACCEPTED, &accepted.job, location);
+            quota_headers(&mut resp, accepted.quota.as_ref(), None);
+            Ok(resp)
+        }
+        Err(refused) => {
+            // The trace layer gives the error its body and keeps these headers.
+            let mut resp = ApiFailure(refused.error).into_response();
+            quota_headers(&mut resp, refused.quota.as_ref(), refused.retry_after_secs);
+            Ok(resp)
+        }
+    }
+}
+
+/// `X-Quota-Limit`, `X-Quota-Remaining`, `X-Quota-Reset` (the per-minute limit, seconds to
+/// its window's end), `X-Quota-Concurrent-Limit`, `X-Quota-Concurrent-Remaining`, and
+/// `Retry-After` on a refusal.
+fn quota_headers(resp: &mut Response, quota: Option<&QuotaStatus>, retry_after: Option<u64>) {
+    let h = resp.headers_mut();
+    if let Some(q) = quota {
+        for (name, value) in [
+            ("x-quota-limit", u64::from(q.limit)),
+            ("x-quota-remaining", u64::from(q.remaining)),
+            ("x-quota-reset", q.reset_secs),
+            ("x-quota-concurrent-limit", u64::from(q.concurrent_limit)),
+            (
+                "x-quota-concurrent-remaining",
+                u64::from(q.concurrent_remaining),
+            ),
+        ] {
+            h.insert(name, HeaderValue::from(value));
+        }
+    }
+    if let Some(secs) = retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
 }
 
 #[derive(Deserialize)]

@@ -90,11 +90,18 @@ async fn trace_middleware(mut req: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", trace_id = %id, method = %req.method(), path = %req.uri().path());
     let mut resp = next.run(req).instrument(span).await;
     if let Some(error) = resp.extensions_mut().remove::<ApiError>() {
+        // Headers the handler set on its failure (quota headers, `Retry-After`) stay.
+        let kept = std::mem::take(resp.headers_mut());
         resp = HttpError {
             error,
             trace_id: id.clone(),
         }
         .into_response();
+        for (name, value) in &kept {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                resp.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);

@@ -18,12 +18,14 @@
 //! | [`DynamoConnections`] | `EXPORTCENTER_CONNECTIONS_TABLE` | `connection_id` (S) | — | `by_tenant`: PK `tenant_id` (S), no SK | `expires_at` |
 //! | [`DynamoSchedules`] | `EXPORTCENTER_SCHEDULES_TABLE` | `tenant_id` (S) | `schedule_id` (S) | — | — |
 //! | [`DynamoAuditLog`] | `EXPORTCENTER_AUDIT_TABLE` | `chain` (S) | `seq` (S) | — | — |
+//! | [`DynamoQuotas`] | `EXPORTCENTER_QUOTAS_TABLE` | `tenant_id` (S) | `quota_key` (S) | — | `expires_at` |
 //!
 //! In SAM terms, `AttributeDefinitions` must list exactly the key attributes above
 //! (jobs: `tenant_id`, `export_id`, `created_key`; idempotency: `tenant_id`, `idem_key`;
 //! scans: `tenant_id`, `scan_id`, `scanned_key`; connections: `connection_id`, `tenant_id`;
-//! schedules: `tenant_id`, `schedule_id`; audit: `chain`, `seq`), and `TimeToLiveSpecification` names
-//! `expires_at` on the jobs, idempotency and connections tables.
+//! schedules: `tenant_id`, `schedule_id`; audit: `chain`, `seq`; quotas: `tenant_id`,
+//! `quota_key`), and `TimeToLiveSpecification` names `expires_at` on the jobs, idempotency,
+//! connections and quotas tables.
 //!
 //! # Non-key attributes
 //!
@@ -45,6 +47,9 @@
 //! * schedules: `version` (N), `created_at` (N, epoch seconds), `next_run_at` (N, epoch
 //!   seconds, only when set; used by [`DynamoSchedules`]'s `due`, a full-table Scan that the
 //!   AWS stack does not use — EventBridge Scheduler fires schedules there).
+//! * quotas: the item `quota_key = "concurrent"` has `holders` (M: export id → N, epoch
+//!   ms of the reservation); the items `quota_key = "minute#{epoch seconds}"` have `used`
+//!   (N) and `expires_at` (N, an hour after the window). See [`DynamoQuotas`].
 //!
 //! # Errors
 //!
@@ -65,6 +70,7 @@ mod catalog;
 mod connections;
 mod idempotency;
 mod jobs;
+mod quotas;
 mod schedules;
 mod table;
 mod versioned;
@@ -74,6 +80,7 @@ pub use catalog::DynamoScanCatalog;
 pub use connections::DynamoConnections;
 pub use idempotency::DynamoIdempotency;
 pub use jobs::DynamoJobTable;
+pub use quotas::DynamoQuotas;
 pub use schedules::DynamoSchedules;
 
 /// Name of the jobs table's GSI (PK `tenant_id`, SK `created_key`).

@@ -17,8 +17,8 @@ use ec_domain::ports::Ports;
 
 use crate::config::{self as awsconf, required_var};
 use crate::dynamodb::{
-    DynamoAuditLog, DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoScanCatalog,
-    DynamoSchedules,
+    DynamoAuditLog, DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoQuotas,
+    DynamoScanCatalog, DynamoSchedules,
 };
 use crate::{ApiGatewayPush, EventBridgeTrigger, S3ObjectStore, SqsQueue};
 
@@ -109,6 +109,10 @@ impl AwsAdapters {
             push: self.push(env)?,
             signer: signer(env)?,
             renderer: Arc::new(LocalRenderer::from_env(env)?),
+            quotas: Arc::new(DynamoQuotas::new(
+                dynamo.clone(),
+                required_var(env, "EXPORTCENTER_QUOTAS_TABLE")?,
+            )),
             schedules: Arc::new(DynamoSchedules::new(
                 dynamo,
                 required_var(env, "EXPORTCENTER_SCHEDULES_TABLE")?,

@@ -10,12 +10,15 @@ use std::sync::Arc;
 use ec_aws::SqsQueue;
 use ec_aws::config::sqs_client;
 use ec_aws::dynamodb::{
-    DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoScanCatalog, DynamoSchedules,
+    DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoQuotas, DynamoScanCatalog,
+    DynamoSchedules,
 };
 use ec_domain::messages::QueueName;
 use ec_domain::ports::QueueConsumer;
 
-use common::tables::{self, AUDIT, CONNECTIONS, IDEMPOTENCY, JOBS, SCANS, SCHEDULES, corrupt_doc};
+use common::tables::{
+    self, AUDIT, CONNECTIONS, IDEMPOTENCY, JOBS, QUOTAS, SCANS, SCHEDULES, corrupt_doc,
+};
 use common::{create_queue, moto_config, s3_store};
 
 #[tokio::test]
@@ -81,6 +84,18 @@ async fn idempotency_store() {
     ec_port_contract::idempotency_store(async || {
         let table = tables::create_table(&c, "ec-idem", &IDEMPOTENCY).await;
         DynamoIdempotency::new(c.clone(), table)
+    })
+    .await;
+}
+
+/// Fifty reservations at once go to DynamoDB as fifty concurrent conditional writes (a
+/// multi-threaded runtime, so they really overlap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn quotas() {
+    let c = tables::client().await;
+    ec_port_contract::quotas(async || {
+        let table = tables::create_table(&c, "ec-quotas", &QUOTAS).await;
+        DynamoQuotas::new(c.clone(), table)
     })
     .await;
 }

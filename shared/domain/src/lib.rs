@@ -18,6 +18,7 @@ pub mod scan;
 pub mod schedule;
 pub mod snapshot;
 pub mod template;
+pub mod tenant_settings;
 pub mod time;
 pub mod vex;
 mod wire;

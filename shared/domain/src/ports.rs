@@ -21,6 +21,7 @@ use crate::messages::QueueName;
 use crate::scan::{Sbom, Scan, ScanSummary, Verdicts, VexStatement};
 use crate::schedule::Schedule;
 use crate::snapshot::Snapshot;
+use crate::tenant_settings::QuotaSettings;
 
 pub type PortResult<T> = Result<T, PortError>;
 
@@ -271,6 +272,100 @@ pub trait ReportRenderer: Send + Sync {
     fn render(&self, snapshot: Snapshot) -> Result<Vec<u8>, StageError>;
 }
 
+/// The per-tenant limit a reservation ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaLimit {
+    /// `quota.exports_per_minute`: requests in the current one-minute window.
+    ExportsPerMinute,
+    /// `quota.concurrent_exports`: exports holding a slot (queued or running).
+    ConcurrentExports,
+}
+
+/// A tenant's usage, as a reservation left it or as [`Quotas::usage`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaUsage {
+    /// Requests counted in the one-minute window that holds `now`.
+    pub minute_used: u32,
+    /// When that window ends (windows are fixed: whole minutes of unix time).
+    pub window_ends: OffsetDateTime,
+    /// Exports holding a concurrent slot.
+    pub concurrent_used: u32,
+}
+
+/// What [`Quotas::reserve`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The export holds its slot (and, when asked, one request of the window is counted).
+    Granted(QuotaUsage),
+    /// Nothing was consumed: `limit` is reached.
+    Refused {
+        limit: QuotaLimit,
+        usage: QuotaUsage,
+    },
+}
+
+/// An export holding a concurrent slot, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotHolder {
+    pub export_id: ExportId,
+    pub reserved_at: OffsetDateTime,
+}
+
+/// The start of the fixed one-minute window holding `now`.
+pub fn quota_window(now: OffsetDateTime) -> OffsetDateTime {
+    let t = now.unix_timestamp();
+    OffsetDateTime::from_unix_timestamp(t - t.rem_euclid(60)).unwrap_or(now)
+}
+
+/// Per-tenant export quotas: a counter of requests per fixed one-minute window, and the set
+/// of exports holding a concurrent slot, keyed by export id.
+///
+/// Holding slots by export id (not a bare counter) is what keeps the count exact: reserving
+/// again for an export that holds a slot takes no second slot, and releasing is idempotent
+/// (releasing a slot not held changes nothing), so a duplicate delivery, a retried
+/// transition or a repair can never release twice. The caller reserves *before* the job row
+/// exists (so refusing leaves nothing behind), releases when writing the job fails, and
+/// releases once the transition that makes the job terminal (ready, failed, cancelled) has
+/// won its conditional write.
+///
+/// Residual risk: a process that dies between `reserve` and writing the job, or between the
+/// terminal transition and `release`, leaves a slot held by an export that is not queued or
+/// running. [`Quotas::holders`] lists every holder with its reservation time, so the caller
+/// can release those whose job is missing or ended (the export service does this when a
+/// tenant is refused for concurrency, for holders older than a grace period). Until then
+/// the tenant has one slot fewer: the error is always on the side of refusing, never of
+/// exceeding a limit. The per-minute counter of a granted reservation whose job could not
+/// be written is given back with [`Quotas::refund`]; dying before that costs one request of
+/// one window.
+///
+/// Errors: backend failures only (`Unavailable` worth retrying, `Backend` otherwise); a
+/// limit reached is not an error but [`Reservation::Refused`].
+#[async_trait]
+pub trait Quotas: Send + Sync {
+    /// Atomically, for `tenant` at `now`: unless `export_id` already holds a slot, takes one
+    /// if fewer than `limits.concurrent_exports` are held; then, when `count_rate`, counts
+    /// one request in the window holding `now` if fewer than `limits.exports_per_minute`
+    /// are counted. Either limit reached: nothing is consumed (a slot taken by this call is
+    /// given back) and the answer is `Refused` with the limit (the concurrent one is
+    /// checked first). Concurrent reservations never exceed a limit.
+    async fn reserve(
+        &self,
+        tenant: &TenantId,
+        export_id: &ExportId,
+        limits: &QuotaSettings,
+        count_rate: bool,
+        now: OffsetDateTime,
+    ) -> PortResult<Reservation>;
+    /// Frees `export_id`'s slot. Idempotent: `Ok(false)` when it held none.
+    async fn release(&self, tenant: &TenantId, export_id: &ExportId) -> PortResult<bool>;
+    /// Gives back one request counted in the window holding `at` (never below zero).
+    async fn refund(&self, tenant: &TenantId, at: OffsetDateTime) -> PortResult<()>;
+    /// The tenant's usage at `now`, consuming nothing.
+    async fn usage(&self, tenant: &TenantId, now: OffsetDateTime) -> PortResult<QuotaUsage>;
+    /// Every export holding a slot of `tenant` (any order).
+    async fn holders(&self, tenant: &TenantId) -> PortResult<Vec<SlotHolder>>;
+}
+
 /// Every port of one deployment, as a stack's builder wires them (`ec_embedded` for the
 /// embedded stack, `ec_aws` for AWS). Nothing holds all of them but the builders: each
 /// stage and API service takes only the ports it uses from here.
@@ -296,4 +391,6 @@ pub struct Ports {
     pub trigger: Arc<dyn ScheduleTrigger>,
     /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
+    /// Per-tenant export quotas (requests per minute, concurrent exports).
+    pub quotas: Arc<dyn Quotas>,
 }

@@ -104,6 +104,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (chain, seq)
     ) WITHOUT ROWID;
     "#,
+    // 4: per-tenant export quotas: concurrent slots by export, requests per minute.
+    r#"
+    CREATE TABLE quota_slots (
+        tenant      TEXT    NOT NULL,
+        export_id   TEXT    NOT NULL,
+        reserved_at INTEGER NOT NULL, -- unix ms
+        PRIMARY KEY (tenant, export_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE quota_windows (
+        tenant       TEXT    NOT NULL,
+        window_start INTEGER NOT NULL, -- unix seconds, a whole minute
+        used         INTEGER NOT NULL,
+        PRIMARY KEY (tenant, window_start)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Errors inside a database closure: SQLite's own, or a port error raised by the closure.

@@ -5,6 +5,7 @@
 //! - [`Db`]: one SQLite file (WAL) with schema migrations; every adapter below shares it.
 //! - [`SqliteJobTable`], [`SqliteIdempotency`], [`SqliteScanCatalog`], [`SqliteConnections`]:
 //!   the tables (jobs and schedules share one versioned-document table implementation).
+//! - [`SqliteQuotas`]: per-tenant export quotas (concurrent slots, requests per minute).
 //! - [`SqliteSchedules`]: recurring export schedules (with `due` for the scheduler loop),
 //!   and [`NoopTrigger`]: nothing to register, the loop reads the table.
 //! - [`SqliteQueue`]: a durable work queue with SQS semantics (visibility timeout, receive
@@ -27,6 +28,7 @@ mod jobs;
 mod objects;
 mod presign;
 mod queue;
+mod quotas;
 mod schedules;
 mod versioned;
 mod wiring;
@@ -43,5 +45,6 @@ pub use jobs::SqliteJobTable;
 pub use objects::FsObjectStore;
 pub use presign::{PresignError, sign_presigned, verify_presigned};
 pub use queue::{DEFAULT_MAX_RECEIVES, DeadLetter, QueueDepth, SqliteQueue};
+pub use quotas::SqliteQuotas;
 pub use schedules::{NoopTrigger, SqliteSchedules};
 pub use wiring::{Embedded, EmbeddedConfig, WiringError};

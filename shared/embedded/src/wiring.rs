@@ -14,8 +14,8 @@ use ec_domain::ports::{ConnectionPush, Ports};
 
 use crate::{
     DataDir, DataDirError, Db, DbError, FsObjectStore, Hub, NoopTrigger, SqliteAuditLog,
-    SqliteConnections, SqliteIdempotency, SqliteJobTable, SqliteQueue, SqliteScanCatalog,
-    SqliteSchedules,
+    SqliteConnections, SqliteIdempotency, SqliteJobTable, SqliteQueue, SqliteQuotas,
+    SqliteScanCatalog, SqliteSchedules,
 };
 
 /// File names inside the data directory.
@@ -101,6 +101,7 @@ impl Embedded {
             schedules: Arc::new(SqliteSchedules::new(db.clone())),
             trigger: Arc::new(NoopTrigger),
             audit: Arc::new(SqliteAuditLog::new(db.clone())),
+            quotas: Arc::new(SqliteQuotas::new(db.clone())),
         };
         Ok(Embedded {
             data_dir,

@@ -1,13 +1,16 @@
 //! Job state changes as the stages see them ([`JobSteps`]): conditional on the version read,
 //! announced to the tenant, and (in recovery tests) the place a worker can be made to die.
+//! The transition that ends a job frees its quota slot, once: only the winner of the
+//! conditional write releases it.
 
 use std::sync::Arc;
 
 use ec_domain::messages::{JobMessage, QueueName};
-use ec_domain::ports::{JobTable, WorkQueue};
+use ec_domain::ports::{JobTable, Quotas, WorkQueue};
 use ec_domain::{ExportId, TenantId};
 use ec_domain::{Job, JobError, PortError, Stage, StageCode, StageError, Transition};
 
+use crate::app::quota::release_slot;
 use crate::notify::{EventKind, Notifier};
 
 /// What every stage does to its job: read it, move it on, tell the tenant, hand it on.
@@ -16,6 +19,8 @@ pub struct JobSteps {
     pub jobs: Arc<dyn JobTable>,
     pub queue: Arc<dyn WorkQueue>,
     pub notifier: Notifier,
+    /// Concurrent slots, freed when a job ends.
+    pub quotas: Arc<dyn Quotas>,
     /// How long a ready export's artifacts stay downloadable.
     pub retention: time::Duration,
     /// Fault injection for recovery tests (`EXPORTCENTER_CRASH_AT`): the process aborts
@@ -33,13 +38,19 @@ impl JobSteps {
     }
 
     /// Applies `t` to `job` and writes it only if nobody changed the job since it was read.
-    /// Losing that race is retryable: the redelivered message re-reads the job.
+    /// Losing that race is retryable: the redelivered message re-reads the job. Winning a
+    /// transition into `ready` or `failed` frees the job's quota slot.
     pub async fn transition(&self, job: &Job, t: Transition) -> Result<Job, StageError> {
         let next = job
             .apply(t, ec_domain::time::now(), self.retention)
             .map_err(|e| StageError::permanent(StageCode::Transition, e.to_string()))?;
         match self.jobs.update(&next, job.version).await {
-            Ok(()) => Ok(next),
+            Ok(()) => {
+                if next.status.is_terminal() && !job.status.is_terminal() {
+                    release_slot(self.quotas.as_ref(), &next).await;
+                }
+                Ok(next)
+            }
             Err(PortError::ConditionFailed(m)) => {
                 Err(StageError::retryable(StageCode::ConcurrentUpdate, m))
             }

@@ -63,6 +63,7 @@ impl Pipeline {
             jobs: ports.jobs.clone(),
             queue: ports.queue.clone(),
             notifier,
+            quotas: ports.quotas.clone(),
             retention: settings.retention,
             crash_at: settings.crash_at,
         };
@@ -73,6 +74,8 @@ impl Pipeline {
             scans: ports.scans.clone(),
             objects: ports.objects.clone(),
             templates: templates.clone(),
+            quotas: ports.quotas.clone(),
+            tenants: settings.tenants.clone(),
             retention: settings.retention,
             download_ttl: settings.download_ttl,
             idempotency_ttl: settings.idempotency_ttl,

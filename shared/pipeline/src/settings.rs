@@ -8,6 +8,7 @@ use ec_domain::Stage;
 pub use ec_domain::env::{ConfigError, Env, ProcessEnv, parse_var, required_var};
 use ec_domain::policy::PolicyConfig;
 use ec_domain::scan::Severity;
+use ec_domain::tenant_settings::TenantSettingsBook;
 
 /// Tunables, read once at start-up from the environment (see the README).
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub struct Settings {
     /// again: the first attempt may have died before sending it. Sooner, the message is
     /// simply waiting to be picked up and a duplicate would only be noise.
     pub resend_queued_after: Duration,
+    /// Per-tenant values (quotas): `EXPORTCENTER_QUOTA_*` defaults, overridden by the
+    /// document `EXPORTCENTER_TENANT_SETTINGS` names.
+    pub tenants: TenantSettingsBook,
 }
 
 impl Default for Settings {
@@ -44,6 +48,7 @@ impl Default for Settings {
             policy: PolicyConfig::default(),
             crash_at: None,
             resend_queued_after: Duration::from_secs(60),
+            tenants: TenantSettingsBook::default(),
         }
     }
 }
@@ -100,6 +105,7 @@ impl Settings {
                 )?,
             },
             crash_at,
+            tenants: TenantSettingsBook::from_env(env)?,
         })
     }
 }

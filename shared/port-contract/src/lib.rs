@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod objects;
 pub mod queue;
+pub mod quotas;
 pub mod schedules;
 pub mod trigger;
 
@@ -31,5 +32,6 @@ pub use idempotency::idempotency_store;
 pub use jobs::{job_table, job_table_rejects_corrupt_documents};
 pub use objects::{object_store, object_store_notifies_report_puts};
 pub use queue::work_queue;
+pub use quotas::quotas;
 pub use schedules::{schedule_store, schedule_store_rejects_corrupt_documents};
 pub use trigger::schedule_trigger;

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use ec_domain::ports::PortResult;
 
 use super::attrs::{Item, port_error};
@@ -39,6 +40,11 @@ impl Table {
     /// A DeleteItem on this table, to add the key and any condition to.
     pub(crate) fn delete_item(&self) -> DeleteItemFluentBuilder {
         self.client.delete_item().table_name(&self.name)
+    }
+
+    /// An UpdateItem on this table, to add the key, expressions and condition to.
+    pub(crate) fn update_item(&self) -> UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.name)
     }
 
     /// A Query on this table.

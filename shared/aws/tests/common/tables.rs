@@ -51,6 +51,12 @@ pub const CONNECTIONS: TableDef = TableDef {
     gsis: &[("by_tenant", "tenant_id", None)],
     ttl: Some("expires_at"),
 };
+pub const QUOTAS: TableDef = TableDef {
+    pk: "tenant_id",
+    sk: Some("quota_key"),
+    gsis: &[],
+    ttl: Some("expires_at"),
+};
 pub const SCHEDULES: TableDef = TableDef {
     pk: "tenant_id",
     sk: Some("schedule_id"),

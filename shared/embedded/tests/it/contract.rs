@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ec_domain::messages::QueueName;
 use ec_embedded::{
     Db, FsObjectStore, NoopTrigger, SqliteConnections, SqliteIdempotency, SqliteJobTable,
-    SqliteQueue, SqliteScanCatalog, SqliteSchedules,
+    SqliteQueue, SqliteQuotas, SqliteScanCatalog, SqliteSchedules,
 };
 use tempfile::TempDir;
 
@@ -153,4 +153,10 @@ async fn object_store_notifies_report_puts() {
         sent.into_iter().map(|(_, body)| body).collect()
     })
     .await;
+}
+
+#[tokio::test]
+async fn quotas() {
+    let s = Scratch::new();
+    ec_port_contract::quotas(async || SqliteQuotas::new(s.db())).await;
 }

@@ -1,6 +1,7 @@
 //! The export service behind `POST/GET/DELETE /api/v1/exports` and the download route:
 //! validates, writes the job row, enqueues the gather work, and answers reads, cancels and
-//! downloads. Scheduled runs submit through the same path ([`Exports::submit`]).
+//! downloads. Scheduled runs submit through the same path ([`Exports::submit`]). Every new
+//! job first reserves the tenant's quota (`app::quota`); replays consume nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +9,10 @@ use std::time::Duration;
 use ec_domain::error::ErrorDetail;
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{
-    Claim, IdempotencyStore, JobTable, ObjectStore, Page, ScanSource, WorkQueue,
+    Claim, IdempotencyStore, JobTable, ObjectStore, Page, Quotas, ScanSource, WorkQueue,
 };
 use ec_domain::schedule;
+use ec_domain::tenant_settings::TenantSettingsBook;
 use ec_domain::{
     ApiError, ArtifactKind, ErrorCode, ExportRequest, Job, JobStatus, PortError, Scope,
     TemplateName, Transition,
@@ -19,6 +21,7 @@ use ec_domain::{ExportId, ScheduleId, TenantId};
 
 use crate::app::Caller;
 use crate::app::inputs::{IdempotencyKey, ListExports};
+use crate::app::quota::{Accepted, Refused, release_slot};
 use crate::custom_templates::CustomTemplates;
 
 /// What starts an export.
@@ -48,6 +51,10 @@ pub struct Exports {
     /// Presigned download links.
     pub objects: Arc<dyn ObjectStore>,
     pub templates: CustomTemplates,
+    /// Concurrent slots and requests per minute, per tenant.
+    pub quotas: Arc<dyn Quotas>,
+    /// Each tenant's limits.
+    pub tenants: TenantSettingsBook,
     pub retention: time::Duration,
     pub download_ttl: Duration,
     pub idempotency_ttl: Duration,
@@ -55,14 +62,15 @@ pub struct Exports {
 }
 
 impl Exports {
-    /// `POST /api/v1/exports`.
+    /// `POST /api/v1/exports`: the job and the tenant's quota, or the refusal (with the
+    /// quota when the refusal is the quota's).
     pub async fn create(
         &self,
         caller: &Caller,
         request: ExportRequest,
         idempotency_key: Option<&IdempotencyKey>,
-    ) -> Result<Job, ApiError> {
-        self.submit(caller, request, Origin::Client { idempotency_key })
+    ) -> Result<Accepted, Refused> {
+        self.submit_counted(caller, request, Origin::Client { idempotency_key })
             .await
     }
 
@@ -101,16 +109,32 @@ impl Exports {
         Ok(request)
     }
 
-    /// Validates `request`, then writes and enqueues its job, or, when its idempotency key
-    /// was used before with the same request, answers the job it made. The one path of
-    /// `POST /api/v1/exports` and of scheduled runs.
+    /// [`Exports::create`] for any origin, without the quota status (scheduled runs).
     pub async fn submit(
         &self,
         caller: &Caller,
         request: ExportRequest,
         origin: Origin<'_>,
     ) -> Result<Job, ApiError> {
+        match self.submit_counted(caller, request, origin).await {
+            Ok(accepted) => Ok(accepted.job),
+            Err(refused) => Err(refused.error),
+        }
+    }
+
+    /// Validates `request`, reserves the tenant's quota, then writes and enqueues its job,
+    /// or, when its idempotency key was used before with the same request, answers the
+    /// job it made (consuming no quota). The one path of `POST /api/v1/exports` and of
+    /// scheduled runs; scheduled runs take a concurrent slot but are not counted per
+    /// minute.
+    async fn submit_counted(
+        &self,
+        caller: &Caller,
+        request: ExportRequest,
+        origin: Origin<'_>,
+    ) -> Result<Accepted, Refused> {
         let request = self.validate(&caller.tenant, request).await?;
+        let count_rate = matches!(origin, Origin::Client { .. });
         let (idempotency_key, schedule_id, mut export_id) = match origin {
             Origin::Client { idempotency_key } => (
                 idempotency_key.map(|k| k.as_str().to_string()),
@@ -127,6 +151,7 @@ impl Exports {
             ),
         };
         let idempotency_key = idempotency_key.as_deref();
+        let mut claimed = false;
         if let Some(key) = idempotency_key {
             // Hash the validated request, not the raw bytes: a retry that orders scan ids or
             // keys differently is the same request.
@@ -135,17 +160,20 @@ impl Exports {
                 .idempotency
                 .claim(&caller.tenant, key, &hash, &export_id, self.idempotency_ttl)
                 .await?;
+            claimed = claim == Claim::Claimed;
             if let Claim::Existing {
                 request_hash,
                 export_id: existing,
             } = claim
             {
                 if request_hash != hash {
-                    return Err(ApiError::new(
-                        ErrorCode::IdempotencyMismatch,
-                        "this Idempotency-Key was used with a different request body",
-                    )
-                    .with_detail("Idempotency-Key", "reused with another body"));
+                    return Err(Refused::from(
+                        ApiError::new(
+                            ErrorCode::IdempotencyMismatch,
+                            "this Idempotency-Key was used with a different request body",
+                        )
+                        .with_detail("Idempotency-Key", "reused with another body"),
+                    ));
                 }
                 if let Some(job) = self.jobs.get(&caller.tenant, &existing).await? {
                     let waited = ec_domain::time::now() - job.created_at;
@@ -154,7 +182,7 @@ impl Exports {
                         // sending its message; a second message is harmless.
                         self.send_gather(&job).await?;
                     }
-                    return Ok(job);
+                    return Ok(self.replayed(job).await);
                 }
                 // The first attempt died between claiming the key and writing the job:
                 // finish it under the id the key already names.
@@ -166,9 +194,26 @@ impl Exports {
         {
             // The run's id is derived from the run: it was made before, under a key that
             // has since expired.
-            return Ok(job);
+            return Ok(self.replayed(job).await);
         }
 
+        // The slot is taken before the job exists, so a refusal leaves nothing behind.
+        let now = ec_domain::time::now();
+        let quota = match self
+            .reserve(&caller.tenant, &export_id, count_rate, now)
+            .await
+        {
+            Ok(q) => q,
+            Err(refused) => {
+                if claimed
+                    && let Some(key) = idempotency_key
+                    && let Err(e) = self.idempotency.release(&caller.tenant, key).await
+                {
+                    tracing::error!(error = %e, "releasing the idempotency key of a refused request failed");
+                }
+                return Err(refused);
+            }
+        };
         let job = Job::new(
             export_id,
             caller.tenant.clone(),
@@ -177,8 +222,21 @@ impl Exports {
             schedule_id.cloned(),
             ec_domain::time::now(),
         );
-        self.enqueue_new_job(&job, idempotency_key).await?;
-        Ok(job)
+        if let Err(e) = self.enqueue_new_job(&job, idempotency_key).await {
+            self.give_back(&job.tenant_id, &job.export_id, count_rate, now)
+                .await;
+            return Err(e.into());
+        }
+        Ok(Accepted {
+            job,
+            quota: Some(quota),
+        })
+    }
+
+    /// The answer to a replay: the job, and the quota as it stands (nothing consumed).
+    async fn replayed(&self, job: Job) -> Accepted {
+        let quota = self.quota_now(&job.tenant_id).await;
+        Accepted { job, quota }
     }
 
     /// Writes a new job and sends its gather message. If the message cannot be sent, the
@@ -190,7 +248,15 @@ impl Exports {
     ) -> Result<(), ApiError> {
         match self.jobs.create(job).await {
             Ok(()) => {}
-            Err(PortError::ConditionFailed(_)) => {}
+            Err(PortError::ConditionFailed(_)) => {
+                // A concurrent attempt under the same id wrote it first. If that job has
+                // already ended, it released the slot this attempt has just taken again.
+                if let Ok(Some(made)) = self.jobs.get(&job.tenant_id, &job.export_id).await
+                    && made.status.is_terminal()
+                {
+                    release_slot(self.quotas.as_ref(), &made).await;
+                }
+            }
             Err(e) => return Err(e.into()),
         }
         if let Err(e) = self.send_gather(job).await {
@@ -308,6 +374,7 @@ impl Exports {
             match self.jobs.update(&next, job.version).await {
                 Ok(()) => {
                     tracing::info!(export_id = %export_id, tenant = %caller.tenant, "export cancelled");
+                    release_slot(self.quotas.as_ref(), &next).await;
                     return Ok(next);
                 }
                 Err(PortError::ConditionFailed(_)) => continue,

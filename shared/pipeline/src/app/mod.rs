@@ -6,12 +6,14 @@
 pub mod audit;
 pub mod exports;
 pub mod inputs;
+pub mod quota;
 pub mod scans;
 pub mod schedules;
 pub mod templates;
 
 pub use audit::Audit;
 pub use exports::Exports;
+pub use quota::{Accepted, QuotaStatus, Refused};
 pub use scans::{IngestReceipt, Scans};
 pub use schedules::Schedules;
 pub use templates::{TemplateInfo, Templates};

@@ -77,7 +77,10 @@ impl Calls for Pipeline {
     ) -> Result<Job, ApiError> {
         let request = ExportRequest::from_json(req, &c.tenant)?;
         let key = key.map(IdempotencyKey::parse).transpose()?;
-        self.app.exports.create(c, request, key.as_ref()).await
+        match self.app.exports.create(c, request, key.as_ref()).await {
+            Ok(accepted) => Ok(accepted.job),
+            Err(refused) => Err(refused.error),
+        }
     }
     async fn get_export(&self, c: &Caller, id: &str) -> Result<Job, ApiError> {
         let id = id.parse().map_err(|_| ApiError::not_found("export"))?;
