@@ -582,6 +582,7 @@ fn finding(i: usize, id: String, severity: Severity, description: Option<String>
         status: None,
         target: Some(format!("services/app-{}/package-lock.json", i % 7)),
         cwes: Vec::new(),
+        details: Default::default(),
     }
 }
 

@@ -157,6 +157,7 @@ mod tests {
             status: None,
             target: None,
             cwes: Vec::new(),
+            details: Default::default(),
         }
     }
 

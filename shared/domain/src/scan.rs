@@ -111,6 +111,55 @@ pub struct Finding {
     /// CWE numbers of the weakness (`79` for CWE-79), ascending, as the scanner gave them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cwes: Vec<u32>,
+    /// What else the scanner said about it (dates, where its severity came from, EPSS…).
+    #[serde(flatten, default)]
+    pub details: FindingDetails,
+}
+
+/// A finding's further fields, each absent when the scanner gives none. Kept in one struct
+/// so that adding one does not touch every place that builds a finding.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FindingDetails {
+    /// When the vulnerability was published (Trivy `PublishedDate`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::serde_rfc3339::option"
+    )]
+    pub published: Option<OffsetDateTime>,
+    /// When its record last changed (Trivy `LastModifiedDate`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::serde_rfc3339::option"
+    )]
+    pub modified: Option<OffsetDateTime>,
+    /// Whose rating `severity` is (Trivy `SeveritySource`, a CycloneDX rating's source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_source: Option<String>,
+    /// Every vendor's own severity (Trivy `VendorSeverity`), by vendor.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vendor_severity: BTreeMap<String, Severity>,
+    /// The image layer the package came from (Trivy `Layer.Digest`, else `Layer.DiffID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// FIRST's exploit prediction (Grype `epss`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epss: Option<Epss>,
+    /// Listed in CISA's Known Exploited Vulnerabilities catalogue (Grype `knownExploited`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub known_exploited: bool,
+}
+
+/// An EPSS estimate: the probability of exploitation in the next 30 days, its percentile,
+/// and the day it was computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Epss {
+    pub score: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentile: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
 }
 
 impl Finding {
@@ -343,6 +392,7 @@ mod tests {
             status: None,
             target: None,
             cwes: Vec::new(),
+            details: Default::default(),
         }
     }
 

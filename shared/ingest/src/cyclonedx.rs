@@ -354,7 +354,7 @@ fn read_vulnerability(
     .flatten()
     .collect();
     let description = (!description.is_empty()).then(|| description.join("\n\n"));
-    let severity = severity_of(ratings, vuln_source);
+    let (severity, severity_source) = severity_of(ratings, vuln_source);
 
     let mut findings = Vec::new();
     let mut products = Vec::new();
@@ -393,6 +393,12 @@ fn read_vulnerability(
             status: None,
             target: None,
             cwes: cwes.clone(),
+            details: ec_domain::scan::FindingDetails {
+                severity_source: severity_source.clone(),
+                published: str_at(v, "published").and_then(parse_timestamp),
+                modified: str_at(v, "updated").and_then(parse_timestamp),
+                ..Default::default()
+            },
         });
     }
 
@@ -471,17 +477,18 @@ fn cvss_of(ratings: &[Value], vuln_source: Option<&str>) -> Vec<Cvss> {
 /// The scanner's severity: the rating whose `source.name` is the vulnerability's own source
 /// (a Trivy-made BOM names the finding's `SeveritySource` there), else the first rating;
 /// the rating's stated severity, or the band of its score. Other ratings stay in `cvss`.
-fn severity_of(ratings: &[Value], vuln_source: Option<&str>) -> Severity {
+fn severity_of(ratings: &[Value], vuln_source: Option<&str>) -> (Severity, Option<String>) {
     let of_source = vuln_source.and_then(|src| {
         ratings.iter().find(|r| {
             str_path(r, &["source", "name"]).is_some_and(|n| n.eq_ignore_ascii_case(src))
                 && rating_severity(r).is_some()
         })
     });
-    of_source
-        .or_else(|| ratings.iter().find(|r| rating_severity(r).is_some()))
-        .and_then(rating_severity)
-        .unwrap_or(Severity::Unknown)
+    let chosen = of_source.or_else(|| ratings.iter().find(|r| rating_severity(r).is_some()));
+    match chosen.and_then(|r| Some((rating_severity(r)?, r))) {
+        Some((s, r)) => (s, str_path(r, &["source", "name"]).map(str::to_string)),
+        None => (Severity::Unknown, None),
+    }
 }
 
 /// What one rating says: its severity word, else its score's band.

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use ec_domain::scan::{Component, Cvss, Finding, ScannedArtifact, Scanner, Severity};
+use ec_domain::scan::{
+    Component, Cvss, Epss, Finding, FindingDetails, ScannedArtifact, Scanner, Severity,
+};
 use serde_json::Value;
 
 use crate::json::{
@@ -145,6 +147,11 @@ fn read_match(m: &Value, at: &str) -> Result<(Finding, Component), IngestError> 
         status: string_at(fix, "state"),
         target: location.clone(),
         cwes: Vec::new(),
+        details: FindingDetails {
+            epss: epss(vuln, id),
+            known_exploited: !array_at(vuln, "knownExploited").is_empty(),
+            ..FindingDetails::default()
+        },
     };
     let component = Component {
         name: name.to_string(),
@@ -193,6 +200,20 @@ fn cvss_of(record: &Value) -> Vec<Cvss> {
         })
         .filter(|c| c.vector.is_some() || c.score.is_some())
         .collect()
+}
+
+/// The EPSS estimate of `id` (grype 0.8x `epss[]`, one entry per CVE).
+fn epss(vuln: &Value, id: &str) -> Option<Epss> {
+    let entries = array_at(vuln, "epss");
+    let e = entries
+        .iter()
+        .find(|e| str_at(e, "cve") == Some(id))
+        .or_else(|| entries.first())?;
+    Some(Epss {
+        score: number_at(e, "epss")?,
+        percentile: number_at(e, "percentile"),
+        date: string_at(e, "date"),
+    })
 }
 
 /// Licenses are strings up to grype 0.7x and objects (`value`, `spdxExpression`) after.

@@ -1,9 +1,11 @@
 //! Trivy JSON: `SchemaVersion` 2 (an object with `Results`) and the legacy top-level array
 //! of results that Trivy wrote before v0.20.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use ec_domain::scan::{Component, Cvss, Finding, ScannedArtifact, Scanner, Severity};
+use ec_domain::scan::{
+    Component, Cvss, Finding, FindingDetails, ScannedArtifact, Scanner, Severity,
+};
 use serde_json::Value;
 
 use crate::json::{
@@ -225,6 +227,16 @@ fn finding(
         status: string_at(v, "Status"),
         target: target.clone(),
         cwes: cwe_numbers(array_at(v, "CweIDs").iter().filter_map(Value::as_str)),
+        details: FindingDetails {
+            published: str_at(v, "PublishedDate").and_then(parse_timestamp),
+            modified: str_at(v, "LastModifiedDate").and_then(parse_timestamp),
+            severity_source: string_at(v, "SeveritySource"),
+            vendor_severity: vendor_severity(v),
+            layer: str_path(v, &["Layer", "Digest"])
+                .or_else(|| str_path(v, &["Layer", "DiffID"]))
+                .map(str::to_string),
+            ..FindingDetails::default()
+        },
     })
 }
 
@@ -257,6 +269,25 @@ fn cvss(v: &Value) -> Vec<Cvss> {
         }
     }
     out
+}
+
+/// Trivy's `VendorSeverity`: vendor → 0 (unknown) to 4 (critical).
+fn vendor_severity(v: &Value) -> BTreeMap<String, Severity> {
+    let Some(map) = v.get("VendorSeverity").and_then(Value::as_object) else {
+        return BTreeMap::new();
+    };
+    map.iter()
+        .filter_map(|(vendor, level)| {
+            let s = match level.as_u64()? {
+                4 => Severity::Critical,
+                3 => Severity::High,
+                2 => Severity::Medium,
+                1 => Severity::Low,
+                _ => Severity::Unknown,
+            };
+            Some((vendor.clone(), s))
+        })
+        .collect()
 }
 
 #[cfg(test)]

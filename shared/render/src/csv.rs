@@ -27,6 +27,7 @@ fn text(field: Field<'_>) -> Cow<'_, str> {
         Field::Text(s) => s,
         Field::Severity(s) => s.as_str().into(),
         Field::Score(s) => s.map(|s| format!("{s:.1}")).unwrap_or_default().into(),
+        Field::Number(n) => n.map(|n| n.to_string()).unwrap_or_default().into(),
         Field::Bool(b) => if b { "true" } else { "false" }.into(),
         Field::Time(t) => t.map(ec_domain::time::rfc3339).unwrap_or_default().into(),
     }

@@ -29,6 +29,8 @@ pub(crate) enum Field<'a> {
     Severity(Severity),
     /// A CVSS score, shown with one decimal; none is blank.
     Score(Option<f64>),
+    /// A number as it is (a probability, a percentile); none is blank.
+    Number(Option<f64>),
     Bool(bool),
     /// A UTC date and time; none is blank.
     Time(Option<OffsetDateTime>),
@@ -81,14 +83,43 @@ pub(crate) const FINDINGS: [Column; 20] = [
 pub(crate) const REFERENCES: &str = "references";
 
 /// Columns added since the documented header, after the references (so existing readers of
-/// the header by position keep working): the scanner's description and the CWE ids.
-pub(crate) const FINDINGS_MORE: [Column; 2] = [column("description", 80.0), column("cwes", 16.0)];
+/// the header by position keep working): the scanner's description, the CWE ids, the
+/// dates, whose severity it is (and every vendor's), the image layer, EPSS and KEV.
+pub(crate) const FINDINGS_MORE: [Column; 11] = [
+    column("description", 80.0),
+    column("cwes", 16.0),
+    column("published", 21.0),
+    column("modified", 21.0),
+    column("severity_source", 16.0),
+    column("vendor_severity", 40.0),
+    column("layer", 30.0),
+    column("epss", 9.0),
+    column("epss_percentile", 14.0),
+    column("epss_date", 12.0),
+    column("known_exploited", 15.0),
+];
 
 /// A finding's row under [`FINDINGS_MORE`].
-pub(crate) fn finding_more_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 2] {
+pub(crate) fn finding_more_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 11] {
+    let f = r.finding;
+    let d = &f.details;
+    let vendors: Vec<String> = d
+        .vendor_severity
+        .iter()
+        .map(|(v, s)| format!("{v}:{}", s.as_str()))
+        .collect();
     [
-        r.finding.description.as_deref().into(),
-        cwe_names(&r.finding.cwes).join(" ").into(),
+        f.description.as_deref().into(),
+        cwe_names(&f.cwes).join(" ").into(),
+        Field::Time(d.published),
+        Field::Time(d.modified),
+        d.severity_source.as_deref().into(),
+        vendors.join(" ").into(),
+        d.layer.as_deref().into(),
+        Field::Number(d.epss.as_ref().map(|e| e.score)),
+        Field::Number(d.epss.as_ref().and_then(|e| e.percentile)),
+        d.epss.as_ref().and_then(|e| e.date.as_deref()).into(),
+        if d.known_exploited { "true" } else { "" }.into(),
     ]
 }
 

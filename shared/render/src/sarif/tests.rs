@@ -74,6 +74,7 @@ fn finding(id: &str, package: &str, severity: Severity) -> ec_domain::scan::Find
         status: None,
         target: None,
         cwes: Vec::new(),
+        details: Default::default(),
     }
 }
 

@@ -126,7 +126,7 @@ pub(super) fn write_cell(
             ws.write_string(row, col, fit(s))?;
         }
         // No score or time: a blank cell, as empty text gives.
-        Cell::Field(Field::Score(None) | Field::Time(None)) => {
+        Cell::Field(Field::Score(None) | Field::Number(None) | Field::Time(None)) => {
             ws.write_string(row, col, fit(""))?;
         }
         Cell::Label(s) => {
@@ -137,6 +137,9 @@ pub(super) fn write_cell(
         }
         Cell::Field(Field::Score(Some(n))) => {
             ws.write_number_with_format(row, col, *n, &st.score)?;
+        }
+        Cell::Field(Field::Number(Some(n))) => {
+            ws.write_number(row, col, *n)?;
         }
         Cell::Field(Field::Bool(b)) => {
             ws.write_boolean(row, col, *b)?;
