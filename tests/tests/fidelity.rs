@@ -163,7 +163,10 @@ fn every_field_survives_into_csv_and_xlsx() {
     // Every field but KEV (no fixture has a KEV entry) occurs in some fixture, so no count
     // above passed for want of data.
     for ((name, _), total) in FIELDS.iter().zip(&totals) {
-        assert!(*total > 0 || *name == "known_exploited", "no fixture has {name}");
+        assert!(
+            *total > 0 || *name == "known_exploited",
+            "no fixture has {name}"
+        );
     }
 }
 
@@ -253,4 +256,43 @@ fn cwes_survive_into_json_sarif_and_cyclonedx() {
 
 fn names() -> Vec<&'static str> {
     FIELDS.iter().map(|(n, _)| *n).collect()
+}
+
+/// Issue 13, defect 4: a document without a scan time is not presented as scanned at the
+/// ingest or generation time: the JSON report says the time is unknown, the PDFs say "scan
+/// time unknown", and a known time stays as it was.
+#[test]
+fn unknown_scan_times_are_said_to_be_unknown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut unknown = 0;
+    for doc in documents() {
+        let name = doc
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        let snap = snapshot(&doc, Format::Json);
+        let known = snap.scans[0].scan.scanned_at_known;
+        let report: Value =
+            serde_json::from_slice(&ec_render::render(&snap).expect("json")).expect("JSON");
+        assert_eq!(report["scans"][0]["scanned_at_known"], known, "{name}");
+        if known {
+            continue;
+        }
+        unknown += 1;
+        let pdf = dir.path().join(format!("{name}.pdf"));
+        std::fs::write(
+            &pdf,
+            ec_render::render(&snapshot(&doc, Format::Pdf)).expect("pdf"),
+        )
+        .expect("write");
+        let text = std::process::Command::new("pdftotext")
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .expect("pdftotext");
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("scan time unknown"), "{name}: {text}");
+    }
+    assert!(unknown >= 1, "a fixture without a scan time");
 }

@@ -32,6 +32,7 @@ fn scan(tenant: &str) -> Scan {
         source_format: "trivy-json-v2".into(),
         scanned_at: t,
         ingested_at: t,
+        scanned_at_known: true,
         document_sha256: "0".repeat(64),
         components: vec![],
         dependencies: vec![],

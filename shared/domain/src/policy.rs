@@ -125,6 +125,7 @@ mod tests {
             source_format: "grype".into(),
             scanned_at: time::OffsetDateTime::UNIX_EPOCH,
             ingested_at: time::OffsetDateTime::UNIX_EPOCH,
+            scanned_at_known: true,
             document_sha256: String::new(),
             components: Vec::new(),
             dependencies: Vec::new(),

@@ -210,8 +210,13 @@ pub struct Scan {
     pub scanner: Scanner,
     /// `trivy`, `grype`, ... and the descriptor/schema version that was read.
     pub source_format: String,
+    /// When the document says the scan ran; its ingest time when it does not say
+    /// (`scanned_at_known` false): date ranges and relative windows select by this time.
     #[serde(with = "crate::time::serde_rfc3339")]
     pub scanned_at: OffsetDateTime,
+    /// Whether the document gave `scanned_at` (reports say "scan time unknown" otherwise).
+    #[serde(default = "known", skip_serializing_if = "is_known")]
+    pub scanned_at_known: bool,
     #[serde(with = "crate::time::serde_rfc3339")]
     pub ingested_at: OffsetDateTime,
     /// sha256 of the ingested document bytes.
@@ -277,6 +282,14 @@ pub fn severity_counts<'a>(
 }
 
 /// The scan's summary row as listed in catalogues.
+fn known() -> bool {
+    true
+}
+
+fn is_known(k: &bool) -> bool {
+    *k
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanSummary {
     pub scan_id: ScanId,

@@ -283,6 +283,7 @@ pub fn parse_document(
             scanner: parts.scanner,
             source_format: parsed.source_format.to_string(),
             scanned_at: parts.scanned_at.unwrap_or(ingested_at),
+            scanned_at_known: parts.scanned_at.is_some(),
             ingested_at,
             document_sha256: document_sha256.clone(),
             components: parts.components,

@@ -162,6 +162,18 @@ struct ScanData<'a> {
     by_severity: Vec<SeverityCount>,
 }
 
+/// When the scan ran, as the reports print it; "scan time unknown" when the document did
+/// not say (its `scanned_at` is then the ingest time, which is no scan time).
+pub(crate) fn scan_time(scan: &ec_domain::scan::Scan) -> String {
+    if scan.scanned_at_known {
+        human_time(scan.scanned_at)
+    } else {
+        UNKNOWN_SCAN_TIME.to_string()
+    }
+}
+
+pub(crate) const UNKNOWN_SCAN_TIME: &str = "scan time unknown";
+
 fn scans<'a>(view: &ReportView<'a>) -> Vec<ScanData<'a>> {
     view.snapshot
         .scans
@@ -171,7 +183,7 @@ fn scans<'a>(view: &ReportView<'a>) -> Vec<ScanData<'a>> {
             artifact: &s.scan.artifact.name,
             digest: s.scan.artifact.digest.as_deref(),
             scanner: scanner_label(&s.scan),
-            scanned_at: human_time(s.scan.scanned_at),
+            scanned_at: scan_time(&s.scan),
             policy: &s.verdicts.policy,
             decision: s.verdicts.decision,
             findings: s.scan.findings.len(),

@@ -59,7 +59,9 @@ struct ScanEntry<'a> {
     artifact: &'a ScannedArtifact,
     scanner: &'a Scanner,
     source_format: &'a str,
+    /// The scan's time, or (with `scanned_at_known` false) its ingest time.
     scanned_at: String,
+    scanned_at_known: bool,
     document_sha256: &'a str,
     policy: &'a str,
     decision: Decision,
@@ -139,6 +141,7 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
             scanner: &s.scan.scanner,
             source_format: &s.scan.source_format,
             scanned_at: ec_domain::time::rfc3339(s.scan.scanned_at),
+            scanned_at_known: s.scan.scanned_at_known,
             document_sha256: &s.scan.document_sha256,
             policy: &s.verdicts.policy,
             decision: s.verdicts.decision,

@@ -86,11 +86,13 @@ pub(super) fn artifact_component(scan: &Scan) -> CdxComponent {
         Property::new("exportcenter:scan_id", &scan.scan_id),
         Property::new("exportcenter:artifact_kind", &a.kind),
         Property::new("exportcenter:source_format", &scan.source_format),
-        Property::new(
+    ];
+    if scan.scanned_at_known {
+        props.push(Property::new(
             "exportcenter:scanned_at",
             &ec_domain::time::rfc3339(scan.scanned_at),
-        ),
-    ];
+        ));
+    }
     if let Some(d) = &a.digest {
         props.push(Property::new("exportcenter:digest", d));
     }

@@ -141,10 +141,14 @@ pub(super) fn split(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
 }
 
 pub(super) fn artifact_group(index: usize, scan: &Scan) -> Item<'static> {
+    let when = if scan.scanned_at_known {
+        format!("scanned {}", human_time(scan.scanned_at))
+    } else {
+        super::UNKNOWN_SCAN_TIME.to_string()
+    };
     let mut detail = format!(
-        "{} · scanned {} · {} findings",
+        "{} · {when} · {} findings",
         scanner_label(scan),
-        human_time(scan.scanned_at),
         scan.findings.len()
     );
     if let Some(d) = &scan.artifact.digest {

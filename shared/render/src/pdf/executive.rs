@@ -93,7 +93,13 @@ pub(super) fn front<'a>(view: &ReportView<'a>) -> Executive<'a> {
             }
         })
         .collect();
-    let mut trend = scans(view);
+    // Scans of unknown time have no place on a time axis.
+    let mut trend: Vec<_> = scans(view)
+        .into_iter()
+        .zip(&view.snapshot.scans)
+        .filter(|(_, s)| s.scan.scanned_at_known)
+        .map(|(d, _)| d)
+        .collect();
     if trend.len() < 2 {
         trend.clear();
     }

@@ -28,6 +28,7 @@ fn scan(name: &str) -> Scan {
         source_format: "trivy".into(),
         scanned_at: time::OffsetDateTime::UNIX_EPOCH,
         ingested_at: time::OffsetDateTime::UNIX_EPOCH,
+        scanned_at_known: true,
         document_sha256: String::new(),
         components: Vec::new(),
         dependencies: Vec::new(),

@@ -307,7 +307,7 @@ fn scan_properties(view: &ReportView<'_>, scan: &Scan) -> Value {
         "scanner": scan.scanner.name,
         "scanner_version": scan.scanner.version,
         "source_format": scan.source_format,
-        "scanned_at": ec_domain::time::rfc3339(scan.scanned_at),
+        "scanned_at": scan.scanned_at_known.then(|| ec_domain::time::rfc3339(scan.scanned_at)),
         "policy": verdicts.map(|v| v.policy.as_str()),
         "decision": verdicts.map(|v| v.decision),
     })

@@ -103,7 +103,12 @@ pub(super) fn write_summary(
             scan.artifact.digest.as_deref().into(),
             scan.artifact.kind.as_str().into(),
             scanner_label(scan).into(),
-            Field::Time(Some(scan.scanned_at)).into(),
+            if scan.scanned_at_known {
+                Field::Time(Some(scan.scanned_at))
+            } else {
+                Field::Text("scan time unknown".into())
+            }
+            .into(),
             inputs.verdicts.policy.as_str().into(),
             decision_name(inputs.verdicts.decision).into(),
             count(scan.findings.len()),
