@@ -132,9 +132,9 @@ impl TryFrom<String> for TemplateName {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DateRange {
-    #[serde(with = "crate::time::serde_rfc3339")]
+    #[serde(with = "crate::time::serde_rfc3339_exact")]
     pub from: OffsetDateTime,
-    #[serde(with = "crate::time::serde_rfc3339")]
+    #[serde(with = "crate::time::serde_rfc3339_exact")]
     pub to: OffsetDateTime,
 }
 
@@ -526,6 +526,20 @@ mod tests {
     fn request_round_trips_through_serde() {
         let r = ok(
             json!({"type":"vex","format":"csv","scope":{"date_range":{"from":"2024-01-01T00:00:00Z","to":"2024-01-02T00:00:00Z"}}}),
+        );
+        let back: ExportRequest =
+            serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    /// Found by tests/props.rs: the job table stored a date range cut to whole seconds, so
+    /// the export ran over another range than the one accepted (`to` 23:59:59.999 became
+    /// 23:59:59).
+    #[test]
+    fn a_date_range_with_fractional_seconds_is_stored_exactly() {
+        let r = ok(
+            json!({"type":"sbom","format":"cyclonedx","scope":{"date_range":
+            {"from":"2024-01-01T00:00:00.25Z","to":"2024-12-31T23:59:59.999+02:00"}}}),
         );
         let back: ExportRequest =
             serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();

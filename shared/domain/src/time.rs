@@ -1,4 +1,5 @@
-//! Timestamps: RFC 3339 in UTC with whole seconds, so that outputs stay byte-stable.
+//! Timestamps: RFC 3339 in UTC with whole seconds, so that outputs stay byte-stable; a
+//! caller's own bounds (a request's date range) keep their fractions, as accepted.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -56,6 +57,26 @@ pub mod serde_rfc3339 {
                     .ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 timestamp")),
             }
         }
+    }
+}
+
+/// Serde adapter writing RFC 3339 strings in UTC that keep fractions of a second: for
+/// values a caller chose (a request's date range), which must be stored as accepted.
+pub mod serde_rfc3339_exact {
+    use serde::{Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        let text = t
+            .to_offset(time::UtcOffset::UTC)
+            .format(&Rfc3339)
+            .map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        super::serde_rfc3339::deserialize(d)
     }
 }
 
