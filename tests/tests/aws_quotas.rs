@@ -1,0 +1,194 @@
+//! Per-tenant quotas on the AWS stack through the Lambda API handler, against moto over
+//! HTTP (`EC_MOTO_ENDPOINT`): 50 concurrent `POST /api/v1/exports` (the `events/` payload,
+//! each with its own `Idempotency-Key`) against the default concurrent limit of 10 give
+//! exactly 10 × 202 and 40 × 429 with the quota headers; the DynamoDB job table holds 10
+//! jobs, the gather queue 10 messages; a replay consumes nothing; a cancel frees one slot.
+
+#[path = "../../shared/aws/tests/common/mod.rs"]
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use common::tables::{self, IDEMPOTENCY, JOBS, QUOTAS, SCANS};
+use ec_aws::wiring::AwsAdapters;
+use ec_domain::messages::QueueName;
+use ec_domain::ports::QueueConsumer;
+use ec_lambda::aws::Aws;
+use ec_tests::repo_root;
+
+struct Answer {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<u64> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    }
+}
+
+fn event(name: &str) -> Value {
+    let text = std::fs::read_to_string(repo_root().join("events").join(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Sends an API Gateway event through the router export-api serves.
+async fn api(router: &axum::Router, event: &Value) -> Answer {
+    let req = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event");
+    let req = req.map(|b| axum::body::Body::from(b.to_vec()));
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    }
+}
+
+/// `events/api-post-export.json` with `key` as its `Idempotency-Key`.
+fn post_export(key: &str) -> Value {
+    let mut e = event("api-post-export.json");
+    e["headers"]["idempotency-key"] = Value::String(key.into());
+    e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_exports_through_the_lambda_api_handler() {
+    let sdk = common::moto_config().await;
+    let ddb = tables::client().await;
+    let bucket = common::s3_store().await.bucket().to_string();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let gather = common::create_queue(&sqs, &[]).await;
+    let render = common::create_queue(&sqs, &[]).await;
+    let local: HashMap<String, String> =
+        std::fs::read_to_string(repo_root().join("events/local.env"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .filter_map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+    let mut env = local.clone();
+    for (k, v) in [
+        ("EXPORTCENTER_BUCKET", bucket),
+        (
+            "EXPORTCENTER_JOBS_TABLE",
+            tables::create_table(&ddb, "ec-jobs", &JOBS).await,
+        ),
+        (
+            "EXPORTCENTER_IDEMPOTENCY_TABLE",
+            tables::create_table(&ddb, "ec-idem", &IDEMPOTENCY).await,
+        ),
+        (
+            "EXPORTCENTER_SCANS_TABLE",
+            tables::create_table(&ddb, "ec-scans", &SCANS).await,
+        ),
+        (
+            "EXPORTCENTER_QUOTAS_TABLE",
+            tables::create_table(&ddb, "ec-quotas", &QUOTAS).await,
+        ),
+        ("EXPORTCENTER_GATHER_QUEUE_URL", gather.clone()),
+        ("EXPORTCENTER_RENDER_QUEUE_URL", render),
+        (
+            "EXPORTCENTER_WS_MANAGEMENT_ENDPOINT",
+            common::moto_endpoint(),
+        ),
+    ] {
+        env.insert(k.to_string(), v);
+    }
+    let aws = Aws::new(Arc::new(env), AwsAdapters::from_sdk(sdk)).unwrap();
+    let router = ec_api::router(aws.api_state().unwrap());
+
+    let scan = api(&router, &event("api-post-scan.json")).await;
+    assert_eq!(scan.status, 201, "{}", scan.body);
+
+    let keys: Vec<String> = (0..50).map(|i| format!("aws-burst-{i}")).collect();
+    let events: Vec<Value> = keys.iter().map(|k| post_export(k)).collect();
+    let answers = join_all(events.iter().map(|e| api(&router, e))).await;
+    let accepted: Vec<usize> = (0..50).filter(|i| answers[*i].status == 202).collect();
+    assert_eq!(
+        accepted.len(),
+        10,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for a in &answers {
+        assert_eq!(a.header("x-quota-limit"), Some(60), "{:?}", a.headers);
+        assert!(a.header("x-quota-remaining").is_some(), "{:?}", a.headers);
+        assert!(
+            a.header("x-quota-reset")
+                .is_some_and(|r| (1..=60).contains(&r))
+        );
+        if a.status != 202 {
+            assert_eq!(a.status, 429, "{}", a.body);
+            assert_eq!(a.body["code"], "ERR_QUOTA");
+            assert!(a.header("retry-after").is_some_and(|s| s >= 1));
+            let message = a.body["message"].as_str().unwrap();
+            assert!(message.contains("(concurrent limit 10)"), "{message}");
+        }
+    }
+    // Exactly ten jobs and ten gather messages: a refusal leaves nothing behind.
+    let ports = aws.ports().unwrap();
+    let acme = "acme".parse().unwrap();
+    let page = ports.jobs.list(&acme, None, 100, None).await.unwrap();
+    assert_eq!(page.items.len(), 10);
+    let queue = ec_aws::SqsQueue::new(aws_sdk_sqs::Client::new(&common::moto_config().await), {
+        let mut m = HashMap::new();
+        m.insert(QueueName::Gather, gather);
+        m
+    });
+    let mut messages = 0;
+    for _ in 0..10 {
+        let got = queue
+            .receive(QueueName::Gather, 10, Duration::from_secs(300))
+            .await
+            .unwrap();
+        if got.is_empty() {
+            break;
+        }
+        messages += got.len();
+    }
+    assert_eq!(messages, 10);
+
+    // A replay answers its job and consumes nothing.
+    let replay = api(&router, &post_export(&keys[accepted[0]])).await;
+    assert_eq!(replay.status, 202, "{}", replay.body);
+    assert_eq!(
+        replay.body["export_id"],
+        answers[accepted[0]].body["export_id"]
+    );
+    assert_eq!(replay.header("x-quota-concurrent-remaining"), Some(0));
+    assert_eq!(api(&router, &post_export("one-more")).await.status, 429);
+
+    // Cancelling one frees exactly one slot.
+    let id = answers[accepted[1]].body["export_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut cancel = event("api-post-export.json");
+    cancel["rawPath"] = Value::String(format!("/api/v1/exports/{id}"));
+    cancel["requestContext"]["http"]["method"] = Value::String("DELETE".into());
+    cancel["requestContext"]["http"]["path"] = Value::String(format!("/api/v1/exports/{id}"));
+    cancel["body"] = Value::Null;
+    let c = api(&router, &cancel).await;
+    assert_eq!(c.status, 202, "{}", c.body);
+    assert_eq!(api(&router, &cancel).await.status, 409);
+    assert_eq!(api(&router, &post_export("after-cancel")).await.status, 202);
+    assert_eq!(api(&router, &post_export("after-that")).await.status, 429);
+}
