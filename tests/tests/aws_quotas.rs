@@ -15,7 +15,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use common::tables::{self, IDEMPOTENCY, JOBS, QUOTAS, SCANS};
+use common::tables::{self, AUDIT, IDEMPOTENCY, JOBS, QUOTAS, SCANS};
 use ec_aws::wiring::AwsAdapters;
 use ec_domain::messages::QueueName;
 use ec_domain::ports::QueueConsumer;
@@ -103,6 +103,10 @@ async fn fifty_concurrent_exports_through_the_lambda_api_handler() {
             "EXPORTCENTER_QUOTAS_TABLE",
             tables::create_table(&ddb, "ec-quotas", &QUOTAS).await,
         ),
+        (
+            "EXPORTCENTER_AUDIT_TABLE",
+            tables::create_table(&ddb, "ec-audit", &AUDIT).await,
+        ),
         ("EXPORTCENTER_GATHER_QUEUE_URL", gather.clone()),
         ("EXPORTCENTER_RENDER_QUEUE_URL", render),
         (
@@ -113,7 +117,9 @@ async fn fifty_concurrent_exports_through_the_lambda_api_handler() {
         env.insert(k.to_string(), v);
     }
     let aws = Aws::new(Arc::new(env), AwsAdapters::from_sdk(sdk)).unwrap();
-    let router = ec_api::router(aws.api_state().unwrap());
+    let state = aws.api_state().unwrap();
+    let audit = state.app.audit.clone();
+    let router = ec_api::router(state);
 
     let scan = api(&router, &event("api-post-scan.json")).await;
     assert_eq!(scan.status, 201, "{}", scan.body);
@@ -191,4 +197,25 @@ async fn fifty_concurrent_exports_through_the_lambda_api_handler() {
     assert_eq!(api(&router, &cancel).await.status, 409);
     assert_eq!(api(&router, &post_export("after-cancel")).await.status, 202);
     assert_eq!(api(&router, &post_export("after-that")).await.status, 429);
+
+    // The audit chain in DynamoDB after the burst: one unbroken chain, every request in it.
+    let query = ec_domain::audit::AuditQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    let trail = audit
+        .list(
+            &ec_domain::audit::AuditChain::Tenant("acme".parse().unwrap()),
+            &query,
+        )
+        .await
+        .unwrap()
+        .items;
+    ec_domain::audit::verify_chain(&trail).expect("an unbroken chain after the burst");
+    let creates = trail
+        .iter()
+        .filter(|e| e.action == ec_domain::audit::AuditAction::ExportCreate)
+        .count();
+    assert!(creates >= 50, "{creates} export.create entries");
+    assert!(trail.iter().filter(|e| e.status == 429).count() >= 40);
 }

@@ -290,6 +290,48 @@ async fn fifty_concurrent_requests_against_a_concurrent_limit_of_ten() {
     // the environment (the document does not set it).
     a.assert_quota_headers(1000);
     assert_eq!(a.header("x-quota-concurrent-limit"), Some(3));
+
+    // The audit chain the burst wrote verifies: every request recorded once, in one chain.
+    let trail = audit_trail(&server, "acme").await;
+    ec_domain::audit::verify_chain(&trail).expect("an unbroken chain after the burst");
+    let creates = trail
+        .iter()
+        .filter(|e| e.action == ec_domain::audit::AuditAction::ExportCreate)
+        .count();
+    assert!(creates >= 50, "{creates} export.create entries");
+    assert!(trail.iter().any(|e| e.status == 429));
+}
+
+/// Every entry of `tenant`'s audit chain, paging through `GET /api/v1/audit`.
+async fn audit_trail(server: &Server, tenant: &str) -> Vec<ec_domain::audit::AuditEntry> {
+    let token =
+        ec_api::auth::mint(SECRET.as_bytes(), "auditor", tenant, "audit:read", 600).expect("mint");
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{}/api/v1/audit?limit=200", server.base_url);
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = http
+            .get(url)
+            .bearer_auth(&token)
+            .header("X-Tenant-Id", tenant)
+            .send()
+            .await
+            .expect("audit")
+            .json()
+            .await
+            .expect("a page");
+        let items: Vec<ec_domain::audit::AuditEntry> =
+            serde_json::from_value(page["items"].clone()).expect("entries");
+        out.extend(items);
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
