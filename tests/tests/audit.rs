@@ -55,6 +55,26 @@ impl Api {
         )
     }
 
+    /// Waits until the export is ready (failing the test if it fails or takes a minute).
+    async fn wait_ready(&self, token: &str, export_id: &str) {
+        let started = Instant::now();
+        loop {
+            let path = format!("/api/v1/exports/{export_id}");
+            let (_, _, j) = self
+                .call(Method::GET, &path, Some(token), TENANT, None)
+                .await;
+            if j["status"] == "ready" {
+                return;
+            }
+            assert!(j["status"] != "failed", "{j}");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "not ready: {j}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Every entry of a chain, paging with a small limit.
     async fn chain(&self, token: &str, extra: &str) -> Vec<Value> {
         let mut out = Vec::new();
@@ -129,26 +149,7 @@ async fn the_audit_trail_records_verifies_and_detects_tampering() {
     assert_eq!(resp.status(), 202);
     let job: Value = resp.json().await.unwrap();
     let export_id = job["export_id"].as_str().unwrap().to_string();
-    let started = Instant::now();
-    loop {
-        let (_, _, j) = api
-            .call(
-                Method::GET,
-                &format!("/api/v1/exports/{export_id}"),
-                Some(&writer),
-                TENANT,
-                None,
-            )
-            .await;
-        if j["status"] == "ready" {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "not ready: {j}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    api.wait_ready(&writer, &export_id).await;
     for artifact in ["report", "sealed"] {
         let path = format!("/api/v1/exports/{export_id}/download?artifact={artifact}");
         let (s, _, _) = api
@@ -422,27 +423,7 @@ async fn the_audit_trail_records_verifies_and_detects_tampering() {
         .await;
     assert_eq!(s, 202, "{job}");
     let audit_id = job["export_id"].as_str().unwrap().to_string();
-    let started = Instant::now();
-    loop {
-        let (_, _, j) = api
-            .call(
-                Method::GET,
-                &format!("/api/v1/exports/{audit_id}"),
-                Some(&writer),
-                TENANT,
-                None,
-            )
-            .await;
-        if j["status"] == "ready" {
-            break;
-        }
-        assert!(j["status"] != "failed", "{j}");
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "not ready: {j}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    api.wait_ready(&writer, &audit_id).await;
     let client = exportctl::client::Client::new(&api.base, &writer, TENANT).unwrap();
     let pdf = client.download(&audit_id, "report").await.unwrap();
     let pdf_path = dir.path().join("audit.pdf");

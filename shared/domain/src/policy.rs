@@ -134,32 +134,18 @@ mod tests {
     }
 
     fn finding(id: &str, severity: Severity, score: Option<f64>) -> Finding {
-        Finding {
-            vulnerability_id: id.into(),
-            aliases: Vec::new(),
-            package: "openssl".into(),
-            package_type: None,
-            purl: None,
-            installed_version: "1.0".into(),
-            fixed_version: Some("1.1".into()),
-            severity,
-            cvss: score
-                .map(|s| Cvss {
-                    source: "vendor".into(),
-                    version: "3.1".into(),
-                    vector: None,
-                    score: Some(s),
-                })
-                .into_iter()
-                .collect(),
-            title: None,
-            description: None,
-            references: Vec::new(),
-            status: None,
-            target: None,
-            cwes: Vec::new(),
-            details: Default::default(),
-        }
+        let mut f = Finding::new(id, "openssl", "1.0", severity);
+        f.fixed_version = Some("1.1".into());
+        f.cvss = score
+            .map(|s| Cvss {
+                source: "vendor".into(),
+                version: "3.1".into(),
+                vector: None,
+                score: Some(s),
+            })
+            .into_iter()
+            .collect();
+        f
     }
 
     /// Issue 13, defect 7: an unknown severity falls back to the best CVSS, and says so.

@@ -163,6 +163,29 @@ pub struct Epss {
 }
 
 impl Finding {
+    /// A finding with only its identity and severity (what tests and synthetic inputs
+    /// start from); every other field empty.
+    pub fn new(id: &str, package: &str, installed_version: &str, severity: Severity) -> Finding {
+        Finding {
+            vulnerability_id: id.into(),
+            aliases: Vec::new(),
+            package: package.into(),
+            package_type: None,
+            purl: None,
+            installed_version: installed_version.into(),
+            fixed_version: None,
+            severity,
+            cvss: Vec::new(),
+            title: None,
+            description: None,
+            references: Vec::new(),
+            status: None,
+            target: None,
+            cwes: Vec::new(),
+            details: FindingDetails::default(),
+        }
+    }
+
     /// The package a finding names, as an inventory entry (where a scanner lists no
     /// packages of its own, its findings are the inventory).
     pub fn component(&self) -> Component {
@@ -389,24 +412,7 @@ mod tests {
     use super::*;
 
     fn finding(id: &str, severity: Severity) -> Finding {
-        Finding {
-            vulnerability_id: id.into(),
-            aliases: Vec::new(),
-            package: "glibc".into(),
-            package_type: None,
-            purl: None,
-            installed_version: "2.24".into(),
-            fixed_version: None,
-            severity,
-            cvss: Vec::new(),
-            title: None,
-            description: None,
-            references: Vec::new(),
-            status: None,
-            target: None,
-            cwes: Vec::new(),
-            details: Default::default(),
-        }
+        Finding::new(id, "glibc", "2.24", severity)
     }
 
     /// Issue 13, defect 9: within a package, findings go by severity, then by id with its

@@ -10,7 +10,7 @@ use ec_domain::audit::{AuditAction, AuditChain, AuditDraft, AuditEntry, AuditQue
 use ec_domain::ports::{AuditLog, Page};
 use ec_domain::time::parse_rfc3339;
 
-use super::inputs::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+use super::inputs::list_limit;
 
 /// The audit service.
 #[derive(Clone)]
@@ -73,19 +73,7 @@ pub fn parse_query(
             })
         })
         .transpose()?;
-    let limit = match limit {
-        None => DEFAULT_LIST_LIMIT,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
-            .ok_or_else(|| {
-                ApiError::validation(
-                    "limit",
-                    format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
-                )
-            })?,
-    };
+    let limit = list_limit(limit)?;
     let after_seq = cursor
         .map(|c| {
             c.parse::<u64>()

@@ -66,24 +66,29 @@ impl ListExports {
                 )
             })?),
         };
-        let limit = match limit {
-            None => DEFAULT_LIST_LIMIT,
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
-                .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
-                .ok_or_else(|| {
-                    ApiError::validation(
-                        "limit",
-                        format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
-                    )
-                })?,
-        };
+        let limit = list_limit(limit)?;
         Ok(ListExports {
             status,
             limit,
             cursor,
         })
+    }
+}
+
+/// A listing's `?limit=`: 1 to [`MAX_LIST_LIMIT`], [`DEFAULT_LIST_LIMIT`] when absent.
+pub fn list_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIST_LIMIT),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
+                )
+            }),
     }
 }
 

@@ -59,24 +59,7 @@ fn uris_are_relative_and_encoded() {
 }
 
 fn finding(id: &str, package: &str, severity: Severity) -> ec_domain::scan::Finding {
-    ec_domain::scan::Finding {
-        vulnerability_id: id.into(),
-        aliases: Vec::new(),
-        package: package.into(),
-        package_type: None,
-        purl: None,
-        installed_version: "1.0".into(),
-        fixed_version: None,
-        severity,
-        cvss: Vec::new(),
-        title: None,
-        description: None,
-        references: Vec::new(),
-        status: None,
-        target: None,
-        cwes: Vec::new(),
-        details: Default::default(),
-    }
+    ec_domain::scan::Finding::new(id, package, "1.0", severity)
 }
 
 /// Small limits: 2 results per run, 3 runs. Scan 1 has 5 results (3 runs' worth), scan
