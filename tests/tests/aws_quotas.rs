@@ -219,3 +219,56 @@ async fn fifty_concurrent_exports_through_the_lambda_api_handler() {
     assert!(creates >= 50, "{creates} export.create entries");
     assert!(trail.iter().filter(|e| e.status == 429).count() >= 40);
 }
+
+/// On AWS the tenant settings document may be an SSM parameter: `EXPORTCENTER_TENANT_SETTINGS`
+/// naming no file is read from SSM at cold start (on moto); a missing parameter stops the
+/// start with the variable named.
+#[tokio::test]
+async fn tenant_settings_from_an_ssm_parameter() {
+    let sdk = common::moto_config().await;
+    let name = format!("/exportcenter/{}", common::unique("tenant-settings"));
+    let document = r#"{"default": {"quota": {"concurrent_exports": 4}},
+        "tenants": {"acme": {"quota": {"concurrent_exports": 2, "exports_per_minute": 7}}}}"#;
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name(&name)
+        .value(document)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("put the parameter");
+    let env: HashMap<String, String> = [
+        ("EXPORTCENTER_TENANT_SETTINGS".to_string(), name.clone()),
+        ("EXPORTCENTER_JWT_SECRET".to_string(), "x".repeat(32)),
+    ]
+    .into_iter()
+    .collect();
+    let aws = Aws::resolve(Arc::new(env.clone()), AwsAdapters::from_sdk(sdk.clone()))
+        .await
+        .expect("settings from SSM");
+    let acme = aws.settings().tenants.for_tenant(&"acme".parse().unwrap());
+    assert_eq!(
+        (acme.quota.concurrent_exports, acme.quota.exports_per_minute),
+        (2, 7)
+    );
+    let other = aws
+        .settings()
+        .tenants
+        .for_tenant(&"globex".parse().unwrap());
+    assert_eq!(other.quota.concurrent_exports, 4);
+
+    let mut missing = env;
+    missing.insert(
+        "EXPORTCENTER_TENANT_SETTINGS".into(),
+        format!("{name}-missing"),
+    );
+    let e = Aws::resolve(Arc::new(missing), AwsAdapters::from_sdk(sdk))
+        .await
+        .err()
+        .expect("a missing parameter is an error");
+    let message = e.to_string();
+    assert!(
+        message.contains("EXPORTCENTER_TENANT_SETTINGS") && message.contains("missing"),
+        "{message}"
+    );
+}

@@ -57,6 +57,22 @@ pub fn scheduler_client(config: &SdkConfig) -> aws_sdk_scheduler::Client {
     aws_sdk_scheduler::Client::new(config)
 }
 
+/// The value of the SSM parameter `name` (decrypted when it is a SecureString).
+pub async fn ssm_parameter(config: &SdkConfig, name: &str) -> Result<String, String> {
+    let out = aws_sdk_ssm::Client::new(config)
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            crate::sdk_error::port_error(&format!("SSM parameter {name}"), e).to_string()
+        })?;
+    out.parameter
+        .and_then(|p| p.value)
+        .ok_or_else(|| format!("SSM parameter {name} has no value"))
+}
+
 /// A client of the API Gateway Management API at `endpoint`: the WebSocket stage's https
 /// URL (see [`ws_management_endpoint`]), or an emulator's URL.
 pub fn apigw_management_client(

@@ -61,6 +61,18 @@ impl AwsAdapters {
         )))
     }
 
+    /// The text of the SSM parameter `name` (the tenant settings document on AWS).
+    pub async fn ssm_parameter(&self, name: &str) -> Result<String, WiringError> {
+        awsconf::ssm_parameter(&self.sdk, name)
+            .await
+            .map_err(|reason| {
+                WiringError::Config(ConfigError {
+                    var: ec_domain::tenant_settings::ENV_TENANT_SETTINGS,
+                    reason,
+                })
+            })
+    }
+
     /// The audit trail's table (`EXPORTCENTER_AUDIT_TABLE`).
     pub fn audit(&self, env: &dyn Env) -> Result<Arc<DynamoAuditLog>, WiringError> {
         Ok(Arc::new(DynamoAuditLog::new(

@@ -137,6 +137,14 @@ impl TenantSettingsBook {
         let Some(path) = env.var(ENV_TENANT_SETTINGS) else {
             return Ok(TenantSettingsBook::uniform(base));
         };
+        // The document itself (what the AWS runtime passes on after reading an SSM
+        // parameter), or the path of a file that holds it.
+        if path.trim_start().starts_with('{') {
+            return TenantSettingsBook::parse(&path, base).map_err(|reason| ConfigError {
+                var: ENV_TENANT_SETTINGS,
+                reason,
+            });
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
             var: ENV_TENANT_SETTINGS,
             reason: format!("cannot read {path}: {e}"),

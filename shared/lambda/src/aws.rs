@@ -9,6 +9,7 @@ use ec_api::auth::AuthConfig;
 use ec_api::{ApiState, Auth, Limits};
 use ec_aws::wiring::AwsAdapters;
 pub use ec_aws::wiring::WiringError;
+use ec_domain::tenant_settings::ENV_TENANT_SETTINGS;
 use ec_pipeline::settings::{Env, ProcessEnv, parse_var, required_var};
 use ec_pipeline::{Pipeline, Ports, Settings};
 
@@ -21,10 +22,48 @@ pub struct Aws {
     env: Arc<dyn Env + Send + Sync>,
 }
 
+/// The environment with `EXPORTCENTER_TENANT_SETTINGS` replaced by the document an SSM
+/// parameter held.
+struct WithTenantSettings {
+    base: Arc<dyn Env + Send + Sync>,
+    document: String,
+}
+
+impl Env for WithTenantSettings {
+    fn var(&self, name: &str) -> Option<String> {
+        if name == ENV_TENANT_SETTINGS {
+            Some(self.document.clone())
+        } else {
+            self.base.var(name)
+        }
+    }
+}
+
 impl Aws {
     /// From the process environment.
     pub async fn from_env() -> Result<Aws, WiringError> {
-        Aws::new(Arc::new(ProcessEnv), AwsAdapters::load().await)
+        Aws::resolve(Arc::new(ProcessEnv), AwsAdapters::load().await).await
+    }
+
+    /// [`Aws::new`] after reading the tenant settings from SSM when
+    /// `EXPORTCENTER_TENANT_SETTINGS` names a parameter rather than a file (a value that is
+    /// no file in the function's file system, and not the JSON document itself).
+    pub async fn resolve(
+        env: Arc<dyn Env + Send + Sync>,
+        adapters: AwsAdapters,
+    ) -> Result<Aws, WiringError> {
+        let env = match env.var(ENV_TENANT_SETTINGS) {
+            Some(v) if !v.trim_start().starts_with('{') && !std::path::Path::new(&v).is_file() => {
+                let document = adapters.ssm_parameter(&v).await?;
+                tracing::info!(parameter = %v, "tenant settings read from SSM");
+                Arc::new(WithTenantSettings {
+                    base: env,
+                    document,
+                }) as Arc<dyn Env + Send + Sync>
+            }
+            _ => env,
+        };
+        Aws::new(env, adapters)
     }
 
     pub fn new(env: Arc<dyn Env + Send + Sync>, adapters: AwsAdapters) -> Result<Aws, WiringError> {
