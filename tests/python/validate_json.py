@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Validates JSON files against a JSON Schema.
 
-Usage: validate_json.py SCHEMA FILE...
+Usage: validate_json.py SCHEMA FILE... [--refs SCHEMA...]
+
+Schemas after `--refs` are what SCHEMA's `$ref`s name by URL (CSAF 2.0's FIRST CVSS
+schemas): each is registered under its `$id` and under that URL without its query, so
+nothing is fetched from the network.
 
 The draft comes from the schema's `$schema` (Draft 2020-12 when absent). Formats are
 checked (date-time needs rfc3339-validator, see requirements.txt; its absence is an error,
@@ -13,6 +17,8 @@ import sys
 
 import jsonschema
 from jsonschema.validators import validator_for
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 
 MAX_ERRORS = 50
 
@@ -33,10 +39,20 @@ def main(argv):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     schema_path, files = argv[1], argv[2:]
+    refs = []
+    if "--refs" in files:
+        at = files.index("--refs")
+        files, refs = files[:at], files[at + 1 :]
     try:
         schema = load(schema_path)
         cls = validator_for(schema, default=jsonschema.Draft202012Validator)
         cls.check_schema(schema)
+        registry = Registry()
+        for ref_path in refs:
+            ref = load(ref_path)
+            resource = Resource.from_contents(ref, default_specification=DRAFT7)
+            uri = ref.get("$id", ref_path)
+            registry = registry.with_resources([(uri, resource), (uri.split("?")[0], resource)])
     except (OSError, ValueError, jsonschema.SchemaError) as e:
         print(f"FAIL {schema_path}: not a usable schema: {e}", file=sys.stderr)
         return 1
@@ -48,7 +64,7 @@ def main(argv):
             file=sys.stderr,
         )
         return 1
-    validator = cls(schema, format_checker=checker)
+    validator = cls(schema, format_checker=checker, registry=registry)
 
     failed = False
     for path in files:

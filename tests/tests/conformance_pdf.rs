@@ -38,11 +38,14 @@ fn scanner_fixtures() -> Vec<PathBuf> {
 }
 
 fn snapshot(documents: &[Vec<u8>], template: BuiltinTemplate) -> Snapshot {
-    let req = OfflineRequest {
-        export_type: ExportType::ScanReport,
-        format: Format::Pdf,
-        template: Some(TemplateName::Builtin(template)),
-        generated_at: datetime!(2024-12-29 10:30:00 UTC),
+    let req = {
+        let mut r = OfflineRequest::new(
+            ExportType::ScanReport,
+            Format::Pdf,
+            datetime!(2024-12-29 10:30:00 UTC),
+        );
+        r.template = Some(TemplateName::Builtin(template));
+        r
     };
     snapshot_from_documents(documents, &req).unwrap_or_else(|e| panic!("snapshot: {e:?}"))
 }

@@ -119,11 +119,10 @@ fn scan_documents() -> Vec<PathBuf> {
 }
 
 fn snapshot(docs: &[Vec<u8>], export_type: ExportType, format: Format) -> Snapshot {
-    let req = OfflineRequest {
-        export_type,
-        format,
-        template: None,
-        generated_at: AT,
+    let req = {
+        let mut r = OfflineRequest::new(export_type, format, AT);
+        r.template = None;
+        r
     };
     let mut snap = snapshot_from_documents(docs, &req)
         .unwrap_or_else(|e| panic!("{export_type} {format}: {e:?}"));
@@ -605,6 +604,8 @@ fn synthetic_scan(n: usize, findings: Vec<Finding>) -> ScanInputs {
         ingested_at: AT,
         scanned_at_known: true,
         document_sha256: ec_domain::ids::sha256_hex(format!("doc-{n}").as_bytes()),
+        document_name: None,
+        document_size: None,
         components: Vec::new(),
         dependencies: Vec::new(),
         findings,

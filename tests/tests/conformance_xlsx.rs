@@ -43,11 +43,10 @@ fn stem(path: &Path) -> String {
 /// The snapshot `exportctl render --type <export_type> --format xlsx` renders.
 fn offline_snapshot(paths: &[PathBuf], export_type: ExportType) -> Snapshot {
     let docs: Vec<Vec<u8>> = paths.iter().map(|p| read(p)).collect();
-    let req = OfflineRequest {
-        export_type,
-        format: Format::Xlsx,
-        template: None,
-        generated_at: AT,
+    let req = {
+        let mut r = OfflineRequest::new(export_type, Format::Xlsx, AT);
+        r.template = None;
+        r
     };
     snapshot_from_documents(&docs, &req).unwrap_or_else(|e| panic!("{paths:?}: {e:?}"))
 }

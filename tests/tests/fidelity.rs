@@ -24,11 +24,10 @@ fn documents() -> Vec<PathBuf> {
 }
 
 fn snapshot(doc: &Path, format: Format) -> Snapshot {
-    let req = OfflineRequest {
-        export_type: ExportType::ScanReport,
-        format,
-        template: None,
-        generated_at: AT,
+    let req = {
+        let mut r = OfflineRequest::new(ExportType::ScanReport, format, AT);
+        r.template = None;
+        r
     };
     let bytes = std::fs::read(doc).expect("read fixture");
     snapshot_from_documents(&[bytes], &req).unwrap_or_else(|e| panic!("{}: {e:?}", doc.display()))

@@ -49,7 +49,8 @@ async fn stored_vex(stack: &Stack, id: &str) -> Vec<VexStatement> {
         .get(&keys::vex(&TENANT.parse().unwrap(), &id.parse().unwrap()))
         .await
         .unwrap_or_else(|e| panic!("VEX object of {id}: {e}"));
-    serde_json::from_slice(&bytes).unwrap()
+    let stored: ec_domain::vex::StoredVex = serde_json::from_slice(&bytes).unwrap();
+    stored.into_document(id).statements
 }
 
 /// Exports the scans as JSON (with their components when `include_sbom`) and returns the

@@ -57,11 +57,14 @@ pub fn render_once(
     output: &Path,
 ) -> anyhow::Result<RenderRun> {
     let doc = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
-    let request = OfflineRequest {
-        export_type: ExportType::ScanReport,
-        format,
-        template,
-        generated_at: time::OffsetDateTime::UNIX_EPOCH,
+    let request = {
+        let mut r = OfflineRequest::new(
+            ExportType::ScanReport,
+            format,
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        r.template = template;
+        r
     };
     let snapshot =
         snapshot_from_documents(&[doc], &request).map_err(|e| anyhow::anyhow!(e.message))?;
@@ -164,11 +167,14 @@ fn html_escape(s: &str) -> String {
 
 /// The HTML report Chromium prints: the same findings and fields as the detailed PDF.
 pub fn chromium_html(trivy: &[u8]) -> anyhow::Result<String> {
-    let request = OfflineRequest {
-        export_type: ExportType::ScanReport,
-        format: Format::Json,
-        template: None,
-        generated_at: time::OffsetDateTime::UNIX_EPOCH,
+    let request = {
+        let mut r = OfflineRequest::new(
+            ExportType::ScanReport,
+            Format::Json,
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        r.template = None;
+        r
     };
     let snapshot = snapshot_from_documents(&[trivy.to_vec()], &request)
         .map_err(|e| anyhow::anyhow!(e.message))?;

@@ -43,7 +43,7 @@ enum Command {
         /// Scanner reports, SBOMs and VEX documents (Trivy, Grype, CycloneDX, SPDX, OpenVEX, CSAF).
         #[arg(long = "input", required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
-        /// pdf, xlsx, json, sarif, cyclonedx, spdx or csv.
+        /// pdf, xlsx, json, sarif, cyclonedx, spdx, csv, openvex or csaf.
         #[arg(long)]
         format: String,
         /// scan_report, sbom, vex or audit_bundle.
@@ -54,6 +54,18 @@ enum Command {
         template: Option<String>,
         #[arg(long)]
         output: PathBuf,
+        /// The tenant the report names (default `local`).
+        #[arg(long)]
+        tenant: Option<ec_domain::TenantId>,
+        /// The report's title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Who the report says requested it (default the tenant).
+        #[arg(long = "requested-by")]
+        requested_by: Option<String>,
+        /// options.filters as JSON, as the API takes it (`{"min_severity":"high"}`).
+        #[arg(long)]
+        filters: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -255,6 +267,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             export_type,
             template,
             output,
+            tenant,
+            title,
+            requested_by,
+            filters,
             json,
         } => {
             init_logging("warn");
@@ -264,6 +280,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 export_type,
                 template,
                 output,
+                tenant,
+                title,
+                requested_by,
+                filters,
             })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);

@@ -1,6 +1,6 @@
 //! `exportctl render`: scanner documents in, one report out, no server. The same code path
 //! as the render stage (see `ec_pipeline::offline`); what a user runs in CI instead of
-//! `trivy convert`.
+//! `trivy convert`. A render that takes over a second shows a spinner on a terminal.
 
 use std::path::PathBuf;
 
@@ -8,8 +8,9 @@ use anyhow::{Context as _, anyhow, bail};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use ec_domain::filters::Filters;
 use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
-use ec_pipeline::offline::{OfflineRequest, render_documents};
+use ec_pipeline::offline::{InputDocument, OfflineRequest, render_documents};
 
 pub struct Args {
     pub inputs: Vec<PathBuf>,
@@ -17,6 +18,11 @@ pub struct Args {
     pub export_type: String,
     pub template: Option<String>,
     pub output: PathBuf,
+    pub tenant: Option<ec_domain::TenantId>,
+    pub title: Option<String>,
+    pub requested_by: Option<String>,
+    /// `options.filters` as JSON.
+    pub filters: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,15 +79,23 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
     let documents = args
         .inputs
         .iter()
-        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .map(|p| {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            Ok(InputDocument { name, bytes })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let request = OfflineRequest {
+    let mut request = OfflineRequest::new(
         export_type,
         format,
-        template,
-        generated_at: generation_time(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?,
-    };
-    let bytes = render_documents(&documents, &request).map_err(|e| {
+        generation_time(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?,
+    );
+    request.template = template;
+    request.tenant = args.tenant.clone();
+    request.title = args.title.clone();
+    request.requested_by = args.requested_by.clone();
+    request.filters = parse_filters(args.filters.as_deref())?;
+    let bytes = with_spinner(format, || render_documents(&documents, &request)).map_err(|e| {
         let details: Vec<String> = e
             .details
             .iter()
@@ -111,6 +125,61 @@ pub fn run(args: &Args) -> anyhow::Result<Summary> {
     })
 }
 
+/// `--filters`: the JSON the API takes as `options.filters`, checked the same way.
+fn parse_filters(json: Option<&str>) -> anyhow::Result<Filters> {
+    let Some(json) = json else {
+        return Ok(Filters::default());
+    };
+    let value: serde_json::Value = serde_json::from_str(json).context("--filters is not JSON")?;
+    let body = serde_json::json!({"type": "scan_report", "format": "json",
+        "scope": {"scan_ids": ["scan-offline"]}, "options": {"filters": value}});
+    ec_domain::ExportRequest::from_json(&body, "local")
+        .map(|r| r.options.filters)
+        .map_err(|e| {
+            let why: Vec<String> = e
+                .details
+                .iter()
+                .map(|d| format!("{}: {}", d.field, d.reason))
+                .collect();
+            anyhow!("--filters: {}", why.join("; "))
+        })
+}
+
+/// Runs `work`; when it takes over a second and stderr is a terminal, a spinner says what
+/// is being made and for how long (indicatif draws nothing when stderr is no terminal).
+fn with_spinner<T: Send>(format: Format, work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = s.spawn(move || {
+            let out = work();
+            let _ = tx.send(());
+            out
+        });
+        if rx.recv_timeout(std::time::Duration::from_secs(1)).is_err() {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} rendering {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(format.as_str());
+            while rx
+                .recv_timeout(std::time::Duration::from_millis(100))
+                .is_err()
+            {
+                if handle.is_finished() {
+                    break;
+                }
+                bar.tick();
+            }
+            bar.finish_and_clear();
+        }
+        match handle.join() {
+            Ok(out) => out,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +194,17 @@ mod tests {
         );
         assert!(generation_time(Some("yesterday")).is_err());
         assert!(generation_time(None).is_ok());
+    }
+
+    #[test]
+    fn filters_flag() {
+        let f = parse_filters(Some(r#"{"min_severity":"high","packages":["openssl*"]}"#))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.min_severity, Some(ec_domain::scan::Severity::High));
+        let e = parse_filters(Some(r#"{"min_severity":"huge"}"#)).err();
+        assert!(
+            e.is_some_and(|e| e.to_string().contains("options.filters.min_severity")),
+            "a bad filter names its field"
+        );
     }
 }

@@ -144,6 +144,20 @@ impl VexSource for HttpVex {
         let url = self.0.url(&["internal", "vex", "applied", &scan.scan_id])?;
         Ok(self.0.get(tenant, url).await?.unwrap_or_default())
     }
+
+    /// VexLens applies statements per scan and lists no documents.
+    async fn documents(
+        &self,
+        _tenant: &TenantId,
+        ids: Option<&[ScanId]>,
+    ) -> PortResult<Vec<ec_domain::vex::VexDocument>> {
+        match ids.and_then(|i| i.first()) {
+            Some(id) => Err(PortError::NotFound(format!(
+                "VEX document {id}: the VexLens service lists no documents"
+            ))),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 #[async_trait]

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use ec_domain::policy::PolicyConfig;
 use ec_domain::ports::*;
 use ec_domain::scan::{Sbom, Scan, Verdicts, VexStatement};
+use ec_domain::vex::{StoredVex as StoredVexObject, VexDocument};
 use ec_domain::{PortError, keys};
 use ec_domain::{ScanId, TenantId};
 
@@ -75,15 +76,46 @@ pub struct StoredVex {
     pub objects: Arc<dyn ObjectStore>,
 }
 
+impl StoredVex {
+    async fn read(&self, key: &str, id: &str) -> PortResult<VexDocument> {
+        let bytes = self.objects.get(key).await?;
+        let stored: StoredVexObject = serde_json::from_slice(&bytes)
+            .map_err(|e| PortError::Invalid(format!("stored VEX {key}: {e}")))?;
+        Ok(stored.into_document(id))
+    }
+}
+
 #[async_trait]
 impl VexSource for StoredVex {
     async fn applied(&self, tenant: &TenantId, scan: &Scan) -> PortResult<Vec<VexStatement>> {
         let mut out = Vec::new();
-        for meta in self.objects.list(&keys::vex_prefix(tenant)).await? {
-            let bytes = self.objects.get(&meta.key).await?;
-            let statements: Vec<VexStatement> = serde_json::from_slice(&bytes)
-                .map_err(|e| PortError::Invalid(format!("stored VEX {}: {e}", meta.key)))?;
-            out.extend(ec_domain::vex::applicable(&statements, scan));
+        for doc in self.documents(tenant, None).await? {
+            out.extend(ec_domain::vex::applicable(&doc.statements, scan));
+        }
+        Ok(out)
+    }
+
+    async fn documents(
+        &self,
+        tenant: &TenantId,
+        ids: Option<&[ScanId]>,
+    ) -> PortResult<Vec<VexDocument>> {
+        let mut out = Vec::new();
+        match ids {
+            Some(ids) => {
+                for id in ids {
+                    out.push(self.read(&keys::vex(tenant, id), id).await?);
+                }
+            }
+            None => {
+                let prefix = keys::vex_prefix(tenant);
+                for meta in self.objects.list(&prefix).await? {
+                    let id = meta.key[prefix.len()..]
+                        .trim_end_matches(".json")
+                        .to_string();
+                    out.push(self.read(&meta.key, &id).await?);
+                }
+            }
         }
         Ok(out)
     }

@@ -34,6 +34,8 @@ fn scan(tenant: &str) -> Scan {
         ingested_at: t,
         scanned_at_known: true,
         document_sha256: "0".repeat(64),
+        document_name: None,
+        document_size: None,
         components: vec![],
         dependencies: vec![],
         findings: vec![],

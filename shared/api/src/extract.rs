@@ -196,3 +196,51 @@ pub async fn json_value(
         )
     })
 }
+
+/// The `filename` of an optional `Content-Disposition` on an upload (RFC 6266, `filename*`
+/// preferred): its base name, without control characters, at most 255 characters. `None`
+/// when the header is absent or names no usable file.
+pub fn upload_file_name(headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::CONTENT_DISPOSITION)?
+        .to_str()
+        .ok()?;
+    let name = content_disposition::parse_content_disposition(value).filename_full()?;
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
+    (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
+}
+
+#[cfg(test)]
+mod upload_name_tests {
+    use super::*;
+
+    fn name(v: &str) -> Option<String> {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::CONTENT_DISPOSITION,
+            axum::http::HeaderValue::from_str(v).ok()?,
+        );
+        upload_file_name(&h)
+    }
+
+    #[test]
+    fn file_names_from_content_disposition() {
+        assert_eq!(
+            name("attachment; filename=\"scan.json\"").as_deref(),
+            Some("scan.json")
+        );
+        assert_eq!(
+            name("attachment; filename=\"x.json\"; filename*=UTF-8''%E2%82%AC%20rates.json")
+                .as_deref(),
+            Some("\u{20ac} rates.json")
+        );
+        assert_eq!(
+            name("attachment; filename=\"../../etc/passwd\"").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(name("attachment").as_deref(), None);
+        assert_eq!(name("attachment; filename=\"..\"").as_deref(), None);
+        assert_eq!(upload_file_name(&HeaderMap::new()), None);
+    }
+}

@@ -136,7 +136,8 @@ pub async fn download(
 
 pub async fn ingest_scan(a: Authed<ScanWrite>, headers: HeaderMap, body: Body) -> ApiResult {
     let bytes = json_body(&headers, body, a.limits.scan_bytes).await?;
-    let receipt = a.app.scans.ingest(&a.caller, &bytes).await?;
+    let name = crate::extract::upload_file_name(&headers);
+    let receipt = a.app.scans.ingest(&a.caller, &bytes, name).await?;
     let location = format!("/api/v1/scans/{}", receipt.scan_id);
     Ok(created_at(StatusCode::CREATED, &receipt, location))
 }

@@ -179,6 +179,11 @@ impl ScanId {
     pub fn of_vex(tenant: &TenantId, document: &[u8]) -> ScanId {
         ScanId(crate::ids::vex_id_for(tenant, document))
     }
+
+    /// Whether this id names a stored VEX document (`vex-…`) rather than a scan.
+    pub fn is_vex_document(&self) -> bool {
+        self.0.starts_with("vex-")
+    }
 }
 
 impl ScheduleId {

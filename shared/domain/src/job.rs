@@ -280,6 +280,7 @@ mod tests {
             options: ExportOptions {
                 include_sbom: false,
                 include_evidence: true,
+                ..ExportOptions::default()
             },
             template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
         };

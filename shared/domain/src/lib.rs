@@ -5,6 +5,7 @@ pub mod audit;
 pub mod env;
 pub mod error;
 pub mod failure;
+pub mod filters;
 pub mod id_types;
 pub mod ids;
 pub mod job;

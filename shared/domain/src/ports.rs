@@ -200,6 +200,17 @@ pub trait VerdictSource: Send + Sync {
 #[async_trait]
 pub trait VexSource: Send + Sync {
     async fn applied(&self, tenant: &TenantId, scan: &Scan) -> PortResult<Vec<VexStatement>>;
+
+    /// The tenant's VEX documents with every statement, for the report's list of what each
+    /// matched and for VEX exports. `ids` narrows to those documents (`NotFound` when one of
+    /// them does not exist); `None` lists all. A source that cannot list documents (an
+    /// HTTP VexLens, whose statements arrive already applied per scan) returns none for
+    /// `None` and `NotFound` for named ones.
+    async fn documents(
+        &self,
+        tenant: &TenantId,
+        ids: Option<&[ScanId]>,
+    ) -> PortResult<Vec<crate::vex::VexDocument>>;
 }
 
 /// SbomService: `GET /internal/sboms/{digest}`.

@@ -5,6 +5,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::filters::{Baseline, Filters};
 use crate::id_types::ScanId;
 use crate::ids::is_safe_id;
 use crate::wire::string_enum;
@@ -26,6 +27,8 @@ string_enum!(
         Cyclonedx = "cyclonedx",
         Spdx = "spdx",
         Csv = "csv",
+        Openvex = "openvex",
+        Csaf = "csaf",
     }
 );
 
@@ -50,6 +53,8 @@ impl Format {
             Format::Cyclonedx => "cdx.json",
             Format::Spdx => "spdx.json",
             Format::Csv => "csv",
+            Format::Openvex => "openvex.json",
+            Format::Csaf => "csaf.json",
         }
     }
 
@@ -62,6 +67,8 @@ impl Format {
             Format::Cyclonedx => "application/vnd.cyclonedx+json",
             Format::Spdx => "application/spdx+json",
             Format::Csv => "text/csv",
+            // Neither has a registered media type; both are JSON documents.
+            Format::Openvex | Format::Csaf => "application/json",
         }
     }
 }
@@ -71,9 +78,11 @@ impl ExportType {
     pub fn allows(self, format: Format) -> bool {
         use Format::*;
         match self {
-            ExportType::ScanReport => true,
-            ExportType::Sbom => matches!(format, Cyclonedx | Spdx | Json | Csv | Xlsx),
-            ExportType::Vex => matches!(format, Cyclonedx | Json | Csv | Xlsx | Pdf),
+            ExportType::ScanReport => !matches!(format, Openvex | Csaf),
+            ExportType::Sbom => matches!(format, Cyclonedx | Spdx | Json | Csv | Xlsx | Pdf),
+            ExportType::Vex => {
+                matches!(format, Openvex | Csaf | Cyclonedx | Json | Csv | Xlsx | Pdf)
+            }
             ExportType::AuditBundle => matches!(format, Pdf | Json),
         }
     }
@@ -150,6 +159,24 @@ pub enum Scope {
 pub struct ExportOptions {
     pub include_sbom: bool,
     pub include_evidence: bool,
+    /// What the report keeps (`options.filters`); absent on jobs made before filters.
+    #[serde(default, skip_serializing_if = "Filters::is_none")]
+    pub filters: Filters,
+    /// What the report is compared with (`options.baseline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+impl Default for ExportOptions {
+    /// The contract's defaults: no SBOM, evidence included, no filters, no baseline.
+    fn default() -> Self {
+        ExportOptions {
+            include_sbom: false,
+            include_evidence: true,
+            filters: Filters::default(),
+            baseline: None,
+        }
+    }
 }
 
 /// A request that passed every check: what the job records and the workers act on.
@@ -164,7 +191,13 @@ pub struct ExportRequest {
 }
 
 const TOP_LEVEL_FIELDS: &[&str] = &["type", "format", "scope", "options"];
-const OPTION_FIELDS: &[&str] = &["include_sbom", "include_evidence", "template"];
+const OPTION_FIELDS: &[&str] = &[
+    "include_sbom",
+    "include_evidence",
+    "template",
+    "filters",
+    "baseline",
+];
 const SCOPE_FIELDS: &[&str] = &["scan_ids", "date_range"];
 
 fn one_of<T: std::fmt::Display>(all: &[T]) -> String {
@@ -304,6 +337,16 @@ impl ExportRequest {
     /// Parses and validates a request body for `tenant`. Every problem found is listed in
     /// the error's details, so a caller can fix them all in one go.
     pub fn from_json(body: &Value, tenant: &str) -> Result<ExportRequest, ApiError> {
+        Self::parse(body, tenant, false)
+    }
+
+    /// As [`ExportRequest::from_json`], for a schedule's request: `options.baseline` may
+    /// be `previous_run`.
+    pub fn from_schedule_json(body: &Value, tenant: &str) -> Result<ExportRequest, ApiError> {
+        Self::parse(body, tenant, true)
+    }
+
+    fn parse(body: &Value, tenant: &str, scheduled: bool) -> Result<ExportRequest, ApiError> {
         let Value::Object(obj) = body else {
             return Err(ApiError::validation("body", "must be a JSON object"));
         };
@@ -341,6 +384,9 @@ impl ExportRequest {
         reject_unknown(options, OPTION_FIELDS, "options.", &mut errors);
         let include_sbom = bool_option(options, "include_sbom", false, &mut errors);
         let include_evidence = bool_option(options, "include_evidence", true, &mut errors);
+        let filters = crate::filters::parse_filters(options.get("filters"), &mut errors);
+        let baseline =
+            crate::filters::parse_baseline(options.get("baseline"), scheduled, &mut errors);
         let template = match options.get("template") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => match TemplateName::parse(s) {
@@ -390,6 +436,8 @@ impl ExportRequest {
                     options: ExportOptions {
                         include_sbom,
                         include_evidence,
+                        filters,
+                        baseline,
                     },
                     template: template
                         .unwrap_or(TemplateName::Builtin(export_type.default_template(format))),

@@ -199,6 +199,15 @@ impl Finding {
         }
     }
 
+    /// The severity decisions use: the scanner's, or for an unknown one the band of the
+    /// best CVSS score (still unknown without a score).
+    pub fn effective_severity(&self) -> Severity {
+        match (self.severity, self.max_score()) {
+            (Severity::Unknown, Some(score)) => Severity::from_score(score),
+            (s, _) => s,
+        }
+    }
+
     /// The highest CVSS base score reported by any source.
     pub fn max_score(&self) -> Option<f64> {
         self.cvss
@@ -244,6 +253,13 @@ pub struct Scan {
     pub ingested_at: OffsetDateTime,
     /// sha256 of the ingested document bytes.
     pub document_sha256: String,
+    /// The document's file name as given (offline: the path's base name; API: the
+    /// `filename` of `Content-Disposition`), for auditors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_name: Option<String>,
+    /// The document's size in bytes as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_size: Option<u64>,
     pub components: Vec<Component>,
     /// Which component depends on which, by purl, where the document said so.
     #[serde(default)]

@@ -4,10 +4,12 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::id_types::ScanId;
 use crate::id_types::{ExportId, TenantId};
 use crate::request::ExportRequest;
-use crate::scan::{Sbom, Scan, Verdicts, VexStatement};
+use crate::scan::{Finding, Sbom, Scan, Severity, Verdicts, VexStatement};
 use crate::template::CustomTemplate;
+use crate::vex::VexDocument;
 
 pub const SNAPSHOT_SCHEMA: &str = "exportcenter.snapshot/v1";
 
@@ -52,6 +54,74 @@ pub struct Snapshot {
     /// export shows the same entries, and sealing anchors the chain's head).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audit: Vec<crate::audit::AuditEntry>,
+    /// Every VEX document applied (or, for a VEX export, named), so a report can list what
+    /// each one matched. Ordered by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vex_documents: Vec<VexDocument>,
+    /// The report's title, when the requester gave one (`exportctl render --title`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The findings of `options.baseline`'s scans, for deltas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInputs>,
+}
+
+/// The baseline an export is compared with: only what a delta and the list of fixed
+/// findings need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineInputs {
+    /// What the request named, for the report: the scan ids, or the previous run.
+    pub label: String,
+    pub scan_ids: Vec<ScanId>,
+    pub findings: Vec<BaselineFinding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineFinding {
+    pub scan_id: ScanId,
+    pub artifact: String,
+    pub vulnerability_id: String,
+    pub package: String,
+    pub installed_version: String,
+    pub fixed_version: Option<String>,
+    pub severity: Severity,
+}
+
+impl BaselineInputs {
+    /// The baseline made of `scans`.
+    pub fn of_scans(label: String, scans: &[Scan]) -> BaselineInputs {
+        let findings = scans
+            .iter()
+            .flat_map(|s| s.findings.iter().map(move |f| BaselineFinding::of(s, f)))
+            .collect();
+        BaselineInputs {
+            label,
+            scan_ids: scans.iter().map(|s| s.scan_id.clone()).collect(),
+            findings,
+        }
+    }
+}
+
+impl BaselineFinding {
+    fn of(scan: &Scan, f: &Finding) -> BaselineFinding {
+        BaselineFinding {
+            scan_id: scan.scan_id.clone(),
+            artifact: scan.artifact.name.clone(),
+            vulnerability_id: f.vulnerability_id.clone(),
+            package: f.package.clone(),
+            installed_version: f.installed_version.clone(),
+            fixed_version: f.fixed_version.clone(),
+            severity: f.effective_severity(),
+        }
+    }
+
+    /// The key [`crate::filters::delta_key`] gives the finding this was.
+    pub fn delta_key(&self) -> (String, String) {
+        (
+            self.vulnerability_id.to_ascii_uppercase(),
+            self.package.clone(),
+        )
+    }
 }
 
 impl Snapshot {
@@ -102,6 +172,9 @@ impl Snapshot {
             scans,
             custom_template: None,
             audit: Vec::new(),
+            vex_documents: Vec::new(),
+            title: None,
+            baseline: None,
         }
     }
 
@@ -117,6 +190,36 @@ impl Snapshot {
             });
         }
         self.audit = entries;
+        self
+    }
+
+    /// Adds the VEX documents (each becomes an input, by the digest of its bytes).
+    pub fn with_vex_documents(mut self, mut docs: Vec<VexDocument>) -> Snapshot {
+        docs.sort_by(|a, b| a.id.cmp(&b.id));
+        docs.dedup_by(|a, b| a.id == b.id);
+        for d in &docs {
+            self.inputs.push(InputDigest {
+                kind: "vex-document".into(),
+                id: d.id.clone(),
+                sha256: if d.document_sha256.is_empty() {
+                    digest(&d.statements)
+                } else {
+                    d.document_sha256.clone()
+                },
+            });
+        }
+        self.vex_documents = docs;
+        self
+    }
+
+    /// Adds the baseline (its scans become inputs).
+    pub fn with_baseline(mut self, baseline: BaselineInputs) -> Snapshot {
+        self.inputs.push(InputDigest {
+            kind: "baseline".into(),
+            id: baseline.label.clone(),
+            sha256: digest(&baseline.findings),
+        });
+        self.baseline = Some(baseline);
         self
     }
 

@@ -78,6 +78,107 @@ pub fn applicable(
         .collect()
 }
 
+/// One VEX document as ingested: where it came from and its statements. Stored as one
+/// object per document under `keys::vex`, and listed in every report it was applied to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VexDocument {
+    /// `vex-…` on a server; the file's base name offline.
+    pub id: String,
+    /// `openvex`, `csaf` or `cyclonedx`.
+    pub source_format: String,
+    /// sha256 of the document's bytes as received (empty for documents stored before it
+    /// was recorded).
+    #[serde(default)]
+    pub document_sha256: String,
+    /// The file name the document came with (offline: the path's base name; API: the
+    /// `filename` of `Content-Disposition`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub statements: Vec<VexStatement>,
+}
+
+/// A stored VEX object as read back: documents stored before [`VexDocument`] existed are
+/// a bare list of statements.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum StoredVex {
+    Document(VexDocument),
+    Statements(Vec<VexStatement>),
+}
+
+impl StoredVex {
+    /// The document, naming a legacy statement list by its object's id.
+    pub fn into_document(self, id: &str) -> VexDocument {
+        match self {
+            StoredVex::Document(d) => d,
+            StoredVex::Statements(statements) => VexDocument {
+                id: id.to_string(),
+                source_format: "unknown".into(),
+                document_sha256: String::new(),
+                name: None,
+                statements,
+            },
+        }
+    }
+}
+
+crate::wire::string_enum!(
+    /// Why a statement applied to no finding.
+    Unmatched {
+        /// No finding in scope has the statement's vulnerability.
+        VulnerabilityNotFound = "vulnerability_not_found",
+        /// Findings of that vulnerability exist, but none carries a purl to compare.
+        NoPurl = "no_purl",
+        /// Findings of that vulnerability have purls, none of them a product named.
+        UnknownProduct = "unknown_product",
+    }
+);
+
+impl Unmatched {
+    pub fn explain(self) -> &'static str {
+        match self {
+            Unmatched::VulnerabilityNotFound => "no finding in scope has this vulnerability",
+            Unmatched::NoPurl => "the findings of this vulnerability carry no purl to compare",
+            Unmatched::UnknownProduct => "no finding is in a product the statement names",
+        }
+    }
+}
+
+/// How one statement fared against the findings in scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StatementMatch {
+    /// Findings it applies to.
+    pub matched: usize,
+    /// Why it applies to none (`None` when `matched > 0`).
+    pub reason: Option<Unmatched>,
+}
+
+/// Matches `statement` against the findings of its vulnerability (`same_id`: every finding
+/// in scope whose id equals the statement's, case-insensitively).
+pub fn match_statement<'a>(
+    statement: &VexStatement,
+    same_id: impl IntoIterator<Item = &'a crate::scan::Finding>,
+) -> StatementMatch {
+    let (mut seen, mut with_purl, mut matched) = (0, 0, 0);
+    for f in same_id {
+        seen += 1;
+        with_purl += usize::from(f.purl.is_some());
+        let applies = statement.products.is_empty()
+            || statement
+                .products
+                .iter()
+                .any(|p| product_matches(p, f.purl.as_deref()));
+        matched += usize::from(applies);
+    }
+    let reason = match (matched, seen, with_purl) {
+        (m, _, _) if m > 0 => None,
+        (_, 0, _) => Some(Unmatched::VulnerabilityNotFound),
+        (_, _, 0) => Some(Unmatched::NoPurl),
+        _ => Some(Unmatched::UnknownProduct),
+    };
+    StatementMatch { matched, reason }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +346,32 @@ mod tests {
         assert_eq!(
             effective_status(&[all], "CVE-2023-3446", Some(FOUND)),
             Some(VexStatus::UnderInvestigation)
+        );
+    }
+
+    #[test]
+    fn unmatched_statements_say_why() {
+        use crate::scan::{Finding, Severity};
+        let s = statement(VexStatus::NotAffected, &[LIBSSL], None, "a");
+        let mut found = Finding::new("CVE-2023-3446", "libssl3", "3.0.8-r3", Severity::High);
+        let m = match_statement(&s, []);
+        assert_eq!(m.reason, Some(Unmatched::VulnerabilityNotFound));
+        assert_eq!(
+            match_statement(&s, [&found]).reason,
+            Some(Unmatched::NoPurl)
+        );
+        found.purl = Some("pkg:apk/alpine/libcrypto3@3.0.8-r3".into());
+        assert_eq!(
+            match_statement(&s, [&found]).reason,
+            Some(Unmatched::UnknownProduct)
+        );
+        found.purl = Some(FOUND.into());
+        assert_eq!(
+            match_statement(&s, [&found, &found]),
+            StatementMatch {
+                matched: 2,
+                reason: None
+            }
         );
     }
 }

@@ -286,6 +286,8 @@ pub fn parse_document(
             scanned_at_known: parts.scanned_at.is_some(),
             ingested_at,
             document_sha256: document_sha256.clone(),
+            document_name: None,
+            document_size: Some(bytes.len() as u64),
             components: parts.components,
             dependencies: parts.dependencies,
             findings: parts.findings,

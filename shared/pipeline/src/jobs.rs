@@ -8,10 +8,13 @@ use std::sync::Arc;
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{JobTable, Quotas, WorkQueue};
 use ec_domain::{ExportId, TenantId};
-use ec_domain::{Job, JobError, PortError, Stage, StageCode, StageError, Transition};
+use ec_domain::{Job, JobError, JobStatus, PortError, Stage, StageCode, StageError, Transition};
 
 use crate::app::quota::release_slot;
 use crate::notify::{EventKind, Notifier};
+
+/// How many ready jobs [`JobSteps::previous_run`] looks through.
+pub const PREVIOUS_RUN_SEARCH: usize = 2000;
 
 /// What every stage does to its job: read it, move it on, tell the tenant, hand it on.
 #[derive(Clone)]
@@ -40,6 +43,41 @@ impl JobSteps {
     /// Applies `t` to `job` and writes it only if nobody changed the job since it was read.
     /// Losing that race is retryable: the redelivered message re-reads the job. Winning a
     /// transition into `ready` or `failed` frees the job's quota slot.
+    /// The latest run of `job`'s schedule before it that became ready (`None` for a job
+    /// no schedule made, or a first run). Reads the tenant's ready jobs newest first, at
+    /// most [`PREVIOUS_RUN_SEARCH`] of them.
+    pub async fn previous_run(&self, job: &Job) -> Result<Option<Job>, StageError> {
+        let Some(schedule) = &job.schedule_id else {
+            return Ok(None);
+        };
+        let mut cursor: Option<String> = None;
+        let mut read = 0;
+        while read < PREVIOUS_RUN_SEARCH {
+            let page = self
+                .jobs
+                .list(
+                    &job.tenant_id,
+                    Some(JobStatus::Ready),
+                    200,
+                    cursor.as_deref(),
+                )
+                .await?;
+            read += page.items.len();
+            if let Some(found) = page.items.into_iter().find(|j| {
+                j.schedule_id.as_ref() == Some(schedule)
+                    && j.export_id != job.export_id
+                    && j.created_at < job.created_at
+            }) {
+                return Ok(Some(found));
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(None)
+    }
+
     pub async fn transition(&self, job: &Job, t: Transition) -> Result<Job, StageError> {
         let next = job
             .apply(t, ec_domain::time::now(), self.retention)

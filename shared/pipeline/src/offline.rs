@@ -5,14 +5,24 @@
 
 use time::OffsetDateTime;
 
+use ec_domain::filters::Filters;
 use ec_domain::policy::PolicyConfig;
 use ec_domain::request::{ExportOptions, ExportRequest, Scope};
 use ec_domain::scan::{Scan, VexStatement};
 use ec_domain::snapshot::{ScanInputs, Snapshot};
-use ec_domain::{ApiError, ErrorCode, ExportId, ExportType, Format, TemplateName, TenantId};
+use ec_domain::vex::VexDocument;
+use ec_domain::{
+    ApiError, ErrorCode, ExportId, ExportType, Format, ScanId, TemplateName, TenantId,
+};
 
-/// The tenant and requester an offline render records.
+/// The tenant and requester an offline render records when none is given.
 pub const OFFLINE_TENANT: &str = "local";
+
+/// One document to render, with the name an auditor knows it by (the path's base name).
+pub struct InputDocument {
+    pub name: Option<String>,
+    pub bytes: Vec<u8>,
+}
 
 /// What to render, as `exportctl render` takes it.
 pub struct OfflineRequest {
@@ -21,27 +31,81 @@ pub struct OfflineRequest {
     pub template: Option<TemplateName>,
     /// Every timestamp the report prints (`SOURCE_DATE_EPOCH`, else the clock).
     pub generated_at: OffsetDateTime,
+    /// The tenant the report names (`--tenant`; default [`OFFLINE_TENANT`]).
+    pub tenant: Option<TenantId>,
+    /// Who the report says requested it (`--requested-by`; default the tenant).
+    pub requested_by: Option<String>,
+    /// The report's title (`--title`).
+    pub title: Option<String>,
+    pub filters: Filters,
 }
 
-/// Reads every document and builds the snapshot an export of all of them would gather.
+impl OfflineRequest {
+    /// A request with the defaults `exportctl render` uses.
+    pub fn new(export_type: ExportType, format: Format, generated_at: OffsetDateTime) -> Self {
+        OfflineRequest {
+            export_type,
+            format,
+            template: None,
+            generated_at,
+            tenant: None,
+            requested_by: None,
+            title: None,
+            filters: Filters::default(),
+        }
+    }
+}
+
+/// [`snapshot_from_named`] for documents without names.
 pub fn snapshot_from_documents(
     documents: &[Vec<u8>],
     req: &OfflineRequest,
 ) -> Result<Snapshot, ApiError> {
+    let named: Vec<InputDocument> = documents
+        .iter()
+        .map(|b| InputDocument {
+            name: None,
+            bytes: b.clone(),
+        })
+        .collect();
+    snapshot_from_named(&named, req)
+}
+
+/// Reads every document and builds the snapshot an export of all of them would gather.
+/// VEX documents alone make a VEX export; any other type needs a scanner report or SBOM.
+pub fn snapshot_from_named(
+    documents: &[InputDocument],
+    req: &OfflineRequest,
+) -> Result<Snapshot, ApiError> {
+    let tenant = req.tenant.clone().unwrap_or_else(TenantId::offline);
     let mut scans: Vec<Scan> = Vec::new();
     // Every document's statements (VEX documents' and BOMs' own) apply to every scan, as
     // the tenant's stored VEX does on the server.
-    let mut statements: Vec<VexStatement> = Vec::new();
-    for doc in documents {
-        let ingested = ec_ingest::parse_document(doc, &TenantId::offline(), req.generated_at)?;
-        scans.extend(ingested.scan);
-        statements.extend(ingested.vex);
+    let mut vex_documents: Vec<VexDocument> = Vec::new();
+    for (i, doc) in documents.iter().enumerate() {
+        let ingested = ec_ingest::parse_document(&doc.bytes, &tenant, req.generated_at)?;
+        if let Some(mut scan) = ingested.scan {
+            scan.document_name = doc.name.clone();
+            scans.push(scan);
+        }
+        if !ingested.vex.is_empty() {
+            vex_documents.push(VexDocument {
+                // Documents are listed in the order given.
+                id: format!("input-{:03}", i + 1),
+                source_format: ingested.source_format.to_string(),
+                document_sha256: ingested.document_sha256,
+                name: doc.name.clone(),
+                statements: ingested.vex,
+            });
+        }
     }
-    if scans.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::ExportValidation,
-            "no scan among the inputs: give at least one scanner report or SBOM",
-        ));
+    if scans.is_empty() && (vex_documents.is_empty() || req.export_type != ExportType::Vex) {
+        let reason = if vex_documents.is_empty() {
+            "no scan among the inputs: give at least one scanner report or SBOM"
+        } else {
+            "only VEX documents among the inputs: render them with --type vex, or add a scanner report or SBOM"
+        };
+        return Err(ApiError::new(ErrorCode::ExportValidation, reason));
     }
     let template = req.template.clone().unwrap_or(TemplateName::Builtin(
         req.export_type.default_template(req.format),
@@ -56,17 +120,25 @@ pub fn snapshot_from_documents(
             ),
         ));
     }
+    // Offline, the scope only records which scans were read (none for VEX alone).
+    let scope: Vec<ScanId> = scans.iter().map(|s| s.scan_id.clone()).collect();
     let request = ExportRequest {
         export_type: req.export_type,
         format: req.format,
-        scope: Scope::ScanIds(scans.iter().map(|s| s.scan_id.clone()).collect()),
+        scope: Scope::ScanIds(scope),
         options: ExportOptions {
             include_sbom: true,
             include_evidence: false,
+            filters: req.filters.clone(),
+            baseline: None,
         },
         template,
     };
     let policy = PolicyConfig::default();
+    let statements: Vec<VexStatement> = vex_documents
+        .iter()
+        .flat_map(|d| d.statements.iter().cloned())
+        .collect();
     let inputs = scans
         .into_iter()
         .map(|scan| {
@@ -79,19 +151,27 @@ pub fn snapshot_from_documents(
             }
         })
         .collect();
-    Ok(Snapshot::new(
+    let mut snapshot = Snapshot::new(
         ExportId::offline(req.generated_at.unix_timestamp()),
-        TenantId::offline(),
+        tenant.clone(),
         request,
-        OFFLINE_TENANT.to_string(),
+        req.requested_by
+            .clone()
+            .unwrap_or_else(|| tenant.to_string()),
         req.generated_at,
         inputs,
-    ))
+    )
+    .with_vex_documents(vex_documents);
+    snapshot.title = req.title.clone();
+    Ok(snapshot)
 }
 
 /// Renders documents offline: the bytes `exportctl render` writes.
-pub fn render_documents(documents: &[Vec<u8>], req: &OfflineRequest) -> Result<Vec<u8>, ApiError> {
-    let snapshot = snapshot_from_documents(documents, req)?;
+pub fn render_documents(
+    documents: &[InputDocument],
+    req: &OfflineRequest,
+) -> Result<Vec<u8>, ApiError> {
+    let snapshot = snapshot_from_named(documents, req)?;
     ec_render::render(&snapshot).map_err(|e| {
         ApiError::new(ErrorCode::Render, e.to_string()).with_detail("render", e.code().as_str())
     })
@@ -115,12 +195,11 @@ mod tests {
            "status": "affected"}]}"#;
 
     fn request() -> OfflineRequest {
-        OfflineRequest {
-            export_type: ExportType::ScanReport,
-            format: Format::Json,
-            template: None,
-            generated_at: datetime!(2025-01-01 00:00:00 UTC),
-        }
+        OfflineRequest::new(
+            ExportType::ScanReport,
+            Format::Json,
+            datetime!(2025-01-01 00:00:00 UTC),
+        )
     }
 
     #[test]
@@ -145,10 +224,21 @@ mod tests {
     }
 
     #[test]
-    fn vex_alone_is_not_enough() {
+    fn vex_alone_makes_only_a_vex_export() {
         match snapshot_from_documents(&[VEX.to_vec()], &request()) {
-            Ok(_) => panic!("rendered without a scan"),
-            Err(e) => assert_eq!(e.code, ErrorCode::ExportValidation),
+            Ok(_) => panic!("a scan report rendered without a scan"),
+            Err(e) => {
+                assert_eq!(e.code, ErrorCode::ExportValidation);
+                assert!(e.message.contains("--type vex"), "{}", e.message);
+            }
         }
+        let mut vex = request();
+        vex.export_type = ExportType::Vex;
+        vex.format = Format::Openvex;
+        let snap = snapshot_from_documents(&[VEX.to_vec()], &vex)
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert!(snap.scans.is_empty());
+        assert_eq!(snap.vex_documents.len(), 1);
+        assert_eq!(snap.vex_documents[0].statements.len(), 2);
     }
 }

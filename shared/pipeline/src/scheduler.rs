@@ -144,7 +144,7 @@ impl Scheduler {
             schedule_id,
             scheduled_at,
         };
-        let submitted = match ExportRequest::from_json(&schedule.request, tenant) {
+        let submitted = match ExportRequest::from_schedule_json(&schedule.request, tenant) {
             Ok(request) => self.exports.submit(&caller, request, origin).await,
             Err(e) => Err(e),
         };

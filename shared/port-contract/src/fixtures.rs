@@ -44,6 +44,7 @@ pub fn job(tenant: &str, id: &str, created_at: OffsetDateTime) -> Job {
         options: ExportOptions {
             include_sbom: false,
             include_evidence: true,
+            ..ExportOptions::default()
         },
         template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
     };

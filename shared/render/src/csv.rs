@@ -9,7 +9,7 @@ use ec_domain::{ExportType, Format};
 use crate::RenderError;
 use crate::common::columns::{
     COMPONENTS, Column, FINDINGS, FINDINGS_MORE, Field, REFERENCES, VEX, component_fields,
-    finding_fields, finding_more_fields, vex_fields,
+    finding_fields, finding_more_fields, vex_rows,
 };
 use crate::view::ReportView;
 
@@ -73,8 +73,8 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
         }
         ExportType::Vex => {
             w.row(names(&VEX))?;
-            for (scan, s) in &view.vex {
-                w.row(vex_fields(scan, s).into_iter().map(text))?;
+            for row in vex_rows(view) {
+                w.row(row.into_iter().map(text))?;
             }
         }
         ExportType::ScanReport | ExportType::AuditBundle => {

@@ -26,10 +26,10 @@ use ec_domain::scan::Scan;
 use ec_domain::{ExportType, Format};
 
 use crate::RenderError;
-use crate::common::identity::{TOOL_NAME, document_digest};
+use crate::common::identity::{TOOL_NAME, document_digest, urn_uuid};
 use crate::common::inventory::Inventory;
 use crate::view::{FindingRow, ReportView};
-use components::{artifact_component, export_ref, library_component, scan_ref, tools, urn_uuid};
+use components::{artifact_component, export_ref, library_component, scan_ref, tools};
 use vulnerabilities::{vulnerability, vulnerability_groups};
 use writer::{JSON_RESERVE, valid, write_one, write_with_vulnerabilities};
 

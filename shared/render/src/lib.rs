@@ -6,10 +6,12 @@
 //! `common` and `view`, never another format.
 
 mod common;
+mod csaf;
 mod csv;
 pub mod custom;
 mod cyclonedx;
 mod json;
+mod openvex;
 #[cfg(feature = "pdf")]
 mod pdf;
 mod sarif;
@@ -119,9 +121,10 @@ pub fn builtin_formats(template: BuiltinTemplate) -> &'static [Format] {
     use Format::*;
     match template {
         BuiltinTemplate::ComplianceExecutive => &[Pdf, Xlsx, Json, Csv],
-        BuiltinTemplate::ComplianceDetailed | BuiltinTemplate::AuditEvidence => {
-            &[Pdf, Xlsx, Json, Csv, Cyclonedx, Spdx]
+        BuiltinTemplate::ComplianceDetailed => {
+            &[Pdf, Xlsx, Json, Csv, Cyclonedx, Spdx, Openvex, Csaf]
         }
+        BuiltinTemplate::AuditEvidence => &[Pdf, Xlsx, Json, Csv, Cyclonedx, Spdx],
         BuiltinTemplate::DeveloperSarif => &[Pdf, Json, Csv, Sarif],
     }
 }
@@ -166,6 +169,8 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         Format::Cyclonedx => cyclonedx::render(&view),
         Format::Spdx => spdx::render(&view),
         Format::Xlsx => xlsx::render(&view),
+        Format::Openvex => openvex::render(&view),
+        Format::Csaf => csaf::render(&view),
         #[cfg(feature = "pdf")]
         Format::Pdf => pdf::render(&view, template),
         #[cfg(not(feature = "pdf"))]

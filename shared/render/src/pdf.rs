@@ -87,23 +87,36 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, RenderError> {
 /// What every part's header and footer show.
 #[derive(Serialize)]
 struct Meta<'a> {
-    title: &'static str,
+    title: &'a str,
     template: &'static str,
     tenant: &'a str,
     export_id: &'a str,
     generated_at: String,
     requested_by: &'a str,
+    /// The filters in force, in words (`none` without any).
+    filters: String,
+    /// What the findings were compared with, and the counts (only with a baseline).
+    baseline: Option<String>,
 }
 
 fn meta<'a>(view: &ReportView<'a>, template: BuiltinTemplate, title: &'static str) -> Meta<'a> {
     let snap = view.snapshot;
     Meta {
-        title,
+        title: snap.title.as_deref().unwrap_or(title),
         template: template.as_str(),
         tenant: &snap.tenant_id,
         export_id: &snap.export_id,
         generated_at: human_time(snap.generated_at),
         requested_by: &snap.requested_by,
+        filters: snap.request.options.filters.describe(),
+        baseline: snap.baseline.as_ref().map(|b| {
+            let counts: Vec<String> = view
+                .delta_counts()
+                .iter()
+                .map(|(d, n)| format!("{n} {d}"))
+                .collect();
+            format!("{}: {}", b.label, counts.join(", "))
+        }),
     }
 }
 
@@ -200,6 +213,44 @@ struct Front<'a> {
     summary: Summary,
     scans: Vec<ScanData<'a>>,
     toc: Vec<TocEntry>,
+    /// Baseline findings no longer found.
+    fixed: Vec<&'a ec_domain::snapshot::BaselineFinding>,
+    vex_documents: Vec<VexDocumentData<'a>>,
+}
+
+/// A VEX document in the front matter: what it is and what its statements matched.
+#[derive(Serialize)]
+struct VexDocumentData<'a> {
+    name: &'a str,
+    source_format: &'a str,
+    sha256: &'a str,
+    statements: usize,
+    matched: usize,
+    /// `3 × unknown_product: …`, one entry per reason.
+    unmatched: Vec<String>,
+}
+
+fn vex_documents<'a>(view: &ReportView<'a>) -> Vec<VexDocumentData<'a>> {
+    view.vex_documents
+        .iter()
+        .map(|d| {
+            let mut reasons: BTreeMap<ec_domain::vex::Unmatched, usize> = BTreeMap::new();
+            for r in d.matches.iter().filter_map(|m| m.reason) {
+                *reasons.entry(r).or_default() += 1;
+            }
+            VexDocumentData {
+                name: d.document.name.as_deref().unwrap_or(&d.document.id),
+                source_format: &d.document.source_format,
+                sha256: &d.document.document_sha256,
+                statements: d.document.statements.len(),
+                matched: d.matched_statements(),
+                unmatched: reasons
+                    .into_iter()
+                    .map(|(r, n)| format!("{n} × {r}: {}", r.explain()))
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 impl<'a> Front<'a> {
@@ -214,6 +265,8 @@ impl<'a> Front<'a> {
             summary: summary(view),
             scans: scans(view),
             toc,
+            fixed: view.fixed.clone(),
+            vex_documents: vex_documents(view),
         }
     }
 }

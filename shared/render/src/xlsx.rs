@@ -27,7 +27,7 @@ use ec_domain::Format;
 
 use crate::RenderError;
 use crate::common::columns::{
-    self, Column, column, component_fields, finding_fields, finding_more_fields, vex_fields,
+    self, Column, column, component_fields, finding_fields, finding_more_fields, vex_rows,
 };
 use crate::common::decision::decision_name;
 use crate::common::identity::TOOL_NAME;
@@ -115,8 +115,8 @@ fn build(view: &ReportView<'_>, rows_per_sheet: u32) -> Result<Workbook, XlsxErr
     t.close()?;
 
     let mut t = TableWriter::new(&mut wb, &st, &VEX, rows_per_sheet)?;
-    for (scan, s) in &view.vex {
-        t.row(vex_fields(scan, s).map(Cell::Field))?;
+    for row in vex_rows(view) {
+        t.row(row.map(Cell::Field))?;
     }
     t.close()?;
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use ec_domain::ports::{ObjectStore, ScanCatalog};
 use ec_domain::scan::ScanSummary;
+use ec_domain::vex::VexDocument;
 use ec_domain::{ApiError, ScanId, keys};
 
 use crate::app::Caller;
@@ -36,23 +37,31 @@ impl Scans {
     /// Reads the document into the native model and stores it. VEX statements are stored
     /// as one object per document under [`keys::vex`], where every later export of the
     /// tenant finds them; a scan is stored with its catalogue row. A scan document with
-    /// embedded VEX stores both.
+    /// embedded VEX stores both. `name` is the file name the caller gave
+    /// (`Content-Disposition`), shown to auditors beside the document's size and sha256.
     pub async fn ingest(
         &self,
         caller: &Caller,
         document: &[u8],
+        name: Option<String>,
     ) -> Result<IngestReceipt, ApiError> {
         let tenant = &caller.tenant;
         let ingested = ec_ingest::parse_document(document, tenant, ec_domain::time::now())?;
         let vex_id = ScanId::of_vex(tenant, document);
         if ingested.scan.is_none() || !ingested.vex.is_empty() {
-            let body = ec_domain::ids::canonical_json(&ingested.vex);
+            let body = ec_domain::ids::canonical_json(&VexDocument {
+                id: vex_id.to_string(),
+                source_format: ingested.source_format.to_string(),
+                document_sha256: ingested.document_sha256.clone(),
+                name: name.clone(),
+                statements: ingested.vex.clone(),
+            });
             self.objects
                 .put(&keys::vex(tenant, &vex_id), body.into(), "application/json")
                 .await?;
             tracing::info!(vex_id = %vex_id, tenant = %tenant, statements = ingested.vex.len(), "VEX ingested");
         }
-        let Some(scan) = ingested.scan else {
+        let Some(mut scan) = ingested.scan else {
             return Ok(IngestReceipt {
                 scan_id: vex_id,
                 artifact_digest: None,
@@ -62,6 +71,7 @@ impl Scans {
                 vex_statements: ingested.vex.len(),
             });
         };
+        scan.document_name = name;
         let body = ec_domain::ids::canonical_json(&scan);
         self.objects
             .put(

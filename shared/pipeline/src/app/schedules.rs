@@ -39,7 +39,7 @@ impl Schedules {
     pub async fn create(&self, caller: &Caller, body: NewSchedule) -> Result<Schedule, ApiError> {
         let spec = CronSpec::parse(&body.cron, &body.timezone)?;
         let request =
-            ExportRequest::from_json(&body.request, &caller.tenant).map_err(in_request)?;
+            ExportRequest::from_schedule_json(&body.request, &caller.tenant).map_err(in_request)?;
         self.exports
             .validate(&caller.tenant, request)
             .await

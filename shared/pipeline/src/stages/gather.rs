@@ -3,13 +3,15 @@
 
 use std::sync::Arc;
 
+use ec_domain::filters::{Baseline, BaselineKeyword};
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{ObjectStore, SbomSource, ScanSource, VerdictSource, VexSource};
 use ec_domain::request::MAX_SCAN_IDS;
-use ec_domain::snapshot::{ScanInputs, Snapshot};
+use ec_domain::scan::Scan;
+use ec_domain::snapshot::{BaselineInputs, ScanInputs, Snapshot};
 use ec_domain::{
-    BuiltinTemplate, ErrorCode, ExportType, Job, JobStatus, Scope, Stage, StageCode, StageError,
-    TemplateName, keys,
+    BuiltinTemplate, ErrorCode, ExportType, Job, JobStatus, PortError, ScanId, Scope, Stage,
+    StageCode, StageError, TemplateName, TenantId, keys,
 };
 
 use ec_domain::audit::{AuditChain, AuditEntry, AuditQuery};
@@ -68,11 +70,12 @@ impl Gather {
         Ok(Outcome::Done)
     }
 
-    /// Queries the four data sources for every scan in scope.
+    /// Queries the four data sources for every scan in scope, and the VEX documents named
+    /// in scope or applied to the scans.
     async fn collect(&self, job: &Job) -> Result<Snapshot, StageError> {
         let req = &job.request;
         let tenant = &job.tenant_id;
-        let scan_ids = match &req.scope {
+        let in_scope = match &req.scope {
             Scope::ScanIds(ids) => ids.clone(),
             Scope::DateRange(r) => {
                 self.scans
@@ -80,21 +83,21 @@ impl Gather {
                     .await?
             }
         };
-        if scan_ids.is_empty() {
-            return Err(StageError::permanent(
-                ErrorCode::DataSource,
-                "no scans in scope",
-            ));
+        // A stored VEX document's id (`vex-…`) in scope names the document itself.
+        let (vex_ids, scan_ids): (Vec<ScanId>, Vec<ScanId>) =
+            in_scope.into_iter().partition(ScanId::is_vex_document);
+        if scan_ids.is_empty() && (vex_ids.is_empty() || req.export_type != ExportType::Vex) {
+            let what = if vex_ids.is_empty() {
+                "no scans in scope"
+            } else {
+                "no scans in scope: only a VEX export can be made of VEX documents alone"
+            };
+            return Err(StageError::permanent(ErrorCode::DataSource, what));
         }
         let want_sbom = req.options.include_sbom || req.export_type == ExportType::Sbom;
         let mut scans = Vec::with_capacity(scan_ids.len());
         for id in &scan_ids {
-            let Some(scan) = self.scans.scan(tenant, id).await? else {
-                return Err(StageError::permanent(
-                    ErrorCode::DataSource,
-                    format!("scan {id} no longer exists"),
-                ));
-            };
+            let scan = self.scan(tenant, id).await?;
             let vex = self.vex.applied(tenant, &scan).await?;
             let verdicts = self.verdicts.verdicts(tenant, &scan, &vex).await?;
             let sbom = if want_sbom {
@@ -109,6 +112,20 @@ impl Gather {
                 sbom,
             });
         }
+        let mut documents = match self.vex.documents(tenant, Some(&vex_ids)).await {
+            Ok(d) => d,
+            Err(PortError::NotFound(what)) => {
+                return Err(StageError::permanent(
+                    ErrorCode::DataSource,
+                    format!("{what} no longer exists"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !scans.is_empty() {
+            documents.extend(self.vex.documents(tenant, None).await?);
+        }
+        let baseline = self.baseline(job).await?;
         let mut snapshot = Snapshot::new(
             job.export_id.clone(),
             job.tenant_id.clone(),
@@ -116,7 +133,11 @@ impl Gather {
             job.requested_by.clone(),
             job.created_at,
             scans,
-        );
+        )
+        .with_vex_documents(documents);
+        if let Some(b) = baseline {
+            snapshot = snapshot.with_baseline(b);
+        }
         if req.template == TemplateName::Builtin(BuiltinTemplate::AuditEvidence) {
             snapshot = snapshot.with_audit_trail(self.audit_trail(job).await?);
         }
@@ -132,6 +153,57 @@ impl Gather {
                 format!("template {} no longer exists", req.template),
             )),
         }
+    }
+}
+
+impl Gather {
+    async fn scan(&self, tenant: &TenantId, id: &ScanId) -> Result<Scan, StageError> {
+        self.scans.scan(tenant, id).await?.ok_or_else(|| {
+            StageError::permanent(ErrorCode::DataSource, format!("scan {id} no longer exists"))
+        })
+    }
+
+    /// The findings of `options.baseline`'s scans. `previous_run` is the latest earlier
+    /// run of the same schedule that became ready (none on a first run: then every finding
+    /// is new).
+    async fn baseline(&self, job: &Job) -> Result<Option<BaselineInputs>, StageError> {
+        let (label, ids) = match &job.request.options.baseline {
+            None => return Ok(None),
+            Some(Baseline::Scans { scan_ids }) => (
+                scan_ids
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                scan_ids.clone(),
+            ),
+            Some(Baseline::Keyword(BaselineKeyword::PreviousRun)) => {
+                match self.steps.previous_run(job).await? {
+                    Some(prev) => (
+                        format!("previous run {}", prev.export_id),
+                        self.scope_ids(&prev).await?,
+                    ),
+                    None => ("previous run (none: first run)".to_string(), Vec::new()),
+                }
+            }
+        };
+        let mut scans = Vec::with_capacity(ids.len());
+        for id in ids.iter().filter(|i| !i.is_vex_document()) {
+            scans.push(self.scan(&job.tenant_id, id).await?);
+        }
+        Ok(Some(BaselineInputs::of_scans(label, &scans)))
+    }
+
+    /// The scan ids an earlier job's scope names (a date range resolved again now).
+    async fn scope_ids(&self, job: &Job) -> Result<Vec<ScanId>, StageError> {
+        Ok(match &job.request.scope {
+            Scope::ScanIds(ids) => ids.clone(),
+            Scope::DateRange(r) => {
+                self.scans
+                    .scans_between(&job.tenant_id, r.from, r.to, MAX_SCAN_IDS)
+                    .await?
+            }
+        })
     }
 }
 

@@ -67,7 +67,7 @@ pub trait Calls {
 
 impl Calls for Pipeline {
     async fn ingest_scan(&self, c: &Caller, doc: &[u8]) -> Result<IngestReceipt, ApiError> {
-        self.app.scans.ingest(c, doc).await
+        self.app.scans.ingest(c, doc, None).await
     }
     async fn create_export(
         &self,

@@ -8,9 +8,10 @@ use std::borrow::Cow;
 use time::OffsetDateTime;
 
 use ec_domain::scan::{Component, Scan, Severity, VexStatement};
+use ec_domain::vex::{Unmatched, VexDocument};
 
 use crate::common::decision::decision_name;
-use crate::view::FindingRow;
+use crate::view::{FindingRow, ReportView};
 
 /// A column: its header and its width in an XLSX sheet (in characters).
 pub(crate) struct Column {
@@ -84,8 +85,9 @@ pub(crate) const REFERENCES: &str = "references";
 
 /// Columns added since the documented header, after the references (so existing readers of
 /// the header by position keep working): the scanner's description, the CWE ids, the
-/// dates, whose severity it is (and every vendor's), the image layer, EPSS and KEV.
-pub(crate) const FINDINGS_MORE: [Column; 11] = [
+/// dates, whose severity it is (and every vendor's), the image layer, EPSS and KEV, and the
+/// delta against the baseline.
+pub(crate) const FINDINGS_MORE: [Column; 12] = [
     column("description", 80.0),
     column("cwes", 16.0),
     column("published", 21.0),
@@ -97,10 +99,11 @@ pub(crate) const FINDINGS_MORE: [Column; 11] = [
     column("epss_percentile", 14.0),
     column("epss_date", 12.0),
     column("known_exploited", 15.0),
+    column("delta", 11.0),
 ];
 
 /// A finding's row under [`FINDINGS_MORE`].
-pub(crate) fn finding_more_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 11] {
+pub(crate) fn finding_more_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 12] {
     let f = r.finding;
     let d = &f.details;
     let vendors: Vec<String> = d
@@ -120,6 +123,7 @@ pub(crate) fn finding_more_fields<'a>(r: &FindingRow<'a>) -> [Field<'a>; 11] {
         Field::Number(d.epss.as_ref().and_then(|e| e.percentile)),
         d.epss.as_ref().and_then(|e| e.date.as_deref()).into(),
         if d.known_exploited { "true" } else { "" }.into(),
+        r.delta.map(|d| d.as_str()).into(),
     ]
 }
 
@@ -140,8 +144,10 @@ pub(crate) const COMPONENTS: [Column; 8] = [
     column("licenses", 30.0),
 ];
 
-/// The VEX table, one row per statement.
-pub(crate) const VEX: [Column; 8] = [
+/// The VEX table, one row per statement: those applied to each scan, then those of the
+/// input documents that matched no finding (no scan id; the last columns say which
+/// document and why).
+pub(crate) const VEX: [Column; 10] = [
     column("scan_id", 28.0),
     column("vulnerability_id", 20.0),
     column("products", 50.0),
@@ -150,6 +156,8 @@ pub(crate) const VEX: [Column; 8] = [
     column("impact_statement", 50.0),
     column("action_statement", 50.0),
     column("timestamp", 21.0),
+    column("document", 30.0),
+    column("unmatched_reason", 24.0),
 ];
 
 /// A finding's row under [`FINDINGS`]: the highest-scored CVSS entry, the policy verdict
@@ -195,10 +203,15 @@ pub(crate) fn component_fields<'a>(scan: &'a Scan, c: &'a Component) -> [Field<'
     ]
 }
 
-/// A statement's row under [`VEX`].
-pub(crate) fn vex_fields<'a>(scan: &'a Scan, s: &'a VexStatement) -> [Field<'a>; 8] {
+/// A statement's row under [`VEX`]: applied to `scan`, or (with `unmatched`) a document's
+/// statement that matched nothing.
+pub(crate) fn vex_fields<'a>(
+    scan: Option<&'a Scan>,
+    s: &'a VexStatement,
+    unmatched: Option<(&'a VexDocument, Unmatched)>,
+) -> [Field<'a>; 10] {
     [
-        scan.scan_id.as_str().into(),
+        scan.map(|s| s.scan_id.as_str()).into(),
         s.vulnerability_id.as_str().into(),
         s.products.join(" ").into(),
         s.status.as_str().into(),
@@ -206,5 +219,26 @@ pub(crate) fn vex_fields<'a>(scan: &'a Scan, s: &'a VexStatement) -> [Field<'a>;
         s.impact_statement.as_deref().into(),
         s.action_statement.as_deref().into(),
         Field::Time(s.timestamp),
+        unmatched
+            .map(|(d, _)| d.name.as_deref().unwrap_or(&d.id))
+            .or(s.source.as_deref())
+            .into(),
+        unmatched.map(|(_, r)| r.as_str()).into(),
     ]
+}
+
+/// Every row of the VEX table, as [`vex_fields`] takes them.
+pub(crate) fn vex_rows<'a>(view: &'a ReportView<'a>) -> impl Iterator<Item = [Field<'a>; 10]> + 'a {
+    let applied = view
+        .vex
+        .iter()
+        .map(|(scan, s)| vex_fields(Some(scan), s, None));
+    let unmatched = view.vex_documents.iter().flat_map(|d| {
+        d.document
+            .statements
+            .iter()
+            .zip(&d.matches)
+            .filter_map(move |(s, m)| m.reason.map(|r| vex_fields(None, s, Some((d.document, r)))))
+    });
+    applied.chain(unmatched)
 }

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use ec_domain::filters::{Delta, Filters};
 use ec_domain::scan::{
-    Component, Decision, Finding, ScannedArtifact, Scanner, Severity, VexStatement,
+    Component, Decision, Finding, ScannedArtifact, Scanner, Severity, VexStatement, VexStatus,
 };
-use ec_domain::snapshot::InputDigest;
+use ec_domain::snapshot::{BaselineFinding, InputDigest};
+use ec_domain::vex::Unmatched;
 
 use crate::view::ReportView;
 
@@ -25,6 +27,36 @@ pub(crate) struct Document<'a> {
     components: Vec<ComponentEntry<'a>>,
     vex: Vec<VexEntry<'a>>,
     inputs: &'a [InputDigest],
+    /// Baseline findings no longer found (only with `options.baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixed: Option<Vec<&'a BaselineFinding>>,
+    /// Every VEX document applied or named, with what each statement matched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    vex_documents: Vec<VexDocumentEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct VexDocumentEntry<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    source_format: &'a str,
+    document_sha256: &'a str,
+    statements: usize,
+    matched: usize,
+    results: Vec<StatementResult<'a>>,
+}
+
+#[derive(Serialize)]
+struct StatementResult<'a> {
+    vulnerability_id: &'a str,
+    status: VexStatus,
+    products: &'a [String],
+    /// Findings it applies to.
+    matched: usize,
+    /// Why it applies to none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Unmatched>,
 }
 
 #[derive(Serialize)]
@@ -39,6 +71,13 @@ struct ExportInfo<'a> {
     requested_by: &'a str,
     scope: &'a ec_domain::Scope,
     options: &'a ec_domain::request::ExportOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    /// The filters in force (all defaults when none were given).
+    filters: &'a Filters,
+    /// What the findings were compared with (only with `options.baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +90,11 @@ struct Summary {
     fixable: usize,
     by_severity: BTreeMap<Severity, usize>,
     decision: Decision,
+    /// Findings in scope that the filters left out.
+    filtered_out: usize,
+    /// Findings new, unchanged and fixed against the baseline (only with one).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    delta: BTreeMap<Delta, usize>,
 }
 
 #[derive(Serialize)]
@@ -63,6 +107,10 @@ struct ScanEntry<'a> {
     scanned_at: String,
     scanned_at_known: bool,
     document_sha256: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    document_size: Option<u64>,
     policy: &'a str,
     decision: Decision,
     findings: usize,
@@ -92,6 +140,8 @@ struct FindingEntry<'a> {
     verdict: Option<VerdictEntry<'a>>,
     vex: Option<VexDecision<'a>>,
     suppressed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<Delta>,
 }
 
 #[derive(Serialize)]
@@ -130,6 +180,7 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
                 conflict: r.vex_conflict,
             }),
             suppressed: r.suppressed(),
+            delta: r.delta,
         })
         .collect();
     let scans: Vec<ScanEntry> = snap
@@ -143,6 +194,8 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
             scanned_at: ec_domain::time::rfc3339(s.scan.scanned_at),
             scanned_at_known: s.scan.scanned_at_known,
             document_sha256: &s.scan.document_sha256,
+            document_name: s.scan.document_name.as_deref(),
+            document_size: s.scan.document_size,
             policy: &s.verdicts.policy,
             decision: s.verdicts.decision,
             findings: s.scan.findings.len(),
@@ -161,6 +214,9 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
             requested_by: &snap.requested_by,
             scope: &req.scope,
             options: &req.options,
+            title: snap.title.as_deref(),
+            filters: &req.options.filters,
+            baseline: snap.baseline.as_ref().map(|b| b.label.as_str()),
         },
         summary: Summary {
             scans: scans.len(),
@@ -171,6 +227,8 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
             fixable: view.fixable_count(),
             by_severity: view.severity_counts(),
             decision: view.decision(),
+            filtered_out: view.filtered_out,
+            delta: view.delta_counts(),
         },
         scans,
         findings,
@@ -191,5 +249,31 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
             })
             .collect(),
         inputs: &snap.inputs,
+        fixed: snap.baseline.as_ref().map(|_| view.fixed.clone()),
+        vex_documents: view
+            .vex_documents
+            .iter()
+            .map(|d| VexDocumentEntry {
+                id: &d.document.id,
+                name: d.document.name.as_deref(),
+                source_format: &d.document.source_format,
+                document_sha256: &d.document.document_sha256,
+                statements: d.document.statements.len(),
+                matched: d.matched_statements(),
+                results: d
+                    .document
+                    .statements
+                    .iter()
+                    .zip(&d.matches)
+                    .map(|(s, m)| StatementResult {
+                        vulnerability_id: &s.vulnerability_id,
+                        status: s.status,
+                        products: &s.products,
+                        matched: m.matched,
+                        reason: m.reason,
+                    })
+                    .collect(),
+            })
+            .collect(),
     }
 }

@@ -47,3 +47,19 @@ pub(crate) fn artifact_sha256(artifact: &ScannedArtifact) -> Option<String> {
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_ascii_lowercase)
 }
+
+/// A name-based UUID in version-5 layout (the schema accepts versions 1 to 5) from the
+/// document digest, as a URN.
+pub(crate) fn urn_uuid(digest: &str) -> String {
+    let h = |range: std::ops::Range<usize>| digest.get(range).unwrap_or("0");
+    let variant = u8::from_str_radix(h(16..17), 16).unwrap_or(0) & 0x3 | 0x8;
+    format!(
+        "urn:uuid:{}-{}-5{}-{:x}{}-{}",
+        h(0..8),
+        h(8..12),
+        h(13..16),
+        variant,
+        h(17..20),
+        h(20..32)
+    )
+}

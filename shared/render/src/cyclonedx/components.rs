@@ -16,22 +16,6 @@ use crate::common::identity::{TOOL_NAME, TOOL_VERSION, artifact_sha256, is_image
 use crate::common::inventory::Entry;
 use crate::common::package::{is_listed_license_id, spdx_expression, valid_purl};
 
-/// A name-based UUID in version-5 layout (the schema accepts versions 1 to 5) from the
-/// document digest, as a URN.
-pub(super) fn urn_uuid(digest: &str) -> String {
-    let h = |range: std::ops::Range<usize>| digest.get(range).unwrap_or("0");
-    let variant = u8::from_str_radix(h(16..17), 16).unwrap_or(0) & 0x3 | 0x8;
-    format!(
-        "urn:uuid:{}-{}-5{}-{:x}{}-{}",
-        h(0..8),
-        h(8..12),
-        h(13..16),
-        variant,
-        h(17..20),
-        h(20..32)
-    )
-}
-
 pub(super) fn export_ref(export_id: &str) -> String {
     format!("exportcenter:export/{export_id}")
 }

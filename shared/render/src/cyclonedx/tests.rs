@@ -6,9 +6,9 @@ use cyclonedx_bom::models::component::{Classification, Component as CdxComponent
 use cyclonedx_bom::models::vulnerability::{Vulnerabilities, Vulnerability};
 use cyclonedx_bom::prelude::{NormalizedString, Uri};
 
-use super::components::urn_uuid;
 use super::writer::{BATCH, array_items, write_one, write_with_vulnerabilities};
 use crate::common::advisory::is_web_url;
+use crate::common::identity::urn_uuid;
 
 #[test]
 fn urn_uuid_has_the_schema_layout() {

@@ -22,6 +22,9 @@ fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
     if let Some(c) = cvss_label(row) {
         head.push(c);
     }
+    if let Some(d) = row.delta {
+        head.push(format!("{d} since baseline"));
+    }
     let mut line = remediation(row);
     if let Some(status) = &f.status {
         line.push_str(" · scanner status ");

@@ -126,6 +126,11 @@ pub(super) fn result(row: &FindingRow<'_>, rule_index: usize, uri: String) -> Sa
         .properties(PropertyBag::builder().additional_properties(props).build())
         .build();
     result.suppressions = suppressions;
+    // Against `options.baseline`: `new` or `unchanged` (fixed findings have no result; the
+    // run's properties list them).
+    result.baseline_state = row
+        .delta
+        .map(|d| serde_json::Value::String(d.as_str().to_string()));
     result
 }
 

@@ -30,6 +30,8 @@ fn scan(name: &str) -> Scan {
         ingested_at: time::OffsetDateTime::UNIX_EPOCH,
         scanned_at_known: true,
         document_sha256: String::new(),
+        document_name: None,
+        document_size: None,
         components: Vec::new(),
         dependencies: Vec::new(),
         findings: Vec::new(),

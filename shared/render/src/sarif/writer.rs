@@ -140,6 +140,21 @@ impl<'v, 'a> Doc<'v, 'a> {
             json!(view.snapshot.export_id),
         );
         props.insert("exportcenter.scan".to_string(), scan_properties(view, scan));
+        if !view.snapshot.request.options.filters.is_none() {
+            props.insert(
+                "exportcenter.filters".to_string(),
+                json!(view.snapshot.request.options.filters),
+            );
+        }
+        if let Some(b) = &view.snapshot.baseline {
+            // The baseline findings no longer found are listed once, on the first run (a
+            // rebuilt image's name differs from its baseline's, so they cannot go by run).
+            let fixed = if n == 0 { &view.fixed[..] } else { &[] };
+            props.insert(
+                "exportcenter.baseline".to_string(),
+                json!({ "label": b.label, "fixed": fixed }),
+            );
+        }
         if *parts > 1 {
             props.insert(
                 "exportcenter.part".to_string(),

@@ -59,7 +59,19 @@ pub(super) fn write_summary(
     let mut put = |cells: Vec<Cell<'_>>| sheet.write(wb, st, cells);
     put(vec![Cell::Label("Field"), Cell::Label("Value")])?;
     let template = req.template.to_string();
-    let fields: [(&str, Cell); 14] = [
+    let filters = req.options.filters.describe();
+    let delta = view
+        .delta_counts()
+        .iter()
+        .map(|(d, n)| format!("{n} {d}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let baseline = snap
+        .baseline
+        .as_ref()
+        .map(|b| format!("{} ({delta})", b.label))
+        .unwrap_or_else(|| "none".into());
+    let fields: [(&str, Cell); 17] = [
         ("Export ID", snap.export_id.as_str().into()),
         ("Tenant", snap.tenant_id.as_str().into()),
         ("Type", req.export_type.as_str().into()),
@@ -74,6 +86,9 @@ pub(super) fn write_summary(
         ("Components", count(view.components.len())),
         ("VEX statements", count(view.vex.len())),
         ("Policy decision", decision_name(view.decision()).into()),
+        ("Filters", filters.as_str().into()),
+        ("Findings left out by the filters", count(view.filtered_out)),
+        ("Baseline", baseline.as_str().into()),
     ];
     for (name, value) in fields {
         put(vec![name.into(), value])?;
@@ -120,7 +135,7 @@ pub(super) fn write_summary(
     let tables = [
         (&FINDINGS, view.findings.len()),
         (&COMPONENTS, view.components.len()),
-        (&VEX, view.vex.len()),
+        (&VEX, crate::common::columns::vex_rows(view).count()),
         (&VERDICTS, verdict_rows(view)),
     ];
     for (table, rows) in tables {

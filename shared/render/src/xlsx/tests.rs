@@ -77,6 +77,7 @@ fn snapshot_of(findings: Vec<Finding>) -> Snapshot {
         options: ExportOptions {
             include_sbom: true,
             include_evidence: false,
+            ..ExportOptions::default()
         },
         template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
     };
