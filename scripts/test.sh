@@ -24,6 +24,23 @@ export EC_PYTHON="$root/.venv/bin/python"
 # cargo-lambda and moto_server come from the virtualenv.
 export PATH="$root/.venv/bin:$PATH"
 
+echo "==> npm validators (tests/node: SARIF Multitool, CSAF validator library)"
+# Exact versions from the committed lock file; reinstalled only when the lock file changed.
+# Debian's nodejs and npm (apt) run them; the tests find them through EC_NODE_MODULES.
+if ! command -v npm > /dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q > /dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+    nodejs npm > /dev/null
+fi
+stamp=tests/node/node_modules/.exportcenter-lock
+if ! cmp -s tests/node/package-lock.json "$stamp"; then
+  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error > /dev/null
+  cp tests/node/package-lock.json "$stamp"
+fi
+export EC_NODE_MODULES="$root/tests/node/node_modules"
+
 echo "==> cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 

@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests: fixture paths, the exportctl binary, and the
-//! Python validators the test command installs.
+//! Python and npm validators the test command installs.
 
 use std::path::{Path, PathBuf};
 
@@ -76,6 +76,75 @@ pub fn python() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// The npm validators' `node_modules` (`EC_NODE_MODULES`, which the test command sets after
+/// `npm ci --prefix tests/node`). Tests that validate outputs fail, never skip, without it.
+pub fn node_modules() -> PathBuf {
+    let dir = std::env::var_os("EC_NODE_MODULES").map(PathBuf::from);
+    let dir = dir.unwrap_or_else(|| {
+        panic!(
+            "EC_NODE_MODULES is not set: run the README's test command (scripts/test.sh), which \
+             installs tests/node with `npm ci` and sets it"
+        )
+    });
+    assert!(
+        dir.is_dir(),
+        "EC_NODE_MODULES={} is not a directory: run `npm ci --prefix tests/node` \
+         (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+/// `node` (Debian's nodejs; `EC_NODE` overrides the one on `PATH`) with `EC_NODE_MODULES` and
+/// `NODE_PATH` set to [`node_modules`], so a CommonJS script can `require` the validators by
+/// name. An ES module script imports by path instead:
+/// `await import(path.join(process.env.EC_NODE_MODULES, "<package>/<file>.js"))`.
+pub fn node() -> std::process::Command {
+    let modules = node_modules();
+    let node = std::env::var_os("EC_NODE").unwrap_or_else(|| "node".into());
+    let mut cmd = std::process::Command::new(node);
+    cmd.env("EC_NODE_MODULES", &modules)
+        .env("NODE_PATH", &modules)
+        .current_dir(repo_root());
+    cmd
+}
+
+/// Evaluates `require(package)` in [`node`] and returns the string it exports: the way a
+/// package that wraps a native tool names its executable (`@microsoft/sarif-multitool`
+/// exports the path of the platform's `Sarif.Multitool`). Fails the test unless the path
+/// exists.
+pub fn node_module_main(package: &str) -> PathBuf {
+    let out = node()
+        .arg("-p")
+        .arg(format!("require({})", serde_json::Value::from(package)))
+        .output()
+        .unwrap_or_else(|e| panic!("running node (Debian's nodejs): {e}"));
+    assert!(
+        out.status.success(),
+        "node could not require {package}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        path.exists(),
+        "require({package}) named {}, which does not exist",
+        path.display()
+    );
+    path
+}
+
+/// The command-line entry point `name` of an installed npm package
+/// (`<node_modules>/.bin/<name>`); fails the test unless it exists.
+pub fn node_module_bin(name: &str) -> PathBuf {
+    let bin = node_modules().join(".bin").join(name);
+    assert!(
+        bin.exists(),
+        "{} missing: is the package that provides `{name}` in tests/node/package.json?",
+        bin.display()
+    );
+    bin
 }
 
 /// `exportctl serve` as a child process on an ephemeral port.
