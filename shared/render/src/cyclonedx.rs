@@ -39,6 +39,13 @@ fn encode_err(reason: impl std::fmt::Display) -> RenderError {
 
 pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
     let export_type = view.snapshot.request.export_type;
+    if view.snapshot.scans.is_empty() {
+        // A CycloneDX vulnerability points at components of the BOM; VEX documents alone
+        // name products, not a component inventory.
+        return Err(encode_err(
+            "CycloneDX VEX needs a scan or SBOM among the inputs (its vulnerabilities point at the BOM's components); render VEX documents alone as openvex or csaf",
+        ));
+    }
     // SBOM exports carry no findings; VEX exports only the findings a statement covers.
     let listed = |row: &FindingRow<'_>| match export_type {
         ExportType::Sbom => false,
