@@ -66,12 +66,7 @@ fn suppress_first(scan: &Scan) -> Vec<VexStatement> {
 }
 
 fn render_sarif(docs: &[Vec<u8>], dir: &Path, name: &str) -> PathBuf {
-    let req = OfflineRequest {
-        export_type: ExportType::ScanReport,
-        format: Format::Sarif,
-        template: None,
-        generated_at: AT,
-    };
+    let req = OfflineRequest::new(ExportType::ScanReport, Format::Sarif, AT);
     let mut snap: Snapshot =
         snapshot_from_documents(docs, &req).unwrap_or_else(|e| panic!("{name}: {e:?}"));
     for inputs in &mut snap.scans {
