@@ -205,7 +205,19 @@ pub fn upload_file_name(headers: &HeaderMap) -> Option<String> {
         .get(axum::http::header::CONTENT_DISPOSITION)?
         .to_str()
         .ok()?;
-    let name = content_disposition::parse_content_disposition(value).filename_full()?;
+    // RFC 6266 §4.3: `filename*` wins over `filename`; the parser keeps whichever it read
+    // last, so the plain one is dropped when both are given.
+    let param = |p: &str, name: &str| p.trim_start().to_ascii_lowercase().starts_with(name);
+    let value: String = if value.split(';').any(|p| param(p, "filename*=")) {
+        value
+            .split(';')
+            .filter(|p| !param(p, "filename="))
+            .collect::<Vec<_>>()
+            .join(";")
+    } else {
+        value.to_string()
+    };
+    let name = content_disposition::parse_content_disposition(&value).filename_full()?;
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let clean: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
     (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)

@@ -204,7 +204,7 @@ fn every_sheet_is_there_even_when_empty() {
     // Only the header row, filtered and frozen under it.
     let findings = &files["xl/worksheets/sheet2.xml"];
     assert!(
-        findings.contains(r#"<autoFilter ref="A1:AG1"/>"#),
+        findings.contains(r#"<autoFilter ref="A1:AH1"/>"#),
         "{findings}"
     );
     assert!(findings.contains(r#"topLeftCell="A2""#));
@@ -232,7 +232,7 @@ fn long_tables_continue_on_numbered_sheets() {
             "Verdicts (3)",
         ]
     );
-    for (sheet, filter) in [(2, "A1:AG3"), (3, "A1:AG3"), (4, "A1:AG2"), (9, "A1:I3")] {
+    for (sheet, filter) in [(2, "A1:AH3"), (3, "A1:AH3"), (4, "A1:AH2"), (9, "A1:I3")] {
         let xml = &files[&format!("xl/worksheets/sheet{sheet}.xml")];
         assert!(
             xml.contains(&format!(r#"<autoFilter ref="{filter}"/>"#)),
