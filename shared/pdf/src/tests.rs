@@ -176,6 +176,52 @@ fn only_bundled_fonts_are_used() {
     );
 }
 
+/// Every glyph of every text run: (font family, glyph id, the text it sets).
+fn glyphs(frame: &Frame, out: &mut Vec<(String, u16, String)>) {
+    for (_, item) in frame.items() {
+        match item {
+            FrameItem::Text(t) => out.extend(t.glyphs.iter().map(|g| {
+                let text = t.text.get(g.range()).unwrap_or_default().to_string();
+                (t.font.info().family.clone(), g.id, text)
+            })),
+            FrameItem::Group(g) => glyphs(&g.frame, out),
+            _ => {}
+        }
+    }
+}
+
+/// Issue 13: Chinese, Japanese and Korean text (and a lone U+3002) is set in the bundled
+/// fallback with its own glyphs, never glyph 0 (.notdef, the missing-glyph box), whichever
+/// of the bundled fonts the template asks for.
+#[test]
+fn cjk_text_is_set_in_the_bundled_fallback() {
+    assert!(
+        world::font_families().contains(&"WenQuanYi Micro Hei".to_string()),
+        "{:?}",
+        world::font_families()
+    );
+    let cjk = "漏洞。テスト한국";
+    for font in [
+        "Libertinus Serif",
+        "DejaVu Sans Mono",
+        "New Computer Modern",
+    ] {
+        let source = format!("#set text(font: \"{font}\")\n#json(\"/data.json\").title");
+        let data = serde_json::json!({ "title": format!("CVE-1 {cjk} 。") }).to_string();
+        let doc = document(&source, &data).expect("layout");
+        let mut all = Vec::new();
+        glyphs(&doc.pages()[0].frame, &mut all);
+        let set: String = all.iter().map(|g| g.2.as_str()).collect();
+        assert!(set.contains(cjk), "{font}: {set:?}");
+        for (family, id, text) in &all {
+            assert_ne!(*id, 0, "{font}: {text:?} is a missing glyph in {family}");
+            if text.chars().any(|c| c as u32 >= 0x3000) {
+                assert_eq!(family, "WenQuanYi Micro Hei", "{font}: {text:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn today_is_the_callers_date() {
     let doc = document("#datetime.today().display()", "{}").expect("compile");

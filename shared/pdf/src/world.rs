@@ -1,5 +1,5 @@
 //! The typst `World` of one compilation: the template's sources, the virtual data files,
-//! and the fonts shipped in the binary. Nothing else exists for the template: no file
+//! and the fonts shipped in the binary (typst's own and a CJK fallback). Nothing else exists for the template: no file
 //! system, no system fonts, no packages, no network, and a fixed `today()`.
 
 use std::sync::LazyLock;
@@ -20,9 +20,15 @@ pub const DATA_PATH: &str = "/data.json";
 /// `json("/part.json")`.
 pub const PART_PATH: &str = "/part.json";
 
-/// The fonts bundled with typst (Libertinus Serif, New Computer Modern, DejaVu Sans Mono),
-/// parsed once per process and shared by every compilation, so each font is embedded
-/// from the same `Font` and a warm worker never re-reads them.
+/// The CJK fallback (WenQuanYi Micro Hei, subset; source, licence and the subsetting
+/// command in `fonts/README.md`): typst's own fonts have no Chinese, Japanese or Korean
+/// glyphs, so without it such text prints as missing-glyph boxes.
+const CJK_FALLBACK: &[u8] = include_bytes!("../fonts/WenQuanYiMicroHei-CJK.ttf");
+
+/// The fonts bundled with typst (Libertinus Serif, New Computer Modern, DejaVu Sans Mono)
+/// and the CJK fallback, parsed once per process and shared by every compilation, so each
+/// font is embedded from the same `Font` and a warm worker never re-reads them. Typst
+/// falls back across all of them for a character the requested fonts lack.
 struct Fonts {
     book: LazyHash<FontBook>,
     fonts: Vec<Font>,
@@ -30,6 +36,7 @@ struct Fonts {
 
 static FONTS: LazyLock<Fonts> = LazyLock::new(|| {
     let fonts: Vec<Font> = typst_assets::fonts()
+        .chain([CJK_FALLBACK])
         .flat_map(|data| Font::iter(Bytes::new(data)))
         .collect();
     Fonts {

@@ -1,0 +1,278 @@
+//! The PDF report's layout, issue 13 defect 9, read back from the files with third-party
+//! tools (poppler-utils' `pdftotext -bbox` and `pdffonts`, lopdf for the annotations):
+//!
+//! - CJK text (and a lone `。`) is set in the bundled fallback font, which is embedded, and
+//!   extracts as the same text (that no glyph is the missing-glyph box, `.notdef`, is checked
+//!   on the laid-out glyphs in `shared/pdf/src/tests.rs`);
+//! - the table of contents of a report laid out in several chunks is clickable: every line
+//!   has link annotations, the page number it prints is the page its link goes to, and on
+//!   that page the section's heading sits just below the link's target;
+//! - where two chunks join, pages stay filled (see `pages_are_filled_where_chunks_join`).
+//!
+//! Needs `poppler-utils` (Debian). Run with `cargo test -p ec-tests --test pdf_layout`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ec_domain::snapshot::Snapshot;
+use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
+use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
+use ec_tests::fixtures;
+use lopdf::{Document, Object, ObjectId};
+use time::macros::datetime;
+
+fn snapshot(documents: &[Vec<u8>]) -> Snapshot {
+    let req = OfflineRequest {
+        export_type: ExportType::ScanReport,
+        format: Format::Pdf,
+        template: Some(TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed)),
+        generated_at: datetime!(2024-12-29 10:30:00 UTC),
+    };
+    snapshot_from_documents(documents, &req).unwrap_or_else(|e| panic!("snapshot: {e:?}"))
+}
+
+/// The generated report of `findings` findings the bench uses (`exportctl gen-scan`).
+fn generated(findings: usize) -> Snapshot {
+    let doc = exportctl::bench::generate_trivy(findings).expect("generated report");
+    snapshot(&[doc])
+}
+
+/// Renders twice, checks the bytes are identical, and writes the file.
+fn render_pdf(snap: &Snapshot, dir: &Path, name: &str) -> PathBuf {
+    let first = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let again = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        first == again,
+        "{name}: rendering twice gave different bytes"
+    );
+    let path = dir.join(format!("{name}.pdf"));
+    std::fs::write(&path, &first).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    path
+}
+
+fn tool(program: &str, args: &[&str], file: &Path) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .arg(file)
+        .args(if program == "pdftotext" {
+            &["-"][..]
+        } else {
+            &[][..]
+        })
+        .output()
+        .unwrap_or_else(|e| panic!("running {program} (install poppler-utils): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A word as `pdftotext -bbox` places it: y from the top of the page, in pt.
+#[derive(Debug, Clone)]
+struct Word {
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+    text: String,
+}
+
+fn attr(line: &str, name: &str) -> f64 {
+    line.split(&format!("{name}=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+}
+
+/// Every page's words, and the pages' heights.
+fn words(file: &Path) -> (Vec<Vec<Word>>, Vec<f64>) {
+    let mut pages: Vec<Vec<Word>> = Vec::new();
+    let mut heights = Vec::new();
+    for line in tool("pdftotext", &["-bbox"], file).lines() {
+        let line = line.trim();
+        if line.starts_with("<page ") {
+            pages.push(Vec::new());
+            heights.push(attr(line, "height"));
+        } else if line.starts_with("<word ") {
+            let text = line
+                .split('>')
+                .nth(1)
+                .and_then(|t| t.split("</word").next())
+                .unwrap_or_default()
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&");
+            let word = Word {
+                x0: attr(line, "xMin"),
+                y0: attr(line, "yMin"),
+                x1: attr(line, "xMax"),
+                y1: attr(line, "yMax"),
+                text,
+            };
+            pages.last_mut().expect("a word outside a page").push(word);
+        }
+    }
+    (pages, heights)
+}
+
+#[test]
+fn cjk_text_prints_in_the_embedded_fallback_font() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cjk = "漏洞。テスト한국";
+    let mut snap = snapshot(&[std::fs::read(&fixtures("trivy")[0]).expect("fixture")]);
+    let finding = &mut snap.scans[0].scan.findings[0];
+    finding.title = Some(format!("{cjk} title"));
+    finding.description = Some(format!("説明：{cjk}。End."));
+    let file = render_pdf(&snap, dir.path(), "cjk");
+
+    let fonts = tool("pdffonts", &[], &file);
+    let fallback: Vec<&str> = fonts.lines().filter(|l| l.contains("WenQuanYi")).collect();
+    assert!(
+        !fallback.is_empty(),
+        "the CJK fallback is not used:\n{fonts}"
+    );
+    for row in fallback {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert!(
+            cols.len() >= 6 && cols[cols.len() - 5] == "yes",
+            "the CJK fallback is not embedded: {row}"
+        );
+    }
+    let text = tool("pdftotext", &[], &file);
+    for needle in [format!("{cjk} title"), format!("説明：{cjk}。End.")] {
+        assert!(
+            text.contains(&needle),
+            "{needle:?} not extracted from:\n{text}"
+        );
+    }
+}
+
+/// The page and the top (from the page's top, pt) a link annotation goes to.
+fn link_target(doc: &Document, annot: &lopdf::Dictionary, pages: &[ObjectId]) -> (usize, f64) {
+    let dest = match annot.get(b"Dest") {
+        Ok(d) => d.clone(),
+        Err(_) => {
+            let action = annot
+                .get(b"A")
+                .and_then(Object::as_dict)
+                .expect("Dest or A");
+            action.get(b"D").expect("GoTo action with D").clone()
+        }
+    };
+    let dest = match dest {
+        Object::Reference(id) => doc.get_object(id).expect("dest object").clone(),
+        other => other,
+    };
+    let dest = dest.as_array().expect("explicit destination");
+    let page_id = dest[0].as_reference().expect("destination page");
+    let index = pages
+        .iter()
+        .position(|p| *p == page_id)
+        .expect("a page of the document");
+    let height = f64::from(
+        doc.get_dictionary(page_id)
+            .and_then(|p| p.get(b"MediaBox"))
+            .and_then(Object::as_array)
+            .map(|b| b[3].as_float().unwrap_or(842.0))
+            .unwrap_or(842.0),
+    );
+    let top = dest
+        .get(3)
+        .and_then(|t| t.as_float().ok())
+        .map_or(height, f64::from);
+    (index, height - top)
+}
+
+fn annotations(doc: &Document, page: ObjectId) -> Vec<&lopdf::Dictionary> {
+    let dict = doc.get_dictionary(page).expect("page");
+    let annots = match dict.get(b"Annots") {
+        Ok(Object::Reference(id)) => doc.get_object(*id).and_then(Object::as_array).ok(),
+        Ok(Object::Array(a)) => Some(a),
+        _ => None,
+    };
+    annots
+        .into_iter()
+        .flatten()
+        .filter_map(|a| doc.get_dictionary(a.as_reference().ok()?).ok())
+        .filter(|a| a.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Link"))
+        .collect()
+}
+
+/// Issue 13 defect 9: the contents of a report laid out in chunks are links to the pages
+/// where the sections start.
+#[test]
+fn the_table_of_contents_links_to_each_section() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 711 findings weigh more than one chunk holds, so the body is laid out in parts on
+    // any machine and the contents point across the merge.
+    let snap = generated(711);
+    let file = render_pdf(&snap, dir.path(), "toc");
+    let doc = Document::load(&file).expect("lopdf reads the PDF");
+    let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
+    let (words, heights) = words(&file);
+    assert_eq!(words.len(), pages.len());
+    let contents_page = words
+        .iter()
+        .position(|w| w.iter().any(|w| w.text == "Contents"))
+        .expect("a Contents heading");
+
+    let mut labels = 0;
+    let mut numbers = 0;
+    for page in contents_page..pages.len() {
+        let height = heights[page];
+        for annot in annotations(&doc, pages[page]) {
+            let rect: Vec<f64> = annot
+                .get(b"Rect")
+                .and_then(Object::as_array)
+                .expect("Rect")
+                .iter()
+                .map(|v| f64::from(v.as_float().expect("number")))
+                .collect();
+            let (top, bottom) = (height - rect[3], height - rect[1]);
+            let inside: Vec<&Word> = words[page]
+                .iter()
+                .filter(|w| w.x0 >= rect[0] - 1.0 && w.x1 <= rect[2] + 1.0)
+                .filter(|w| w.y0 >= top - 3.0 && w.y1 <= bottom + 3.0)
+                .filter(|w| w.text.chars().any(|c| c != '.'))
+                .collect();
+            let (target, y) = link_target(&doc, annot, &pages);
+            assert!(
+                target > page,
+                "a contents link goes back to page {}",
+                target + 1
+            );
+            let text: Vec<&str> = inside.iter().map(|w| w.text.as_str()).collect();
+            if text.is_empty() {
+                continue; // the dot leaders between label and number
+            }
+            if text.len() == 1 && text[0].chars().all(|c| c.is_ascii_digit()) {
+                numbers += 1;
+                assert_eq!(text[0], (target + 1).to_string(), "printed page vs link");
+                continue;
+            }
+            labels += 1;
+            // The heading's first word, just below where the link lands.
+            let below: Vec<&Word> = words[target]
+                .iter()
+                .filter(|w| w.y0 >= y - 1.0 && w.y0 <= y + 30.0)
+                .collect();
+            assert!(
+                below.iter().any(|w| w.text == text[0]),
+                "contents line {text:?} links to page {} at y {y:.0}, which shows {:?}",
+                target + 1,
+                below.iter().map(|w| &w.text).collect::<Vec<_>>()
+            );
+        }
+    }
+    // One artifact and its 40 packages: every line a link, label and page number.
+    assert!(labels >= 40, "only {labels} contents lines are links");
+    assert_eq!(
+        labels, numbers,
+        "every linked label has a linked page number"
+    );
+}
