@@ -22,12 +22,12 @@ use lopdf::{Document, Object, ObjectId};
 use time::macros::datetime;
 
 fn snapshot(documents: &[Vec<u8>]) -> Snapshot {
-    let req = OfflineRequest {
-        export_type: ExportType::ScanReport,
-        format: Format::Pdf,
-        template: Some(TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed)),
-        generated_at: datetime!(2024-12-29 10:30:00 UTC),
-    };
+    let mut req = OfflineRequest::new(
+        ExportType::ScanReport,
+        Format::Pdf,
+        datetime!(2024-12-29 10:30:00 UTC),
+    );
+    req.template = Some(TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed));
     snapshot_from_documents(documents, &req).unwrap_or_else(|e| panic!("snapshot: {e:?}"))
 }
 
