@@ -603,6 +603,7 @@ fn synthetic_scan(n: usize, findings: Vec<Finding>) -> ScanInputs {
         scanned_at: AT,
         ingested_at: AT,
         scanned_at_known: true,
+        assessed: true,
         document_sha256: ec_domain::ids::sha256_hex(format!("doc-{n}").as_bytes()),
         document_name: None,
         document_size: None,

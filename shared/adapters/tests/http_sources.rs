@@ -33,6 +33,7 @@ fn scan(tenant: &str) -> Scan {
         scanned_at: t,
         ingested_at: t,
         scanned_at_known: true,
+        assessed: true,
         document_sha256: "0".repeat(64),
         document_name: None,
         document_size: None,

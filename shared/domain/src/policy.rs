@@ -126,6 +126,7 @@ mod tests {
             scanned_at: time::OffsetDateTime::UNIX_EPOCH,
             ingested_at: time::OffsetDateTime::UNIX_EPOCH,
             scanned_at_known: true,
+            assessed: true,
             document_sha256: String::new(),
             document_name: None,
             document_size: None,

@@ -249,6 +249,11 @@ pub struct Scan {
     /// Whether the document gave `scanned_at` (reports say "scan time unknown" otherwise).
     #[serde(default = "known", skip_serializing_if = "is_known")]
     pub scanned_at_known: bool,
+    /// Whether the document says anything about vulnerabilities: false for an SBOM alone
+    /// (SPDX, a CycloneDX BOM without `vulnerabilities`), whose reports say "not assessed"
+    /// instead of a verdict.
+    #[serde(default = "known", skip_serializing_if = "is_known")]
+    pub assessed: bool,
     #[serde(with = "crate::time::serde_rfc3339")]
     pub ingested_at: OffsetDateTime,
     /// sha256 of the ingested document bytes.

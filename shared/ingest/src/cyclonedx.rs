@@ -177,6 +177,9 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
             components,
             dependencies,
             findings,
+            // A BOM without `vulnerabilities` lists packages only; an empty list is a scan
+            // that found nothing.
+            assessed: doc.get("vulnerabilities").is_some(),
         }),
         vex,
     })

@@ -41,6 +41,7 @@ pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
             components,
             dependencies: Vec::new(),
             findings,
+            assessed: true,
         },
     ))
 }

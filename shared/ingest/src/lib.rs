@@ -190,6 +190,9 @@ pub(crate) struct ScanParts {
     pub components: Vec<Component>,
     pub dependencies: Vec<Dependency>,
     pub findings: Vec<Finding>,
+    /// Whether the document reports on vulnerabilities at all (scanner reports, a BOM with
+    /// `vulnerabilities`), rather than listing packages only.
+    pub assessed: bool,
 }
 
 enum Detected<'a> {
@@ -284,6 +287,7 @@ pub fn parse_document(
             source_format: parsed.source_format.to_string(),
             scanned_at: parts.scanned_at.unwrap_or(ingested_at),
             scanned_at_known: parts.scanned_at.is_some(),
+            assessed: parts.assessed,
             ingested_at,
             document_sha256: document_sha256.clone(),
             document_name: None,

@@ -151,6 +151,8 @@ pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
             components,
             dependencies,
             findings: Vec::new(),
+            // SPDX 2.3 carries packages, not vulnerability findings.
+            assessed: false,
         },
     ))
 }

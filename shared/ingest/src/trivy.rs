@@ -74,6 +74,7 @@ pub fn parse_v2(doc: &Value) -> Result<Parsed, IngestError> {
             components,
             dependencies: Vec::new(),
             findings,
+            assessed: true,
         },
     ))
 }
@@ -105,6 +106,7 @@ pub fn parse_legacy(results: &[Value]) -> Result<Parsed, IngestError> {
             components,
             dependencies: Vec::new(),
             findings,
+            assessed: true,
         },
     ))
 }

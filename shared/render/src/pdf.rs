@@ -145,6 +145,10 @@ fn severity_rows(counts: &BTreeMap<Severity, usize>) -> Vec<SeverityCount> {
 
 #[derive(Serialize)]
 struct Summary {
+    /// False when no input carries vulnerability data: templates print "not assessed".
+    assessed: bool,
+    /// Components listed (SBOM exports, `include_sbom`).
+    components: usize,
     findings: usize,
     fixable: usize,
     suppressed: usize,
@@ -154,6 +158,8 @@ struct Summary {
 
 fn summary(view: &ReportView<'_>) -> Summary {
     Summary {
+        assessed: view.assessed(),
+        components: view.components.len(),
         findings: view.findings.len(),
         fixable: view.fixable_count(),
         suppressed: view.suppressed_count(),
@@ -171,6 +177,7 @@ struct ScanData<'a> {
     scanned_at: String,
     policy: &'a str,
     decision: Decision,
+    assessed: bool,
     findings: usize,
     by_severity: Vec<SeverityCount>,
 }
@@ -199,6 +206,7 @@ fn scans<'a>(view: &ReportView<'a>) -> Vec<ScanData<'a>> {
             scanned_at: scan_time(&s.scan),
             policy: &s.verdicts.policy,
             decision: s.verdicts.decision,
+            assessed: s.scan.assessed,
             findings: s.scan.findings.len(),
             by_severity: severity_rows(&s.scan.severity_counts()),
         })

@@ -186,14 +186,22 @@ impl<'a> ReportView<'a> {
             .count()
     }
 
-    /// The export's policy decision: the worst decision of any scan in scope.
+    /// The export's policy decision: the worst decision of any assessed scan in scope
+    /// (see [`ReportView::assessed`]).
     pub fn decision(&self) -> Decision {
         self.snapshot
             .scans
             .iter()
+            .filter(|s| s.scan.assessed)
             .map(|s| s.verdicts.decision)
             .max()
             .unwrap_or(Decision::Pass)
+    }
+
+    /// Whether any input says anything about vulnerabilities. An SBOM alone, or VEX
+    /// documents alone, are not assessed: reports say so instead of a verdict.
+    pub fn assessed(&self) -> bool {
+        self.snapshot.scans.iter().any(|s| s.scan.assessed)
     }
 }
 

@@ -11,3 +11,15 @@ pub(crate) fn decision_name(d: Decision) -> &'static str {
         Decision::Fail => "fail",
     }
 }
+
+/// What reports print instead of a verdict for inputs without vulnerability data.
+pub(crate) const NOT_ASSESSED: &str = "not assessed";
+
+/// The decision's name, or [`NOT_ASSESSED`] when the scan was not assessed.
+pub(crate) fn verdict_name(d: Decision, assessed: bool) -> &'static str {
+    if assessed {
+        decision_name(d)
+    } else {
+        NOT_ASSESSED
+    }
+}

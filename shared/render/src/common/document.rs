@@ -90,6 +90,9 @@ struct Summary {
     fixable: usize,
     by_severity: BTreeMap<Severity, usize>,
     decision: Decision,
+    /// False when no input says anything about vulnerabilities (an SBOM or VEX alone):
+    /// `decision` is then no verdict.
+    assessed: bool,
     /// Findings in scope that the filters left out.
     filtered_out: usize,
     /// Findings new, unchanged and fixed against the baseline (only with one).
@@ -113,6 +116,8 @@ struct ScanEntry<'a> {
     document_size: Option<u64>,
     policy: &'a str,
     decision: Decision,
+    /// False for a document without vulnerability data (an SBOM alone).
+    assessed: bool,
     findings: usize,
     by_severity: BTreeMap<Severity, usize>,
 }
@@ -198,6 +203,7 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
             document_size: s.scan.document_size,
             policy: &s.verdicts.policy,
             decision: s.verdicts.decision,
+            assessed: s.scan.assessed,
             findings: s.scan.findings.len(),
             by_severity: s.scan.severity_counts(),
         })
@@ -227,6 +233,7 @@ pub(crate) fn document<'a>(view: &'a ReportView<'a>) -> Document<'a> {
             fixable: view.fixable_count(),
             by_severity: view.severity_counts(),
             decision: view.decision(),
+            assessed: view.assessed(),
             filtered_out: view.filtered_out,
             delta: view.delta_counts(),
         },

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use ec_domain::scan::Scan;
 
-use super::entries::{FindingData, RuleData, VerdictRow};
+use super::entries::{ComponentRow, FindingData, RuleData, VerdictRow};
 use super::human_time;
 use crate::common::identity::scanner_label;
 use crate::view::{FindingRow, ReportView};
@@ -33,6 +33,7 @@ pub(super) enum Item<'a> {
     Finding(FindingData<'a>),
     Rule(RuleData<'a>),
     Verdict(VerdictRow<'a>),
+    Component(ComponentRow<'a>),
 }
 
 impl Item<'_> {
@@ -56,6 +57,9 @@ impl Item<'_> {
                 ENTRY + len(r.title) + r.packages.iter().map(String::len).sum::<usize>()
             }
             Item::Verdict(v) => ENTRY + v.package.len() + v.note.len(),
+            Item::Component(c) => {
+                ENTRY / 2 + c.name.len() + c.version.len() + len(c.purl) + c.licenses.len()
+            }
         }
     }
 }
@@ -183,3 +187,39 @@ pub(super) fn by_scan<'v, 'a>(
 
 #[cfg(test)]
 mod tests;
+
+/// The inventory after the findings: per scan with components, a level-1 group and one
+/// entry per component, so an SBOM export lists every package.
+pub(super) fn component_items<'a>(view: &ReportView<'a>, items: &mut Vec<Item<'a>>) {
+    let mut last: Option<&str> = None;
+    let mut group = 0;
+    for (scan, c) in &view.components {
+        if last != Some(scan.scan_id.as_str()) {
+            last = Some(&scan.scan_id);
+            group += 1;
+            let n = view
+                .components
+                .iter()
+                .filter(|(s, _)| s.scan_id == scan.scan_id)
+                .count();
+            let verdict = if scan.assessed {
+                ""
+            } else {
+                " · not assessed: no vulnerability data"
+            };
+            items.push(Item::Group {
+                level: 1,
+                key: format!("c{group}"),
+                label: format!("Components of {}", scan.artifact.name),
+                detail: Some(format!("{n} components{verdict}")),
+            });
+        }
+        items.push(Item::Component(ComponentRow {
+            name: &c.name,
+            version: &c.version,
+            package_type: c.package_type.as_deref(),
+            purl: c.purl.as_deref(),
+            licenses: c.licenses.join("; "),
+        }));
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use ec_domain::BuiltinTemplate;
 use ec_domain::scan::Finding;
 
-use super::chunks::{Item, artifact_group, by_scan, toc};
+use super::chunks::{Item, artifact_group, by_scan, component_items, toc};
 use super::entries::FindingData;
 use super::{Front, vex_line};
 use crate::common::decision::decision_name;
@@ -136,5 +136,6 @@ pub(super) fn items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
         }
         items.push(Item::Finding(data));
     });
+    component_items(view, &mut items);
     items
 }

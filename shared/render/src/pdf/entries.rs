@@ -1,4 +1,5 @@
-//! The data of the body entries the templates print (a finding, a rule, a verdict): one
+//! The data of the body entries the templates print (a finding, a rule, a verdict, a
+//! component): one
 //! module both the templates that make them and the chunker that weighs them use, so
 //! neither imports the other.
 
@@ -47,4 +48,15 @@ pub(super) struct VerdictRow<'a> {
     pub(super) decision: Option<Decision>,
     /// The verdict's reason and the VEX decision.
     pub(super) note: String,
+}
+
+/// One component of an inventory (SBOM exports and `include_sbom`).
+#[derive(Serialize)]
+pub(super) struct ComponentRow<'a> {
+    pub(super) name: &'a str,
+    pub(super) version: &'a str,
+    pub(super) package_type: Option<&'a str>,
+    pub(super) purl: Option<&'a str>,
+    /// Licenses joined with `; `.
+    pub(super) licenses: String,
 }

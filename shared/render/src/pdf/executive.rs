@@ -97,7 +97,7 @@ pub(super) fn front<'a>(view: &ReportView<'a>) -> Executive<'a> {
     let mut trend: Vec<_> = scans(view)
         .into_iter()
         .zip(&view.snapshot.scans)
-        .filter(|(_, s)| s.scan.scanned_at_known)
+        .filter(|(_, s)| s.scan.scanned_at_known && s.scan.assessed)
         .map(|(d, _)| d)
         .collect();
     if trend.len() < 2 {

@@ -29,6 +29,7 @@ fn scan(name: &str) -> Scan {
         scanned_at: time::OffsetDateTime::UNIX_EPOCH,
         ingested_at: time::OffsetDateTime::UNIX_EPOCH,
         scanned_at_known: true,
+        assessed: true,
         document_sha256: String::new(),
         document_name: None,
         document_size: None,

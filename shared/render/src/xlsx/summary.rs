@@ -9,7 +9,7 @@ use super::cells::{Cell, Styles, count};
 use super::sheets::{Sheet, sheet_names};
 use super::{COMPONENTS, FINDINGS, VERDICTS, VEX};
 use crate::common::columns::Field;
-use crate::common::decision::decision_name;
+use crate::common::decision::verdict_name;
 use crate::common::identity::scanner_label;
 use crate::view::ReportView;
 
@@ -85,7 +85,10 @@ pub(super) fn write_summary(
         ("Findings with a fix available", count(view.fixable_count())),
         ("Components", count(view.components.len())),
         ("VEX statements", count(view.vex.len())),
-        ("Policy decision", decision_name(view.decision()).into()),
+        (
+            "Policy decision",
+            verdict_name(view.decision(), view.assessed()).into(),
+        ),
         ("Filters", filters.as_str().into()),
         ("Findings left out by the filters", count(view.filtered_out)),
         ("Baseline", baseline.as_str().into()),
@@ -125,7 +128,7 @@ pub(super) fn write_summary(
             }
             .into(),
             inputs.verdicts.policy.as_str().into(),
-            decision_name(inputs.verdicts.decision).into(),
+            verdict_name(inputs.verdicts.decision, scan.assessed).into(),
             count(scan.findings.len()),
         ];
         cells.extend(scan.severity_counts().into_values().map(count));
