@@ -74,6 +74,7 @@ async fn serve(seen: Seen) -> String {
             policy: "corp/v7".into(),
             decision: Decision::Warn,
             findings: vec![],
+            thresholds: None,
         })
         .into_response()
     }

@@ -157,6 +157,11 @@ impl ExportId {
         ExportId(format!("offline-{unix_seconds}"))
     }
 
+    /// Whether this is an offline render's id (`exportctl render`): nothing is sealed.
+    pub fn is_offline(&self) -> bool {
+        self.0.starts_with("offline-")
+    }
+
     /// An id this crate derived from others (a scheduled run's): safe by construction.
     pub(crate) fn derived(id: String) -> ExportId {
         ExportId(id)

@@ -100,6 +100,22 @@ pub fn evaluate(cfg: &PolicyConfig, scan: &Scan, vex: &[VexStatement]) -> Verdic
         policy: POLICY_NAME.into(),
         decision,
         findings,
+        thresholds: Some(cfg.describe()),
+    }
+}
+
+impl PolicyConfig {
+    /// `fail at high or worse (only when a fix exists); warn at medium or worse`.
+    pub fn describe(&self) -> String {
+        let fixable = if self.fail_only_if_fixable {
+            " (only when a fix exists; else warn)"
+        } else {
+            ""
+        };
+        format!(
+            "fail at {} or worse{fixable}; warn at {} or worse; VEX not_affected and fixed pass; an unknown severity is rated by its best CVSS score",
+            self.fail_at, self.warn_at
+        )
     }
 }
 

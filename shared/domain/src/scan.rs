@@ -384,6 +384,10 @@ pub struct Verdicts {
     pub policy: String,
     pub decision: Decision,
     pub findings: Vec<FindingVerdict>,
+    /// The policy's thresholds in words (the built-in policy's; a policy service may give
+    /// none), for auditors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<String>,
 }
 
 string_enum!(

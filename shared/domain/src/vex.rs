@@ -94,6 +94,9 @@ pub struct VexDocument {
     /// `filename` of `Content-Disposition`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The document's size in bytes as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     pub statements: Vec<VexStatement>,
 }
 
@@ -116,6 +119,7 @@ impl StoredVex {
                 source_format: "unknown".into(),
                 document_sha256: String::new(),
                 name: None,
+                size: None,
                 statements,
             },
         }

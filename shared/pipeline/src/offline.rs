@@ -95,6 +95,7 @@ pub fn snapshot_from_named(
                 source_format: ingested.source_format.to_string(),
                 document_sha256: ingested.document_sha256,
                 name: doc.name.clone(),
+                size: Some(doc.bytes.len() as u64),
                 statements: ingested.vex,
             });
         }

@@ -54,6 +54,7 @@ impl Scans {
                 source_format: ingested.source_format.to_string(),
                 document_sha256: ingested.document_sha256.clone(),
                 name: name.clone(),
+                size: Some(document.len() as u64),
                 statements: ingested.vex.clone(),
             });
             self.objects

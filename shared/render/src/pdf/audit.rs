@@ -9,6 +9,7 @@ use ec_domain::BuiltinTemplate;
 use super::chunks::{Item, TocEntry, artifact_group, by_scan, toc};
 use super::entries::VerdictRow;
 use super::{Meta, ScanData, Summary, human_time, meta, scans, summary, vex_line};
+use crate::common::identity::{TOOL_NAME, TOOL_VERSION};
 use crate::view::ReportView;
 
 #[derive(Serialize)]
@@ -16,6 +17,36 @@ struct ManifestFile {
     path: String,
     sha256: Option<String>,
     note: &'static str,
+}
+
+/// A document as it was received: what an auditor can hash themselves.
+#[derive(Serialize)]
+struct ReceivedDocument<'a> {
+    /// The file name it came with, or `None` when none was given.
+    name: Option<&'a str>,
+    kind: &'static str,
+    source_format: &'a str,
+    size: Option<u64>,
+    sha256: &'a str,
+}
+
+fn received<'a>(view: &ReportView<'a>) -> Vec<ReceivedDocument<'a>> {
+    let snap = view.snapshot;
+    let scans = snap.scans.iter().map(|s| ReceivedDocument {
+        name: s.scan.document_name.as_deref(),
+        kind: if s.scan.assessed { "scan" } else { "sbom" },
+        source_format: &s.scan.source_format,
+        size: s.scan.document_size,
+        sha256: &s.scan.document_sha256,
+    });
+    let vex = snap.vex_documents.iter().map(|d| ReceivedDocument {
+        name: d.name.as_deref(),
+        kind: "vex",
+        source_format: &d.source_format,
+        size: d.size,
+        sha256: &d.document_sha256,
+    });
+    scans.chain(vex).collect()
 }
 
 #[derive(Serialize)]
@@ -49,7 +80,13 @@ pub(super) struct Audit<'a> {
     summary: Summary,
     scans: Vec<ScanData<'a>>,
     inputs: &'a [ec_domain::snapshot::InputDigest],
+    /// The documents as received: name, size and the sha256 of their bytes.
+    received: Vec<ReceivedDocument<'a>>,
+    /// The files the sealed bundle will hold; empty for an offline render, which is never
+    /// sealed.
     manifest: Vec<ManifestFile>,
+    /// Each distinct policy with its thresholds.
+    policies: Vec<(&'a str, &'a str)>,
     vex: Vec<VexStatementData<'a>>,
     trail: Vec<TrailRow<'a>>,
     /// Whether the trail's links hold, and its head hash (sealing signs it).
@@ -67,6 +104,7 @@ pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Audit<'a> 
         }
     };
     let request = vec![
+        ("Made by", format!("{TOOL_NAME} {TOOL_VERSION}")),
         ("Requested by", snap.requested_by.clone()),
         ("Requested at", human_time(snap.generated_at)),
         ("Export type", req.export_type.as_str().to_string()),
@@ -82,6 +120,21 @@ pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Audit<'a> 
             .find(|i| i.kind == kind && i.id == id)
             .map(|i| i.sha256.clone())
     };
+    let mut policies: Vec<(&str, &str)> = snap
+        .scans
+        .iter()
+        .map(|s| {
+            (
+                s.verdicts.policy.as_str(),
+                s.verdicts
+                    .thresholds
+                    .as_deref()
+                    .unwrap_or("not given by the policy service"),
+            )
+        })
+        .collect();
+    policies.sort();
+    policies.dedup();
     let mut manifest = vec![ManifestFile {
         path: format!("report.{}", req.format.extension()),
         sha256: None,
@@ -119,7 +172,12 @@ pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Audit<'a> 
             note: "written when the bundle is sealed",
         });
     }
+    if snap.export_id.is_offline() {
+        manifest.clear();
+    }
     Audit {
+        received: received(view),
+        policies,
         meta: meta(
             view,
             BuiltinTemplate::AuditEvidence,
