@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cyclonedx_bom::models::advisory::{Advisories, Advisory};
+use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::vulnerability::Vulnerability;
 use cyclonedx_bom::models::vulnerability_rating::{
     Score, ScoreMethod, Severity as CdxSeverity, VulnerabilityRating, VulnerabilityRatings,
@@ -16,12 +17,14 @@ use cyclonedx_bom::models::vulnerability_source::VulnerabilitySource;
 use cyclonedx_bom::models::vulnerability_target::{
     Status, Version, VersionRange, Versions, VulnerabilityTarget, VulnerabilityTargets,
 };
+use cyclonedx_bom::prelude::DateTime;
 use cyclonedx_bom::prelude::{NormalizedString, Uri};
 
 use ec_domain::scan::{Cvss, Finding, Severity};
 
 use super::analysis::analysis;
 use crate::common::advisory::{AdvisorySource, advisory_source, is_web_url};
+use crate::common::facts::VulnerabilityFacts;
 use crate::common::inventory::Inventory;
 use crate::common::severity::worst;
 use crate::view::ReportView;
@@ -146,6 +149,30 @@ pub(super) fn vulnerability(
     cwes.sort_unstable();
     cwes.dedup();
     v.cwes = (!cwes.is_empty()).then_some(cwes);
+    let facts = VulnerabilityFacts::of(findings.iter().copied());
+    let date = |t: Option<time::OffsetDateTime>| {
+        t.and_then(|t| DateTime::try_from(ec_domain::time::rfc3339(t)).ok())
+    };
+    v.published = date(facts.published);
+    v.updated = date(facts.modified);
+    // CycloneDX 1.5 has no field for EPSS or KEV: properties, as other tools write them.
+    let mut props = Vec::new();
+    if let Some(e) = facts.epss {
+        props.push(Property::new("exportcenter:epss", &e.score.to_string()));
+        if let Some(p) = e.percentile {
+            props.push(Property::new(
+                "exportcenter:epss_percentile",
+                &p.to_string(),
+            ));
+        }
+        if let Some(d) = &e.date {
+            props.push(Property::new("exportcenter:epss_date", d));
+        }
+    }
+    if facts.known_exploited {
+        props.push(Property::new("exportcenter:known_exploited", "true"));
+    }
+    v.properties = (!props.is_empty()).then_some(Properties(props));
     v
 }
 

@@ -52,6 +52,8 @@ impl Item<'_> {
                     + len(f.title)
                     + len(f.description)
                     + len(f.vex.as_deref())
+                    + len(f.more.as_deref())
+                    + len(f.references.as_deref())
             }
             Item::Rule(r) => {
                 ENTRY + len(r.title) + r.packages.iter().map(String::len).sum::<usize>()

@@ -10,7 +10,9 @@ use ec_domain::scan::Finding;
 use super::chunks::{Item, artifact_group, by_scan, component_items, toc};
 use super::entries::FindingData;
 use super::{Front, vex_line};
+use crate::common::columns::cwe_names;
 use crate::common::decision::decision_name;
+use crate::common::facts::VulnerabilityFacts;
 use crate::view::{FindingRow, ReportView};
 
 fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
@@ -44,6 +46,45 @@ fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
         suppressed: row.suppressed(),
         description: f.description.as_deref(),
         described_under: None,
+        more: more(f),
+        references: references(f),
+    }
+}
+
+/// How many references a finding entry prints; the data formats list them all.
+const REFERENCES_SHOWN: usize = 3;
+
+/// `CWE-79 · published … · EPSS … · nvd 3.1 CVSS:3.1/AV:N/…`, or `None` with nothing to say.
+fn more(f: &Finding) -> Option<String> {
+    let mut parts: Vec<String> = cwe_names(&f.cwes);
+    let facts = VulnerabilityFacts::of([f]).line();
+    if !facts.is_empty() {
+        parts.push(facts);
+    }
+    parts.extend(f.cvss.iter().filter_map(|c| {
+        c.vector
+            .as_ref()
+            .map(|v| format!("{} {} {v}", c.source, c.version))
+    }));
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+/// The first [`REFERENCES_SHOWN`] references, and how many more there are.
+fn references(f: &Finding) -> Option<String> {
+    let shown: Vec<&str> = f
+        .references
+        .iter()
+        .take(REFERENCES_SHOWN)
+        .map(String::as_str)
+        .collect();
+    let rest = f.references.len().saturating_sub(REFERENCES_SHOWN);
+    match (shown.is_empty(), rest) {
+        (true, _) => None,
+        (false, 0) => Some(shown.join(" ")),
+        (false, n) => Some(format!(
+            "{} (and {n} more in the data formats)",
+            shown.join(" ")
+        )),
     }
 }
 
@@ -136,6 +177,10 @@ pub(super) fn items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
         }
         items.push(Item::Finding(data));
     });
-    component_items(view, &mut items);
+    // The inventory of an SBOM export (a scan report's PDF stays on its findings; the data
+    // formats list components with `include_sbom`).
+    if view.snapshot.request.export_type == ec_domain::ExportType::Sbom {
+        component_items(view, &mut items);
+    }
     items
 }

@@ -25,6 +25,10 @@ pub(super) struct FindingData<'a> {
     /// `package version` of the first finding of this vulnerability in the artifact, whose
     /// entry holds the description (scanners repeat it for every package affected).
     pub(super) described_under: Option<String>,
+    /// CWE ids, dates, EPSS and KEV, then every CVSS vector with its source.
+    pub(super) more: Option<String>,
+    /// The first references, and how many more the data formats list.
+    pub(super) references: Option<String>,
 }
 
 /// One rule (vulnerability id) in one target, with every package it hits and the fix.

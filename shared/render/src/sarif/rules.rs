@@ -12,6 +12,7 @@ use serde_sarif::sarif::{
 use ec_domain::scan::Severity;
 
 use crate::common::advisory::{advisory_source, is_web_url};
+use crate::common::facts::VulnerabilityFacts;
 use crate::common::severity::worst;
 use crate::view::FindingRow;
 
@@ -167,6 +168,7 @@ pub(super) fn rule(id: &str, rows: &[&FindingRow<'_>]) -> ReportingDescriptor {
     tags.extend(types.into_iter().map(str::to_string));
     tags.truncate(MAX_TAGS);
     let mut props = BTreeMap::new();
+    facts_properties(rows, &mut props);
     if let Some(score) = score {
         props.insert(
             "security-severity".to_string(),
@@ -231,5 +233,34 @@ pub(super) fn push_md(out: &mut String, s: &str, cell: bool) {
             '|' if cell => out.push_str("\\|"),
             c => out.push(c),
         }
+    }
+}
+
+/// Every CVSS vector with its source, the dates, EPSS and KEV of the rule's findings, as
+/// `exportcenter.*` properties (nothing when the inputs give none).
+fn facts_properties(rows: &[&FindingRow<'_>], props: &mut BTreeMap<String, serde_json::Value>) {
+    let mut cvss: Vec<serde_json::Value> = Vec::new();
+    for c in rows.iter().flat_map(|r| r.finding.cvss.iter()) {
+        let v = json!({ "source": c.source, "version": c.version, "vector": c.vector, "score": c.score });
+        if c.vector.is_some() && !cvss.contains(&v) {
+            cvss.push(v);
+        }
+    }
+    if !cvss.is_empty() {
+        props.insert("exportcenter.cvss".to_string(), json!(cvss));
+    }
+    let facts = VulnerabilityFacts::of(rows.iter().map(|r| r.finding));
+    let day = |t: time::OffsetDateTime| json!(ec_domain::time::rfc3339(t));
+    if let Some(p) = facts.published {
+        props.insert("exportcenter.published".to_string(), day(p));
+    }
+    if let Some(m) = facts.modified {
+        props.insert("exportcenter.modified".to_string(), day(m));
+    }
+    if let Some(e) = facts.epss {
+        props.insert("exportcenter.epss".to_string(), json!(e));
+    }
+    if facts.known_exploited {
+        props.insert("exportcenter.known_exploited".to_string(), json!(true));
     }
 }
