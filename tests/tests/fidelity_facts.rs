@@ -34,9 +34,10 @@ fn snapshot(doc: &Path, format: Format) -> Snapshot {
 }
 
 type Has = fn(&Finding) -> bool;
+type InCycloneDx = fn(&Value) -> bool;
 /// Each fact, how a parsed finding carries it, the SARIF rule property and how a CycloneDX
 /// vulnerability carries it.
-const FACTS: &[(&str, Has, &str, fn(&Value) -> bool)] = &[
+const FACTS: &[(&str, Has, &str, InCycloneDx)] = &[
     (
         "published",
         |f| f.details.published.is_some(),
