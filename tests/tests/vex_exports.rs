@@ -1,7 +1,8 @@
 //! Issue 13's VEX exports, filters and deltas, on the real fixtures:
-//! * VEX documents alone render with `type: vex` as OpenVEX (its JSON schema) and CSAF 2.0
+//! * VEX documents alone render with `type: vex` as OpenVEX (its JSON schema), CSAF 2.0
 //!   VEX (the CSAF 2.0 schema with FIRST's CVSS schemas, and every mandatory test of the
-//!   BSI's validator), keeping every statement; other types are refused with the reason.
+//!   BSI's validator) and CycloneDX VEX (the 1.5 schema, refs resolved), keeping every
+//!   statement; other types are refused with the reason.
 //! * Next to a scan, every VEX document is listed with what each statement matched and why
 //!   the rest did not, and the VEX exports carry the statements in force and the unmatched
 //!   ones.
@@ -125,12 +126,12 @@ fn openvex_pairs(doc: &Value) -> BTreeSet<(String, String, String)> {
 }
 
 #[test]
-fn vex_documents_alone_convert_to_openvex_and_csaf_and_keep_every_statement() {
+fn vex_documents_alone_convert_to_openvex_csaf_and_cyclonedx_keeping_every_statement() {
     let dir = tempfile::tempdir().unwrap();
     let mut inputs: Vec<PathBuf> = fixtures("openvex");
     inputs.extend(fixtures("csaf"));
     assert!(inputs.len() >= 3, "{inputs:?}");
-    let (mut openvex, mut csaf) = (Vec::new(), Vec::new());
+    let (mut openvex, mut csaf, mut cdx) = (Vec::new(), Vec::new(), Vec::new());
     for (i, path) in inputs.iter().enumerate() {
         let docs = [doc(path)];
         let ov = render(&docs, ExportType::Vex, Format::Openvex, Filters::default());
@@ -181,13 +182,40 @@ fn vex_documents_alone_convert_to_openvex_and_csaf_and_keep_every_statement() {
             .map(|ids| ids.as_array().unwrap().len())
             .sum();
         assert_eq!(in_csaf, want.len(), "{}", path.display());
+        // And in the CycloneDX VEX: one affects entry per statement × product.
+        let cd = render(
+            &docs,
+            ExportType::Vex,
+            Format::Cyclonedx,
+            Filters::default(),
+        );
+        let cd_doc: Value = serde_json::from_slice(&cd).unwrap();
+        let in_cdx: usize = cd_doc["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["affects"].as_array().map_or(0, Vec::len))
+            .sum();
+        assert_eq!(in_cdx, want.len(), "{}", path.display());
+        cdx.push(write(dir.path(), &format!("{i}.cdx.json"), &cd));
         openvex.push(write(dir.path(), &format!("{i}.openvex.json"), &ov));
         csaf.push(write(dir.path(), &format!("{i}.csaf.json"), &cs));
     }
     validate_openvex(&openvex);
     validate_csaf(&csaf);
+    let out = std::process::Command::new(python())
+        .arg(repo_root().join("tests/python/check_cyclonedx.py"))
+        .args(&cdx)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    // Other types, and CycloneDX, say why VEX alone is not enough.
+    // Other types say why VEX alone is not enough.
     let mut req = OfflineRequest::new(
         ExportType::ScanReport,
         Format::Json,
@@ -195,10 +223,9 @@ fn vex_documents_alone_convert_to_openvex_and_csaf_and_keep_every_statement() {
     );
     let e = render_documents(&[doc(&inputs[0])], &req).err().unwrap();
     assert!(e.message.contains("--type vex"), "{}", e.message);
-    req.export_type = ExportType::Vex;
-    req.format = Format::Cyclonedx;
+    req.format = Format::Pdf;
     let e = render_documents(&[doc(&inputs[0])], &req).err().unwrap();
-    assert!(e.message.contains("openvex or csaf"), "{}", e.message);
+    assert!(e.message.contains("--type vex"), "{}", e.message);
 }
 
 #[test]

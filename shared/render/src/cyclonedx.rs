@@ -6,11 +6,12 @@
 //! The inventory, advisory sources and document identity come from [`crate::common`], so
 //! the SPDX and SARIF writers say the same. The parts: [`components`] (the scanned
 //! artifacts, their packages and the tools), [`vulnerabilities`] with their ratings and
-//! [`analysis`] (the VEX statement in force), and [`writer`] (the JSON, vulnerabilities
-//! written in batches on every core).
+//! [`analysis`] (the VEX statement in force), [`writer`] (the JSON, vulnerabilities
+//! written in batches on every core), and [`vex_only`] (a VEX of VEX documents alone).
 
 mod analysis;
 mod components;
+mod vex_only;
 mod vulnerabilities;
 mod writer;
 
@@ -40,11 +41,8 @@ fn encode_err(reason: impl std::fmt::Display) -> RenderError {
 pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
     let export_type = view.snapshot.request.export_type;
     if view.snapshot.scans.is_empty() {
-        // A CycloneDX vulnerability points at components of the BOM; VEX documents alone
-        // name products, not a component inventory.
-        return Err(encode_err(
-            "CycloneDX VEX needs a scan or SBOM among the inputs (its vulnerabilities point at the BOM's components); render VEX documents alone as openvex or csaf",
-        ));
+        // VEX documents alone: their products are the components.
+        return vex_only::render(view);
     }
     // SBOM exports carry no findings; VEX exports only the findings a statement covers.
     let listed = |row: &FindingRow<'_>| match export_type {
