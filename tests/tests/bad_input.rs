@@ -612,6 +612,41 @@ async fn bad_input_is_rejected_with_the_contract_error_and_leaves_nothing_behind
             .body(body_with(json!({"options": {"template": "fancy"}})))
             .expect(422, "ERR_EXPORT_VALIDATION")
             .fields(&["options.template"]),
+        Row::new("unknown filter severity", Method::POST, p_exports)
+            .headers(aj())
+            .body(body_with(
+                json!({"options": {"filters": {"min_severity": "huge"}}}),
+            ))
+            .expect(422, "ERR_EXPORT_VALIDATION")
+            .fields(&["options.filters.min_severity"]),
+        Row::new("filter glob that does not parse", Method::POST, p_exports)
+            .headers(aj())
+            .body(body_with(
+                json!({"options": {"filters": {"packages": ["a[b"]}}}),
+            ))
+            .expect(422, "ERR_EXPORT_VALIDATION")
+            .fields(&["options.filters.packages[0]"]),
+        Row::new(
+            "previous_run baseline on a one-off export",
+            Method::POST,
+            p_exports,
+        )
+        .headers(aj())
+        .body(body_with(json!({"options": {"baseline": "previous_run"}})))
+        .expect(422, "ERR_EXPORT_VALIDATION")
+        .fields(&["options.baseline"]),
+        Row::new("baseline scan that does not exist", Method::POST, p_exports)
+            .headers(aj())
+            .body(body_with(
+                json!({"options": {"baseline": {"scan_ids": ["scan-nope"]}}}),
+            ))
+            .expect(404, "ERR_NOT_FOUND")
+            .fields(&["options.baseline.scan_ids"]),
+        Row::new("openvex for a scan report", Method::POST, p_exports)
+            .headers(aj())
+            .body(body_with(json!({"format": "openvex"})))
+            .expect(422, "ERR_EXPORT_VALIDATION")
+            .fields(&["format"]),
         Row::new("missing type and format", Method::POST, p_exports)
             .headers(aj())
             .body(bytes(&json!({"scope": {"scan_ids": [&acme_scan_1]}})))

@@ -542,6 +542,24 @@ async fn a_baseline_marks_findings_new_or_unchanged_and_lists_the_fixed() {
         report["summary"]["delta"]["new"].as_u64().unwrap() as usize
     );
 
+    // A stored VEX document alone, named in scope: a VEX export, not a scan report.
+    let vex = client.ingest(VEX_FOR_UBUNTU.to_vec()).await.unwrap();
+    assert!(vex.scan_id.as_str().starts_with("vex-"), "{}", vex.scan_id);
+    let only =
+        |t: &str, f: &str| json!({"type": t, "format": f, "scope": {"scan_ids": [vex.scan_id]}});
+    let e = client
+        .create_export(&only("scan_report", "json"), None)
+        .await
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("scope.scan_ids"), "{e}");
+    let ov: Value = serde_json::from_slice(&export(&client, only("vex", "openvex")).await).unwrap();
+    assert_eq!(ov["statements"].as_array().unwrap().len(), 3, "{ov}");
+    let report: Value =
+        serde_json::from_slice(&export(&client, only("vex", "json")).await).unwrap();
+    assert_eq!(report["vex_documents"][0]["id"], vex.scan_id.as_str());
+    assert_eq!(report["vex_documents"][0]["statements"], 3);
+
     // previous_run is for schedules only.
     let bad = json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": [scan.scan_id]},
         "options": {"baseline": "previous_run"}});

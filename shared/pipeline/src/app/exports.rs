@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ec_domain::error::ErrorDetail;
+use ec_domain::filters::Baseline;
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{
     Claim, IdempotencyStore, JobTable, ObjectStore, Page, Quotas, ScanSource, WorkQueue,
@@ -17,7 +18,7 @@ use ec_domain::{
     ApiError, ArtifactKind, ErrorCode, ExportRequest, Job, JobStatus, PortError, Scope,
     TemplateName, Transition,
 };
-use ec_domain::{ExportId, ScheduleId, TenantId};
+use ec_domain::{ExportId, ExportType, ScanId, ScheduleId, TenantId};
 
 use crate::app::Caller;
 use crate::app::inputs::{IdempotencyKey, ListExports};
@@ -106,7 +107,29 @@ impl Exports {
             ));
         }
         self.check_scope(tenant, &request.scope).await?;
+        if let Scope::ScanIds(ids) = &request.scope
+            && request.export_type != ExportType::Vex
+            && ids.iter().all(ScanId::is_vex_document)
+        {
+            return Err(ApiError::validation(
+                "scope.scan_ids",
+                "only VEX documents in scope: a VEX document alone makes a vex export; add a scan for any other type",
+            ));
+        }
+        if let Some(Baseline::Scans { scan_ids }) = &request.options.baseline {
+            self.check_ids(tenant, scan_ids, "options.baseline.scan_ids")
+                .await?;
+        }
         Ok(request)
+    }
+
+    /// Whether `id` exists: a scan, or (`vex-…`) a stored VEX document.
+    async fn exists(&self, tenant: &TenantId, id: &ScanId) -> Result<bool, ApiError> {
+        if id.is_vex_document() {
+            let key = ec_domain::keys::vex(tenant, id);
+            return Ok(self.objects.head(&key).await?.is_some());
+        }
+        Ok(self.scans.exists(tenant, id).await?)
     }
 
     /// [`Exports::create`] for any origin, without the quota status (scheduled runs).
@@ -292,35 +315,43 @@ impl Exports {
     }
 
     /// Every scan in scope must exist for this tenant (another tenant's id is simply unknown).
+    /// 404 naming every id of `ids` (scans or stored VEX documents) that does not exist.
+    async fn check_ids(
+        &self,
+        tenant: &TenantId,
+        ids: &[ScanId],
+        field: &str,
+    ) -> Result<(), ApiError> {
+        let mut missing = Vec::new();
+        for id in ids {
+            if !self.exists(tenant, id).await? {
+                missing.push(id.clone());
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut err = ApiError::new(
+            ErrorCode::NotFound,
+            format!(
+                "{} scan(s) in {field} not found: {}",
+                missing.len(),
+                missing.join(", ")
+            ),
+        );
+        err.details = missing
+            .into_iter()
+            .map(|id| ErrorDetail {
+                field: field.into(),
+                reason: format!("scan {id} not found"),
+            })
+            .collect();
+        Err(err)
+    }
+
     async fn check_scope(&self, tenant: &TenantId, scope: &Scope) -> Result<(), ApiError> {
         match scope {
-            Scope::ScanIds(ids) => {
-                let mut missing = Vec::new();
-                for id in ids {
-                    if !self.scans.exists(tenant, id).await? {
-                        missing.push(id.clone());
-                    }
-                }
-                if missing.is_empty() {
-                    return Ok(());
-                }
-                let mut err = ApiError::new(
-                    ErrorCode::NotFound,
-                    format!(
-                        "{} scan(s) in scope not found: {}",
-                        missing.len(),
-                        missing.join(", ")
-                    ),
-                );
-                err.details = missing
-                    .into_iter()
-                    .map(|id| ErrorDetail {
-                        field: "scope.scan_ids".into(),
-                        reason: format!("scan {id} not found"),
-                    })
-                    .collect();
-                Err(err)
-            }
+            Scope::ScanIds(ids) => self.check_ids(tenant, ids, "scope.scan_ids").await,
             Scope::DateRange(r) => {
                 let found = self.scans.scans_between(tenant, r.from, r.to, 1).await?;
                 if found.is_empty() {

@@ -44,6 +44,7 @@ impl<'a> VulnerabilityFacts<'a> {
 
     /// `published 2019-11-05 · modified 2023-02-01 · EPSS 0.0123 (87th percentile, 2024-05-01)
     /// · known exploited (CISA KEV)`; empty when there is nothing to say.
+    #[cfg(feature = "pdf")]
     pub(crate) fn line(&self) -> String {
         let day = |t: OffsetDateTime| ec_domain::time::rfc3339(t)[..10].to_string();
         let mut parts = Vec::new();
