@@ -7,7 +7,11 @@
 //! - the table of contents of a report laid out in several chunks is clickable: every line
 //!   has link annotations, the page number it prints is the page its link goes to, and on
 //!   that page the section's heading sits just below the link's target;
-//! - where two chunks join, pages stay filled (see `pages_are_filled_where_chunks_join`).
+//! - where two chunks of the body join, the page is filled: on a 711-finding report (two or
+//!   more chunks on any machine) every page but the last, and but the last of a section,
+//!   holds text down to at least 60% of its content area (the lowest word's bottom, read
+//!   with `pdftotext -bbox`, between the 1.8 cm top and bottom margins); and an artifact's
+//!   section still starts a page of its own.
 //!
 //! Needs `poppler-utils` (Debian). Run with `cargo test -p ec-tests --test pdf_layout`.
 
@@ -275,4 +279,92 @@ fn the_table_of_contents_links_to_each_section() {
         labels, numbers,
         "every linked label has a linked page number"
     );
+}
+
+/// The content area of the templates' A4 pages: 1.8 cm from the top and from the bottom.
+const MARGIN: f64 = 1.8 / 2.54 * 72.0;
+/// How tall `pdftotext -bbox` makes a level-1 heading's words (14 pt; body text is 8 pt,
+/// package headings 11 pt).
+const SECTION_WORD: f64 = 14.0;
+
+/// The words inside the content area (not the header or footer).
+fn body_words(words: &[Word], height: f64) -> Vec<&Word> {
+    words
+        .iter()
+        .filter(|w| w.y1 > MARGIN && w.y0 < height - MARGIN)
+        .collect()
+}
+
+/// How far down the content area a page's text reaches, from 0 to 1.
+fn fill(words: &[Word], height: f64) -> f64 {
+    let lowest = body_words(words, height)
+        .iter()
+        .map(|w| w.y1)
+        .fold(MARGIN, f64::max);
+    (lowest - MARGIN) / (height - 2.0 * MARGIN)
+}
+
+/// Whether the page opens a section: its first line is a level-1 heading.
+fn opens_section(words: &[Word], height: f64) -> bool {
+    body_words(words, height)
+        .iter()
+        .min_by(|a, b| a.y0.total_cmp(&b.y0))
+        .is_some_and(|w| w.y1 - w.y0 >= SECTION_WORD)
+}
+
+/// Issue 13 defect 9: where two chunks of the detailed report join, the page before the
+/// join was often nearly empty (a 711-finding report had a page with three findings and
+/// the rest blank). Also with a second artifact after it, whose section opens a page.
+#[test]
+fn pages_are_filled_where_chunks_join() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = exportctl::bench::generate_trivy(711).expect("generated report");
+    let centos = std::fs::read(
+        fixtures("trivy")
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains("centos-7"))
+            .expect("the CentOS 7 fixture"),
+    )
+    .expect("fixture");
+    let cases = [
+        ("one artifact", vec![big.clone()]),
+        ("two artifacts", vec![big, centos]),
+    ];
+    for (name, docs) in cases {
+        let file = render_pdf(&snapshot(&docs), dir.path(), &name.replace(' ', "-"));
+        let (words, heights) = words(&file);
+        let pages = words.len();
+        let sections: Vec<usize> = (0..pages)
+            .filter(|&p| opens_section(&words[p], heights[p]))
+            .collect();
+        // The title page, then one section per artifact.
+        assert_eq!(
+            sections.len(),
+            1 + docs.len(),
+            "{name}: pages opening a section"
+        );
+        for p in 0..pages - 1 {
+            if sections.contains(&(p + 1)) {
+                continue; // the last page of the front matter or of an artifact
+            }
+            let f = fill(&words[p], heights[p]);
+            assert!(
+                f >= 0.6,
+                "{name}: page {} of {pages} is only {:.0}% filled",
+                p + 1,
+                f * 100.0
+            );
+        }
+        // Each artifact's heading opens its page (the join keeps a template's page breaks);
+        // the body starts with the first artifact, after the front matter.
+        let body = words.iter().zip(&heights).skip(sections[1]);
+        for w in body.flat_map(|(w, h)| body_words(w, *h)) {
+            if w.y1 - w.y0 >= SECTION_WORD {
+                assert!(
+                    w.y0 < MARGIN + 5.0,
+                    "{name}: a section heading mid-page: {w:?}"
+                );
+            }
+        }
+    }
 }

@@ -16,6 +16,8 @@
 #[cfg(feature = "render")]
 mod engine;
 #[cfg(feature = "render")]
+mod join;
+#[cfg(feature = "render")]
 mod merge;
 #[cfg(feature = "render")]
 mod report;

@@ -246,6 +246,11 @@ pub(crate) fn merge(
     let mut pages: Vec<ObjectId> = Vec::new();
     let mut first_page = Vec::with_capacity(parts.len());
     for part in &mut parts {
+        if part.pages == 0 {
+            // A chunk whose every page went on to the next one.
+            first_page.push(pages.len());
+            continue;
+        }
         let ids = import(&mut out, std::mem::take(&mut part.pdf))?;
         if ids.len() != part.pages {
             return Err(PdfError::Export(format!(

@@ -6,9 +6,12 @@
 //!
 //! 1. Furniture: what every page shows (header, footer rules) is laid out once.
 //! 2. Body chunks, on one worker thread per core, each taking the next chunk when done:
-//!    each is laid out, the furniture stamped onto its pages, and written as a small PDF
-//!    (parsed for the merge) at once; only that PDF, the page count, its headings and
-//!    its anchors (`#metadata("key") <ec-anchor>`: where each group starts) are kept. typst's caches
+//!    each is laid out, joined to the unfinished last page of the chunk before (`join`: the
+//!    pages are cut again from the laid-out frames, so no page is left half empty where
+//!    two chunks meet; the chunk's own last page goes on to the next chunk in turn), the
+//!    furniture stamped onto its pages, and written as a small PDF (parsed for the merge)
+//!    at once; only that PDF, the page count, its headings and its anchors
+//!    (`#metadata("key") <ec-anchor>`: where each group starts) are kept. typst's caches
 //!    are evicted after every chunk, so memory stays that of one chunk per worker.
 //! 3. Front matter (title, summary, table of contents), laid out once the body's page
 //!    numbers are known: it gets the anchors shifted by its own page count (found by
@@ -19,21 +22,24 @@
 //! 5. `merge` joins the parts' pages into one PDF: page numbers overlaid, one outline
 //!    from every part's headings, and the front matter's links into the body resolved.
 //!
-//! Body chunks start on a fresh page, so callers cut chunks where a new page reads
-//! naturally (at group boundaries).
+//! Body chunks continue one another on the same page, so a chunk may start anywhere; a
+//! template starts a page on purpose with `pagebreak()` followed by
+//! `#metadata("break") <ec-break>`, which the join keeps.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use serde::Serialize;
-use typst::foundations::{Bytes, Label, NativeElement, Repr, Selector, StyleChain, Value};
-use typst::introspection::{Introspector, MetadataElem};
+use typst::foundations::{Bytes, Label, Repr, StyleChain, Value};
+use typst::introspection::{MetadataElem, Tag};
 use typst::layout::{Frame, FrameItem, GroupItem, Point, Transform};
-use typst::model::{Destination, Document as _, HeadingElem};
+use typst::model::{Destination, Document as _, DocumentInfo, HeadingElem};
 use typst::utils::PicoStr;
-use typst_layout::PagedDocument;
+use typst_layout::{Page, PagedDocument};
 
+use crate::join::{self, Tail};
 use crate::merge::{self, Heading, LinkOut, PartPdf};
 use crate::{Options, PdfError, Template, export, layout};
 
@@ -193,7 +199,7 @@ fn assemble(report: Report<'_>, opts: &Options) -> Result<Vec<u8>, PdfError> {
         None => page_numbers(&template, &front_data, front_pages + body_pages, opts)?,
     };
     let info = front.info().clone();
-    let front = finish_part(front, &furniture, opts)?;
+    let front = finish_part(front.pages().to_vec(), info.clone(), &furniture, opts)?;
 
     let mut parts = Vec::with_capacity(body.len() + 1);
     parts.push(front);
@@ -223,10 +229,90 @@ fn page_numbers(
     merge::parse(&export(&numbers, opts)?)
 }
 
+/// Hands each chunk's unfinished last page to the next chunk, in order: a chunk is joined
+/// once the one before it is (joining is quick; laying out, before it, and writing the PDF,
+/// after it, run in parallel).
+struct Relay {
+    slots: Mutex<Vec<Slot>>,
+    changed: Condvar,
+}
+
+enum Slot {
+    Waiting,
+    Ready(Box<Tail>),
+    Taken,
+    Failed,
+}
+
+impl Relay {
+    fn new(count: usize) -> Relay {
+        Relay {
+            slots: Mutex::new((0..count).map(|_| Slot::Waiting).collect()),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// The tail of chunk `i - 1`, once it is joined.
+    fn take(&self, i: usize) -> Result<Tail, PdfError> {
+        let Some(before) = i.checked_sub(1) else {
+            return Ok(Tail::default());
+        };
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match slots
+                .get_mut(before)
+                .map(|s| std::mem::replace(s, Slot::Taken))
+            {
+                Some(Slot::Ready(tail)) => return Ok(*tail),
+                Some(Slot::Waiting) => {
+                    slots[before] = Slot::Waiting;
+                    slots = self.changed.wait(slots).unwrap_or_else(|e| e.into_inner());
+                }
+                _ => {
+                    return Err(PdfError::Layout(format!(
+                        "body chunk {before} failed, so chunk {i} cannot follow it"
+                    )));
+                }
+            }
+        }
+    }
+
+    fn put(&self, i: usize, slot: Slot) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slots.get_mut(i) {
+            *s = slot;
+        }
+        self.changed.notify_all();
+    }
+}
+
+/// Chunk `i`'s turn in the relay: unless its tail is handed on, it fails (also when the
+/// worker panics), so the chunk after it never waits in vain.
+struct Turn<'r> {
+    relay: &'r Relay,
+    i: usize,
+    done: bool,
+}
+
+impl Turn<'_> {
+    fn hand_on(&mut self, tail: Tail) {
+        self.relay.put(self.i, Slot::Ready(Box::new(tail)));
+        self.done = true;
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.relay.put(self.i, Slot::Failed);
+        }
+    }
+}
+
 /// Lays out the body chunks on the workers, each taking the next chunk as soon as it is
-/// done with one (no round waits for its slowest chunk), and writes each as PDF at once.
-/// typst's caches are evicted after every chunk, so memory stays that of one chunk per
-/// worker.
+/// done with one (no round waits for its slowest chunk), joins each to the one before and
+/// writes it as PDF at once. typst's caches are evicted after every chunk, so memory stays
+/// that of one chunk per worker.
 fn layout_body(
     template: &Template<'_>,
     chunks: Vec<Vec<u8>>,
@@ -236,6 +322,7 @@ fn layout_body(
     let count = chunks.len();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    let relay = Relay::new(count);
     let finished = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers().min(count))
             .map(|_| {
@@ -244,13 +331,28 @@ fn layout_body(
                     while !failed.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(data) = chunks.get(i) else { break };
+                        let mut turn = Turn {
+                            relay: &relay,
+                            i,
+                            done: false,
+                        };
                         let part = Part::Body {
                             chunk: i,
                             chunks: count,
                         };
                         let result =
                             layout(template, Bytes::new(data.clone()), part.to_json(), opts)
-                                .and_then(|doc| finish_part(doc, furniture, opts));
+                                .and_then(|doc| {
+                                    let info = doc.info().clone();
+                                    // Dropped so the pages' frames are not shared and stamping
+                                    // does not copy them.
+                                    let pages = doc.pages().to_vec();
+                                    drop(doc);
+                                    let joined = join::join(relay.take(i)?, pages, i + 1 == count);
+                                    turn.hand_on(joined.tail);
+                                    finish_part(joined.pages, info, furniture, opts)
+                                });
+                        drop(turn);
                         // Evicting while another worker lays out only costs that worker reuse.
                         comemo::evict(0);
                         failed.fetch_or(result.is_err(), Ordering::Relaxed);
@@ -289,59 +391,94 @@ fn layout_body(
     Ok(done)
 }
 
-/// Reads what the merge needs from a laid-out part, stamps the furniture onto its pages
-/// and writes it as PDF.
-fn finish_part(doc: PagedDocument, furniture: &Frame, opts: &Options) -> Result<PartPdf, PdfError> {
-    let introspector = doc.introspector();
-    let anchors = match Label::new(PicoStr::intern(ANCHOR_LABEL)) {
-        Some(label) => introspector
-            .query(&Selector::Label(label))
-            .iter()
-            .filter_map(|elem| {
-                let meta = elem.to_packed::<MetadataElem>()?;
-                let key = match &meta.value {
-                    Value::Str(s) => s.to_string(),
-                    other => other.repr().to_string(),
-                };
-                let pos = introspector.position(elem.location()?)?;
-                Some((key, pos.page.get(), pos.point.y.to_pt()))
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let headings = introspector
-        .query(&HeadingElem::ELEM.select())
-        .iter()
-        .filter_map(|elem| {
-            let heading = elem.to_packed::<HeadingElem>()?;
-            let styles = StyleChain::default();
-            let bookmarked = heading
-                .bookmarked
-                .get(styles)
-                .unwrap_or_else(|| heading.outlined.get(styles));
-            let pos = introspector.position(elem.location()?)?;
-            bookmarked.then(|| Heading {
-                // One line in the outline, even for a heading laid out on several.
-                title: heading
-                    .body
-                    .plain_text()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                level: heading.resolve_level(styles).get(),
-                page: pos.page.get(),
-                y: pos.point.y.to_pt(),
-            })
-        })
-        .collect();
+/// Where the anchors (`#metadata("key") <ec-anchor>`) and bookmarked headings of a page
+/// start, read from the introspection tags typst left in its frames (they move with their
+/// content when the join cuts pages again).
+fn collect_marks(
+    frame: &Frame,
+    ts: Transform,
+    page: usize,
+    anchors: &mut Vec<(String, usize, f64)>,
+    headings: &mut Vec<Heading>,
+) {
+    let anchor = Label::new(PicoStr::intern(ANCHOR_LABEL));
+    for (pos, item) in frame.items() {
+        match item {
+            FrameItem::Group(group) => {
+                let ts = ts
+                    .pre_concat(Transform::translate(pos.x, pos.y))
+                    .pre_concat(group.transform);
+                collect_marks(&group.frame, ts, page, anchors, headings);
+            }
+            FrameItem::Tag(Tag::Start(elem, _)) => {
+                let y = pos.transform(ts).y.to_pt();
+                if let Some(meta) = elem.to_packed::<MetadataElem>()
+                    && elem.label().is_some()
+                    && elem.label() == anchor
+                {
+                    let key = match &meta.value {
+                        Value::Str(s) => s.to_string(),
+                        other => other.repr().to_string(),
+                    };
+                    anchors.push((key, page, y));
+                }
+                if let Some(heading) = elem.to_packed::<HeadingElem>() {
+                    let styles = StyleChain::default();
+                    let bookmarked = heading
+                        .bookmarked
+                        .get(styles)
+                        .unwrap_or_else(|| heading.outlined.get(styles));
+                    if bookmarked {
+                        headings.push(Heading {
+                            // One line in the outline, even for a heading laid out on several.
+                            title: heading
+                                .body
+                                .plain_text()
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            level: heading.resolve_level(styles).get(),
+                            page,
+                            y,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads what the merge needs from a part's pages, stamps the furniture onto them and
+/// writes them as PDF. A part may have no page left (a short chunk handed all of it on).
+fn finish_part(
+    mut pages: Vec<Page>,
+    info: DocumentInfo,
+    furniture: &Frame,
+    opts: &Options,
+) -> Result<PartPdf, PdfError> {
+    let mut anchors = Vec::new();
+    let mut headings = Vec::new();
     let mut links = Vec::new();
-    for (i, page) in doc.pages().iter().enumerate() {
+    for (i, page) in pages.iter().enumerate() {
+        collect_marks(
+            &page.frame,
+            Transform::identity(),
+            i + 1,
+            &mut anchors,
+            &mut headings,
+        );
         collect_links(&page.frame, Transform::identity(), i + 1, &mut links);
     }
-    let info = doc.info().clone();
-    let mut pages: Vec<_> = doc.pages().to_vec();
-    // Dropped first so the pages' frames are not shared and stamping does not copy them.
-    drop(doc);
+    if pages.is_empty() {
+        return Ok(PartPdf {
+            pdf: lopdf::Document::new(),
+            pages: 0,
+            anchors,
+            headings,
+            links,
+        });
+    }
     for page in &mut pages {
         page.frame.push(
             Point::zero(),

@@ -249,8 +249,10 @@ const PARTS: &str = r#"
   }
   for _ in range(1, data.front_pages) { pagebreak() }
 } else {
-  for (i, key) in data.keys.enumerate() {
-    if i > 0 { pagebreak() }
+  for key in data.keys {
+    // Every section starts a page, also where the assembly joins the chunks.
+    pagebreak(weak: true)
+    [#metadata("break") <ec-break>]
     v(3cm)
     heading[Section #key #metadata(key) <ec-anchor>]
     [Body of #key]

@@ -26,10 +26,6 @@ pub(super) enum Item<'a> {
         label: String,
         detail: Option<String>,
     },
-    /// Repeats the label of a group cut across chunks (not a heading: no second anchor).
-    Continued {
-        label: String,
-    },
     Finding(FindingData<'a>),
     Rule(RuleData<'a>),
     Verdict(VerdictRow<'a>),
@@ -44,7 +40,7 @@ impl Item<'_> {
         const ENTRY: usize = 60;
         let len = |s: Option<&str>| s.map_or(0, str::len);
         match self {
-            Item::Group { .. } | Item::Continued { .. } => 0,
+            Item::Group { .. } => 0,
             Item::Finding(f) => {
                 ENTRY
                     + f.head.len()
@@ -105,8 +101,8 @@ pub(super) fn chunk_size(total: usize) -> usize {
 
 /// Cuts the body into chunks of about [`chunk_size`] weight each: the k-th cut falls
 /// near k × size, at a group start when one is within a tenth of a chunk of it, else
-/// inside the group (the next chunk then opens with a "continued" line). Equal chunks
-/// keep the workers of a round busy equally long.
+/// inside the group (`ec-pdf` joins the chunks on the same page, so the reader sees no
+/// cut). Equal chunks keep the workers of a round busy equally long.
 pub(super) fn split(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
     let total: usize = items.iter().map(Item::weight).sum();
     let size = chunk_size(total);
@@ -115,7 +111,6 @@ pub(super) fn split(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
     let mut current: Vec<Item> = Vec::new();
     let mut done = 0;
     let mut next = size;
-    let mut open: Option<String> = None;
     for item in items {
         // The last chunk takes the rest, however the cuts before it fell.
         let cut = next < total
@@ -126,16 +121,6 @@ pub(super) fn split(items: Vec<Item<'_>>) -> Vec<Vec<Item<'_>>> {
         if cut && !current.is_empty() {
             chunks.push(std::mem::take(&mut current));
             next += size;
-            if !matches!(item, Item::Group { .. })
-                && let Some(label) = &open
-            {
-                current.push(Item::Continued {
-                    label: label.clone(),
-                });
-            }
-        }
-        if let Item::Group { label, .. } = &item {
-            open = Some(label.clone());
         }
         done += item.weight();
         current.push(item);
