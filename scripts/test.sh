@@ -37,6 +37,8 @@ fi
 stamp=tests/node/node_modules/.exportcenter-lock
 if ! cmp -s tests/node/package-lock.json "$stamp"; then
   npm ci --prefix tests/node --no-audit --no-fund --loglevel=error > /dev/null
+  # The Multitool's own install script does this; an npm that skips install scripts would not.
+  chmod u+x tests/node/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
   cp tests/node/package-lock.json "$stamp"
 fi
 export EC_NODE_MODULES="$root/tests/node/node_modules"
