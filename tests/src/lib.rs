@@ -148,6 +148,105 @@ pub fn node_module_bin(name: &str) -> PathBuf {
 }
 
 /// `exportctl serve` as a child process on an ephemeral port.
+/// Runs `tests/python/<script>` with [`python`] on `args` and returns its stdout; fails
+/// the test with everything it printed unless it exits 0.
+pub fn python_check<I, A>(script: &str, args: I) -> String
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let out = std::process::Command::new(python())
+        .arg(repo_root().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The text of a PDF as poppler's `pdftotext` extracts it (poppler-utils; the test command
+/// installs it).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, pdf).expect("write PDF");
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils; scripts/test.sh installs it)");
+    assert!(out.status.success(), "pdftotext failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every real scanner report (Trivy, Grype) and the hand-made Grype ones: the documents the
+/// field-by-field tests read.
+pub fn scanner_documents() -> Vec<PathBuf> {
+    let mut files = fixtures("trivy");
+    files.extend(fixtures("grype"));
+    files.extend(handmade("grype"));
+    files
+}
+
+/// The snapshot `exportctl render` would build of one document for a scan report in
+/// `format`, at a fixed time.
+pub fn offline_snapshot(doc: &Path, format: ec_domain::Format) -> ec_domain::snapshot::Snapshot {
+    let req = ec_pipeline::offline::OfflineRequest::new(
+        ec_domain::ExportType::ScanReport,
+        format,
+        time::macros::datetime!(2025-03-04 05:06:07 UTC),
+    );
+    let bytes = std::fs::read(doc).unwrap_or_else(|e| panic!("{}: {e}", doc.display()));
+    ec_pipeline::offline::snapshot_from_documents(&[bytes], &req)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", doc.display()))
+}
+
+/// The embedded stack in this process, for tests that go through the API.
+pub mod embedded {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use exportctl::client::Client;
+    use exportctl::stack::{Stack, StackConfig};
+
+    /// Starts a stack on a loopback port with `secret` as its HS256 secret, and a client of
+    /// `tenant` with `scopes`.
+    pub async fn start(dir: &Path, secret: &str, tenant: &str, scopes: &str) -> (Stack, Client) {
+        let env = [("EXPORTCENTER_JWT_SECRET", secret)];
+        let addr = "127.0.0.1:0".parse().expect("loopback");
+        let cfg = StackConfig::from_env(&env, addr, dir.join("data")).expect("config");
+        let stack = Stack::start(cfg, &env)
+            .await
+            .expect("start the embedded stack");
+        let token =
+            ec_api::auth::mint(secret.as_bytes(), "alice", tenant, scopes, 3600).expect("mint");
+        let client = Client::new(&stack.base_url, &token, tenant).expect("client");
+        (stack, client)
+    }
+
+    /// Requests the export, waits for `export.ready` over the WebSocket and downloads the
+    /// report.
+    pub async fn export_report(client: &Client, request: &serde_json::Value) -> bytes::Bytes {
+        let mut events = client.events().await.expect("WebSocket");
+        let job = client.create_export(request, None).await.expect("export");
+        let id = job.export_id.to_string();
+        let finals = events
+            .wait_all(std::slice::from_ref(&id), Duration::from_secs(120), |_| {})
+            .await
+            .expect("readiness");
+        assert_eq!(finals[&id]["type"], "export.ready", "{}", finals[&id]);
+        client
+            .download(&job.export_id, "report")
+            .await
+            .expect("download")
+    }
+}
+
 pub mod serve {
     use std::io::{BufRead, BufReader};
     use std::path::Path;

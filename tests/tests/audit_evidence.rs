@@ -4,31 +4,16 @@
 //! tool and its version; the policy's thresholds; and no sealed-bundle manifest for an
 //! offline render, which is never sealed.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use time::macros::datetime;
 
 use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
 use ec_pipeline::offline::{InputDocument, OfflineRequest, render_documents};
-use ec_tests::repo_root;
-use exportctl::client::Client;
-use exportctl::stack::{Stack, StackConfig};
+use ec_tests::{embedded, repo_root};
 
+/// The PDF's text without whitespace: long lines and table cells break anywhere.
 fn pdf_text(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils; scripts/test.sh installs it)");
-    assert!(out.status.success());
-    // Without whitespace: long lines and table cells break anywhere.
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .collect()
+    ec_tests::pdf_text(pdf).split_whitespace().collect()
 }
 
 const TRIVY: &str = "tests/fixtures/real/trivy/trivy-golden_alpine-310.json";
@@ -76,11 +61,8 @@ const SECRET: &str = "audit-evidence-test-secret-0123456789";
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_uploaded_file_name_reaches_the_audit_report() {
     let dir = tempfile::tempdir().unwrap();
-    let env = [("EXPORTCENTER_JWT_SECRET", SECRET)];
-    let cfg =
-        StackConfig::from_env(&env, "127.0.0.1:0".parse().unwrap(), dir.path().join("d")).unwrap();
-    let stack = Stack::start(cfg, &env).await.unwrap();
     let scopes = "export:read export:write scan:write";
+    let (stack, client) = embedded::start(dir.path(), SECRET, "acme", scopes).await;
     let token = ec_api::auth::mint(SECRET.as_bytes(), "alice", "acme", scopes, 3600).unwrap();
     let bytes = std::fs::read(repo_root().join(TRIVY)).unwrap();
     let receipt: Value = reqwest::Client::new()
@@ -101,17 +83,8 @@ async fn an_uploaded_file_name_reaches_the_audit_report() {
         .unwrap();
     let scan_id = receipt["scan_id"].as_str().unwrap().to_string();
 
-    let client = Client::new(&stack.base_url, &token, "acme").unwrap();
-    let mut events = client.events().await.unwrap();
     let req = json!({"type": "audit_bundle", "format": "pdf", "scope": {"scan_ids": [scan_id]}});
-    let job = client.create_export(&req, None).await.unwrap();
-    let id = job.export_id.to_string();
-    let finals = events
-        .wait_all(std::slice::from_ref(&id), Duration::from_secs(120), |_| {})
-        .await
-        .unwrap();
-    assert_eq!(finals[&id]["type"], "export.ready", "{}", finals[&id]);
-    let text = pdf_text(&client.download(&job.export_id, "report").await.unwrap());
+    let text = pdf_text(&embedded::export_report(&client, &req).await);
     assert!(text.contains("alpinescan—2021.json"), "the filename* name");
     assert!(text.contains(&ec_domain::ids::sha256_hex(&bytes)));
     assert!(text.contains(&bytes.len().to_string()));

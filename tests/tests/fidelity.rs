@@ -5,32 +5,18 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::macros::datetime;
 
+use ec_domain::Format;
 use ec_domain::scan::Finding;
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{ExportType, Format};
-use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
-use ec_tests::{fixtures, handmade, python};
-
-const AT: OffsetDateTime = datetime!(2025-03-04 05:06:07 UTC);
+use ec_tests::{handmade, offline_snapshot, python, scanner_documents};
 
 fn documents() -> Vec<PathBuf> {
-    let mut files = fixtures("trivy");
-    files.extend(fixtures("grype"));
-    files.extend(handmade("grype"));
-    files
+    scanner_documents()
 }
 
 fn snapshot(doc: &Path, format: Format) -> Snapshot {
-    let req = {
-        let mut r = OfflineRequest::new(ExportType::ScanReport, format, AT);
-        r.template = None;
-        r
-    };
-    let bytes = std::fs::read(doc).expect("read fixture");
-    snapshot_from_documents(&[bytes], &req).unwrap_or_else(|e| panic!("{}: {e:?}", doc.display()))
+    offline_snapshot(doc, format)
 }
 
 /// The fields checked, each with how to tell that a parsed finding carries it.

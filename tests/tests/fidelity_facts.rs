@@ -5,33 +5,14 @@
 //! and each finding that carries one shows it in the detailed PDF, with its first reference.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
-use time::macros::datetime;
 
+use ec_domain::Format;
 use ec_domain::scan::Finding;
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{ExportType, Format};
-use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
-use ec_tests::{fixtures, handmade};
-
-fn documents() -> Vec<PathBuf> {
-    let mut files = fixtures("trivy");
-    files.extend(fixtures("grype"));
-    files.extend(handmade("grype"));
-    files
-}
-
-fn snapshot(doc: &Path, format: Format) -> Snapshot {
-    let req = OfflineRequest::new(
-        ExportType::ScanReport,
-        format,
-        datetime!(2025-03-04 05:06:07 UTC),
-    );
-    let bytes = std::fs::read(doc).expect("read fixture");
-    snapshot_from_documents(&[bytes], &req).unwrap_or_else(|e| panic!("{}: {e:?}", doc.display()))
-}
+use ec_tests::{offline_snapshot, pdf_text, scanner_documents};
 
 type Has = fn(&Finding) -> bool;
 type InCycloneDx = fn(&Value) -> bool;
@@ -92,15 +73,15 @@ fn ids_with(snap: &Snapshot, has: Has) -> BTreeSet<String> {
 }
 
 fn render(doc: &Path, format: Format) -> Vec<u8> {
-    ec_render::render(&snapshot(doc, format)).unwrap_or_else(|e| panic!("{format}: {e}"))
+    ec_render::render(&offline_snapshot(doc, format)).unwrap_or_else(|e| panic!("{format}: {e}"))
 }
 
 #[test]
 fn dates_epss_kev_and_vectors_survive_into_sarif_and_cyclonedx() {
     let mut totals = vec![0; FACTS.len()];
-    for doc in documents() {
+    for doc in scanner_documents() {
         let name = doc.display().to_string();
-        let snap = snapshot(&doc, Format::Sarif);
+        let snap = offline_snapshot(&doc, Format::Sarif);
         let sarif: Value = serde_json::from_slice(&render(&doc, Format::Sarif)).unwrap();
         let rules: Vec<&Value> = sarif["runs"]
             .as_array()
@@ -157,19 +138,11 @@ fn count_followed_by_digit(text: &str, word: &str) -> usize {
 
 #[test]
 fn the_detailed_pdf_shows_each_findings_dates_epss_vectors_and_references() {
-    let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
-    for doc in documents() {
+    for doc in scanner_documents() {
         let name = doc.display().to_string();
-        let snap = snapshot(&doc, Format::Pdf);
-        let path = dir.path().join("r.pdf");
-        std::fs::write(&path, render(&doc, Format::Pdf)).unwrap();
-        let out = std::process::Command::new("pdftotext")
-            .arg(&path)
-            .arg("-")
-            .output()
-            .expect("pdftotext (poppler-utils; scripts/test.sh installs it)");
-        let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+        let snap = offline_snapshot(&doc, Format::Pdf);
+        let text = pdf_text(&render(&doc, Format::Pdf)).replace('\n', " ");
         let count = |has: Has| findings(&snap).filter(|f| has(f)).count();
         assert_eq!(
             count_followed_by_digit(&text, "published "),

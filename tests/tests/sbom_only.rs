@@ -10,7 +10,7 @@ use time::macros::datetime;
 
 use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
 use ec_pipeline::offline::{InputDocument, OfflineRequest, render_documents};
-use ec_tests::{fixtures, repo_root};
+use ec_tests::{fixtures, pdf_text, repo_root};
 
 fn render(path: &Path, t: ExportType, f: Format, template: Option<BuiltinTemplate>) -> Vec<u8> {
     let mut req = OfflineRequest::new(t, f, datetime!(2025-01-01 00:00:00 UTC));
@@ -20,19 +20,6 @@ fn render(path: &Path, t: ExportType, f: Format, template: Option<BuiltinTemplat
         bytes: std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     };
     render_documents(&[doc], &req).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
-}
-
-fn pdf_text(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils; scripts/test.sh installs it)");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

@@ -12,7 +12,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -20,9 +19,7 @@ use ec_domain::filters::Filters;
 use ec_domain::scan::Severity;
 use ec_domain::{ExportType, Format};
 use ec_pipeline::offline::{InputDocument, OfflineRequest, render_documents};
-use ec_tests::{fixtures, node, python, repo_root};
-use exportctl::client::Client;
-use exportctl::stack::{Stack, StackConfig};
+use ec_tests::{embedded, fixtures, node, python_check, repo_root};
 use time::macros::datetime;
 
 fn doc(path: &Path) -> InputDocument {
@@ -60,34 +57,19 @@ fn schema(name: &str) -> String {
 }
 
 fn validate_openvex(files: &[PathBuf]) {
-    let mut cmd = std::process::Command::new(python());
-    cmd.arg(repo_root().join("tests/python/validate_json.py"))
-        .arg(schema("openvex_json_schema.json"))
-        .args(files);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let mut args = vec![schema("openvex_json_schema.json")];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    python_check("validate_json.py", args);
 }
 
 /// The CSAF 2.0 schema (with the CVSS schemas it references) and the BSI validator's
 /// schema and mandatory tests.
 fn validate_csaf(files: &[PathBuf]) {
-    let out = std::process::Command::new(python())
-        .arg(repo_root().join("tests/python/validate_json.py"))
-        .arg(schema("csaf_json_schema-2.0.json"))
-        .args(files)
-        .arg("--refs")
-        .args(["cvss-v2.0.json", "cvss-v3.0.json", "cvss-v3.1.json"].map(schema))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let mut args = vec![schema("csaf_json_schema-2.0.json")];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    args.push("--refs".into());
+    args.extend(["cvss-v2.0.json", "cvss-v3.0.json", "cvss-v3.1.json"].map(schema));
+    python_check("validate_json.py", args);
     let out = node()
         .arg(repo_root().join("tests/node/csaf_validate.mjs"))
         .args(files)
@@ -203,17 +185,7 @@ fn vex_documents_alone_convert_to_openvex_csaf_and_cyclonedx_keeping_every_state
     }
     validate_openvex(&openvex);
     validate_csaf(&csaf);
-    let out = std::process::Command::new(python())
-        .arg(repo_root().join("tests/python/check_cyclonedx.py"))
-        .args(&cdx)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    python_check("check_cyclonedx.py", &cdx);
 
     // Other types say why VEX alone is not enough.
     let mut req = OfflineRequest::new(
@@ -407,34 +379,11 @@ fn filters_keep_the_same_findings_in_every_format_and_say_so() {
 
 const SECRET: &str = "vex-exports-test-secret-0123456789";
 
-async fn export(client: &Client, req: Value) -> bytes::Bytes {
-    let mut events = client.events().await.unwrap();
-    let job = client.create_export(&req, None).await.unwrap();
-    let id = job.export_id.to_string();
-    let finals = events
-        .wait_all(std::slice::from_ref(&id), Duration::from_secs(120), |_| {})
-        .await
-        .unwrap();
-    assert_eq!(finals[&id]["type"], "export.ready", "{}", finals[&id]);
-    client.download(&job.export_id, "report").await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_baseline_marks_findings_new_or_unchanged_and_lists_the_fixed() {
     let dir = tempfile::tempdir().unwrap();
-    let env = [("EXPORTCENTER_JWT_SECRET", SECRET)];
-    let cfg =
-        StackConfig::from_env(&env, "127.0.0.1:0".parse().unwrap(), dir.path().join("d")).unwrap();
-    let stack = Stack::start(cfg, &env).await.unwrap();
-    let token = ec_api::auth::mint(
-        SECRET.as_bytes(),
-        "alice",
-        "acme",
-        "export:read export:write scan:write",
-        3600,
-    )
-    .unwrap();
-    let client = Client::new(&stack.base_url, &token, "acme").unwrap();
+    let scopes = "export:read export:write scan:write";
+    let (stack, client) = embedded::start(dir.path(), SECRET, "acme", scopes).await;
 
     // The baseline: the same report without its first three vulnerabilities, and with one
     // that the current scan no longer has.
@@ -466,7 +415,8 @@ async fn a_baseline_marks_findings_new_or_unchanged_and_lists_the_fixed() {
         "scope": {"scan_ids": [scan.scan_id]},
         "options": {"baseline": {"scan_ids": [baseline.scan_id]}}})
     };
-    let report: Value = serde_json::from_slice(&export(&client, req("json")).await).unwrap();
+    let report: Value =
+        serde_json::from_slice(&embedded::export_report(&client, &req("json")).await).unwrap();
     let findings = report["findings"].as_array().unwrap();
     let new: BTreeSet<(String, String)> = findings
         .iter()
@@ -503,7 +453,8 @@ async fn a_baseline_marks_findings_new_or_unchanged_and_lists_the_fixed() {
             .contains(baseline.scan_id.as_str())
     );
 
-    let sarif: Value = serde_json::from_slice(&export(&client, req("sarif")).await).unwrap();
+    let sarif: Value =
+        serde_json::from_slice(&embedded::export_report(&client, &req("sarif")).await).unwrap();
     let states: Vec<&str> = sarif["runs"]
         .as_array()
         .unwrap()
@@ -525,7 +476,7 @@ async fn a_baseline_marks_findings_new_or_unchanged_and_lists_the_fixed() {
         "CVE-2099-0001"
     );
 
-    let csv = export(&client, req("csv")).await;
+    let csv = embedded::export_report(&client, &req("csv")).await;
     let mut reader = csv::Reader::from_reader(csv.as_ref());
     let delta_at = reader
         .headers()
@@ -553,10 +504,13 @@ async fn a_baseline_marks_findings_new_or_unchanged_and_lists_the_fixed() {
         .err()
         .unwrap();
     assert!(e.to_string().contains("scope.scan_ids"), "{e}");
-    let ov: Value = serde_json::from_slice(&export(&client, only("vex", "openvex")).await).unwrap();
+    let ov: Value =
+        serde_json::from_slice(&embedded::export_report(&client, &only("vex", "openvex")).await)
+            .unwrap();
     assert_eq!(ov["statements"].as_array().unwrap().len(), 3, "{ov}");
     let report: Value =
-        serde_json::from_slice(&export(&client, only("vex", "json")).await).unwrap();
+        serde_json::from_slice(&embedded::export_report(&client, &only("vex", "json")).await)
+            .unwrap();
     assert_eq!(report["vex_documents"][0]["id"], vex.scan_id.as_str());
     assert_eq!(report["vex_documents"][0]["statements"], 3);
 

@@ -19,7 +19,6 @@ use cyclonedx_bom::models::bom::{Bom, SpecVersion, UrnUuid};
 use cyclonedx_bom::models::component::{Classification, Component as CdxComponent, Components};
 use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
 use cyclonedx_bom::models::metadata::Metadata;
-use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::Tools;
 use cyclonedx_bom::prelude::DateTime;
 
@@ -30,7 +29,9 @@ use crate::RenderError;
 use crate::common::identity::{TOOL_NAME, document_digest, urn_uuid};
 use crate::common::inventory::Inventory;
 use crate::view::{FindingRow, ReportView};
-use components::{artifact_component, export_ref, library_component, scan_ref, tools};
+use components::{
+    artifact_component, export_properties, export_ref, library_component, scan_ref, tools,
+};
 use vulnerabilities::{vulnerability, vulnerability_groups};
 use writer::{JSON_RESERVE, valid, write_one, write_with_vulnerabilities};
 
@@ -117,11 +118,7 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             manufacture: None,
             supplier: None,
             licenses: None,
-            properties: Some(Properties(vec![
-                Property::new("exportcenter:export_id", &view.snapshot.export_id),
-                Property::new("exportcenter:export_type", export_type.as_str()),
-                Property::new("exportcenter:tenant", &view.snapshot.tenant_id),
-            ])),
+            properties: Some(export_properties(view.snapshot)),
             lifecycles: None,
         }),
         components: Some(Components(

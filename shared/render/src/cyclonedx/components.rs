@@ -20,6 +20,18 @@ pub(super) fn export_ref(export_id: &str) -> String {
     format!("exportcenter:export/{export_id}")
 }
 
+/// The BOM's own properties: which export, of which type, for which tenant.
+pub(super) fn export_properties(snap: &ec_domain::snapshot::Snapshot) -> Properties {
+    Properties(vec![
+        Property::new("exportcenter:export_id", &snap.export_id),
+        Property::new(
+            "exportcenter:export_type",
+            snap.request.export_type.as_str(),
+        ),
+        Property::new("exportcenter:tenant", &snap.tenant_id),
+    ])
+}
+
 pub(super) fn scan_ref(scan_id: &str) -> String {
     format!("exportcenter:scan/{scan_id}")
 }

@@ -6,7 +6,6 @@
 use cyclonedx_bom::models::bom::{Bom, SpecVersion, UrnUuid};
 use cyclonedx_bom::models::component::{Classification, Component as CdxComponent, Components};
 use cyclonedx_bom::models::metadata::Metadata;
-use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::vulnerability::{Vulnerabilities, Vulnerability};
 use cyclonedx_bom::models::vulnerability_source::VulnerabilitySource;
 use cyclonedx_bom::models::vulnerability_target::{VulnerabilityTarget, VulnerabilityTargets};
@@ -15,7 +14,7 @@ use cyclonedx_bom::prelude::{DateTime, NormalizedString, Purl, Uri};
 use ec_domain::scan::VexStatement;
 
 use super::analysis::analysis;
-use super::components::export_ref;
+use super::components::{export_properties, export_ref};
 use super::encode_err;
 use super::writer::{JSON_RESERVE, valid, write_one};
 use crate::RenderError;
@@ -115,14 +114,7 @@ pub(super) fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             manufacture: None,
             supplier: None,
             licenses: None,
-            properties: Some(Properties(vec![
-                Property::new("exportcenter:export_id", &snap.export_id),
-                Property::new(
-                    "exportcenter:export_type",
-                    snap.request.export_type.as_str(),
-                ),
-                Property::new("exportcenter:tenant", &snap.tenant_id),
-            ])),
+            properties: Some(export_properties(snap)),
             lifecycles: None,
         }),
         components: Some(Components(
