@@ -52,7 +52,7 @@ fn finding_data<'a>(row: &FindingRow<'a>) -> FindingData<'a> {
 }
 
 /// How many references a finding entry prints; the data formats list them all.
-const REFERENCES_SHOWN: usize = 3;
+const REFERENCES_SHOWN: usize = 1;
 
 /// `CWE-79 · published … · EPSS … · nvd 3.1 CVSS:3.1/AV:N/…`, or `None` with nothing to say.
 fn more(f: &Finding) -> Option<String> {
@@ -61,10 +61,12 @@ fn more(f: &Finding) -> Option<String> {
     if !facts.is_empty() {
         parts.push(facts);
     }
+    // A v3/v4 vector names its version (`CVSS:3.1/…`); a v2 vector does not.
     parts.extend(f.cvss.iter().filter_map(|c| {
-        c.vector
-            .as_ref()
-            .map(|v| format!("{} {} {v}", c.source, c.version))
+        c.vector.as_ref().map(|v| match v.starts_with("CVSS:") {
+            true => format!("{} {v}", c.source),
+            false => format!("{} {} {v}", c.source, c.version),
+        })
     }));
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
@@ -133,12 +135,16 @@ pub(super) fn items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
     let mut packages = 0;
     // Vulnerability id → where its description was printed, within the current artifact.
     let mut described: HashMap<&str, &Finding> = HashMap::new();
+    // Vulnerability id → the facts and references last printed for it in this artifact:
+    // scanners repeat them for every package a vulnerability hits, the report once.
+    let mut told: HashMap<&str, (Option<String>, Option<String>)> = HashMap::new();
     by_scan(view, |scan_index, first, row| {
         let f = row.finding;
         if first {
             items.push(artifact_group(scan_index, row.scan));
             package = None;
             described.clear();
+            told.clear();
         }
         let same = package.is_some_and(|(i, p)| {
             i == scan_index
@@ -164,6 +170,13 @@ pub(super) fn items<'a>(view: &ReportView<'a>) -> Vec<Item<'a>> {
             package = Some((scan_index, f));
         }
         let mut data = finding_data(row);
+        let facts = (data.more.clone(), data.references.clone());
+        if told.get(f.vulnerability_id.as_str()) == Some(&facts) {
+            data.more = None;
+            data.references = None;
+        } else {
+            told.insert(&f.vulnerability_id, facts);
+        }
         if f.description.is_some() {
             match described.get(f.vulnerability_id.as_str()) {
                 Some(at) if at.description == f.description => {
