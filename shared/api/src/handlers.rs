@@ -135,7 +135,13 @@ pub async fn download(
 }
 
 pub async fn ingest_scan(a: Authed<ScanWrite>, headers: HeaderMap, body: Body) -> ApiResult {
-    let bytes = json_body(&headers, body, a.limits.scan_bytes).await?;
+    // The limit holds for the decompressed document; a compressed body is no larger either.
+    let encoding = crate::encoding::Encoding::of(&headers)?;
+    let raw = json_body(&headers, body, a.limits.scan_bytes).await?;
+    let limit = a.limits.scan_bytes;
+    let bytes = tokio::task::spawn_blocking(move || crate::encoding::decode(encoding, raw, limit))
+        .await
+        .map_err(|e| ApiError::internal(format!("decompression stopped: {e}")))??;
     let name = crate::extract::upload_file_name(&headers);
     let receipt = a.app.scans.ingest(&a.caller, &bytes, name).await?;
     let location = format!("/api/v1/scans/{}", receipt.scan_id);

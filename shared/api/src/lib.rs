@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod encoding;
 pub mod error;
 pub mod extract;
 mod handlers;
