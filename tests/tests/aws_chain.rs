@@ -300,6 +300,10 @@ async fn the_whole_chain_on_the_emulator() {
     // What export-api, export-gather/render/seal, export-notify and export-schedule build.
     let aws = Aws::from_env().await.unwrap();
     let mut ports = aws.ports().unwrap();
+    // As export-render's main does: only that function renders.
+    ports.renderer = Arc::new(
+        ec_adapters::renderer::LocalRenderer::from_env(&ec_pipeline::settings::ProcessEnv).unwrap(),
+    );
     let recording = Arc::new(Recording {
         inner: ports.push.clone(),
         sent: Mutex::new(Vec::new()),

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ec_lambda::run::stage(ec_domain::messages::QueueName::Gather).await
+    ec_lambda::run::stage(ec_domain::messages::QueueName::Gather, None).await
 }

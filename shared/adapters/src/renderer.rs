@@ -1,5 +1,8 @@
 //! The [`ReportRenderer`] both stacks use: built-in templates render in process
-//! (`ec_render`), a tenant's custom template in the [`sandbox`](crate::sandbox) child.
+//! (`ec_render`), a tenant's custom template in the [`sandbox`](crate::sandbox) child. And
+//! [`RendersElsewhere`], the renderer of every Lambda function but export-render: holding
+//! no reference to `ec_render::render`, their binaries link no typst, however the workspace
+//! is built (feature unification turns `ec-render/pdf` on for all of them).
 
 use ec_domain::StageError;
 use ec_domain::env::{ConfigError, Env, parse_var};
@@ -44,5 +47,19 @@ impl ReportRenderer for LocalRenderer {
         } else {
             ec_render::render(&snapshot).map_err(|e| StageError::permanent(e.code(), e.to_string()))
         }
+    }
+}
+
+/// The renderer of a function that does not render (gather, seal, api, notify, schedule):
+/// a render message that reached it is a deployment error, failed for good.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RendersElsewhere;
+
+impl ReportRenderer for RendersElsewhere {
+    fn render(&self, _snapshot: Snapshot) -> Result<Vec<u8>, StageError> {
+        Err(StageError::permanent(
+            ec_domain::StageCode::RenderUnsupported,
+            "this function does not render reports: render messages go to export-render",
+        ))
     }
 }

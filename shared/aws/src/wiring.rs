@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
-use ec_adapters::renderer::LocalRenderer;
+use ec_adapters::renderer::RendersElsewhere;
 use ec_adapters::sources::Sources;
 use ec_domain::PortError;
 use ec_domain::env::{ConfigError, Env};
@@ -120,7 +120,9 @@ impl AwsAdapters {
             connections: self.connections(env)?,
             push: self.push(env)?,
             signer: signer(env)?,
-            renderer: Arc::new(LocalRenderer::from_env(env)?),
+            // export-render puts its own renderer in (ec_lambda::run::stage); nothing here
+            // references the in-process renderer, so no other function links typst.
+            renderer: Arc::new(RendersElsewhere),
             quotas: Arc::new(DynamoQuotas::new(
                 dynamo.clone(),
                 required_var(env, "EXPORTCENTER_QUOTAS_TABLE")?,

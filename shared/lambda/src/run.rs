@@ -6,14 +6,28 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
+use std::sync::Arc;
+
 use ec_domain::messages::QueueName;
+use ec_domain::ports::ReportRenderer;
+use ec_pipeline::Pipeline;
 
 use crate::aws::Aws;
 
 /// A queue-fed stage (gather, render), answering with partial batch responses.
-pub async fn stage(queue: QueueName) -> Result<(), Error> {
+/// `renderer` is export-render's (the only function that renders; the others pass `None`
+/// and so link no renderer).
+pub async fn stage(
+    queue: QueueName,
+    renderer: Option<Arc<dyn ReportRenderer>>,
+) -> Result<(), Error> {
     crate::init_tracing();
-    let stages = &Aws::from_env().await?.pipeline()?.stages;
+    let aws = Aws::from_env().await?;
+    let mut ports = aws.ports()?;
+    if let Some(r) = renderer {
+        ports.renderer = r;
+    }
+    let stages = &Pipeline::new(ports, aws.settings().clone()).stages;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, Error>(crate::sqs::handle_batch(stages, queue, event.payload).await)
     }))
