@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Cold start of each Lambda binary, measured locally: process start → first event handled.
+"""Cold start of each Lambda binary, measured locally: process start → first event handled,
+with the binary's size and the size of the zip Lambda is given (`bootstrap`, deflated).
 
 A minimal Lambda Runtime API on loopback hands each binary one event from events/ and times
 the moment its response (or error) arrives. Usage (after building each function on its own: `cargo build --release -p export-…`):
@@ -8,7 +9,7 @@ the moment its response (or error) arrives. Usage (after building each function 
 
 The environment comes from the env file (point AWS_ENDPOINT_URL at a running emulator).
 """
-import json, os, statistics, subprocess, sys, threading, time
+import io, json, os, statistics, subprocess, sys, threading, time, zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FUNCTIONS = {
@@ -61,7 +62,7 @@ def main():
     env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
     env.update(AWS_LAMBDA_FUNCTION_NAME="coldstart", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
                AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_STREAM_NAME="s", AWS_LAMBDA_LOG_GROUP_NAME="g")
-    print(f"{'function':<16} {'size MiB':>9} {'init→handled ms (median of %d)' % runs:>32}")
+    print(f"{'function':<16} {'size MiB':>9} {'zip MiB':>8} {'typst':>6} {'init→handled ms (median of %d)' % runs:>32}")
     for name, event in FUNCTIONS.items():
         path = os.path.join(bindir, name)
         if not os.path.exists(path):
@@ -80,7 +81,13 @@ def main():
                 sys.exit(f"{name}: no response within 30 s")
             samples.append((Runtime.done - t0) * 1000)
         size = os.path.getsize(path) / 2**20
-        print(f"{name:<16} {size:>9.1f} {statistics.median(samples):>32.1f}")
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as z:
+            z.write(path, "bootstrap")
+        zipped = len(packed.getvalue()) / 2**20
+        # Stripped binaries keep no symbols; typst's name survives in its panic messages.
+        typst = "yes" if b"typst" in open(path, "rb").read() else "no"
+        print(f"{name:<16} {size:>9.1f} {zipped:>8.1f} {typst:>6} {statistics.median(samples):>32.1f}")
 
 if __name__ == "__main__":
     main()
