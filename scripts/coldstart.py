@@ -5,7 +5,7 @@ with the binary's size and the size of the zip Lambda is given (`bootstrap`, def
 A minimal Lambda Runtime API on loopback hands each binary one event from events/ and times
 the moment its response (or error) arrives. Usage (after building each function on its own: `cargo build --release -p export-…`):
 
-    scripts/coldstart.py target/release events/local.env [runs]
+    scripts/coldstart.py target/release events/local.env [runs] [function ...]
 
 The environment comes from the env file (point AWS_ENDPOINT_URL at a running emulator).
 """
@@ -63,7 +63,10 @@ def main():
     env.update(AWS_LAMBDA_FUNCTION_NAME="coldstart", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512",
                AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_STREAM_NAME="s", AWS_LAMBDA_LOG_GROUP_NAME="g")
     print(f"{'function':<16} {'size MiB':>9} {'zip MiB':>8} {'typst':>6} {'init→handled ms (median of %d)' % runs:>32}")
+    only = sys.argv[4:]
     for name, event in FUNCTIONS.items():
+        if only and name not in only:
+            continue
         path = os.path.join(bindir, name)
         if not os.path.exists(path):
             print(f"{name:<16} {'not built':>9}")
