@@ -206,6 +206,65 @@ pub fn offline_snapshot(doc: &Path, format: ec_domain::Format) -> ec_domain::sna
         .unwrap_or_else(|e| panic!("{}: {e:?}", doc.display()))
 }
 
+/// What the PDF tests share: the snapshot of documents for a template, a render checked to
+/// be deterministic, and the command-line tools (qpdf, poppler) they read PDFs with.
+pub mod pdf {
+    use std::path::{Path, PathBuf};
+
+    use ec_domain::snapshot::Snapshot;
+    use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
+    use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
+
+    /// The snapshot `exportctl render` builds of `documents` for a PDF in `template`.
+    pub fn snapshot(documents: &[Vec<u8>], template: BuiltinTemplate) -> Snapshot {
+        let mut req = OfflineRequest::new(
+            ExportType::ScanReport,
+            Format::Pdf,
+            time::macros::datetime!(2024-12-29 10:30:00 UTC),
+        );
+        req.template = Some(TemplateName::Builtin(template));
+        snapshot_from_documents(documents, &req).unwrap_or_else(|e| panic!("snapshot: {e:?}"))
+    }
+
+    /// Renders twice, checks the bytes are identical and a PDF, and writes `dir/name.pdf`.
+    pub fn render(snap: &Snapshot, dir: &Path, name: &str) -> PathBuf {
+        let first = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let again = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            first == again,
+            "{name}: rendering twice gave different bytes"
+        );
+        assert!(first.starts_with(b"%PDF-"), "{name}: not a PDF");
+        let path = dir.join(format!("{name}.pdf"));
+        std::fs::write(&path, &first).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        path
+    }
+
+    /// Runs `program ARGS FILE` (`pdftotext` writes to stdout) and returns its stdout;
+    /// fails the test unless it exits 0.
+    pub fn tool(program: &str, args: &[&str], file: &Path) -> String {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .arg(file)
+            .args(if program == "pdftotext" {
+                &["-"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .unwrap_or_else(|e| panic!("running {program} (install qpdf and poppler-utils): {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?} {} failed ({}):\n{}\n{}",
+            file.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
 /// The embedded stack in this process, for tests that go through the API.
 pub mod embedded {
     use std::path::Path;

@@ -18,13 +18,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use ec_domain::BuiltinTemplate;
 use ec_domain::scan::{VexStatement, VexStatus};
-use ec_domain::snapshot::Snapshot;
-use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
-use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
 use ec_tests::fixtures;
+use ec_tests::pdf::{render as render_pdf, snapshot, tool};
 use serde_json::Value;
-use time::macros::datetime;
 
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
@@ -35,51 +33,6 @@ fn scanner_fixtures() -> Vec<PathBuf> {
     files.extend(fixtures("grype"));
     assert!(files.len() >= 2, "no Trivy/Grype fixtures found");
     files
-}
-
-fn snapshot(documents: &[Vec<u8>], template: BuiltinTemplate) -> Snapshot {
-    let req = {
-        let mut r = OfflineRequest::new(
-            ExportType::ScanReport,
-            Format::Pdf,
-            datetime!(2024-12-29 10:30:00 UTC),
-        );
-        r.template = Some(TemplateName::Builtin(template));
-        r
-    };
-    snapshot_from_documents(documents, &req).unwrap_or_else(|e| panic!("snapshot: {e:?}"))
-}
-
-/// Renders twice, checks the bytes are identical, and writes the file.
-fn render_pdf(snap: &Snapshot, dir: &Path, name: &str) -> PathBuf {
-    let first = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let again = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert!(
-        first == again,
-        "{name}: rendering twice gave different bytes"
-    );
-    assert!(first.starts_with(b"%PDF-"), "{name}: not a PDF");
-    let path = dir.join(format!("{name}.pdf"));
-    std::fs::write(&path, &first).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-    path
-}
-
-/// Runs a tool and returns its stdout; fails the test unless it exits 0.
-fn tool(program: &str, args: &[&str], file: &Path) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .arg(file)
-        .output()
-        .unwrap_or_else(|e| panic!("running {program} (install qpdf and poppler-utils): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} {} failed ({}):\n{}\n{}",
-        file.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `pdftotext ARGS FILE -`: what it writes to stdout.

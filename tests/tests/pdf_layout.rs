@@ -15,63 +15,18 @@
 //!
 //! Needs `poppler-utils` (Debian). Run with `cargo test -p ec-tests --test pdf_layout`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
+use ec_domain::BuiltinTemplate;
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
-use ec_pipeline::offline::{OfflineRequest, snapshot_from_documents};
 use ec_tests::fixtures;
+use ec_tests::pdf::{render as render_pdf, snapshot, tool};
 use lopdf::{Document, Object, ObjectId};
-use time::macros::datetime;
-
-fn snapshot(documents: &[Vec<u8>]) -> Snapshot {
-    let mut req = OfflineRequest::new(
-        ExportType::ScanReport,
-        Format::Pdf,
-        datetime!(2024-12-29 10:30:00 UTC),
-    );
-    req.template = Some(TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed));
-    snapshot_from_documents(documents, &req).unwrap_or_else(|e| panic!("snapshot: {e:?}"))
-}
 
 /// The generated report of `findings` findings the bench uses (`exportctl gen-scan`).
 fn generated(findings: usize) -> Snapshot {
     let doc = exportctl::bench::generate_trivy(findings).expect("generated report");
-    snapshot(&[doc])
-}
-
-/// Renders twice, checks the bytes are identical, and writes the file.
-fn render_pdf(snap: &Snapshot, dir: &Path, name: &str) -> PathBuf {
-    let first = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let again = ec_render::render(snap).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert!(
-        first == again,
-        "{name}: rendering twice gave different bytes"
-    );
-    let path = dir.join(format!("{name}.pdf"));
-    std::fs::write(&path, &first).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
-    path
-}
-
-fn tool(program: &str, args: &[&str], file: &Path) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .arg(file)
-        .args(if program == "pdftotext" {
-            &["-"][..]
-        } else {
-            &[][..]
-        })
-        .output()
-        .unwrap_or_else(|e| panic!("running {program} (install poppler-utils): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} {} failed: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    snapshot(&[doc], BuiltinTemplate::ComplianceDetailed)
 }
 
 /// A word as `pdftotext -bbox` places it: y from the top of the page, in pt.
@@ -128,7 +83,10 @@ fn words(file: &Path) -> (Vec<Vec<Word>>, Vec<f64>) {
 fn cjk_text_prints_in_the_embedded_fallback_font() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cjk = "漏洞。テスト한국";
-    let mut snap = snapshot(&[std::fs::read(&fixtures("trivy")[0]).expect("fixture")]);
+    let mut snap = snapshot(
+        &[std::fs::read(&fixtures("trivy")[0]).expect("fixture")],
+        BuiltinTemplate::ComplianceDetailed,
+    );
     let finding = &mut snap.scans[0].scan.findings[0];
     finding.title = Some(format!("{cjk} title"));
     finding.description = Some(format!("説明：{cjk}。End."));
@@ -331,7 +289,11 @@ fn pages_are_filled_where_chunks_join() {
         ("two artifacts", vec![big, centos]),
     ];
     for (name, docs) in cases {
-        let file = render_pdf(&snapshot(&docs), dir.path(), &name.replace(' ', "-"));
+        let file = render_pdf(
+            &snapshot(&docs, BuiltinTemplate::ComplianceDetailed),
+            dir.path(),
+            &name.replace(' ', "-"),
+        );
         let (words, heights) = words(&file);
         let pages = words.len();
         let sections: Vec<usize> = (0..pages)
