@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use futures_util::future::join_all;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -123,6 +124,23 @@ async fn fifty_concurrent_exports_through_the_lambda_api_handler() {
 
     let scan = api(&router, &event("api-post-scan.json")).await;
     assert_eq!(scan.status, 201, "{}", scan.body);
+    // The same report gzipped, as API Gateway hands a compressed upload to the function
+    // (base64, `isBase64Encoded`): decompressed by the API, the same scan (issue 14).
+    let mut gzipped = event("api-post-scan.json");
+    let plain = gzipped["body"]
+        .as_str()
+        .unwrap_or_default()
+        .as_bytes()
+        .to_vec();
+    let mut packer = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut packer, &plain).unwrap();
+    let packed = packer.finish().unwrap();
+    gzipped["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(packed));
+    gzipped["isBase64Encoded"] = Value::Bool(true);
+    gzipped["headers"]["content-encoding"] = Value::String("gzip".into());
+    let again = api(&router, &gzipped).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body["scan_id"], scan.body["scan_id"]);
 
     let keys: Vec<String> = (0..50).map(|i| format!("aws-burst-{i}")).collect();
     let events: Vec<Value> = keys.iter().map(|k| post_export(k)).collect();
