@@ -88,11 +88,8 @@ impl StoredVex {
 #[async_trait]
 impl VexSource for StoredVex {
     async fn applied(&self, tenant: &TenantId, scan: &Scan) -> PortResult<Vec<VexStatement>> {
-        let mut out = Vec::new();
-        for doc in self.documents(tenant, None).await? {
-            out.extend(ec_domain::vex::applicable(&doc.statements, scan));
-        }
-        Ok(out)
+        let documents = self.documents(tenant, None).await?;
+        Ok(ec_domain::vex::applied_from(&documents, scan))
     }
 
     async fn documents(

@@ -61,6 +61,14 @@ pub fn matching<'a>(
     v
 }
 
+/// The statements of `documents` about vulnerabilities the scan found.
+pub fn applied_from(documents: &[VexDocument], scan: &crate::scan::Scan) -> Vec<VexStatement> {
+    documents
+        .iter()
+        .flat_map(|d| applicable(&d.statements, scan))
+        .collect()
+}
+
 /// The statements about vulnerabilities the scan found.
 pub fn applicable(
     statements: &[crate::scan::VexStatement],

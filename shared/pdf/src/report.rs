@@ -402,50 +402,55 @@ fn collect_marks(
     headings: &mut Vec<Heading>,
 ) {
     let anchor = Label::new(PicoStr::intern(ANCHOR_LABEL));
-    for (pos, item) in frame.items() {
-        match item {
-            FrameItem::Group(group) => {
-                let ts = ts
-                    .pre_concat(Transform::translate(pos.x, pos.y))
-                    .pre_concat(group.transform);
-                collect_marks(&group.frame, ts, page, anchors, headings);
+    walk(frame, ts, &mut |pos, item, ts| {
+        if let FrameItem::Tag(Tag::Start(elem, _)) = item {
+            let y = pos.transform(ts).y.to_pt();
+            if let Some(meta) = elem.to_packed::<MetadataElem>()
+                && elem.label().is_some()
+                && elem.label() == anchor
+            {
+                let key = match &meta.value {
+                    Value::Str(s) => s.to_string(),
+                    other => other.repr().to_string(),
+                };
+                anchors.push((key, page, y));
             }
-            FrameItem::Tag(Tag::Start(elem, _)) => {
-                let y = pos.transform(ts).y.to_pt();
-                if let Some(meta) = elem.to_packed::<MetadataElem>()
-                    && elem.label().is_some()
-                    && elem.label() == anchor
-                {
-                    let key = match &meta.value {
-                        Value::Str(s) => s.to_string(),
-                        other => other.repr().to_string(),
-                    };
-                    anchors.push((key, page, y));
-                }
-                if let Some(heading) = elem.to_packed::<HeadingElem>() {
-                    let styles = StyleChain::default();
-                    let bookmarked = heading
-                        .bookmarked
-                        .get(styles)
-                        .unwrap_or_else(|| heading.outlined.get(styles));
-                    if bookmarked {
-                        headings.push(Heading {
-                            // One line in the outline, even for a heading laid out on several.
-                            title: heading
-                                .body
-                                .plain_text()
-                                .split_whitespace()
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                            level: heading.resolve_level(styles).get(),
-                            page,
-                            y,
-                        });
-                    }
+            if let Some(heading) = elem.to_packed::<HeadingElem>() {
+                let styles = StyleChain::default();
+                let bookmarked = heading
+                    .bookmarked
+                    .get(styles)
+                    .unwrap_or_else(|| heading.outlined.get(styles));
+                if bookmarked {
+                    headings.push(Heading {
+                        // One line in the outline, even for a heading laid out on several.
+                        title: heading
+                            .body
+                            .plain_text()
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        level: heading.resolve_level(styles).get(),
+                        page,
+                        y,
+                    });
                 }
             }
-            _ => {}
         }
+    });
+}
+
+/// Calls `visit` with every item of `frame` and of the groups in it, each with its
+/// position and the transform to the page.
+fn walk(frame: &Frame, ts: Transform, visit: &mut impl FnMut(Point, &FrameItem, Transform)) {
+    for (pos, item) in frame.items() {
+        if let FrameItem::Group(group) = item {
+            let inner = ts
+                .pre_concat(Transform::translate(pos.x, pos.y))
+                .pre_concat(group.transform);
+            walk(&group.frame, inner, visit);
+        }
+        visit(*pos, item, ts);
     }
 }
 
@@ -500,25 +505,16 @@ fn finish_part(
 /// their rectangles: a link to a page its part does not have is taken as a page of the
 /// assembled report, which the part's own PDF cannot hold.
 fn collect_links(frame: &Frame, ts: Transform, page: usize, out: &mut Vec<LinkOut>) {
-    for (pos, item) in frame.items() {
-        match item {
-            FrameItem::Group(group) => {
-                let ts = ts
-                    .pre_concat(Transform::translate(pos.x, pos.y))
-                    .pre_concat(group.transform);
-                collect_links(&group.frame, ts, page, out);
-            }
-            FrameItem::Link(Destination::Position(dest), size) => {
-                let a = pos.transform(ts);
-                let b = Point::new(pos.x + size.x, pos.y + size.y).transform(ts);
-                out.push(LinkOut {
-                    page,
-                    rect: [a.x.to_pt(), a.y.to_pt(), b.x.to_pt(), b.y.to_pt()],
-                    dest_page: dest.page.get(),
-                    dest_y: dest.point.y.to_pt(),
-                });
-            }
-            _ => {}
+    walk(frame, ts, &mut |pos, item, ts| {
+        if let FrameItem::Link(Destination::Position(dest), size) = item {
+            let a = pos.transform(ts);
+            let b = Point::new(pos.x + size.x, pos.y + size.y).transform(ts);
+            out.push(LinkOut {
+                page,
+                rect: [a.x.to_pt(), a.y.to_pt(), b.x.to_pt(), b.y.to_pt()],
+                dest_page: dest.page.get(),
+                dest_y: dest.point.y.to_pt(),
+            });
         }
-    }
+    });
 }

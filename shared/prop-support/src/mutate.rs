@@ -297,12 +297,14 @@ fn tally(v: &Value, pred: fn(&Value) -> bool) -> usize {
     }
 }
 
-/// The `n`-th node (pre-order) satisfying `pred`.
-fn nth(mut v: &Value, mut n: usize, pred: fn(&Value) -> bool) -> Option<&Value> {
+/// Where the `n`-th node (pre-order) satisfying `pred` is: the index of the child taken
+/// at each level (an object's children in its order).
+fn nth_path(mut v: &Value, mut n: usize, pred: fn(&Value) -> bool) -> Option<Vec<usize>> {
+    let mut path = Vec::new();
     loop {
         if pred(v) {
             if n == 0 {
-                return Some(v);
+                return Some(path);
             }
             n -= 1;
         }
@@ -312,43 +314,40 @@ fn nth(mut v: &Value, mut n: usize, pred: fn(&Value) -> bool) -> Option<&Value> 
             _ => return None,
         };
         let mut next = None;
-        for c in children {
+        for (i, c) in children.enumerate() {
             let t = tally(c, pred);
             if n < t {
-                next = Some(c);
+                next = Some((i, c));
                 break;
             }
             n -= t;
         }
-        v = next?;
+        let (i, c) = next?;
+        path.push(i);
+        v = c;
     }
 }
 
+/// The `n`-th node (pre-order) satisfying `pred`.
+fn nth(v: &Value, n: usize, pred: fn(&Value) -> bool) -> Option<&Value> {
+    nth_path(v, n, pred)?
+        .into_iter()
+        .try_fold(v, |v, i| match v {
+            Value::Array(a) => a.get(i),
+            Value::Object(o) => o.values().nth(i),
+            _ => None,
+        })
+}
+
 /// [`nth`], mutable.
-fn nth_mut(mut v: &mut Value, mut n: usize, pred: fn(&Value) -> bool) -> Option<&mut Value> {
-    loop {
-        if pred(v) {
-            if n == 0 {
-                return Some(v);
-            }
-            n -= 1;
-        }
-        let children: Box<dyn Iterator<Item = &mut Value>> = match v {
-            Value::Array(a) => Box::new(a.iter_mut()),
-            Value::Object(o) => Box::new(o.values_mut()),
-            _ => return None,
-        };
-        let mut next = None;
-        for c in children {
-            let t = tally(c, pred);
-            if n < t {
-                next = Some(c);
-                break;
-            }
-            n -= t;
-        }
-        v = next?;
-    }
+fn nth_mut(v: &mut Value, n: usize, pred: fn(&Value) -> bool) -> Option<&mut Value> {
+    nth_path(v, n, pred)?
+        .into_iter()
+        .try_fold(v, |v, i| match v {
+            Value::Array(a) => a.get_mut(i),
+            Value::Object(o) => o.values_mut().nth(i),
+            _ => None,
+        })
 }
 
 fn char_offset(s: &str, at: &Pick) -> usize {

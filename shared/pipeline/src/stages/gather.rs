@@ -95,10 +95,19 @@ impl Gather {
             return Err(StageError::permanent(ErrorCode::DataSource, what));
         }
         let want_sbom = req.options.include_sbom || req.export_type == ExportType::Sbom;
+        // The tenant's VEX documents, read once: listed in the report and applied to every
+        // scan. A source that lists none (an HTTP VexLens) applies its statements itself.
+        let tenant_documents = match scan_ids.is_empty() {
+            true => Vec::new(),
+            false => self.vex.documents(tenant, None).await?,
+        };
         let mut scans = Vec::with_capacity(scan_ids.len());
         for id in &scan_ids {
             let scan = self.scan(tenant, id).await?;
-            let vex = self.vex.applied(tenant, &scan).await?;
+            let vex = match tenant_documents.is_empty() {
+                true => self.vex.applied(tenant, &scan).await?,
+                false => ec_domain::vex::applied_from(&tenant_documents, &scan),
+            };
             let verdicts = self.verdicts.verdicts(tenant, &scan, &vex).await?;
             let sbom = if want_sbom {
                 self.sboms.sbom(tenant, &scan).await?
@@ -112,7 +121,12 @@ impl Gather {
                 sbom,
             });
         }
-        let mut documents = match self.vex.documents(tenant, Some(&vex_ids)).await {
+        // Documents named in scope and not read with the tenant's (all of them, without scans).
+        let unread: Vec<ScanId> = vex_ids
+            .into_iter()
+            .filter(|id| !tenant_documents.iter().any(|d| d.id == id.as_str()))
+            .collect();
+        let mut documents = match self.vex.documents(tenant, Some(&unread)).await {
             Ok(d) => d,
             Err(PortError::NotFound(what)) => {
                 return Err(StageError::permanent(
@@ -122,9 +136,7 @@ impl Gather {
             }
             Err(e) => return Err(e.into()),
         };
-        if !scans.is_empty() {
-            documents.extend(self.vex.documents(tenant, None).await?);
-        }
+        documents.extend(tenant_documents);
         let baseline = self.baseline(job).await?;
         let mut snapshot = Snapshot::new(
             job.export_id.clone(),
