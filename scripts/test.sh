@@ -61,6 +61,10 @@ export EC_MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
+# CI builds once from clean: incremental caches would only cost disk (gigabytes across the
+# test binaries) and time. A developer can still set CARGO_INCREMENTAL=1.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 echo "==> cargo build --workspace --all-targets"
 # One build with the test build's features: the end-to-end tests run target/debug/exportctl,
 # and cargo lambda watch (tests/tests/lambda_local.rs) finds export-api already built
