@@ -7,37 +7,203 @@ use std::collections::BTreeSet;
 use ec_domain::scan::{
     Component, Cvss, Epss, Finding, FindingDetails, ScannedArtifact, Scanner, Severity,
 };
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::json::{
-    array_at, cvss_version_of_vector, number_at, parse_timestamp, push_unique, str_at, str_path,
-    strict_array_at, string_at,
-};
-use crate::{GRYPE_JSON, IngestError, Parsed, ScanParts};
+use crate::json::{cvss_version_of_vector, parse_timestamp};
+use crate::lenient::{Count, Items, List, Num, Obj, Text, TextOr, Texts};
+use crate::{GRYPE_JSON, IngestError, Parsed, ScanParts, typed};
 
 const FORMAT: &str = GRYPE_JSON;
 
-pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
-    let matches = strict_array_at(doc, "matches", FORMAT, "")?;
+#[derive(Deserialize)]
+struct Report<'a> {
+    #[serde(default, borrow)]
+    matches: Items<Match<'a>>,
+    #[serde(default, borrow)]
+    source: Obj<Source<'a>>,
+    #[serde(default, borrow)]
+    distro: Obj<Distro<'a>>,
+    #[serde(default, borrow)]
+    descriptor: Obj<Descriptor<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Source<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Text<'a>,
+    /// The scanned path as a string, or an object describing the image.
+    #[serde(default, borrow)]
+    target: TextOr<'a, ImageTarget<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct ImageTarget<'a> {
+    #[serde(rename = "userInput", default, borrow)]
+    user_input: Text<'a>,
+    #[serde(default, borrow)]
+    path: Text<'a>,
+    #[serde(rename = "manifestDigest", default, borrow)]
+    manifest_digest: Text<'a>,
+    #[serde(rename = "imageID", default, borrow)]
+    image_id: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Distro<'a> {
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default, borrow)]
+    version: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Descriptor<'a> {
+    #[serde(default, borrow)]
+    version: Text<'a>,
+    #[serde(default, borrow)]
+    timestamp: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct Match<'a> {
+    #[serde(default, borrow)]
+    vulnerability: Obj<Record<'a>>,
+    #[serde(rename = "relatedVulnerabilities", default, borrow)]
+    related: List<Obj<Record<'a>>>,
+    #[serde(default, borrow)]
+    artifact: Obj<Artifact<'a>>,
+}
+
+/// A vulnerability record: the match's own, or a related one (usually NVD's).
+#[derive(Deserialize, Default)]
+struct Record<'a> {
+    #[serde(default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    namespace: Text<'a>,
+    #[serde(default, borrow)]
+    severity: Text<'a>,
+    #[serde(default, borrow)]
+    description: Text<'a>,
+    #[serde(rename = "dataSource", default, borrow)]
+    data_source: Text<'a>,
+    #[serde(default, borrow)]
+    urls: Texts<'a>,
+    #[serde(default, borrow)]
+    links: Texts<'a>,
+    #[serde(default, borrow)]
+    fix: Obj<Fix<'a>>,
+    #[serde(rename = "fixedInVersion", default, borrow)]
+    fixed_in_version: Text<'a>,
+    #[serde(default, borrow)]
+    cvss: List<Obj<Score<'a>>>,
+    #[serde(rename = "cvssV2", default, borrow)]
+    cvss_v2: Obj<Score<'a>>,
+    #[serde(rename = "cvssV3", default, borrow)]
+    cvss_v3: Obj<Score<'a>>,
+    #[serde(default, borrow)]
+    epss: List<Obj<EpssEntry<'a>>>,
+    #[serde(rename = "knownExploited", default)]
+    known_exploited: Count,
+}
+
+#[derive(Deserialize, Default)]
+struct Fix<'a> {
+    #[serde(default, borrow)]
+    versions: Texts<'a>,
+    #[serde(default, borrow)]
+    state: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Score<'a> {
+    #[serde(default, borrow)]
+    source: Text<'a>,
+    #[serde(default, borrow)]
+    version: Text<'a>,
+    #[serde(default, borrow)]
+    vector: Text<'a>,
+    #[serde(default)]
+    metrics: Obj<Metrics>,
+    #[serde(rename = "baseScore", default)]
+    base_score: Num,
+}
+
+#[derive(Deserialize, Default)]
+struct Metrics {
+    #[serde(rename = "baseScore", default)]
+    base_score: Num,
+}
+
+#[derive(Deserialize, Default)]
+struct EpssEntry<'a> {
+    #[serde(default, borrow)]
+    cve: Text<'a>,
+    #[serde(default)]
+    epss: Num,
+    #[serde(default)]
+    percentile: Num,
+    #[serde(default, borrow)]
+    date: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Artifact<'a> {
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default, borrow)]
+    version: Text<'a>,
+    #[serde(rename = "type", default, borrow)]
+    kind: Text<'a>,
+    #[serde(default, borrow)]
+    purl: Text<'a>,
+    #[serde(default, borrow)]
+    locations: List<Obj<Location<'a>>>,
+    /// Strings up to grype 0.7x, objects (`value`, `spdxExpression`) after.
+    #[serde(default, borrow)]
+    licenses: List<TextOr<'a, LicenseObject<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Location<'a> {
+    #[serde(default, borrow)]
+    path: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct LicenseObject<'a> {
+    #[serde(rename = "spdxExpression", default, borrow)]
+    spdx_expression: Text<'a>,
+    #[serde(default, borrow)]
+    value: Text<'a>,
+    #[serde(default, borrow)]
+    name: Text<'a>,
+}
+
+pub fn parse(text: &[u8]) -> Result<Parsed, IngestError> {
+    let doc: Report<'_> = typed(text, FORMAT)?;
+    let matches = doc.matches.0;
     let mut findings = Vec::with_capacity(matches.len());
     let mut components = Vec::with_capacity(matches.len());
-    for (i, m) in matches.iter().enumerate() {
-        let (finding, component) = read_match(m, &format!("matches[{i}]"))?;
+    for (i, m) in matches.into_iter().enumerate() {
+        let (finding, component) = read_match(m, || format!("matches[{i}]"))?;
         findings.push(finding);
         components.push(component);
     }
 
-    let descriptor = doc.get("descriptor").unwrap_or(&Value::Null);
-    let source = doc.get("source").unwrap_or(&Value::Null);
+    let descriptor = doc.descriptor.0.unwrap_or_default();
     Ok(Parsed::scan(
         FORMAT,
         ScanParts {
-            artifact: artifact(source, doc.get("distro").unwrap_or(&Value::Null)),
+            artifact: artifact(
+                doc.source.0.unwrap_or_default(),
+                doc.distro.0.unwrap_or_default(),
+            ),
             scanner: Scanner {
                 name: "grype".to_string(),
-                version: string_at(descriptor, "version"),
+                version: descriptor.version.owned(),
             },
-            scanned_at: str_at(descriptor, "timestamp").and_then(parse_timestamp),
+            scanned_at: descriptor.timestamp.as_str().and_then(parse_timestamp),
             components,
             dependencies: Vec::new(),
             findings,
@@ -46,47 +212,49 @@ pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
     ))
 }
 
-fn artifact(source: &Value, distro: &Value) -> ScannedArtifact {
-    let target = source.get("target").unwrap_or(&Value::Null);
-    let name = match target {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        _ => string_at(target, "userInput").or_else(|| string_at(target, "path")),
+fn artifact(source: Source<'_>, distro: Distro<'_>) -> ScannedArtifact {
+    let (name, image) = match source.target {
+        TextOr::Text(name) => (name.owned(), ImageTarget::default()),
+        TextOr::Object(image) => (
+            image.user_input.owned().or_else(|| image.path.owned()),
+            image,
+        ),
+        TextOr::Neither => (None, ImageTarget::default()),
     };
-    let os_parts: Vec<&str> = [str_at(distro, "name"), str_at(distro, "version")]
+    let os_parts: Vec<&str> = [distro.name.as_str(), distro.version.as_str()]
         .into_iter()
         .flatten()
         .collect();
     ScannedArtifact {
         name: name.unwrap_or_else(|| "unknown".to_string()),
-        kind: string_at(source, "type").unwrap_or_else(|| "unknown".to_string()),
-        digest: string_at(target, "manifestDigest").or_else(|| string_at(target, "imageID")),
+        kind: source.kind.owned().unwrap_or_else(|| "unknown".to_string()),
+        digest: image
+            .manifest_digest
+            .owned()
+            .or_else(|| image.image_id.owned()),
         os: (!os_parts.is_empty()).then(|| os_parts.join(" ")),
     }
 }
 
-fn read_match(m: &Value, at: &str) -> Result<(Finding, Component), IngestError> {
-    let missing = |field: &str| IngestError::invalid(FORMAT, format!("{at}: missing {field}"));
-    let vuln = m
-        .get("vulnerability")
-        .filter(|v| v.is_object())
-        .ok_or_else(|| missing("vulnerability"))?;
-    let art = m
-        .get("artifact")
-        .filter(|v| v.is_object())
-        .ok_or_else(|| missing("artifact"))?;
-    let id = str_at(vuln, "id").ok_or_else(|| missing("vulnerability.id"))?;
-    let name = str_at(art, "name").ok_or_else(|| missing("artifact.name"))?;
-    let related = array_at(m, "relatedVulnerabilities");
+fn read_match(m: Match<'_>, at: impl Fn() -> String) -> Result<(Finding, Component), IngestError> {
+    let missing = |field: &str| IngestError::invalid(FORMAT, format!("{}: missing {field}", at()));
+    let vuln = m.vulnerability.0.ok_or_else(|| missing("vulnerability"))?;
+    let art = m.artifact.0.ok_or_else(|| missing("artifact"))?;
+    let id = vuln
+        .id
+        .as_str()
+        .ok_or_else(|| missing("vulnerability.id"))?;
+    let name = art.name.as_str().ok_or_else(|| missing("artifact.name"))?;
+    let related: Vec<&Record<'_>> = m.related.iter().filter_map(Obj::get).collect();
 
-    let aliases: BTreeSet<String> = related
+    let aliases: BTreeSet<&str> = related
         .iter()
-        .filter_map(|r| str_at(r, "id"))
+        .filter_map(|r| r.id.as_str())
         .filter(|a| *a != id)
-        .map(str::to_string)
         .collect();
 
-    let mut cvss = cvss_of(vuln);
-    for r in related {
+    let mut cvss = cvss_of(&vuln);
+    for r in &related {
         for c in cvss_of(r) {
             if !cvss.contains(&c) {
                 cvss.push(c);
@@ -94,63 +262,82 @@ fn read_match(m: &Value, at: &str) -> Result<(Finding, Component), IngestError> 
         }
     }
 
-    let mut references = Vec::new();
-    if let Some(ds) = str_at(vuln, "dataSource") {
-        push_unique(&mut references, ds);
-    }
     // `urls` since grype 0.2x; `links` (strings) in the oldest layout.
-    for key in ["urls", "links"] {
-        for u in array_at(vuln, key).iter().filter_map(Value::as_str) {
-            push_unique(&mut references, u);
+    let mut references: Vec<String> = Vec::new();
+    for u in vuln
+        .data_source
+        .as_str()
+        .into_iter()
+        .chain(vuln.urls.iter())
+        .chain(vuln.links.iter())
+    {
+        if !references.iter().any(|x| x == u) {
+            references.push(u.to_string());
         }
     }
 
     // Fixed versions: `fix.versions` since grype 0.3x, `fixedInVersion` before.
-    let fix = vuln.get("fix").unwrap_or(&Value::Null);
-    let fixed: Vec<&str> = array_at(fix, "versions")
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let fix = vuln.fix.get();
+    let fixed: Vec<&str> = fix
+        .map(|f| f.versions.iter().map(str::trim).collect())
+        .unwrap_or_default();
     let fixed_version = if fixed.is_empty() {
-        string_at(vuln, "fixedInVersion")
+        vuln.fixed_in_version.owned()
     } else {
         Some(fixed.join(", "))
     };
 
     // Distro matches often carry no description; the related NVD record does.
-    let description = string_at(vuln, "description")
-        .or_else(|| related.iter().find_map(|r| string_at(r, "description")));
+    let description = vuln
+        .description
+        .owned()
+        .or_else(|| related.iter().find_map(|r| r.description.owned()));
 
-    let location = array_at(art, "locations")
-        .iter()
-        .find_map(|l| string_at(l, "path"));
-    let version = string_at(art, "version").unwrap_or_default();
-    let package_type = string_at(art, "type");
-    let purl = string_at(art, "purl");
+    let location = art.locations.iter().find_map(|l| l.get()?.path.owned());
+    let version = art.version.owned().unwrap_or_default();
+    let package_type = art.kind.owned();
+    let purl = art.purl.owned();
+    let mut licenses: Vec<String> = Vec::new();
+    let license = |l: &'_ TextOr<'_, LicenseObject<'_>>| -> Option<String> {
+        match l {
+            TextOr::Text(t) => t.owned(),
+            TextOr::Object(o) => o
+                .spdx_expression
+                .owned()
+                .or_else(|| o.value.owned())
+                .or_else(|| o.name.owned()),
+            TextOr::Neither => None,
+        }
+    };
+    for l in art.licenses.iter().filter_map(license) {
+        if !licenses.contains(&l) {
+            licenses.push(l);
+        }
+    }
 
     let finding = Finding {
         vulnerability_id: id.to_string(),
-        aliases: aliases.into_iter().collect(),
+        aliases: aliases.into_iter().map(str::to_string).collect(),
         package: name.to_string(),
         package_type: package_type.clone(),
         purl: purl.clone(),
         installed_version: version.clone(),
         fixed_version,
-        severity: str_at(vuln, "severity")
+        severity: vuln
+            .severity
+            .as_str()
             .map(Severity::parse_lenient)
             .unwrap_or(Severity::Unknown),
         cvss,
         title: None,
         description,
         references,
-        status: string_at(fix, "state"),
+        status: fix.and_then(|f| f.state.owned()),
         target: location.clone(),
         cwes: Vec::new(),
         details: FindingDetails {
-            epss: epss(vuln, id),
-            known_exploited: !array_at(vuln, "knownExploited").is_empty(),
+            epss: epss(&vuln, id),
+            known_exploited: vuln.known_exploited.0 > 0,
             ..FindingDetails::default()
         },
     };
@@ -160,7 +347,7 @@ fn read_match(m: &Value, at: &str) -> Result<(Finding, Component), IngestError> 
         package_type,
         purl,
         location,
-        licenses: licenses(art),
+        licenses,
     };
     Ok((finding, component))
 }
@@ -169,34 +356,36 @@ fn read_match(m: &Value, at: &str) -> Result<(Finding, Component), IngestError> 
 /// `cvssV2` and `cvssV3` directly under the record (recognised by those fields, whatever the
 /// descriptor's version says). Entries without `source` (grype before ~0.7x) are credited to
 /// the record's namespace provider (`nvd:cpe` gives `nvd`).
-fn cvss_of(record: &Value) -> Vec<Cvss> {
-    let fallback_source = str_at(record, "namespace")
+fn cvss_of(record: &Record<'_>) -> Vec<Cvss> {
+    let fallback_source = record
+        .namespace
+        .as_str()
         .and_then(|ns| ns.split(':').next())
         .filter(|s| !s.is_empty())
         .unwrap_or("unknown");
-    let old_layout = [("cvssV2", "2.0"), ("cvssV3", "3.0")]
+    let old_layout = [(&record.cvss_v2, "2.0"), (&record.cvss_v3, "3.0")]
         .into_iter()
-        .filter_map(|(key, version)| Some((record.get(key).filter(|c| c.is_object())?, version)));
-    let listed = array_at(record, "cvss")
-        .iter()
-        .filter(|c| c.is_object())
-        .map(|c| (c, "2.0"));
+        .filter_map(|(c, version)| Some((c.get()?, version)));
+    let listed = record.cvss.iter().filter_map(Obj::get).map(|c| (c, "2.0"));
     listed
         .chain(old_layout)
         .map(|(c, default_version)| {
-            let vector = string_at(c, "vector");
-            let version = string_at(c, "version")
+            let vector = c.vector.owned();
+            let version = c
+                .version
+                .owned()
                 .or_else(|| vector.as_deref().and_then(cvss_version_of_vector))
                 .or_else(|| vector.as_ref().map(|_| default_version.to_string()))
                 .unwrap_or_else(|| "unknown".to_string());
             Cvss {
-                source: str_at(c, "source").unwrap_or(fallback_source).to_string(),
+                source: c.source.as_str().unwrap_or(fallback_source).to_string(),
                 version,
                 vector,
                 score: c
-                    .get("metrics")
-                    .and_then(|m| number_at(m, "baseScore"))
-                    .or_else(|| number_at(c, "baseScore")),
+                    .metrics
+                    .get()
+                    .and_then(|m| m.base_score.0)
+                    .or(c.base_score.0),
             }
         })
         .filter(|c| c.vector.is_some() || c.score.is_some())
@@ -204,32 +393,16 @@ fn cvss_of(record: &Value) -> Vec<Cvss> {
 }
 
 /// The EPSS estimate of `id` (grype 0.8x `epss[]`, one entry per CVE).
-fn epss(vuln: &Value, id: &str) -> Option<Epss> {
-    let entries = array_at(vuln, "epss");
+fn epss(vuln: &Record<'_>, id: &str) -> Option<Epss> {
+    let entries = &vuln.epss.0;
     let e = entries
         .iter()
-        .find(|e| str_at(e, "cve") == Some(id))
-        .or_else(|| entries.first())?;
+        .find(|e| e.get().and_then(|e| e.cve.as_str()) == Some(id))
+        .or_else(|| entries.first())?
+        .get()?;
     Some(Epss {
-        score: number_at(e, "epss")?,
-        percentile: number_at(e, "percentile"),
-        date: string_at(e, "date"),
+        score: e.epss.0?,
+        percentile: e.percentile.0,
+        date: e.date.owned(),
     })
-}
-
-/// Licenses are strings up to grype 0.7x and objects (`value`, `spdxExpression`) after.
-fn licenses(art: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for l in array_at(art, "licenses") {
-        let name = match l {
-            Value::String(s) => Some(s.as_str()),
-            _ => str_at(l, "spdxExpression")
-                .or_else(|| str_at(l, "value"))
-                .or_else(|| str_path(l, &["name"])),
-        };
-        if let Some(n) = name {
-            push_unique(&mut out, n);
-        }
-    }
-    out
 }

@@ -53,16 +53,6 @@ pub fn strict_array_at<'a>(
     }
 }
 
-/// The non-blank strings of an array field.
-pub fn strings_at(v: &Value, key: &str) -> Vec<String> {
-    array_at(v, key)
-        .iter()
-        .filter_map(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// A number, or a string holding one.
 pub fn number(v: &Value) -> Option<f64> {
     match v {

@@ -1,76 +1,234 @@
 //! Trivy JSON: `SchemaVersion` 2 (an object with `Results`) and the legacy top-level array
-//! of results that Trivy wrote before v0.20.
+//! of results that Trivy wrote before v0.20, read through typed, borrowing serde types
+//! ([`crate::lenient`]): a field of another type than expected reads as absent, as in every
+//! Trivy version seen, and only `Results`, `Vulnerabilities` and `Packages` must be lists.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ec_domain::scan::{
     Component, Cvss, Finding, FindingDetails, ScannedArtifact, Scanner, Severity,
 };
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::json::{
-    array_at, cvss_version_of_vector, cwe_numbers, number_at, parse_timestamp, push_unique, str_at,
-    str_path, strict_array_at, string_at, strings_at,
-};
-use crate::{IngestError, Parsed, ScanParts, TRIVY_JSON_LEGACY, TRIVY_JSON_V2};
+use crate::json::{cvss_version_of_vector, cwe_numbers, parse_timestamp};
+use crate::lenient::{Entries, Items, Num, Obj, Text, Texts, Whole};
+use crate::{IngestError, Parsed, ScanParts, TRIVY_JSON_LEGACY, TRIVY_JSON_V2, typed};
 
-pub fn parse_v2(doc: &Value) -> Result<Parsed, IngestError> {
+#[derive(Deserialize)]
+struct ReportV2<'a> {
+    #[serde(rename = "SchemaVersion", default)]
+    schema_version: SchemaVersion,
+    #[serde(rename = "ArtifactName", default, borrow)]
+    artifact_name: Text<'a>,
+    #[serde(rename = "ArtifactType", default, borrow)]
+    artifact_type: Text<'a>,
+    #[serde(rename = "CreatedAt", default, borrow)]
+    created_at: Text<'a>,
+    #[serde(rename = "Metadata", default, borrow)]
+    metadata: Obj<Metadata<'a>>,
+    #[serde(rename = "Trivy", default, borrow)]
+    trivy: Obj<Version<'a>>,
+    #[serde(rename = "Results", default, borrow)]
+    results: Items<TrivyResult<'a>>,
+}
+
+/// `SchemaVersion`: a number, or a string holding one.
+#[derive(Default)]
+struct SchemaVersion(Option<u64>, String);
+
+impl<'de> Deserialize<'de> for SchemaVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let n = match &v {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        Ok(SchemaVersion(n, v.to_string()))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata<'a> {
+    #[serde(rename = "RepoDigests", default, borrow)]
+    repo_digests: Texts<'a>,
+    #[serde(rename = "ImageID", default, borrow)]
+    image_id: Text<'a>,
+    #[serde(rename = "OS", default, borrow)]
+    os: Obj<Os<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Os<'a> {
+    #[serde(rename = "Family", default, borrow)]
+    family: Text<'a>,
+    #[serde(rename = "Name", default, borrow)]
+    name: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Version<'a> {
+    #[serde(rename = "Version", default, borrow)]
+    version: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct TrivyResult<'a> {
+    #[serde(rename = "Target", default, borrow)]
+    target: Text<'a>,
+    #[serde(rename = "Type", default, borrow)]
+    kind: Text<'a>,
+    #[serde(rename = "Vulnerabilities", default, borrow)]
+    vulnerabilities: Items<Vulnerability<'a>>,
+    #[serde(rename = "Packages", default, borrow)]
+    packages: Items<Package<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Package<'a> {
+    #[serde(rename = "Name", default, borrow)]
+    name: Text<'a>,
+    #[serde(rename = "Version", default, borrow)]
+    version: Text<'a>,
+    #[serde(rename = "Identifier", default, borrow)]
+    identifier: Obj<Identifier<'a>>,
+    #[serde(rename = "FilePath", default, borrow)]
+    file_path: Text<'a>,
+    #[serde(rename = "Licenses", default, borrow)]
+    licenses: Texts<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Identifier<'a> {
+    #[serde(rename = "PURL", default, borrow)]
+    purl: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Layer<'a> {
+    #[serde(rename = "Digest", default, borrow)]
+    digest: Text<'a>,
+    #[serde(rename = "DiffID", default, borrow)]
+    diff_id: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct Vulnerability<'a> {
+    #[serde(rename = "VulnerabilityID", default, borrow)]
+    id: Text<'a>,
+    #[serde(rename = "PkgName", default, borrow)]
+    package: Text<'a>,
+    #[serde(rename = "PkgIdentifier", default, borrow)]
+    identifier: Obj<Identifier<'a>>,
+    #[serde(rename = "InstalledVersion", default, borrow)]
+    installed_version: Text<'a>,
+    #[serde(rename = "FixedVersion", default, borrow)]
+    fixed_version: Text<'a>,
+    #[serde(rename = "Status", default, borrow)]
+    status: Text<'a>,
+    #[serde(rename = "Severity", default, borrow)]
+    severity: Text<'a>,
+    #[serde(rename = "SeveritySource", default, borrow)]
+    severity_source: Text<'a>,
+    #[serde(rename = "VendorSeverity", default, borrow)]
+    vendor_severity: Entries<'a, Whole>,
+    #[serde(rename = "Title", default, borrow)]
+    title: Text<'a>,
+    #[serde(rename = "Description", default, borrow)]
+    description: Text<'a>,
+    #[serde(rename = "PrimaryURL", default, borrow)]
+    primary_url: Text<'a>,
+    #[serde(rename = "References", default, borrow)]
+    references: Texts<'a>,
+    #[serde(rename = "VendorIDs", default, borrow)]
+    vendor_ids: Texts<'a>,
+    #[serde(rename = "CweIDs", default, borrow)]
+    cwe_ids: Texts<'a>,
+    #[serde(rename = "CVSS", default, borrow)]
+    cvss: Entries<'a, Obj<CvssScores<'a>>>,
+    #[serde(rename = "PublishedDate", default, borrow)]
+    published: Text<'a>,
+    #[serde(rename = "LastModifiedDate", default, borrow)]
+    modified: Text<'a>,
+    #[serde(rename = "Layer", default, borrow)]
+    layer: Obj<Layer<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct CvssScores<'a> {
+    #[serde(rename = "V2Vector", default, borrow)]
+    v2_vector: Text<'a>,
+    #[serde(rename = "V2Score", default)]
+    v2_score: Num,
+    #[serde(rename = "V3Vector", default, borrow)]
+    v3_vector: Text<'a>,
+    #[serde(rename = "V3Score", default)]
+    v3_score: Num,
+    #[serde(rename = "V40Vector", default, borrow)]
+    v40_vector: Text<'a>,
+    #[serde(rename = "V40Score", default)]
+    v40_score: Num,
+}
+
+pub fn parse_v2(text: &[u8]) -> Result<Parsed, IngestError> {
     let format = TRIVY_JSON_V2;
-    let schema = doc.get("SchemaVersion").and_then(|v| match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    });
-    if schema != Some(2) {
+    let doc: ReportV2<'_> = typed(text, format)?;
+    if doc.schema_version.0 != Some(2) {
         return Err(IngestError::invalid(
             format,
             format!(
                 "unsupported SchemaVersion {} (only 2 is read)",
-                doc.get("SchemaVersion").unwrap_or(&Value::Null)
+                doc.schema_version.1
             ),
         ));
     }
-    let results = strict_array_at(doc, "Results", format, "")?;
+    let results = doc.results.0;
+    let name = doc
+        .artifact_name
+        .owned()
+        .or_else(|| {
+            results
+                .first()
+                .and_then(|r| r.target.as_str())
+                .map(|t| split_target(t).0)
+        })
+        .unwrap_or_else(|| "unknown".to_string());
     let (findings, components) = read_results(results, format, "Results")?;
 
-    let metadata = doc.get("Metadata").unwrap_or(&Value::Null);
-    let digest = array_at(metadata, "RepoDigests")
+    let metadata = doc.metadata.0.unwrap_or_default();
+    let digest = metadata
+        .repo_digests
         .iter()
-        .filter_map(Value::as_str)
         .find_map(|d| d.split_once('@').map(|(_, digest)| digest.trim()))
         .filter(|d| !d.is_empty())
         .map(str::to_string)
-        .or_else(|| string_at(metadata, "ImageID"));
-    let os = metadata.get("OS").and_then(|os| {
-        let parts: Vec<&str> = [str_at(os, "Family"), str_at(os, "Name")]
+        .or_else(|| metadata.image_id.owned());
+    let os = metadata.os.get().and_then(|os| {
+        let parts: Vec<&str> = [os.family.as_str(), os.name.as_str()]
             .into_iter()
             .flatten()
             .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
     });
-    let name = string_at(doc, "ArtifactName")
-        .or_else(|| {
-            results
-                .first()
-                .and_then(|r| str_at(r, "Target"))
-                .map(|t| split_target(t).0)
-        })
-        .unwrap_or_else(|| "unknown".to_string());
 
     Ok(Parsed::scan(
         format,
         ScanParts {
             artifact: ScannedArtifact {
                 name,
-                kind: string_at(doc, "ArtifactType").unwrap_or_else(|| "unknown".to_string()),
+                kind: doc
+                    .artifact_type
+                    .owned()
+                    .unwrap_or_else(|| "unknown".to_string()),
                 digest,
                 os,
             },
             scanner: Scanner {
                 name: "trivy".to_string(),
-                version: str_path(doc, &["Trivy", "Version"]).map(str::to_string),
+                version: doc.trivy.get().and_then(|t| t.version.owned()),
             },
-            scanned_at: str_at(doc, "CreatedAt").and_then(parse_timestamp),
+            scanned_at: doc.created_at.as_str().and_then(parse_timestamp),
             components,
             dependencies: Vec::new(),
             findings,
@@ -81,14 +239,16 @@ pub fn parse_v2(doc: &Value) -> Result<Parsed, IngestError> {
 
 /// The legacy report carries no artifact block: the first target names the artifact, and
 /// an OS target's `(family version)` suffix names the OS.
-pub fn parse_legacy(results: &[Value]) -> Result<Parsed, IngestError> {
+pub fn parse_legacy(text: &[u8]) -> Result<Parsed, IngestError> {
     let format = TRIVY_JSON_LEGACY;
-    let (findings, components) = read_results(results, format, "")?;
+    let results: Items<TrivyResult<'_>> = typed(text, format)?;
+    let results = results.0;
     let (name, os) = results
         .first()
-        .and_then(|r| str_at(r, "Target"))
+        .and_then(|r| r.target.as_str())
         .map(split_target)
         .unwrap_or_else(|| ("unknown".to_string(), None));
+    let (findings, components) = read_results(results, format, "")?;
     Ok(Parsed::scan(
         format,
         ScanParts {
@@ -137,43 +297,37 @@ fn split_target(target: &str) -> (String, Option<String>) {
 }
 
 fn read_results(
-    results: &[Value],
+    results: Vec<TrivyResult<'_>>,
     format: &'static str,
     path: &str,
 ) -> Result<(Vec<Finding>, Vec<Component>), IngestError> {
     let mut findings = Vec::new();
     let mut components = Vec::new();
-    for (i, result) in results.iter().enumerate() {
+    for (i, result) in results.into_iter().enumerate() {
         let at = format!("{path}[{i}]");
-        if !result.is_object() {
-            return Err(IngestError::invalid(
-                format,
-                format!("{at} is not an object"),
-            ));
-        }
-        let target = string_at(result, "Target");
-        let package_type = string_at(result, "Type");
-        let vulns = strict_array_at(result, "Vulnerabilities", format, &format!("{at}."))?;
+        let target = result.target.owned();
+        let package_type = result.kind.owned();
         let first = findings.len();
-        for (j, v) in vulns.iter().enumerate() {
-            let at = format!("{at}.Vulnerabilities[{j}]");
-            findings.push(finding(v, &target, &package_type, format, &at)?);
+        findings.reserve(result.vulnerabilities.0.len());
+        for (j, v) in result.vulnerabilities.0.into_iter().enumerate() {
+            findings.push(finding(v, &target, &package_type, format, || {
+                format!("{at}.Vulnerabilities[{j}]")
+            })?);
         }
-        let packages = strict_array_at(result, "Packages", format, &format!("{at}."))?;
-        if packages.is_empty() {
+        if result.packages.0.is_empty() {
             components.extend(findings[first..].iter().map(Finding::component));
         } else {
-            for (j, p) in packages.iter().enumerate() {
-                let name = str_at(p, "Name").ok_or_else(|| {
+            for (j, p) in result.packages.0.into_iter().enumerate() {
+                let name = p.name.owned().ok_or_else(|| {
                     IngestError::invalid(format, format!("{at}.Packages[{j}]: missing Name"))
                 })?;
                 components.push(Component {
-                    name: name.to_string(),
-                    version: string_at(p, "Version").unwrap_or_default(),
+                    name,
+                    version: p.version.owned().unwrap_or_default(),
                     package_type: package_type.clone(),
-                    purl: str_path(p, &["Identifier", "PURL"]).map(str::to_string),
-                    location: string_at(p, "FilePath").or_else(|| target.clone()),
-                    licenses: strings_at(p, "Licenses"),
+                    purl: p.identifier.get().and_then(|i| i.purl.owned()),
+                    location: p.file_path.owned().or_else(|| target.clone()),
+                    licenses: p.licenses.iter().map(str::to_string).collect(),
                 });
             }
         }
@@ -182,61 +336,59 @@ fn read_results(
 }
 
 fn finding(
-    v: &Value,
+    v: Vulnerability<'_>,
     target: &Option<String>,
     package_type: &Option<String>,
     format: &'static str,
-    at: &str,
+    at: impl Fn() -> String,
 ) -> Result<Finding, IngestError> {
-    if !v.is_object() {
-        return Err(IngestError::invalid(
-            format,
-            format!("{at} is not an object"),
-        ));
-    }
-    let missing = |field: &str| IngestError::invalid(format, format!("{at}: missing {field}"));
-    let id = str_at(v, "VulnerabilityID").ok_or_else(|| missing("VulnerabilityID"))?;
-    let package = str_at(v, "PkgName").ok_or_else(|| missing("PkgName"))?;
+    let missing = |field: &str| IngestError::invalid(format, format!("{}: missing {field}", at()));
+    let id = v.id.as_str().ok_or_else(|| missing("VulnerabilityID"))?;
+    let package = v.package.as_str().ok_or_else(|| missing("PkgName"))?;
 
-    let aliases: BTreeSet<String> = strings_at(v, "VendorIDs")
+    let aliases: BTreeSet<&str> = v.vendor_ids.iter().filter(|a| *a != id).collect();
+
+    let mut references: Vec<String> = Vec::with_capacity(v.references.0.len() + 1);
+    for r in v
+        .primary_url
+        .as_str()
         .into_iter()
-        .filter(|a| a != id)
-        .collect();
-
-    let mut references = Vec::new();
-    if let Some(primary) = str_at(v, "PrimaryURL") {
-        push_unique(&mut references, primary);
-    }
-    for r in strings_at(v, "References") {
-        push_unique(&mut references, &r);
+        .chain(v.references.iter())
+    {
+        if !references.iter().any(|x| x == r) {
+            references.push(r.to_string());
+        }
     }
 
     Ok(Finding {
         vulnerability_id: id.to_string(),
-        aliases: aliases.into_iter().collect(),
+        aliases: aliases.into_iter().map(str::to_string).collect(),
         package: package.to_string(),
         package_type: package_type.clone(),
-        purl: str_path(v, &["PkgIdentifier", "PURL"]).map(str::to_string),
-        installed_version: string_at(v, "InstalledVersion").unwrap_or_default(),
-        fixed_version: string_at(v, "FixedVersion"),
-        severity: str_at(v, "Severity")
+        purl: v.identifier.get().and_then(|i| i.purl.owned()),
+        installed_version: v.installed_version.owned().unwrap_or_default(),
+        fixed_version: v.fixed_version.owned(),
+        severity: v
+            .severity
+            .as_str()
             .map(Severity::parse_lenient)
             .unwrap_or(Severity::Unknown),
-        cvss: cvss(v),
-        title: string_at(v, "Title"),
-        description: string_at(v, "Description"),
+        cvss: cvss(&v.cvss),
+        title: v.title.owned(),
+        description: v.description.owned(),
         references,
-        status: string_at(v, "Status"),
+        status: v.status.owned(),
         target: target.clone(),
-        cwes: cwe_numbers(array_at(v, "CweIDs").iter().filter_map(Value::as_str)),
+        cwes: cwe_numbers(v.cwe_ids.iter()),
         details: FindingDetails {
-            published: str_at(v, "PublishedDate").and_then(parse_timestamp),
-            modified: str_at(v, "LastModifiedDate").and_then(parse_timestamp),
-            severity_source: string_at(v, "SeveritySource"),
-            vendor_severity: vendor_severity(v),
-            layer: str_path(v, &["Layer", "Digest"])
-                .or_else(|| str_path(v, &["Layer", "DiffID"]))
-                .map(str::to_string),
+            published: v.published.as_str().and_then(parse_timestamp),
+            modified: v.modified.as_str().and_then(parse_timestamp),
+            severity_source: v.severity_source.owned(),
+            vendor_severity: vendor_severity(&v.vendor_severity),
+            layer: v
+                .layer
+                .get()
+                .and_then(|l| l.digest.owned().or_else(|| l.diff_id.owned())),
             ..FindingDetails::default()
         },
     })
@@ -244,29 +396,32 @@ fn finding(
 
 /// `CVSS: {source: {V2Vector, V2Score, V3Vector, V3Score, V40Vector, V40Score}}`: one entry
 /// per source and version present, sources in name order.
-fn cvss(v: &Value) -> Vec<Cvss> {
-    let Some(map) = v.get("CVSS").and_then(Value::as_object) else {
-        return Vec::new();
-    };
-    let mut sources: Vec<(&String, &Value)> = map.iter().collect();
+fn cvss(map: &Entries<'_, Obj<CvssScores<'_>>>) -> Vec<Cvss> {
+    let mut sources: Vec<(&Cow<'_, str>, &CvssScores<'_>)> = map
+        .0
+        .iter()
+        .filter_map(|(k, v)| Some((k, v.get()?)))
+        .collect();
     sources.sort_by(|a, b| a.0.cmp(b.0));
     let mut out = Vec::new();
     for (source, entry) in sources {
-        for (prefix, default_version) in [("V2", "2.0"), ("V3", "3.1"), ("V40", "4.0")] {
-            let vector = string_at(entry, &format!("{prefix}Vector"));
-            let score = number_at(entry, &format!("{prefix}Score"));
-            if vector.is_none() && score.is_none() {
+        for (vector, score, default_version) in [
+            (&entry.v2_vector, entry.v2_score, "2.0"),
+            (&entry.v3_vector, entry.v3_score, "3.1"),
+            (&entry.v40_vector, entry.v40_score, "4.0"),
+        ] {
+            if vector.0.is_none() && score.0.is_none() {
                 continue;
             }
             let version = vector
-                .as_deref()
+                .as_str()
                 .and_then(cvss_version_of_vector)
                 .unwrap_or_else(|| default_version.to_string());
             out.push(Cvss {
-                source: source.clone(),
+                source: source.to_string(),
                 version,
-                vector,
-                score,
+                vector: vector.owned(),
+                score: score.0,
             });
         }
     }
@@ -274,20 +429,18 @@ fn cvss(v: &Value) -> Vec<Cvss> {
 }
 
 /// Trivy's `VendorSeverity`: vendor → 0 (unknown) to 4 (critical).
-fn vendor_severity(v: &Value) -> BTreeMap<String, Severity> {
-    let Some(map) = v.get("VendorSeverity").and_then(Value::as_object) else {
-        return BTreeMap::new();
-    };
-    map.iter()
+fn vendor_severity(map: &Entries<'_, Whole>) -> BTreeMap<String, Severity> {
+    map.0
+        .iter()
         .filter_map(|(vendor, level)| {
-            let s = match level.as_u64()? {
+            let s = match level.0? {
                 4 => Severity::Critical,
                 3 => Severity::High,
                 2 => Severity::Medium,
                 1 => Severity::Low,
                 _ => Severity::Unknown,
             };
-            Some((vendor.clone(), s))
+            Some((vendor.to_string(), s))
         })
         .collect()
 }
