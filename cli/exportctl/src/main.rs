@@ -97,7 +97,8 @@ enum Command {
     /// scripts/bench.sh installs the tools compared with and runs all of it).
     Bench {
         /// `pipeline` (request → sealed over the WebSocket), `formats` (render speed and
-        /// memory against Chromium and XlsxWriter), or `all`.
+        /// memory against Chromium and XlsxWriter), `whole` (whole processes at 100,000
+        /// findings against Python's json.load), or `all`.
         #[arg(long, default_value = "all")]
         suite: String,
         /// Findings in the generated scan of the pipeline suite.
@@ -329,11 +330,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => {
             init_logging("warn");
-            let (pipeline, formats) = match suite.as_str() {
-                "pipeline" => (true, false),
-                "formats" => (false, true),
-                "all" => (true, true),
-                other => anyhow::bail!("unknown suite {other:?}: pipeline, formats or all"),
+            let (pipeline, formats, whole) = match suite.as_str() {
+                "pipeline" => (true, false, false),
+                "formats" => (false, true, false),
+                "whole" => (false, false, true),
+                "all" => (true, true, true),
+                other => {
+                    anyhow::bail!("unknown suite {other:?}: pipeline, formats, whole or all")
+                }
             };
             let mut report = serde_json::Map::new();
             if pipeline {
@@ -352,9 +356,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 });
                 let tools = exportctl::bench_formats::Tools {
                     exportctl: std::env::current_exe()?,
-                    python,
+                    python: python.clone(),
                     chromium,
-                    work,
+                    work: work.clone(),
                 };
                 let rows =
                     tokio::task::spawn_blocking(move || exportctl::bench_formats::run(&tools))
@@ -363,6 +367,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     exportctl::bench_formats::print(&rows);
                 }
                 report.insert("formats".into(), serde_json::to_value(&rows)?);
+            }
+            if whole {
+                let tools = exportctl::bench_whole::Tools {
+                    exportctl: std::env::current_exe()?,
+                    python: python.clone().unwrap_or_else(|| PathBuf::from("python3")),
+                    work: work.clone(),
+                    runs: 3,
+                };
+                let rows = tokio::task::spawn_blocking(move || exportctl::bench_whole::run(&tools))
+                    .await??;
+                if !json {
+                    println!();
+                    exportctl::bench_whole::print(&rows);
+                }
+                report.insert("whole".into(), serde_json::to_value(&rows)?);
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -198,6 +198,7 @@ pub(crate) struct ScanParts {
     pub assessed: bool,
 }
 
+#[derive(Clone, Copy)]
 enum Detected {
     TrivyV2,
     TrivyLegacy,
@@ -466,18 +467,31 @@ pub fn parse_document(
 ) -> Result<Ingested, IngestError> {
     // Tolerate a UTF-8 byte order mark; the ids still hash the bytes as received.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let detected = detect(text)?;
-    let document_sha256 = ids::sha256_hex(bytes);
+    // The digest is taken on a second thread while this one reads the document (VEX
+    // documents, which name themselves by it when they have no id, wait for it).
+    let (document_sha256, read) = std::thread::scope(|threads| {
+        let digest = threads.spawn(|| ids::sha256_hex(bytes));
+        let read = detect(text).map(|detected| {
+            let scanner = match detected {
+                Some(Detected::TrivyV2) => Some(trivy::parse_v2(text)),
+                Some(Detected::TrivyLegacy) => Some(trivy::parse_legacy(text)),
+                Some(Detected::Grype) => Some(grype::parse(text)),
+                _ => None,
+            };
+            (detected, scanner)
+        });
+        let document_sha256 = digest.join().unwrap_or_else(|_| ids::sha256_hex(bytes));
+        (document_sha256, read)
+    });
+    let (detected, scanner) = read?;
     let fallback_source = format!("sha256:{document_sha256}");
-    let parsed = match detected {
-        Some(Detected::TrivyV2) => trivy::parse_v2(text)?,
-        Some(Detected::TrivyLegacy) => trivy::parse_legacy(text)?,
-        Some(Detected::Grype) => grype::parse(text)?,
-        Some(Detected::CycloneDx) => cyclonedx::parse(&tree(text)?, &fallback_source)?,
-        Some(Detected::Spdx) => spdx::parse(&tree(text)?)?,
-        Some(Detected::OpenVex) => openvex::parse(&tree(text)?, &fallback_source)?,
-        Some(Detected::Csaf) => csaf::parse(&tree(text)?, &fallback_source)?,
-        None => return Err(IngestError::Unrecognised { expected: EXPECTED }),
+    let parsed = match (scanner, detected) {
+        (Some(parsed), _) => parsed?,
+        (None, Some(Detected::CycloneDx)) => cyclonedx::parse(&tree(text)?, &fallback_source)?,
+        (None, Some(Detected::Spdx)) => spdx::parse(&tree(text)?)?,
+        (None, Some(Detected::OpenVex)) => openvex::parse(&tree(text)?, &fallback_source)?,
+        (None, Some(Detected::Csaf)) => csaf::parse(&tree(text)?, &fallback_source)?,
+        (None, _) => return Err(IngestError::Unrecognised { expected: EXPECTED }),
     };
     let scan = parsed.scan.map(|parts| {
         let mut scan = Scan {

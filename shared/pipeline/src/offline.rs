@@ -173,7 +173,14 @@ pub fn render_documents(
     req: &OfflineRequest,
 ) -> Result<Vec<u8>, ApiError> {
     let snapshot = snapshot_from_named(documents, req)?;
-    ec_render::render(&snapshot).map_err(|e| {
+    let mut out = Vec::new();
+    render_to(&snapshot, &mut out)?;
+    Ok(out)
+}
+
+/// Renders a snapshot into `out` (JSON, CSV and SPDX as they are produced).
+pub fn render_to(snapshot: &Snapshot, out: &mut dyn std::io::Write) -> Result<(), ApiError> {
+    ec_render::render_to(snapshot, out).map_err(|e| {
         ApiError::new(ErrorCode::Render, e.to_string()).with_detail("render", e.code().as_str())
     })
 }

@@ -41,9 +41,9 @@ fn names(columns: &[Column]) -> impl Iterator<Item = Cow<'static, str>> + '_ {
     columns.iter().map(|c| c.name.into())
 }
 
-struct Writer(csv::Writer<Vec<u8>>);
+struct Writer<W: std::io::Write>(csv::Writer<W>);
 
-impl Writer {
+impl<W: std::io::Write> Writer<W> {
     fn row<'c>(
         &mut self,
         cells: impl IntoIterator<Item = Cow<'c, str>>,
@@ -59,10 +59,11 @@ impl Writer {
     }
 }
 
-pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
+/// Writes the CSV to `out` as it goes (a 100,000-finding report is ~110 MB).
+pub fn write(view: &ReportView<'_>, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
     let inner = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::with_capacity(256 * (view.findings.len() + 1)));
+        .from_writer(out);
     let mut w = Writer(inner);
     match view.snapshot.request.export_type {
         ExportType::Sbom => {
@@ -91,7 +92,7 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
             }
         }
     }
-    w.0.into_inner().map_err(encode_err)
+    w.0.flush().map_err(encode_err)
 }
 
 #[cfg(test)]

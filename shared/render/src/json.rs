@@ -6,9 +6,9 @@ use crate::RenderError;
 use crate::common::document::document;
 use crate::view::ReportView;
 
-pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
-    let mut out = serde_json::to_vec_pretty(&document(view))
-        .map_err(|e| RenderError::encode(Format::Json, e))?;
-    out.push(b'\n');
-    Ok(out)
+/// Writes the report to `out` as it is serialised (a 100,000-finding report is ~200 MB).
+pub fn write(view: &ReportView<'_>, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    let encode = |e: &dyn std::fmt::Display| RenderError::encode(Format::Json, e);
+    serde_json::to_writer_pretty(&mut *out, &document(view)).map_err(|e| encode(&e))?;
+    out.write_all(b"\n").map_err(|e| encode(&e))
 }

@@ -146,6 +146,14 @@ pub fn supports_custom(export_type: ExportType, format: Format, template: &Custo
 
 /// Renders the snapshot in the format and template its request names.
 pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
+    let mut out = Vec::new();
+    render_to(snapshot, &mut out)?;
+    Ok(out)
+}
+
+/// [`render`] into `out`: JSON, CSV and SPDX are written as they are produced, so a large
+/// report is never held whole in memory; the other formats are written when complete.
+pub fn render_to(snapshot: &Snapshot, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
     let req = &snapshot.request;
     let unsupported = || RenderError::Unsupported {
         format: req.format,
@@ -158,16 +166,16 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         (TemplateName::Custom { .. }, Some(custom))
             if supports_custom(req.export_type, req.format, custom) =>
         {
-            return custom::render(&view, custom, req.format);
+            return whole(req.format, out, custom::render(&view, custom, req.format));
         }
         _ => return Err(unsupported()),
     };
-    match req.format {
-        Format::Json => json::render(&view),
-        Format::Csv => csv::render(&view),
+    let bytes = match req.format {
+        Format::Json => return json::write(&view, out),
+        Format::Csv => return csv::write(&view, out),
+        Format::Spdx => return spdx::write(&view, out),
         Format::Sarif => sarif::render(&view),
         Format::Cyclonedx => cyclonedx::render(&view),
-        Format::Spdx => spdx::render(&view),
         Format::Xlsx => xlsx::render(&view),
         Format::Openvex => openvex::render(&view),
         Format::Csaf => csaf::render(&view),
@@ -175,5 +183,16 @@ pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
         Format::Pdf => pdf::render(&view, template),
         #[cfg(not(feature = "pdf"))]
         Format::Pdf => Err(RenderError::NotBuilt { format: req.format }),
-    }
+    };
+    whole(req.format, out, bytes)
+}
+
+/// Writes a report that was rendered whole.
+fn whole(
+    format: Format,
+    out: &mut dyn std::io::Write,
+    bytes: Result<Vec<u8>, RenderError>,
+) -> Result<(), RenderError> {
+    out.write_all(&bytes?)
+        .map_err(|e| RenderError::encode(format, e))
 }

@@ -34,7 +34,8 @@ fn encode_err(reason: impl std::fmt::Display) -> RenderError {
     RenderError::encode(Format::Spdx, reason)
 }
 
-pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
+/// Writes the SPDX document to `out` as it is serialised.
+pub fn write(view: &ReportView<'_>, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
     let snap = view.snapshot;
     let inventory = Inventory::new(view, |_| true);
     let scans: Vec<&Scan> = snap.scans.iter().map(|s| &s.scan).collect();
@@ -141,9 +142,8 @@ pub fn render(view: &ReportView<'_>) -> Result<Vec<u8>, RenderError> {
         annotations: Vec::new(),
         spdx_ref_counter: 0,
     };
-    let mut out = serde_json::to_vec_pretty(&doc).map_err(encode_err)?;
-    out.push(b'\n');
-    Ok(out)
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(encode_err)?;
+    out.write_all(b"\n").map_err(encode_err)
 }
 
 /// `SPDXRef-` and what the spec allows in an id (letters, digits, `.`, `-`).
