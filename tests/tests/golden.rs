@@ -111,3 +111,39 @@ fn every_fixture_renders_to_the_recorded_bytes() {
         differ.join("\n")
     );
 }
+
+/// The snapshot gather writes reads back as exactly what was written, for every fixture, in
+/// the versioned encoding and as JSON (what the previous release wrote).
+#[test]
+fn every_fixture_snapshot_reads_back_unchanged() {
+    use ec_domain::snapshot_codec::{decode, encode};
+    let mut checked = 0;
+    for (name, bytes) in documents() {
+        // A scan report where the document holds a scan; VEX documents alone make a VEX export.
+        let snapshot = [ExportType::ScanReport, ExportType::Vex]
+            .into_iter()
+            .find_map(|export_type| {
+                let req = OfflineRequest::new(
+                    export_type,
+                    Format::Json,
+                    time::macros::datetime!(2025-03-04 05:06:07 UTC),
+                );
+                let doc = InputDocument {
+                    name: Some(name.clone()),
+                    bytes: bytes.clone(),
+                };
+                ec_pipeline::offline::snapshot_from_named(&[doc], &req).ok()
+            })
+            .unwrap_or_else(|| panic!("{name}: no snapshot"));
+        let encoded = encode(&snapshot).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(decode(&encoded).as_ref(), Ok(&snapshot), "{name}");
+        let json = serde_json::to_vec(&snapshot).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(decode(&json).as_ref(), Ok(&snapshot), "{name} as JSON");
+        assert!(
+            encoded.len() < json.len(),
+            "{name}: the encoding is no smaller"
+        );
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} fixtures");
+}

@@ -14,7 +14,14 @@ pub fn scan(tenant: &TenantId, scan_id: &ScanId) -> String {
     format!("scans/{tenant}/{scan_id}.json")
 }
 
+/// The input snapshot gather writes ([`crate::snapshot_codec`]).
 pub fn snapshot(tenant: &TenantId, export_id: &ExportId) -> String {
+    format!("inputs/{tenant}/{export_id}/snapshot.msgpack")
+}
+
+/// Where a snapshot was written as JSON before the versioned encoding: read when the
+/// current key is missing, so a job gathered by the previous release still renders.
+pub fn snapshot_json(tenant: &TenantId, export_id: &ExportId) -> String {
     format!("inputs/{tenant}/{export_id}/snapshot.json")
 }
 

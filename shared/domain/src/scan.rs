@@ -89,8 +89,9 @@ pub struct Cvss {
     pub score: Option<f64>,
 }
 
-/// One vulnerability in one package of one target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One vulnerability in one package of one target. Serialised as one flat object
+/// (`crate::finding_wire`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub vulnerability_id: String,
     pub aliases: Vec<String>,
@@ -109,10 +110,9 @@ pub struct Finding {
     /// The scan target the package was found in (image layer OS, lock file path).
     pub target: Option<String>,
     /// CWE numbers of the weakness (`79` for CWE-79), ascending, as the scanner gave them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cwes: Vec<u32>,
-    /// What else the scanner said about it (dates, where its severity came from, EPSS…).
-    #[serde(flatten, default)]
+    /// What else the scanner said about it (dates, where its severity came from, EPSS…),
+    /// serialised beside the other fields.
     pub details: FindingDetails,
 }
 

@@ -56,13 +56,14 @@ impl Gather {
             _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
         };
         let snapshot = self.collect(&job).await?;
-        let body = serde_json::to_vec(&snapshot)
-            .map_err(|e| StageError::permanent(StageCode::Encode, e.to_string()))?;
+        let body = ec_domain::snapshot_codec::encode(&snapshot)
+            .map_err(|e| StageError::permanent(StageCode::Encode, e))?;
+        drop(snapshot);
         self.objects
             .put(
                 &keys::snapshot(&job.tenant_id, &job.export_id),
                 body.into(),
-                "application/json",
+                ec_domain::snapshot_codec::MEDIA_TYPE,
             )
             .await?;
         self.steps.enter_stage(&job, Stage::Rendering).await?;

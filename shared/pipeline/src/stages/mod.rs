@@ -14,7 +14,7 @@ pub use seal::Seal;
 use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
 use ec_domain::ports::ObjectStore;
 use ec_domain::snapshot::Snapshot;
-use ec_domain::{ExportId, JobError, StageCode, StageError, TenantId, keys};
+use ec_domain::{ExportId, JobError, PortError, StageCode, StageError, TenantId, keys};
 
 use crate::Outcome;
 use crate::jobs::JobSteps;
@@ -86,8 +86,11 @@ pub(crate) async fn read_snapshot(
     tenant: &TenantId,
     export_id: &ExportId,
 ) -> Result<Snapshot, StageError> {
-    let bytes = objects.get(&keys::snapshot(tenant, export_id)).await?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let bytes = match objects.get(&keys::snapshot(tenant, export_id)).await {
+        Err(PortError::NotFound(_)) => objects.get(&keys::snapshot_json(tenant, export_id)).await?,
+        other => other?,
+    };
+    ec_domain::snapshot_codec::decode(&bytes).map_err(|e| {
         StageError::permanent(
             StageCode::Snapshot,
             format!("input snapshot unreadable: {e}"),
