@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_formats;
+pub mod bench_stages;
 pub mod bench_whole;
 pub mod client;
 pub mod demo;

@@ -98,7 +98,8 @@ enum Command {
     Bench {
         /// `pipeline` (request → sealed over the WebSocket), `formats` (render speed and
         /// memory against Chromium and XlsxWriter), `whole` (whole processes at 100,000
-        /// findings against Python's json.load), or `all`.
+        /// findings against Python's json.load), `stages` (each worker stage's time and
+        /// peak at 1k, 10k and 100k findings), or `all`.
         #[arg(long, default_value = "all")]
         suite: String,
         /// Findings in the generated scan of the pipeline suite.
@@ -130,6 +131,16 @@ enum Command {
         template: Option<String>,
         #[arg(long)]
         output: PathBuf,
+    },
+    /// (for `bench`) One worker stage's work on prepared files, measured from outside.
+    #[command(name = "__bench-stage", hide = true)]
+    BenchStage {
+        #[arg(long)]
+        stage: String,
+        #[arg(long)]
+        findings: usize,
+        #[arg(long)]
+        work: PathBuf,
     },
     /// Write a generated Trivy report (real findings repeated under distinct ids).
     GenScan {
@@ -330,14 +341,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => {
             init_logging("warn");
-            let (pipeline, formats, whole) = match suite.as_str() {
-                "pipeline" => (true, false, false),
-                "formats" => (false, true, false),
-                "whole" => (false, false, true),
-                "all" => (true, true, true),
-                other => {
-                    anyhow::bail!("unknown suite {other:?}: pipeline, formats, whole or all")
-                }
+            let (pipeline, formats, whole, stages) = match suite.as_str() {
+                "pipeline" => (true, false, false, false),
+                "formats" => (false, true, false, false),
+                "whole" => (false, false, true, false),
+                "stages" => (false, false, false, true),
+                "all" => (true, true, true, true),
+                other => anyhow::bail!(
+                    "unknown suite {other:?}: pipeline, formats, whole, stages or all"
+                ),
             };
             let mut report = serde_json::Map::new();
             if pipeline {
@@ -383,6 +395,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 report.insert("whole".into(), serde_json::to_value(&rows)?);
             }
+            if stages {
+                let exe = std::env::current_exe()?;
+                let dir = work.clone();
+                let rows = tokio::task::spawn_blocking(move || {
+                    exportctl::bench_stages::run(&exe, &dir, 3)
+                })
+                .await??;
+                if !json {
+                    println!();
+                    exportctl::bench_stages::print(&rows);
+                }
+                report.insert("stages".into(), serde_json::to_value(&rows)?);
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
@@ -403,6 +428,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .transpose()?;
             let run = exportctl::bench_formats::render_once(&input, format, template, &output)?;
             println!("{}", serde_json::to_string(&run)?);
+        }
+        Command::BenchStage {
+            stage,
+            findings,
+            work,
+        } => {
+            exportctl::bench_stages::stage(&stage, findings, &work).await?;
         }
         Command::GenScan { findings, output } => {
             std::fs::write(&output, exportctl::bench::generate_trivy(findings)?)?;

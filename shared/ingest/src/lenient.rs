@@ -410,6 +410,43 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
     }
 }
 
+/// A list the format requires whose items each read as `T` (itself lenient, e.g. an
+/// [`Obj`]): absent or `null` reads as empty, any other non-list value is an error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array<T>(pub Vec<T>);
+
+impl<T> Default for Array<T> {
+    fn default() -> Self {
+        Array(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Array<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Array<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Array<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<T>()? {
+                    out.push(item);
+                }
+                Ok(Array(out))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Array<T>, E> {
+                Ok(Array(Vec::new()))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Array<T>, E> {
+                Ok(Array(Vec::new()))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
 /// `T` read from an object, and only from an object (a derived struct would also read an
 /// array, positionally).
 struct Object<T>(T);
@@ -432,17 +469,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 
 /// A value that is either a string or an object: `Text` for a string, `T` for an object,
 /// neither for anything else.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum TextOr<'a, T> {
     Text(Text<'a>),
     Object(T),
+    #[default]
     Neither,
-}
-
-impl<T> Default for TextOr<'_, T> {
-    fn default() -> Self {
-        TextOr::Neither
-    }
 }
 
 impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for TextOr<'a, T> {

@@ -476,6 +476,7 @@ pub fn parse_document(
                 Some(Detected::TrivyV2) => Some(trivy::parse_v2(text)),
                 Some(Detected::TrivyLegacy) => Some(trivy::parse_legacy(text)),
                 Some(Detected::Grype) => Some(grype::parse(text)),
+                Some(Detected::Spdx) => Some(spdx::parse(text)),
                 _ => None,
             };
             (detected, scanner)
@@ -488,7 +489,6 @@ pub fn parse_document(
     let parsed = match (scanner, detected) {
         (Some(parsed), _) => parsed?,
         (None, Some(Detected::CycloneDx)) => cyclonedx::parse(&tree(text)?, &fallback_source)?,
-        (None, Some(Detected::Spdx)) => spdx::parse(&tree(text)?)?,
         (None, Some(Detected::OpenVex)) => openvex::parse(&tree(text)?, &fallback_source)?,
         (None, Some(Detected::Csaf)) => csaf::parse(&tree(text)?, &fallback_source)?,
         (None, _) => return Err(IngestError::Unrecognised { expected: EXPECTED }),

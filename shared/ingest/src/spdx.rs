@@ -15,16 +15,88 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ec_domain::scan::{Component, Dependency, ScannedArtifact, Scanner};
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::json::{array_at, parse_timestamp, push_unique, str_at, str_path, strict_array_at};
+use crate::json::parse_timestamp;
+use crate::lenient::{Array, Items, List, Obj, Text, Texts};
 use crate::purl::purl_type;
-use crate::{IngestError, Parsed, SPDX_JSON, SPDX_JSON_2_2, SPDX_JSON_2_3, ScanParts};
+use crate::{IngestError, Parsed, SPDX_JSON, SPDX_JSON_2_2, SPDX_JSON_2_3, ScanParts, typed};
 
 const DOCUMENT: &str = "SPDXRef-DOCUMENT";
 
-pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
-    let format = match str_at(doc, "spdxVersion") {
+#[derive(Deserialize)]
+struct Document<'a> {
+    #[serde(rename = "spdxVersion", default, borrow)]
+    spdx_version: Text<'a>,
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(rename = "creationInfo", default, borrow)]
+    creation_info: Obj<CreationInfo<'a>>,
+    #[serde(rename = "documentDescribes", default, borrow)]
+    document_describes: Texts<'a>,
+    #[serde(default, borrow)]
+    packages: Items<Package<'a>>,
+    #[serde(default, borrow)]
+    relationships: Array<Obj<Relationship<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct CreationInfo<'a> {
+    #[serde(default, borrow)]
+    created: Text<'a>,
+    #[serde(default, borrow)]
+    creators: Texts<'a>,
+}
+
+#[derive(Deserialize)]
+struct Package<'a> {
+    #[serde(rename = "SPDXID", default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(rename = "versionInfo", default, borrow)]
+    version: Text<'a>,
+    #[serde(rename = "externalRefs", default, borrow)]
+    external_refs: List<Obj<ExternalRef<'a>>>,
+    #[serde(rename = "licenseConcluded", default, borrow)]
+    license_concluded: Text<'a>,
+    #[serde(rename = "licenseDeclared", default, borrow)]
+    license_declared: Text<'a>,
+    #[serde(default, borrow)]
+    checksums: List<Obj<Checksum<'a>>>,
+    #[serde(rename = "primaryPackagePurpose", default, borrow)]
+    purpose: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct ExternalRef<'a> {
+    #[serde(rename = "referenceType", default, borrow)]
+    kind: Text<'a>,
+    #[serde(rename = "referenceLocator", default, borrow)]
+    locator: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Checksum<'a> {
+    #[serde(default, borrow)]
+    algorithm: Text<'a>,
+    #[serde(rename = "checksumValue", default, borrow)]
+    value: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Relationship<'a> {
+    #[serde(rename = "spdxElementId", default, borrow)]
+    from: Text<'a>,
+    #[serde(rename = "relationshipType", default, borrow)]
+    kind: Text<'a>,
+    #[serde(rename = "relatedSpdxElement", default, borrow)]
+    to: Text<'a>,
+}
+
+pub fn parse(text: &[u8]) -> Result<Parsed, IngestError> {
+    let doc: Document<'_> = typed(text, SPDX_JSON)?;
+    let format = match doc.spdx_version.as_str() {
         Some("SPDX-2.2") => SPDX_JSON_2_2,
         Some("SPDX-2.3") => SPDX_JSON_2_3,
         other => {
@@ -37,35 +109,38 @@ pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
             ));
         }
     };
-    let packages = strict_array_at(doc, "packages", format, "")?;
-    let relationships = strict_array_at(doc, "relationships", format, "")?;
+    let packages = &doc.packages.0;
 
     let mut components = Vec::with_capacity(packages.len());
     let mut purls: BTreeMap<&str, String> = BTreeMap::new();
-    let mut by_id: BTreeMap<&str, &Value> = BTreeMap::new();
+    let mut by_id: BTreeMap<&str, &Package<'_>> = BTreeMap::new();
     for (i, p) in packages.iter().enumerate() {
-        let name = str_at(p, "name")
+        let name = p
+            .name
+            .as_str()
             .ok_or_else(|| IngestError::invalid(format, format!("packages[{i}]: missing name")))?;
-        let purl = array_at(p, "externalRefs")
+        let purl = p
+            .external_refs
             .iter()
-            .find(|r| str_at(r, "referenceType") == Some("purl"))
-            .and_then(|r| str_at(r, "referenceLocator"))
-            .map(str::to_string);
-        if let Some(id) = str_at(p, "SPDXID") {
+            .find(|r| r.get().and_then(|r| r.kind.as_str()) == Some("purl"))
+            .and_then(|r| r.get()?.locator.owned());
+        if let Some(id) = p.id.as_str() {
             by_id.insert(id, p);
             if let Some(purl) = &purl {
                 purls.insert(id, purl.clone());
             }
         }
-        let mut licenses = Vec::new();
-        for key in ["licenseConcluded", "licenseDeclared"] {
-            if let Some(l) = str_at(p, key).filter(|l| !matches!(*l, "NOASSERTION" | "NONE")) {
-                push_unique(&mut licenses, l);
+        let mut licenses: Vec<String> = Vec::new();
+        for l in [&p.license_concluded, &p.license_declared] {
+            if let Some(l) = l.as_str().filter(|l| !matches!(*l, "NOASSERTION" | "NONE"))
+                && !licenses.iter().any(|x| x == l)
+            {
+                licenses.push(l.to_string());
             }
         }
         components.push(Component {
             name: name.to_string(),
-            version: str_at(p, "versionInfo").unwrap_or_default().to_string(),
+            version: p.version.as_str().unwrap_or_default().to_string(),
             package_type: purl.as_deref().and_then(purl_type),
             purl,
             location: None,
@@ -74,16 +149,10 @@ pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
     }
 
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut described: Vec<&str> = array_at(doc, "documentDescribes")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    for r in relationships {
-        let (Some(a), Some(kind), Some(b)) = (
-            str_at(r, "spdxElementId"),
-            str_at(r, "relationshipType"),
-            str_at(r, "relatedSpdxElement"),
-        ) else {
+    let mut described: Vec<&str> = doc.document_describes.iter().collect();
+    for r in doc.relationships.0.iter().filter_map(Obj::get) {
+        let (Some(a), Some(kind), Some(b)) = (r.from.as_str(), r.kind.as_str(), r.to.as_str())
+        else {
             continue;
         };
         let (from, to) = match kind {
@@ -112,42 +181,49 @@ pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
         .collect();
 
     let main = described.iter().find_map(|id| by_id.get(id).copied());
-    let main_name = main.and_then(|p| str_at(p, "name"));
+    let main_name = main.and_then(|p| p.name.as_str());
     let digest = main
-        .map(|p| array_at(p, "checksums"))
-        .unwrap_or(&[])
-        .iter()
-        .find(|c| str_at(c, "algorithm") == Some("SHA256"))
-        .and_then(|c| str_at(c, "checksumValue"))
+        .and_then(|p| {
+            p.checksums
+                .iter()
+                .filter_map(Obj::get)
+                .find(|c| c.algorithm.as_str() == Some("SHA256"))
+        })
+        .and_then(|c| c.value.as_str())
         .map(|v| format!("sha256:{}", v.to_ascii_lowercase()));
     let os = packages
         .iter()
-        .find(|p| str_at(p, "primaryPackagePurpose") == Some("OPERATING-SYSTEM"))
+        .find(|p| p.purpose.as_str() == Some("OPERATING-SYSTEM"))
         .and_then(|p| {
-            let name = str_at(p, "name")?;
-            Some(match str_at(p, "versionInfo") {
+            let name = p.name.as_str()?;
+            Some(match p.version.as_str() {
                 Some(v) => format!("{name} {v}"),
                 None => name.to_string(),
             })
         });
+    let info = doc.creation_info.get();
 
     Ok(Parsed::scan(
         format,
         ScanParts {
             artifact: ScannedArtifact {
-                name: str_at(doc, "name")
+                name: doc
+                    .name
+                    .as_str()
                     .or(main_name)
                     .unwrap_or("unknown")
                     .to_string(),
                 kind: main
-                    .and_then(|p| str_at(p, "primaryPackagePurpose"))
+                    .and_then(|p| p.purpose.as_str())
                     .map(|k| k.to_ascii_lowercase().replace('-', "_"))
                     .unwrap_or_else(|| "unknown".to_string()),
                 digest,
                 os,
             },
-            scanner: scanner(doc),
-            scanned_at: str_path(doc, &["creationInfo", "created"]).and_then(parse_timestamp),
+            scanner: scanner(info.map(|i| &i.creators)),
+            scanned_at: info
+                .and_then(|i| i.created.as_str())
+                .and_then(parse_timestamp),
             components,
             dependencies,
             findings: Vec::new(),
@@ -158,14 +234,10 @@ pub fn parse(doc: &Value) -> Result<Parsed, IngestError> {
 }
 
 /// `Tool: trivy-0.50.1` gives `trivy` `0.50.1`: SPDX writes tools as `name-version`.
-fn scanner(doc: &Value) -> Scanner {
-    let creators = doc
-        .get("creationInfo")
-        .map(|c| array_at(c, "creators"))
-        .unwrap_or(&[]);
+fn scanner(creators: Option<&Texts<'_>>) -> Scanner {
     creators
-        .iter()
-        .filter_map(Value::as_str)
+        .into_iter()
+        .flat_map(|c| c.iter())
         .find_map(|c| c.strip_prefix("Tool:").map(str::trim))
         .filter(|t| !t.is_empty())
         .map(|tool| match tool.rsplit_once('-') {

@@ -9,7 +9,7 @@ mod seal;
 
 pub use gather::Gather;
 pub use render::Render;
-pub use seal::Seal;
+pub use seal::{Seal, bundle_files};
 
 use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
 use ec_domain::ports::ObjectStore;

@@ -10,7 +10,7 @@ use ec_domain::messages::ObjectCreated;
 use ec_domain::ports::{ObjectStore, Signer};
 use ec_domain::snapshot::Snapshot;
 use ec_domain::{
-    Artifact, ArtifactKind, Job, JobStatus, Stage, StageCode, StageError, Transition, keys,
+    Artifact, ArtifactKind, Format, JobStatus, Stage, StageCode, StageError, Transition, keys,
 };
 use ec_seal::{BundleFile, SealInput};
 
@@ -69,7 +69,12 @@ impl Seal {
             size: report.len() as u64,
             sha256: sha256_hex(&report),
         };
-        let files = bundle_files(&job, &snapshot, report);
+        let files = bundle_files(
+            job.format,
+            job.request.options.include_evidence,
+            &snapshot,
+            report,
+        );
         let sealed = ec_seal::seal(
             SealInput {
                 export_id: job.export_id.to_string(),
@@ -123,10 +128,15 @@ impl Seal {
 
 /// The report, and with `include_evidence` every gathered input as its own file. Each input
 /// file holds exactly the bytes whose digest the snapshot (and so the manifest) records.
-fn bundle_files(job: &Job, snapshot: &Snapshot, report: Bytes) -> Vec<BundleFile> {
+pub fn bundle_files(
+    format: Format,
+    include_evidence: bool,
+    snapshot: &Snapshot,
+    report: Bytes,
+) -> Vec<BundleFile> {
     let mut files = vec![BundleFile {
-        path: format!("report.{}", job.format.extension()),
-        media_type: job.format.media_type().into(),
+        path: format!("report.{}", format.extension()),
+        media_type: format.media_type().into(),
         bytes: report,
     }];
     if !snapshot.audit.is_empty() {
@@ -142,7 +152,7 @@ fn bundle_files(job: &Job, snapshot: &Snapshot, report: Bytes) -> Vec<BundleFile
             bytes: Bytes::from(lines.join("\n") + "\n"),
         });
     }
-    if job.request.options.include_evidence {
+    if include_evidence {
         for s in &snapshot.scans {
             let dir = format!("evidence/{}", s.scan.scan_id);
             let mut add = |name: &str, bytes: Bytes| {
