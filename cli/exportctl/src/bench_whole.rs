@@ -125,6 +125,8 @@ fn stack_json_export(exportctl: &Path, input: &Path, work: &Path) -> anyhow::Res
         .arg(&data)
         .env("EXPORTCENTER_JWT_SECRET", SECRET)
         .env("EXPORTCENTER_LOG", "warn")
+        // The default upload limit is below a 100,000-finding report (~130 MB).
+        .env("EXPORTCENTER_MAX_SCAN_BYTES", (512u64 << 20).to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -198,7 +198,7 @@ pub(crate) struct ScanParts {
     pub assessed: bool,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Detected {
     TrivyV2,
     TrivyLegacy,
@@ -428,25 +428,59 @@ fn detect_object(p: &Probe<'_>) -> Option<Detected> {
 
 /// Reads `text` (already checked to be JSON) as the typed document `T` of `format`; a value
 /// of the wrong shape is [`IngestError::Invalid`] naming where it is (`Results[3].Packages`).
+/// The path is tracked only when a first, untracked read has failed: tracking it costs a
+/// tenth of the read, and a document that reads needs none.
 pub(crate) fn typed<'a, T: serde::Deserialize<'a>>(
     text: &'a [u8],
     format: &'static str,
 ) -> Result<T, IngestError> {
+    if let Ok(doc) = serde_json::from_slice(text) {
+        return Ok(doc);
+    }
     let mut de = serde_json::Deserializer::from_slice(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if !inner.is_data() {
-            // Only the nesting limit gets here: the detection pass checked the syntax.
-            return IngestError::NotJson(inner.to_string());
-        }
-        let reason = if path == "." {
-            inner.to_string()
-        } else {
-            format!("{path}: {inner}")
-        };
-        IngestError::invalid(format, reason)
-    })
+    let e = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(doc) => return Ok(doc),
+        Err(e) => e,
+    };
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if !inner.is_data() {
+        // Only the nesting limit gets here: the detection pass checked the syntax.
+        return Err(IngestError::NotJson(inner.to_string()));
+    }
+    let reason = if path == "." {
+        inner.to_string()
+    } else {
+        format!("{path}: {inner}")
+    };
+    Err(IngestError::invalid(format, reason))
+}
+
+/// Reads a scanner report or SBOM of a format read typed; `None` for the others.
+fn read_scanner(detected: Detected, text: &[u8]) -> Option<Result<Parsed, IngestError>> {
+    match detected {
+        Detected::TrivyV2 => Some(trivy::parse_v2(text)),
+        Detected::TrivyLegacy => Some(trivy::parse_legacy(text)),
+        Detected::Grype => Some(grype::parse(text)),
+        Detected::Spdx => Some(spdx::parse(text)),
+        _ => None,
+    }
+}
+
+/// The format a document's first kilobytes suggest, for reading it while it is detected:
+/// Trivy, Grype and SPDX write their marker field near the top.
+fn sniff(text: &[u8]) -> Option<Detected> {
+    let head = &text[..text.len().min(4096)];
+    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    if has(b"\"SchemaVersion\"") {
+        Some(Detected::TrivyV2)
+    } else if has(b"\"matches\"") {
+        Some(Detected::Grype)
+    } else if has(b"\"spdxVersion\"") {
+        Some(Detected::Spdx)
+    } else {
+        None
+    }
 }
 
 /// The whole document as a JSON tree, for the formats still read from one (SBOMs and VEX).
@@ -467,19 +501,23 @@ pub fn parse_document(
 ) -> Result<Ingested, IngestError> {
     // Tolerate a UTF-8 byte order mark; the ids still hash the bytes as received.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // The digest is taken on a second thread while this one reads the document (VEX
-    // documents, which name themselves by it when they have no id, wait for it).
+    // Three things at once, each on its own thread: the digest of the bytes, the detection
+    // pass, and the read of the scanner report the first bytes suggest (used only when the
+    // detection agrees; otherwise the detected format is read afterwards). VEX documents,
+    // which name themselves by the digest when they have no id, are read after it.
     let (document_sha256, read) = std::thread::scope(|threads| {
         let digest = threads.spawn(|| ids::sha256_hex(bytes));
+        let guess = sniff(text);
+        let early = guess.map(|g| threads.spawn(move || read_scanner(g, text)));
         let read = detect(text).map(|detected| {
-            let scanner = match detected {
-                Some(Detected::TrivyV2) => Some(trivy::parse_v2(text)),
-                Some(Detected::TrivyLegacy) => Some(trivy::parse_legacy(text)),
-                Some(Detected::Grype) => Some(grype::parse(text)),
-                Some(Detected::Spdx) => Some(spdx::parse(text)),
-                _ => None,
+            let scanner = match (early, detected) {
+                (Some(early), Some(d)) if Some(d) == guess => {
+                    Some(early.join().unwrap_or_else(|_| read_scanner(d, text)))
+                }
+                (_, Some(d)) => Some(read_scanner(d, text)),
+                (_, None) => None,
             };
-            (detected, scanner)
+            (detected, scanner.flatten())
         });
         let document_sha256 = digest.join().unwrap_or_else(|_| ids::sha256_hex(bytes));
         (document_sha256, read)
