@@ -1,6 +1,7 @@
 //! `exportctl bench --suite stages`: each worker stage's own work at 1,000, 10,000 and
 //! 100,000 findings, one process per stage run, so each peak is that stage's alone (what
-//! its Lambda function's memory setting must hold): gather (read the stored scan, evaluate
+//! its Lambda function's memory setting must hold): ingest (what `POST /api/v1/scans`
+//! does with the upload: read the report into the native model), gather (read the stored scan, evaluate
 //! the policy, derive the SBOM, build and encode the snapshot), render (decode the
 //! snapshot, render the JSON report), seal (decode the snapshot, bundle and sign the
 //! report with its evidence). The same library calls the stages make; the Lambda runtime
@@ -23,7 +24,7 @@ use ec_domain::{BuiltinTemplate, ExportId, ExportType, Format, TemplateName, Ten
 use crate::measure;
 
 pub const SIZES: &[usize] = &[1_000, 10_000, 100_000];
-pub const STAGES: &[&str] = &["gather", "render", "seal"];
+pub const STAGES: &[&str] = &["ingest", "gather", "render", "seal"];
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -36,6 +37,10 @@ pub struct Row {
 /// What `__bench-stage prepare` writes once per size: the scan as the catalogue stores it.
 fn stored_scan(work: &Path, findings: usize) -> PathBuf {
     work.join(format!("stage-scan-{findings}.json"))
+}
+
+fn report_document(work: &Path, findings: usize) -> PathBuf {
+    work.join(format!("stage-trivy-{findings}.json"))
 }
 
 fn snapshot_file(work: &Path, findings: usize) -> PathBuf {
@@ -53,6 +58,7 @@ pub fn run(exportctl: &Path, work: &Path, runs: usize) -> anyhow::Result<Vec<Row
         let stored = stored_scan(work, findings);
         if !stored.exists() {
             let doc = crate::bench::generate_trivy(findings)?;
+            std::fs::write(report_document(work, findings), &doc)?;
             let tenant = TenantId::offline();
             let scan = ec_ingest::parse_document(&doc, &tenant, ec_domain::time::now())
                 .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -83,6 +89,16 @@ pub fn run(exportctl: &Path, work: &Path, runs: usize) -> anyhow::Result<Vec<Row
 /// One stage's work, in this process (`exportctl __bench-stage`).
 pub async fn stage(name: &str, findings: usize, work: &Path) -> anyhow::Result<()> {
     match name {
+        "ingest" => {
+            let doc = std::fs::read(report_document(work, findings))?;
+            let ingested =
+                ec_ingest::parse_document(&doc, &TenantId::offline(), ec_domain::time::now())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(
+                work.join(format!("stage-ingested-{findings}.json")),
+                serde_json::to_vec(&ingested.scan)?,
+            )?;
+        }
         "gather" => {
             let scan: Scan = serde_json::from_slice(&std::fs::read(stored_scan(work, findings))?)?;
             let policy = PolicyConfig::default();
@@ -144,7 +160,7 @@ pub async fn stage(name: &str, findings: usize, work: &Path) -> anyhow::Result<(
                 &sealed.bytes,
             )?;
         }
-        other => anyhow::bail!("unknown stage {other:?}: gather, render or seal"),
+        other => anyhow::bail!("unknown stage {other:?}: ingest, gather, render or seal"),
     }
     Ok(())
 }
