@@ -386,27 +386,8 @@ impl<T> Default for Items<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Items<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items<T>, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-                while let Some(Object(item)) = seq.next_element::<Object<T>>()? {
-                    out.push(item);
-                }
-                Ok(Items(out))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Items<T>, E> {
-                Ok(Items(Vec::new()))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Items<T>, E> {
-                Ok(Items(Vec::new()))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
+        let Array(items) = Array::<Object<T>>::deserialize(d)?;
+        Ok(Items(items.into_iter().map(|Object(item)| item).collect()))
     }
 }
 
