@@ -501,23 +501,25 @@ pub fn parse_document(
 ) -> Result<Ingested, IngestError> {
     // Tolerate a UTF-8 byte order mark; the ids still hash the bytes as received.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // Three things at once, each on its own thread: the digest of the bytes, the detection
-    // pass, and the read of the scanner report the first bytes suggest (used only when the
-    // detection agrees; otherwise the detected format is read afterwards). VEX documents,
-    // which name themselves by the digest when they have no id, are read after it.
+    // Three things at once: the digest of the bytes and the detection pass on threads of
+    // their own (neither allocates much), and here the read of the scanner report the first
+    // bytes suggest, kept only when the detection agrees (else the detected format is read
+    // after it). The model is built on this thread, so its memory comes from (and goes back
+    // to) the caller's allocator arena. VEX documents, which name themselves by the digest
+    // when they have no id, are read after it.
     let (document_sha256, read) = std::thread::scope(|threads| {
         let digest = threads.spawn(|| ids::sha256_hex(bytes));
+        let detection = threads.spawn(|| detect(text));
         let guess = sniff(text);
-        let early = guess.map(|g| threads.spawn(move || read_scanner(g, text)));
-        let read = detect(text).map(|detected| {
+        let early = guess.and_then(|g| read_scanner(g, text));
+        let detected = detection.join().unwrap_or_else(|_| detect(text));
+        let read = detected.map(|detected| {
             let scanner = match (early, detected) {
-                (Some(early), Some(d)) if Some(d) == guess => {
-                    Some(early.join().unwrap_or_else(|_| read_scanner(d, text)))
-                }
-                (_, Some(d)) => Some(read_scanner(d, text)),
+                (Some(early), Some(d)) if Some(d) == guess => Some(early),
+                (_, Some(d)) => read_scanner(d, text),
                 (_, None) => None,
             };
-            (detected, scanner.flatten())
+            (detected, scanner)
         });
         let document_sha256 = digest.join().unwrap_or_else(|_| ids::sha256_hex(bytes));
         (document_sha256, read)

@@ -146,14 +146,35 @@ pub fn supports_custom(export_type: ExportType, format: Format, template: &Custo
 
 /// Renders the snapshot in the format and template its request names.
 pub fn render(snapshot: &Snapshot) -> Result<Vec<u8>, RenderError> {
-    let mut out = Vec::new();
-    render_to(snapshot, &mut out)?;
-    Ok(out)
+    // CSV rows are short and many: room for them up front saves the copies of doubling.
+    let mut out = match snapshot.request.format {
+        Format::Csv => Vec::with_capacity(256 * (snapshot.finding_count() + 1)),
+        _ => Vec::new(),
+    };
+    match render_into(snapshot, &mut out)? {
+        Rendered::Streamed => Ok(out),
+        Rendered::Whole(bytes) => Ok(bytes),
+    }
 }
 
 /// [`render`] into `out`: JSON, CSV and SPDX are written as they are produced, so a large
 /// report is never held whole in memory; the other formats are written when complete.
 pub fn render_to(snapshot: &Snapshot, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    match render_into(snapshot, out)? {
+        Rendered::Streamed => Ok(()),
+        Rendered::Whole(bytes) => out
+            .write_all(&bytes)
+            .map_err(|e| RenderError::encode(snapshot.request.format, e)),
+    }
+}
+
+/// Whether a render went to the writer, or was made whole (and is the caller's to place).
+enum Rendered {
+    Streamed,
+    Whole(Vec<u8>),
+}
+
+fn render_into(snapshot: &Snapshot, out: &mut dyn std::io::Write) -> Result<Rendered, RenderError> {
     let req = &snapshot.request;
     let unsupported = || RenderError::Unsupported {
         format: req.format,
@@ -166,14 +187,14 @@ pub fn render_to(snapshot: &Snapshot, out: &mut dyn std::io::Write) -> Result<()
         (TemplateName::Custom { .. }, Some(custom))
             if supports_custom(req.export_type, req.format, custom) =>
         {
-            return whole(req.format, out, custom::render(&view, custom, req.format));
+            return custom::render(&view, custom, req.format).map(Rendered::Whole);
         }
         _ => return Err(unsupported()),
     };
     let bytes = match req.format {
-        Format::Json => return json::write(&view, out),
-        Format::Csv => return csv::write(&view, out),
-        Format::Spdx => return spdx::write(&view, out),
+        Format::Json => return json::write(&view, out).map(|()| Rendered::Streamed),
+        Format::Csv => return csv::write(&view, out).map(|()| Rendered::Streamed),
+        Format::Spdx => return spdx::write(&view, out).map(|()| Rendered::Streamed),
         Format::Sarif => sarif::render(&view),
         Format::Cyclonedx => cyclonedx::render(&view),
         Format::Xlsx => xlsx::render(&view),
@@ -184,15 +205,5 @@ pub fn render_to(snapshot: &Snapshot, out: &mut dyn std::io::Write) -> Result<()
         #[cfg(not(feature = "pdf"))]
         Format::Pdf => Err(RenderError::NotBuilt { format: req.format }),
     };
-    whole(req.format, out, bytes)
-}
-
-/// Writes a report that was rendered whole.
-fn whole(
-    format: Format,
-    out: &mut dyn std::io::Write,
-    bytes: Result<Vec<u8>, RenderError>,
-) -> Result<(), RenderError> {
-    out.write_all(&bytes?)
-        .map_err(|e| RenderError::encode(format, e))
+    bytes.map(Rendered::Whole)
 }

@@ -7,6 +7,8 @@
 //! document gave a dependency graph. Each vulnerability found in a package is a SECURITY
 //! `advisory` reference of that package.
 
+use std::io::Write as _;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use spdx_rs::models::{
@@ -142,8 +144,11 @@ pub fn write(view: &ReportView<'_>, out: &mut dyn std::io::Write) -> Result<(), 
         annotations: Vec::new(),
         spdx_ref_counter: 0,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(encode_err)?;
-    out.write_all(b"\n").map_err(encode_err)
+    // serde_json writes token by token: batched here, not one call through `out` each.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, &doc).map_err(encode_err)?;
+    out.write_all(b"\n").map_err(encode_err)?;
+    out.flush().map_err(encode_err)
 }
 
 /// `SPDXRef-` and what the spec allows in an id (letters, digits, `.`, `-`).
