@@ -117,37 +117,23 @@ pub struct Finding {
 }
 
 /// A finding's further fields, each absent when the scanner gives none. Kept in one struct
-/// so that adding one does not touch every place that builds a finding.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// so that adding one does not touch every place that builds a finding. Serialised beside
+/// the finding's other fields (`crate::finding_wire`, which holds their names and skip rules).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FindingDetails {
     /// When the vulnerability was published (Trivy `PublishedDate`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::time::serde_rfc3339::option"
-    )]
     pub published: Option<OffsetDateTime>,
     /// When its record last changed (Trivy `LastModifiedDate`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::time::serde_rfc3339::option"
-    )]
     pub modified: Option<OffsetDateTime>,
     /// Whose rating `severity` is (Trivy `SeveritySource`, a CycloneDX rating's source).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity_source: Option<String>,
     /// Every vendor's own severity (Trivy `VendorSeverity`), by vendor.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vendor_severity: BTreeMap<String, Severity>,
     /// The image layer the package came from (Trivy `Layer.Digest`, else `Layer.DiffID`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
     /// FIRST's exploit prediction (Grype `epss`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epss: Option<Epss>,
     /// Listed in CISA's Known Exploited Vulnerabilities catalogue (Grype `knownExploited`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub known_exploited: bool,
 }
 

@@ -9,7 +9,7 @@ use ec_domain::scan::{
 };
 use serde::Deserialize;
 
-use crate::json::{cvss_version_of_vector, parse_timestamp};
+use crate::json::{cvss_version_of_vector, parse_timestamp, push_unique};
 use crate::lenient::{Count, Items, List, Num, Obj, Text, TextOr, Texts};
 use crate::{GRYPE_JSON, IngestError, Parsed, ScanParts, typed};
 
@@ -271,9 +271,7 @@ fn read_match(m: Match<'_>, at: impl Fn() -> String) -> Result<(Finding, Compone
         .chain(vuln.urls.iter())
         .chain(vuln.links.iter())
     {
-        if !references.iter().any(|x| x == u) {
-            references.push(u.to_string());
-        }
+        push_unique(&mut references, u);
     }
 
     // Fixed versions: `fix.versions` since grype 0.3x, `fixedInVersion` before.
@@ -298,20 +296,18 @@ fn read_match(m: Match<'_>, at: impl Fn() -> String) -> Result<(Finding, Compone
     let package_type = art.kind.owned();
     let purl = art.purl.owned();
     let mut licenses: Vec<String> = Vec::new();
-    let license = |l: &'_ TextOr<'_, LicenseObject<'_>>| -> Option<String> {
-        match l {
-            TextOr::Text(t) => t.owned(),
+    for l in art.licenses.iter() {
+        let name = match l {
+            TextOr::Text(t) => t.as_str(),
             TextOr::Object(o) => o
                 .spdx_expression
-                .owned()
-                .or_else(|| o.value.owned())
-                .or_else(|| o.name.owned()),
+                .as_str()
+                .or_else(|| o.value.as_str())
+                .or_else(|| o.name.as_str()),
             TextOr::Neither => None,
-        }
-    };
-    for l in art.licenses.iter().filter_map(license) {
-        if !licenses.contains(&l) {
-            licenses.push(l);
+        };
+        if let Some(name) = name {
+            push_unique(&mut licenses, name);
         }
     }
 

@@ -14,6 +14,55 @@ use std::marker::PhantomData;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+/// Implements a visitor's methods for the listed kinds of value, each answering `$answer`
+/// (a list or an object is read through, as [`Deep`], first): the values a lenient wrapper
+/// ignores, or only tells apart by kind.
+macro_rules! answer {
+    ($value:ty, $answer:expr, [$($kind:ident),*]) => {
+        $(answer!(@ $kind, $value, $answer);)*
+    };
+    (@ bool, $value:ty, $answer:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$value, E> { Ok($answer) }
+    };
+    (@ i64, $value:ty, $answer:expr) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$value, E> { Ok($answer) }
+    };
+    (@ u64, $value:ty, $answer:expr) => {
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$value, E> { Ok($answer) }
+    };
+    (@ f64, $value:ty, $answer:expr) => {
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$value, E> { Ok($answer) }
+    };
+    (@ str, $value:ty, $answer:expr) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<$value, E> { Ok($answer) }
+    };
+    (@ unit, $value:ty, $answer:expr) => {
+        fn visit_unit<E: de::Error>(self) -> Result<$value, E> { Ok($answer) }
+    };
+    (@ none, $value:ty, $answer:expr) => {
+        fn visit_none<E: de::Error>(self) -> Result<$value, E> { Ok($answer) }
+    };
+    (@ seq, $value:ty, $answer:expr) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<$value, A::Error> {
+            drain_seq(seq)?;
+            Ok($answer)
+        }
+    };
+    (@ map, $value:ty, $answer:expr) => {
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$value, A::Error> {
+            drain_map(map)?;
+            Ok($answer)
+        }
+    };
+}
+
+/// The scalar kinds, which lenient wrappers other than [`Num`] and [`Whole`] all ignore.
+macro_rules! ignore_others {
+    ($value:ty, $absent:expr, [$($kind:ident),*]) => {
+        answer!($value, $absent, [bool, i64, u64, f64, unit, none $(, $kind)*]);
+    };
+}
+
 /// A value read only to be skipped, through the reader's nesting limit: serde's
 /// `IgnoredAny` skips nested values without one, so a document could nest without bound.
 pub struct Deep;
@@ -26,33 +75,7 @@ impl<'de> Deserialize<'de> for Deep {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any value")
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Deep, E> {
-                Ok(Deep)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Deep, E> {
-                Ok(Deep)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Deep, E> {
-                Ok(Deep)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Deep, E> {
-                Ok(Deep)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Deep, E> {
-                Ok(Deep)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Deep, E> {
-                Ok(Deep)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Deep, E> {
-                Ok(Deep)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Deep, A::Error> {
-                drain_seq(seq).map(|_| Deep)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Deep, A::Error> {
-                drain_map(map).map(|_| Deep)
-            }
+            answer!(Deep, Deep, [bool, i64, u64, f64, str, unit, none, seq, map]);
         }
         d.deserialize_any(V)
     }
@@ -82,34 +105,6 @@ pub fn each_entry<'de, A: MapAccess<'de>>(
         }
     }
     Ok(())
-}
-
-/// Implements the visitor methods for the values a lenient wrapper ignores.
-macro_rules! ignore_others {
-    ($value:ty, $absent:expr, [$($skip:ident),*]) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$value, E> { Ok($absent) }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$value, E> { Ok($absent) }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$value, E> { Ok($absent) }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$value, E> { Ok($absent) }
-        fn visit_unit<E: de::Error>(self) -> Result<$value, E> { Ok($absent) }
-        fn visit_none<E: de::Error>(self) -> Result<$value, E> { Ok($absent) }
-        $(ignore_others!(@ $skip, $value, $absent);)*
-    };
-    (@ str, $value:ty, $absent:expr) => {
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<$value, E> { Ok($absent) }
-    };
-    (@ seq, $value:ty, $absent:expr) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<$value, A::Error> {
-            drain_seq(seq)?;
-            Ok($absent)
-        }
-    };
-    (@ map, $value:ty, $absent:expr) => {
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$value, A::Error> {
-            drain_map(map)?;
-            Ok($absent)
-        }
-    };
 }
 
 /// A non-blank string; any other value (or a blank string) reads as absent.
@@ -209,23 +204,7 @@ impl<'de> Deserialize<'de> for Num {
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Num, E> {
                 Ok(Num(s.trim().parse::<f64>().ok().filter(|f| f.is_finite())))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Num, E> {
-                Ok(Num(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Num, E> {
-                Ok(Num(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Num, E> {
-                Ok(Num(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Num, A::Error> {
-                drain_seq(seq)?;
-                Ok(Num(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Num, A::Error> {
-                drain_map(map)?;
-                Ok(Num(None))
-            }
+            answer!(Num, Num(None), [bool, unit, none, seq, map]);
         }
         d.deserialize_any(V)
     }
@@ -249,29 +228,7 @@ impl<'de> Deserialize<'de> for Whole {
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Whole, E> {
                 Ok(Whole(u64::try_from(n).ok()))
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Whole, E> {
-                Ok(Whole(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Whole, A::Error> {
-                drain_seq(seq)?;
-                Ok(Whole(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Whole, A::Error> {
-                drain_map(map)?;
-                Ok(Whole(None))
-            }
+            answer!(Whole, Whole(None), [f64, str, bool, unit, none, seq, map]);
         }
         d.deserialize_any(V)
     }
@@ -563,35 +520,9 @@ impl<'de> Deserialize<'de> for Kind {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any value")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Kind, A::Error> {
-                drain_seq(seq)?;
-                Ok(Kind::Array)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Kind, E> {
-                Ok(Kind::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Kind, E> {
-                Ok(Kind::Null)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Kind, E> {
-                Ok(Kind::Other)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Kind, E> {
-                Ok(Kind::Other)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Kind, E> {
-                Ok(Kind::Other)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Kind, E> {
-                Ok(Kind::Other)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Kind, E> {
-                Ok(Kind::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Kind, A::Error> {
-                drain_map(map)?;
-                Ok(Kind::Other)
-            }
+            answer!(Kind, Kind::Array, [seq]);
+            answer!(Kind, Kind::Null, [unit, none]);
+            answer!(Kind, Kind::Other, [bool, i64, u64, f64, str, map]);
         }
         d.deserialize_any(V)
     }

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ec_domain::scan::{Component, Dependency, ScannedArtifact, Scanner};
 use serde::Deserialize;
 
-use crate::json::parse_timestamp;
+use crate::json::{parse_timestamp, push_unique};
 use crate::lenient::{Array, Items, List, Obj, Text, Texts};
 use crate::purl::purl_type;
 use crate::{IngestError, Parsed, SPDX_JSON, SPDX_JSON_2_2, SPDX_JSON_2_3, ScanParts, typed};
@@ -132,10 +132,8 @@ pub fn parse(text: &[u8]) -> Result<Parsed, IngestError> {
         }
         let mut licenses: Vec<String> = Vec::new();
         for l in [&p.license_concluded, &p.license_declared] {
-            if let Some(l) = l.as_str().filter(|l| !matches!(*l, "NOASSERTION" | "NONE"))
-                && !licenses.iter().any(|x| x == l)
-            {
-                licenses.push(l.to_string());
+            if let Some(l) = l.as_str().filter(|l| !matches!(*l, "NOASSERTION" | "NONE")) {
+                push_unique(&mut licenses, l);
             }
         }
         components.push(Component {

@@ -11,7 +11,7 @@ use ec_domain::scan::{
 };
 use serde::Deserialize;
 
-use crate::json::{cvss_version_of_vector, cwe_numbers, parse_timestamp};
+use crate::json::{cvss_version_of_vector, cwe_numbers, parse_timestamp, push_unique};
 use crate::lenient::{Entries, Items, Num, Obj, Text, Texts, Whole};
 use crate::{IngestError, Parsed, ScanParts, TRIVY_JSON_LEGACY, TRIVY_JSON_V2, typed};
 
@@ -355,9 +355,7 @@ fn finding(
         .into_iter()
         .chain(v.references.iter())
     {
-        if !references.iter().any(|x| x == r) {
-            references.push(r.to_string());
-        }
+        push_unique(&mut references, r);
     }
 
     Ok(Finding {
