@@ -8,6 +8,7 @@ pub mod bench_stages;
 pub mod bench_whole;
 pub mod client;
 pub mod demo;
+pub mod digest_writer;
 pub mod measure;
 pub mod render;
 pub use ec_serve::{stack, ws};

@@ -12,6 +12,8 @@ use ec_domain::filters::Filters;
 use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
 use ec_pipeline::offline::{InputDocument, OfflineRequest, render_to, snapshot_from_named};
 
+use crate::digest_writer::DigestWriter;
+
 pub struct Args {
     pub inputs: Vec<PathBuf>,
     pub format: String,
@@ -128,46 +130,14 @@ fn write_report(
     drop(documents);
     let file =
         std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    let mut out = Digesting {
-        inner: std::io::BufWriter::with_capacity(1 << 20, file),
-        sha256: sha2::Sha256::default(),
-        bytes: 0,
-    };
+    let mut out = DigestWriter::new(file);
     let rendered = render_to(&snapshot, &mut out);
     std::mem::forget(snapshot);
     rendered.map_err(api_error)?;
-    let Digesting {
-        inner,
-        sha256,
-        bytes,
-    } = out;
-    inner
-        .into_inner()
-        .map_err(|e| e.into_error())
+    let written = out
+        .finish()
         .with_context(|| format!("writing {}", path.display()))?;
-    use sha2::Digest as _;
-    Ok((bytes, hex::encode(sha256.finalize())))
-}
-
-/// Passes bytes through to `inner`, counting and hashing them.
-struct Digesting<W> {
-    inner: W,
-    sha256: sha2::Sha256,
-    bytes: usize,
-}
-
-impl<W: std::io::Write> std::io::Write for Digesting<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        use sha2::Digest as _;
-        let n = self.inner.write(buf)?;
-        self.sha256.update(&buf[..n]);
-        self.bytes += n;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
+    Ok((written.bytes, written.sha256))
 }
 
 fn api_error(e: ec_domain::ApiError) -> anyhow::Error {

@@ -6,6 +6,7 @@ pub mod env;
 pub mod error;
 pub mod failure;
 pub mod filters;
+mod finding_order;
 mod finding_wire;
 pub mod id_types;
 pub mod ids;

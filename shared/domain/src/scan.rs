@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::id_types::{ScanId, TenantId};
-use crate::natural::{NaturalId, NaturalKey};
+use crate::natural::NaturalId;
 use crate::wire::string_enum;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -292,31 +292,7 @@ impl Scan {
         }
         self.dependencies.sort_unstable();
         self.dependencies.dedup();
-        // Sorted as (key, position), the ids split into runs once, then moved once: a sort
-        // of the findings themselves moves each (~400 bytes) about log n times. The position
-        // breaks ties, so the order is the stable sort's.
-        let mut keyed: Vec<_> = self
-            .findings
-            .iter()
-            .enumerate()
-            .map(|(at, f)| {
-                let (target, package, version, severity, _) = f.sort_key();
-                let id = NaturalKey::new(&f.vulnerability_id);
-                ((target, package, version, severity, id), at)
-            })
-            .collect();
-        keyed.sort_unstable();
-        let order: Vec<usize> = keyed.into_iter().map(|(_, at)| at).collect();
-        if order.iter().enumerate().any(|(i, &at)| i != at) {
-            let mut slots: Vec<Option<Finding>> = std::mem::take(&mut self.findings)
-                .into_iter()
-                .map(Some)
-                .collect();
-            self.findings = order
-                .into_iter()
-                .filter_map(|at| slots.get_mut(at).and_then(Option::take))
-                .collect();
-        }
+        crate::finding_order::sort(&mut self.findings);
     }
 
     pub fn severity_counts(&self) -> BTreeMap<Severity, usize> {

@@ -257,14 +257,15 @@ pub fn parse_document(
 ) -> Result<Ingested, IngestError> {
     // Tolerate a UTF-8 byte order mark; the ids still hash the bytes as received.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // Three things at once: the digest of the bytes and the detection pass on threads of
+    // Three things at once: the digests of the bytes (sha256 and the scan id) and the detection pass on threads of
     // their own (neither allocates much), and here the read of the scanner report the first
     // bytes suggest, kept only when the detection agrees (else the detected format is read
     // after it). The model is built on this thread, so its memory comes from (and goes back
     // to) the caller's allocator arena. VEX documents, which name themselves by the digest
     // when they have no id, are read after it.
-    let (document_sha256, read) = std::thread::scope(|threads| {
-        let digest = threads.spawn(|| ids::sha256_hex(bytes));
+    let digests = || (ids::sha256_hex(bytes), ScanId::of_scan(tenant, bytes));
+    let ((document_sha256, scan_id), read) = std::thread::scope(|threads| {
+        let digest = threads.spawn(digests);
         let detection = threads.spawn(|| detect(text));
         let guess = sniff(text);
         let early = guess.and_then(|g| read_scanner(g, text));
@@ -277,8 +278,7 @@ pub fn parse_document(
             };
             (detected, scanner)
         });
-        let document_sha256 = digest.join().unwrap_or_else(|_| ids::sha256_hex(bytes));
-        (document_sha256, read)
+        (digest.join().unwrap_or_else(|_| digests()), read)
     });
     let (detected, scanner) = read?;
     let fallback_source = format!("sha256:{document_sha256}");
@@ -291,7 +291,7 @@ pub fn parse_document(
     };
     let scan = parsed.scan.map(|parts| {
         let mut scan = Scan {
-            scan_id: ScanId::of_scan(tenant, bytes),
+            scan_id,
             tenant_id: tenant.clone(),
             artifact: parts.artifact,
             scanner: parts.scanner,
