@@ -138,7 +138,7 @@ struct VexDecision<'a> {
 }
 
 #[derive(Serialize)]
-struct FindingEntry<'a> {
+pub(crate) struct FindingEntry<'a> {
     scan_id: &'a str,
     #[serde(flatten)]
     finding: &'a Finding,
@@ -161,6 +161,13 @@ struct VexEntry<'a> {
     scan_id: &'a str,
     #[serde(flatten)]
     statement: &'a VexStatement,
+}
+
+impl<'a> Document<'a> {
+    /// The findings, leaving the document's list empty (the JSON writer prints them apart).
+    pub(crate) fn take_findings(&mut self) -> Vec<FindingEntry<'a>> {
+        std::mem::take(&mut self.findings)
+    }
 }
 
 /// The report document (`exportcenter.report/v1`): also the data custom templates read.
