@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use ec_domain::filters::Filters;
 use ec_domain::{BuiltinTemplate, ExportType, Format, TemplateName};
-use ec_pipeline::offline::{InputDocument, OfflineRequest, render_to, snapshot_from_named};
+use ec_pipeline::offline::{InputDocument, OfflineRequest, render_to, snapshot_from_owned};
 
 use crate::digest_writer::DigestWriter;
 
@@ -126,8 +126,7 @@ fn write_report(
     request: &OfflineRequest,
     path: &std::path::Path,
 ) -> anyhow::Result<(usize, String)> {
-    let snapshot = snapshot_from_named(&documents, request).map_err(api_error)?;
-    drop(documents);
+    let snapshot = snapshot_from_owned(documents, request).map_err(api_error)?;
     let file =
         std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
     let mut out = DigestWriter::new(file);

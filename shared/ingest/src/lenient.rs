@@ -387,7 +387,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Array<T> {
 
 /// `T` read from an object, and only from an object (a derived struct would also read an
 /// array, positionally).
-struct Object<T>(T);
+pub struct Object<T>(pub T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use ec_domain::scan::{
     Component, Cvss, Finding, FindingDetails, ScannedArtifact, Scanner, Severity,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::json::{cvss_version_of_vector, cwe_numbers, parse_timestamp, push_unique};
-use crate::lenient::{Entries, Items, Num, Obj, Text, Texts, Whole};
+use crate::lenient::{Array, Entries, Items, Num, Obj, Object, Text, Texts, Whole};
 use crate::{IngestError, Parsed, ScanParts, TRIVY_JSON_LEGACY, TRIVY_JSON_V2, typed};
 
 #[derive(Deserialize)]
@@ -79,8 +79,8 @@ struct TrivyResult<'a> {
     target: Text<'a>,
     #[serde(rename = "Type", default, borrow)]
     kind: Text<'a>,
-    #[serde(rename = "Vulnerabilities", default, borrow)]
-    vulnerabilities: Items<Vulnerability<'a>>,
+    #[serde(rename = "Vulnerabilities", default)]
+    vulnerabilities: Array<Converted>,
     #[serde(rename = "Packages", default, borrow)]
     packages: Items<Package<'a>>,
 }
@@ -309,10 +309,16 @@ fn read_results(
         let package_type = result.kind.owned();
         let first = findings.len();
         findings.reserve(result.vulnerabilities.0.len());
-        for (j, v) in result.vulnerabilities.0.into_iter().enumerate() {
-            findings.push(finding(v, &target, &package_type, format, || {
-                format!("{at}.Vulnerabilities[{j}]")
-            })?);
+        for (j, Converted(f)) in result.vulnerabilities.0.into_iter().enumerate() {
+            let mut f = f.map_err(|field| {
+                IngestError::invalid(
+                    format,
+                    format!("{at}.Vulnerabilities[{j}]: missing {field}"),
+                )
+            })?;
+            f.target = target.clone();
+            f.package_type = package_type.clone();
+            findings.push(f);
         }
         if result.packages.0.is_empty() {
             components.extend(findings[first..].iter().map(Finding::component));
@@ -335,16 +341,24 @@ fn read_results(
     Ok((findings, components))
 }
 
-fn finding(
-    v: Vulnerability<'_>,
-    target: &Option<String>,
-    package_type: &Option<String>,
-    format: &'static str,
-    at: impl Fn() -> String,
-) -> Result<Finding, IngestError> {
-    let missing = |field: &str| IngestError::invalid(format, format!("{}: missing {field}", at()));
-    let id = v.id.as_str().ok_or_else(|| missing("VulnerabilityID"))?;
-    let package = v.package.as_str().ok_or_else(|| missing("PkgName"))?;
+/// A vulnerability made into a finding as soon as it is read, so the typed vulnerabilities
+/// are never all held at once (at 100,000 findings they were ~120 MiB of the peak). The
+/// finding lacks its result's target and package type until [`read_results`] gives them;
+/// or it is the name of the required field the vulnerability lacks.
+struct Converted(Result<Finding, &'static str>);
+
+impl<'de> Deserialize<'de> for Converted {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Object(v) = Object::<Vulnerability<'de>>::deserialize(d)?;
+        Ok(Converted(finding(v)))
+    }
+}
+
+/// The finding a vulnerability makes, without its result's target and package type; or
+/// the required field it lacks.
+fn finding(v: Vulnerability<'_>) -> Result<Finding, &'static str> {
+    let id = v.id.as_str().ok_or("VulnerabilityID")?;
+    let package = v.package.as_str().ok_or("PkgName")?;
 
     let aliases: BTreeSet<&str> = v.vendor_ids.iter().filter(|a| *a != id).collect();
 
@@ -362,7 +376,7 @@ fn finding(
         vulnerability_id: id.to_string(),
         aliases: aliases.into_iter().map(str::to_string).collect(),
         package: package.to_string(),
-        package_type: package_type.clone(),
+        package_type: None,
         purl: v.identifier.get().and_then(|i| i.purl.owned()),
         installed_version: v.installed_version.owned().unwrap_or_default(),
         fixed_version: v.fixed_version.owned(),
@@ -376,7 +390,7 @@ fn finding(
         description: v.description.owned(),
         references,
         status: v.status.owned(),
-        target: target.clone(),
+        target: None,
         cwes: cwe_numbers(v.cwe_ids.iter()),
         details: FindingDetails {
             published: v.published.as_str().and_then(parse_timestamp),
@@ -459,5 +473,50 @@ mod tests {
         );
         assert_eq!(split_target("(x)"), ("(x)".to_string(), None));
         assert_eq!(split_target("go.mod"), ("go.mod".to_string(), None));
+    }
+
+    fn error_of(doc: &str) -> String {
+        match parse_v2(doc.as_bytes()) {
+            Ok(_) => "read".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Vulnerabilities become findings as they are read; one lacking a required field is
+    /// still named by its path once the document is read, and a malformed value anywhere
+    /// in the document (found while reading) is the error given before it.
+    #[test]
+    fn a_missing_field_is_named_by_its_path() {
+        let doc = r#"{"SchemaVersion": 2, "Results": [
+            {"Target": "a", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": "p"}]},
+            {"Target": "b", "Vulnerabilities": [
+                {"VulnerabilityID": "CVE-2", "PkgName": "q"},
+                {"VulnerabilityID": "CVE-3"},
+                {"PkgName": "r"}]}]}"#;
+        assert_eq!(
+            error_of(doc),
+            "invalid trivy-json-v2 document: Results[1].Vulnerabilities[1]: missing PkgName"
+        );
+        let malformed_later = doc.replace(r#"{"PkgName": "r"}"#, "7");
+        assert!(
+            error_of(&malformed_later).contains("Results[1].Vulnerabilities[2]"),
+            "{}",
+            error_of(&malformed_later)
+        );
+    }
+
+    /// Each finding carries its own result's target and package type.
+    #[test]
+    fn findings_take_their_results_target_and_type() {
+        let doc = r#"{"SchemaVersion": 2, "Results": [
+            {"Target": "a", "Type": "npm", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": "p"}]},
+            {"Target": "b", "Vulnerabilities": [{"VulnerabilityID": "CVE-2", "PkgName": "q"}]}]}"#;
+        let parsed = parse_v2(doc.as_bytes()).unwrap();
+        let findings = parsed.scan.map(|s| s.findings).unwrap_or_default();
+        let got: Vec<(Option<&str>, Option<&str>)> = findings
+            .iter()
+            .map(|f| (f.target.as_deref(), f.package_type.as_deref()))
+            .collect();
+        assert_eq!(got, [(Some("a"), Some("npm")), (Some("b"), None)]);
     }
 }

@@ -539,3 +539,25 @@ fn scan_identity() {
     changed.push(b'\n');
     assert_ne!(scan_of(&changed, "changed").scan_id, a.scan_id);
 }
+
+/// A document given up to the reader (`parse_owned_document`, which frees the text before
+/// sorting) reads exactly as one lent to it, for every kind of fixture.
+#[test]
+fn owned_and_lent_documents_read_alike() {
+    let tenant: ec_domain::TenantId = "tenant-a".parse().unwrap();
+    let at = time::macros::datetime!(2025-01-02 03:04:05 UTC);
+    for (dir, file) in [
+        ("trivy", "trivy-golden_alpine-310.json"),
+        ("grype", "defectdojo_grype_many_vulns_with_epss_values.json"),
+        ("spdx", "spdx-spec_SPDXJSONExample-v2.3.spdx.json"),
+    ] {
+        let bytes = read(dir, file);
+        let lent = ec_ingest::parse_document(&bytes, &tenant, at).unwrap();
+        let owned = ec_ingest::parse_owned_document(bytes, &tenant, at).unwrap();
+        assert_eq!(owned, lent, "{dir}/{file}");
+        let read_something = lent
+            .scan
+            .is_some_and(|s| !s.findings.is_empty() || !s.components.is_empty());
+        assert!(read_something, "{dir}/{file}");
+    }
+}

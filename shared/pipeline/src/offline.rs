@@ -78,14 +78,47 @@ pub fn snapshot_from_named(
     req: &OfflineRequest,
 ) -> Result<Snapshot, ApiError> {
     let tenant = req.tenant.clone().unwrap_or_else(TenantId::offline);
+    let read = documents
+        .iter()
+        .map(|doc| {
+            let ingested = ec_ingest::parse_document(&doc.bytes, &tenant, req.generated_at)?;
+            Ok((doc.name.clone(), doc.bytes.len(), ingested))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    build(read, tenant, req)
+}
+
+/// [`snapshot_from_named`] taking the documents: each one's text is freed as soon as it is
+/// read (what `exportctl render` uses; a large report's text is a third of the peak).
+pub fn snapshot_from_owned(
+    documents: Vec<InputDocument>,
+    req: &OfflineRequest,
+) -> Result<Snapshot, ApiError> {
+    let tenant = req.tenant.clone().unwrap_or_else(TenantId::offline);
+    let read = documents
+        .into_iter()
+        .map(|doc| {
+            let size = doc.bytes.len();
+            let ingested = ec_ingest::parse_owned_document(doc.bytes, &tenant, req.generated_at)?;
+            Ok((doc.name, size, ingested))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    build(read, tenant, req)
+}
+
+/// The snapshot of documents read, each with its name and size.
+fn build(
+    read: Vec<(Option<String>, usize, ec_ingest::Ingested)>,
+    tenant: TenantId,
+    req: &OfflineRequest,
+) -> Result<Snapshot, ApiError> {
     let mut scans: Vec<Scan> = Vec::new();
     // Every document's statements (VEX documents' and BOMs' own) apply to every scan, as
     // the tenant's stored VEX does on the server.
     let mut vex_documents: Vec<VexDocument> = Vec::new();
-    for (i, doc) in documents.iter().enumerate() {
-        let ingested = ec_ingest::parse_document(&doc.bytes, &tenant, req.generated_at)?;
+    for (i, (name, size, ingested)) in read.into_iter().enumerate() {
         if let Some(mut scan) = ingested.scan {
-            scan.document_name = doc.name.clone();
+            scan.document_name = name.clone();
             scans.push(scan);
         }
         if !ingested.vex.is_empty() {
@@ -94,8 +127,8 @@ pub fn snapshot_from_named(
                 id: format!("input-{:03}", i + 1),
                 source_format: ingested.source_format.to_string(),
                 document_sha256: ingested.document_sha256,
-                name: doc.name.clone(),
-                size: Some(doc.bytes.len() as u64),
+                name,
+                size: Some(size as u64),
                 statements: ingested.vex,
             });
         }
