@@ -308,17 +308,30 @@ fn read_results(
         let target = result.target.owned();
         let package_type = result.kind.owned();
         let first = findings.len();
-        findings.reserve(result.vulnerabilities.0.len());
-        for (j, Converted(f)) in result.vulnerabilities.0.into_iter().enumerate() {
-            let mut f = f.map_err(|field| {
-                IngestError::invalid(
-                    format,
-                    format!("{at}.Vulnerabilities[{j}]: missing {field}"),
-                )
-            })?;
-            f.target = target.clone();
-            f.package_type = package_type.clone();
-            findings.push(f);
+        // Collected where they were read (the standard library reuses the allocation of a
+        // vector mapped into one of no larger elements), so 100,000 findings are not held
+        // twice; later results are appended.
+        let mut read: Vec<Finding> = result
+            .vulnerabilities
+            .0
+            .into_iter()
+            .enumerate()
+            .map(|(j, Converted(f))| {
+                let mut f = f.map_err(|field| {
+                    IngestError::invalid(
+                        format,
+                        format!("{at}.Vulnerabilities[{j}]: missing {field}"),
+                    )
+                })?;
+                f.target = target.clone();
+                f.package_type = package_type.clone();
+                Ok(f)
+            })
+            .collect::<Result<_, IngestError>>()?;
+        if findings.is_empty() {
+            findings = read;
+        } else {
+            findings.append(&mut read);
         }
         if result.packages.0.is_empty() {
             components.extend(findings[first..].iter().map(Finding::component));
