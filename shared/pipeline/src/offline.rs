@@ -54,6 +54,11 @@ impl OfflineRequest {
             filters: Filters::default(),
         }
     }
+
+    /// The tenant the report names.
+    fn tenant(&self) -> TenantId {
+        self.tenant.clone().unwrap_or_else(TenantId::offline)
+    }
 }
 
 /// [`snapshot_from_named`] for documents without names.
@@ -61,14 +66,7 @@ pub fn snapshot_from_documents(
     documents: &[Vec<u8>],
     req: &OfflineRequest,
 ) -> Result<Snapshot, ApiError> {
-    let named: Vec<InputDocument> = documents
-        .iter()
-        .map(|b| InputDocument {
-            name: None,
-            bytes: b.clone(),
-        })
-        .collect();
-    snapshot_from_named(&named, req)
+    snapshot_from_lent(documents.iter().map(|b| (None, b.as_slice())), req)
 }
 
 /// Reads every document and builds the snapshot an export of all of them would gather.
@@ -77,12 +75,23 @@ pub fn snapshot_from_named(
     documents: &[InputDocument],
     req: &OfflineRequest,
 ) -> Result<Snapshot, ApiError> {
-    let tenant = req.tenant.clone().unwrap_or_else(TenantId::offline);
+    snapshot_from_lent(
+        documents
+            .iter()
+            .map(|d| (d.name.clone(), d.bytes.as_slice())),
+        req,
+    )
+}
+
+fn snapshot_from_lent<'a>(
+    documents: impl Iterator<Item = (Option<String>, &'a [u8])>,
+    req: &OfflineRequest,
+) -> Result<Snapshot, ApiError> {
+    let tenant = req.tenant();
     let read = documents
-        .iter()
-        .map(|doc| {
-            let ingested = ec_ingest::parse_document(&doc.bytes, &tenant, req.generated_at)?;
-            Ok((doc.name.clone(), doc.bytes.len(), ingested))
+        .map(|(name, bytes)| {
+            let ingested = ec_ingest::parse_document(bytes, &tenant, req.generated_at)?;
+            Ok((name, bytes.len(), ingested))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     build(read, tenant, req)
@@ -94,7 +103,7 @@ pub fn snapshot_from_owned(
     documents: Vec<InputDocument>,
     req: &OfflineRequest,
 ) -> Result<Snapshot, ApiError> {
-    let tenant = req.tenant.clone().unwrap_or_else(TenantId::offline);
+    let tenant = req.tenant();
     let read = documents
         .into_iter()
         .map(|doc| {
