@@ -19,20 +19,167 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ec_domain::scan::{VexStatement, VexStatus};
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::json::{array_at, parse_timestamp, push_unique, str_at, str_path, strict_array_at};
-use crate::{CSAF, CSAF_VEX_2_0, IngestError, Parsed};
+use crate::json::{parse_timestamp, push_unique};
+use crate::lenient::{Array, List, Obj, Object, Text, Texts};
+use crate::{CSAF, CSAF_VEX_2_0, IngestError, Parsed, typed};
 
-const STATUSES: [(&str, VexStatus); 7] = [
-    ("known_not_affected", VexStatus::NotAffected),
-    ("fixed", VexStatus::Fixed),
-    ("first_fixed", VexStatus::Fixed),
-    ("known_affected", VexStatus::Affected),
-    ("first_affected", VexStatus::Affected),
-    ("last_affected", VexStatus::Affected),
-    ("under_investigation", VexStatus::UnderInvestigation),
-];
+#[derive(Deserialize)]
+struct Document<'a> {
+    #[serde(default, borrow)]
+    document: Obj<Meta<'a>>,
+    #[serde(default, borrow)]
+    product_tree: Obj<ProductTree<'a>>,
+    #[serde(default, borrow)]
+    vulnerabilities: Array<Obj<Vulnerability<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Meta<'a> {
+    #[serde(default, borrow)]
+    csaf_version: Text<'a>,
+    #[serde(default, borrow)]
+    category: Text<'a>,
+    #[serde(default, borrow)]
+    tracking: Obj<Tracking<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Tracking<'a> {
+    #[serde(default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    current_release_date: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct ProductTree<'a> {
+    #[serde(default, borrow)]
+    branches: List<Obj<Branch<'a>>>,
+    #[serde(default, borrow)]
+    full_product_names: List<Obj<FullProductName<'a>>>,
+    #[serde(default, borrow)]
+    relationships: List<Obj<Relationship<'a>>>,
+    #[serde(default, borrow)]
+    product_groups: List<Obj<Group<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Branch<'a> {
+    #[serde(default, borrow)]
+    product: Obj<FullProductName<'a>>,
+    #[serde(default, borrow)]
+    branches: List<Obj<Branch<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct FullProductName<'a> {
+    #[serde(default, borrow)]
+    product_id: Text<'a>,
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default, borrow)]
+    product_identification_helper: Obj<Helper<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Helper<'a> {
+    #[serde(default, borrow)]
+    purl: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Relationship<'a> {
+    #[serde(default, borrow)]
+    full_product_name: Obj<FullProductName<'a>>,
+    #[serde(default, borrow)]
+    product_reference: Text<'a>,
+    #[serde(default, borrow)]
+    relates_to_product_reference: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Group<'a> {
+    #[serde(default, borrow)]
+    group_id: Text<'a>,
+    #[serde(default, borrow)]
+    product_ids: Texts<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Vulnerability<'a> {
+    #[serde(default, borrow)]
+    cve: Text<'a>,
+    #[serde(default, borrow)]
+    ids: List<Obj<Identifier<'a>>>,
+    /// An object or `null`; any other value is an error.
+    #[serde(default, borrow)]
+    product_status: Option<Object<ProductStatus<'a>>>,
+    #[serde(default, borrow)]
+    flags: List<Obj<Annotation<'a>>>,
+    #[serde(default, borrow)]
+    threats: List<Obj<Annotation<'a>>>,
+    #[serde(default, borrow)]
+    remediations: List<Obj<Annotation<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Identifier<'a> {
+    #[serde(default, borrow)]
+    text: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct ProductStatus<'a> {
+    #[serde(default, borrow)]
+    known_not_affected: Texts<'a>,
+    #[serde(default, borrow)]
+    fixed: Texts<'a>,
+    #[serde(default, borrow)]
+    first_fixed: Texts<'a>,
+    #[serde(default, borrow)]
+    known_affected: Texts<'a>,
+    #[serde(default, borrow)]
+    first_affected: Texts<'a>,
+    #[serde(default, borrow)]
+    last_affected: Texts<'a>,
+    #[serde(default, borrow)]
+    under_investigation: Texts<'a>,
+}
+
+impl ProductStatus<'_> {
+    /// Each list with the status it gives.
+    fn lists(&self) -> [(&Texts<'_>, VexStatus); 7] {
+        [
+            (&self.known_not_affected, VexStatus::NotAffected),
+            (&self.fixed, VexStatus::Fixed),
+            (&self.first_fixed, VexStatus::Fixed),
+            (&self.known_affected, VexStatus::Affected),
+            (&self.first_affected, VexStatus::Affected),
+            (&self.last_affected, VexStatus::Affected),
+            (&self.under_investigation, VexStatus::UnderInvestigation),
+        ]
+    }
+}
+
+/// A flag, threat or remediation: what it says and the products and groups it covers.
+#[derive(Deserialize, Default)]
+struct Annotation<'a> {
+    /// Every item counts (a list of no strings covers no product rather than all).
+    #[serde(default, borrow)]
+    product_ids: List<Text<'a>>,
+    #[serde(default, borrow)]
+    group_ids: List<Text<'a>>,
+    #[serde(default, borrow)]
+    label: Text<'a>,
+    #[serde(default, borrow)]
+    category: Text<'a>,
+    #[serde(default, borrow)]
+    details: Text<'a>,
+    #[serde(default, borrow)]
+    url: Text<'a>,
+}
 
 /// The product tree, flattened.
 #[derive(Default)]
@@ -45,49 +192,51 @@ struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
-    fn read(tree: &'a Value) -> Tree<'a> {
+    fn read(tree: Option<&'a ProductTree<'_>>) -> Tree<'a> {
         let mut t = Tree::default();
-        t.branches(array_at(tree, "branches"));
-        for p in array_at(tree, "full_product_names") {
+        let Some(tree) = tree else { return t };
+        t.branches(&tree.branches);
+        for p in tree.full_product_names.iter().filter_map(Obj::get) {
             t.product(p);
         }
-        for r in array_at(tree, "relationships") {
+        for r in tree.relationships.iter().filter_map(Obj::get) {
             let (Some(id), Some(component), Some(parent)) = (
-                str_path(r, &["full_product_name", "product_id"]),
-                str_at(r, "product_reference"),
-                str_at(r, "relates_to_product_reference"),
+                r.full_product_name
+                    .get()
+                    .and_then(|p| p.product_id.as_str()),
+                r.product_reference.as_str(),
+                r.relates_to_product_reference.as_str(),
             ) else {
                 continue;
             };
             t.combined.insert(id, [component, parent]);
         }
-        for g in array_at(tree, "product_groups") {
-            if let Some(id) = str_at(g, "group_id") {
-                let members = array_at(g, "product_ids")
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                t.groups.insert(id, members);
+        for g in tree.product_groups.iter().filter_map(Obj::get) {
+            if let Some(id) = g.group_id.as_str() {
+                t.groups.insert(id, g.product_ids.iter().collect());
             }
         }
         t
     }
 
-    fn branches(&mut self, list: &'a [Value]) {
-        for b in list {
-            if let Some(p) = b.get("product") {
+    fn branches(&mut self, list: &'a List<Obj<Branch<'_>>>) {
+        for b in list.iter().filter_map(Obj::get) {
+            if let Some(p) = b.product.get() {
                 self.product(p);
             }
-            self.branches(array_at(b, "branches"));
+            self.branches(&b.branches);
         }
     }
 
-    fn product(&mut self, p: &'a Value) {
-        let Some(id) = str_at(p, "product_id") else {
+    fn product(&mut self, p: &'a FullProductName<'_>) {
+        let Some(id) = p.product_id.as_str() else {
             return;
         };
-        let name = str_path(p, &["product_identification_helper", "purl"])
-            .or_else(|| str_at(p, "name"))
+        let name = p
+            .product_identification_helper
+            .get()
+            .and_then(|h| h.purl.as_str())
+            .or_else(|| p.name.as_str())
             .unwrap_or(id);
         self.names.entry(id).or_insert_with(|| name.to_string());
     }
@@ -107,23 +256,35 @@ impl<'a> Tree<'a> {
     }
 
     /// The product ids an annotation (`product_ids`, `group_ids`) covers; `None` for all.
-    fn covered(&self, annotation: &'a Value) -> Option<BTreeSet<&'a str>> {
-        let ids = array_at(annotation, "product_ids");
-        let groups = array_at(annotation, "group_ids");
+    fn covered<'s>(&'s self, annotation: &'s Annotation<'_>) -> Option<BTreeSet<&'s str>> {
+        let ids = &annotation.product_ids.0;
+        let groups = &annotation.group_ids.0;
         if ids.is_empty() && groups.is_empty() {
             return None;
         }
-        let mut out: BTreeSet<&str> = ids.iter().filter_map(Value::as_str).collect();
-        for g in groups.iter().filter_map(Value::as_str) {
+        let mut out: BTreeSet<&str> = ids.iter().filter_map(Text::as_str).collect();
+        for g in groups.iter().filter_map(Text::as_str) {
             out.extend(self.groups.get(g).into_iter().flatten().copied());
         }
         Some(out)
     }
 }
 
+/// The entries of a list (`flags`, `threats`, `remediations`) that cover `product`.
+fn about<'v, 'a>(
+    tree: &Tree<'_>,
+    list: &'v List<Obj<Annotation<'a>>>,
+    product: &str,
+) -> Vec<&'v Annotation<'a>> {
+    list.iter()
+        .filter_map(Obj::get)
+        .filter(|a| tree.covered(a).is_none_or(|ids| ids.contains(product)))
+        .collect()
+}
+
 /// `Invalid` unless `document`'s `field` is `wanted`.
-fn require(document: &Value, field: &str, wanted: &str) -> Result<(), IngestError> {
-    match str_at(document, field) {
+fn require(found: Option<&str>, field: &str, wanted: &str) -> Result<(), IngestError> {
+    match found {
         Some(found) if found == wanted => Ok(()),
         found => Err(IngestError::invalid(
             CSAF,
@@ -135,59 +296,61 @@ fn require(document: &Value, field: &str, wanted: &str) -> Result<(), IngestErro
     }
 }
 
-pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> {
-    let document = doc.get("document").unwrap_or(&Value::Null);
-    require(document, "csaf_version", "2.0")?;
-    require(document, "category", "csaf_vex")?;
+pub fn parse(text: &[u8], fallback_source: &str) -> Result<Parsed, IngestError> {
+    let doc: Document<'_> = typed(text, CSAF)?;
+    let document = doc.document.get();
+    require(
+        document.and_then(|d| d.csaf_version.as_str()),
+        "csaf_version",
+        "2.0",
+    )?;
+    require(
+        document.and_then(|d| d.category.as_str()),
+        "category",
+        "csaf_vex",
+    )?;
     let format = CSAF_VEX_2_0;
-    let tracking = document.get("tracking").unwrap_or(&Value::Null);
-    let source = str_at(tracking, "id").unwrap_or(fallback_source);
-    let timestamp = str_at(tracking, "current_release_date").and_then(parse_timestamp);
-    let tree = Tree::read(doc.get("product_tree").unwrap_or(&Value::Null));
+    let tracking = document.and_then(|d| d.tracking.get());
+    let source = tracking
+        .and_then(|t| t.id.as_str())
+        .unwrap_or(fallback_source);
+    let timestamp = tracking
+        .and_then(|t| t.current_release_date.as_str())
+        .and_then(parse_timestamp);
+    let tree = Tree::read(doc.product_tree.get());
 
     let mut vex = Vec::new();
-    for (i, v) in strict_array_at(doc, "vulnerabilities", format, "")?
-        .iter()
-        .enumerate()
-    {
-        let Some(id) =
-            str_at(v, "cve").or_else(|| array_at(v, "ids").iter().find_map(|x| str_at(x, "text")))
-        else {
+    for v in doc.vulnerabilities.0.iter().filter_map(Obj::get) {
+        let Some(id) = v.cve.as_str().or_else(|| {
+            v.ids
+                .iter()
+                .filter_map(Obj::get)
+                .find_map(|x| x.text.as_str())
+        }) else {
             continue;
         };
-        let status_map = v.get("product_status").unwrap_or(&Value::Null);
-        if !status_map.is_object() && !status_map.is_null() {
-            return Err(IngestError::invalid(
-                format,
-                format!("vulnerabilities[{i}].product_status is not an object"),
-            ));
-        }
-        // The entries of a list (`flags`, `threats`, `remediations`) that cover a product.
-        let about = |list: &'static str, product: &str| -> Vec<&Value> {
-            array_at(v, list)
-                .iter()
-                .filter(|a| tree.covered(a).is_none_or(|ids| ids.contains(product)))
-                .collect()
+        let Some(Object(status_map)) = &v.product_status else {
+            continue;
         };
-        for (key, status) in STATUSES {
-            for product in array_at(status_map, key).iter().filter_map(Value::as_str) {
-                let justification = about("flags", product)
+        for (products, status) in status_map.lists() {
+            for product in products.iter() {
+                let justification = about(&tree, &v.flags, product)
                     .into_iter()
-                    .find_map(|f| str_at(f, "label"));
-                let impact: Vec<&str> = about("threats", product)
+                    .find_map(|f| f.label.as_str());
+                let impact: Vec<&str> = about(&tree, &v.threats, product)
                     .into_iter()
-                    .filter(|t| str_at(t, "category") == Some("impact"))
-                    .filter_map(|t| str_at(t, "details"))
+                    .filter(|t| t.category.as_str() == Some("impact"))
+                    .filter_map(|t| t.details.as_str())
                     .collect();
-                let actions: Vec<String> = about("remediations", product)
+                let actions: Vec<String> = about(&tree, &v.remediations, product)
                     .into_iter()
                     .filter_map(|r| {
-                        let details = str_at(r, "details")?;
-                        let mut s = match str_at(r, "category") {
+                        let details = r.details.as_str()?;
+                        let mut s = match r.category.as_str() {
                             Some(c) => format!("{c}: {details}"),
                             None => details.to_string(),
                         };
-                        if let Some(url) = str_at(r, "url") {
+                        if let Some(url) = r.url.as_str() {
                             s.push_str(&format!(" ({url})"));
                         }
                         Some(s)
@@ -216,7 +379,7 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
 #[cfg(test)]
 mod tests {
     use crate::CSAF_VEX_2_0;
-    use crate::test_support::read;
+    use crate::test_support::{error_of, read};
     use ec_domain::scan::{VexStatement, VexStatus};
     use time::macros::datetime;
 
@@ -327,5 +490,26 @@ mod tests {
             vex.iter()
                 .all(|s| s.timestamp == Some(datetime!(2024-02-03 04:05:06 UTC)))
         );
+    }
+
+    /// `product_status` must be an object (or `null`, which lists no products); the error
+    /// names the vulnerability.
+    #[test]
+    fn a_product_status_of_another_shape_is_named() {
+        let doc = |status: &str| {
+            format!(
+                r#"{{"document": {{"category": "csaf_vex", "csaf_version": "2.0", "tracking": {{"id": "T"}}}},
+                    "vulnerabilities": [{{"cve": "CVE-1", "product_status": {{"fixed": ["P"]}}}},
+                                        {{"cve": "CVE-2", "product_status": {status}}}]}}"#
+            )
+        };
+        let wrong = error_of(&doc(r#"["P"]"#));
+        assert!(
+            wrong.starts_with(
+                "invalid csaf document: vulnerabilities[1].product_status: invalid type"
+            ),
+            "{wrong}"
+        );
+        assert_eq!(statements(&doc("null")).len(), 1);
     }
 }

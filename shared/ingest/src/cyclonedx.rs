@@ -26,17 +26,234 @@ use ec_domain::scan::{
     Component, Cvss, Dependency, Finding, ScannedArtifact, Scanner, Severity, VexStatement,
     VexStatus,
 };
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::json::{
-    array_at, cvss_version_of_vector, number_at, parse_timestamp, push_unique, str_at, str_path,
-    strict_array_at, string_at,
-};
+use crate::json::{cvss_version_of_vector, parse_timestamp, push_unique};
+use crate::lenient::{Array, List, ListOr, Num, Obj, Present, Text, Texts, Whole};
 use crate::purl::{is_purl, purl_type, purl_version};
 use crate::{
     CYCLONEDX_JSON, CYCLONEDX_JSON_1_4, CYCLONEDX_JSON_1_5, CYCLONEDX_JSON_1_6, IngestError,
-    Parsed, ScanParts,
+    Parsed, ScanParts, typed,
 };
+
+#[derive(Deserialize)]
+struct Document<'a> {
+    #[serde(rename = "specVersion", default, borrow)]
+    spec_version: Text<'a>,
+    #[serde(rename = "serialNumber", default, borrow)]
+    serial_number: Text<'a>,
+    #[serde(default, borrow)]
+    metadata: Obj<Metadata<'a>>,
+    #[serde(default, borrow)]
+    components: Array<Obj<RawComponent<'a>>>,
+    #[serde(default, borrow)]
+    dependencies: Array<Obj<RawDependency<'a>>>,
+    #[serde(default, borrow)]
+    vulnerabilities: Present<Array<Obj<Vulnerability<'a>>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata<'a> {
+    #[serde(default, borrow)]
+    timestamp: Text<'a>,
+    /// A list of tools up to 1.4, `{components, services}` since 1.5.
+    #[serde(default, borrow)]
+    tools: ListOr<Obj<Tool<'a>>, Tools<'a>>,
+    #[serde(default, borrow)]
+    component: Obj<Main<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Tools<'a> {
+    #[serde(default, borrow)]
+    components: List<Obj<Tool<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Tool<'a> {
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default, borrow)]
+    version: Text<'a>,
+}
+
+/// `metadata.component`, the artifact the BOM describes (its own components are not read).
+#[derive(Deserialize, Default)]
+struct Main<'a> {
+    #[serde(rename = "bom-ref", default, borrow)]
+    bom_ref: Text<'a>,
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default, borrow)]
+    version: Text<'a>,
+    #[serde(default, borrow)]
+    purl: Text<'a>,
+    #[serde(rename = "type", default, borrow)]
+    kind: Text<'a>,
+    #[serde(default, borrow)]
+    hashes: List<Obj<Hash<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawComponent<'a> {
+    #[serde(rename = "bom-ref", default, borrow)]
+    bom_ref: Text<'a>,
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default, borrow)]
+    version: Text<'a>,
+    #[serde(default, borrow)]
+    purl: Text<'a>,
+    #[serde(rename = "type", default, borrow)]
+    kind: Text<'a>,
+    #[serde(default, borrow)]
+    licenses: List<Obj<LicenseChoice<'a>>>,
+    #[serde(default, borrow)]
+    components: Array<Obj<RawComponent<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct LicenseChoice<'a> {
+    #[serde(default, borrow)]
+    expression: Text<'a>,
+    #[serde(default, borrow)]
+    license: Obj<License<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct License<'a> {
+    #[serde(default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    name: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Hash<'a> {
+    #[serde(default, borrow)]
+    alg: Text<'a>,
+    #[serde(default, borrow)]
+    content: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawDependency<'a> {
+    #[serde(rename = "ref", default, borrow)]
+    reference: Text<'a>,
+    /// Every item counts (a list of no strings is not "depends on nothing").
+    #[serde(rename = "dependsOn", default, borrow)]
+    depends_on: List<Text<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Vulnerability<'a> {
+    #[serde(default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    source: Obj<Source<'a>>,
+    #[serde(default, borrow)]
+    ratings: List<Obj<Rating<'a>>>,
+    #[serde(default, borrow)]
+    references: List<Obj<Reference<'a>>>,
+    #[serde(default, borrow)]
+    advisories: List<Obj<Advisory<'a>>>,
+    #[serde(default)]
+    cwes: List<Whole>,
+    #[serde(default, borrow)]
+    description: Text<'a>,
+    #[serde(default, borrow)]
+    detail: Text<'a>,
+    #[serde(default, borrow)]
+    recommendation: Text<'a>,
+    #[serde(default, borrow)]
+    workaround: Text<'a>,
+    #[serde(default, borrow)]
+    published: Text<'a>,
+    #[serde(default, borrow)]
+    updated: Text<'a>,
+    #[serde(default, borrow)]
+    affects: List<Obj<Affect<'a>>>,
+    #[serde(default, borrow)]
+    analysis: Obj<Analysis<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Source<'a> {
+    #[serde(default, borrow)]
+    name: Text<'a>,
+    #[serde(default, borrow)]
+    url: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Rating<'a> {
+    #[serde(default, borrow)]
+    source: Obj<Source<'a>>,
+    #[serde(default)]
+    score: Num,
+    #[serde(default, borrow)]
+    severity: Text<'a>,
+    #[serde(default, borrow)]
+    method: Text<'a>,
+    #[serde(default, borrow)]
+    vector: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Reference<'a> {
+    #[serde(default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    source: Obj<Source<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Advisory<'a> {
+    #[serde(default, borrow)]
+    url: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Affect<'a> {
+    #[serde(rename = "ref", default, borrow)]
+    reference: Text<'a>,
+    #[serde(default, borrow)]
+    versions: List<Obj<AffectedVersion<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct AffectedVersion<'a> {
+    #[serde(default, borrow)]
+    status: Text<'a>,
+    #[serde(default, borrow)]
+    version: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Analysis<'a> {
+    #[serde(default, borrow)]
+    state: Text<'a>,
+    #[serde(default, borrow)]
+    justification: Text<'a>,
+    #[serde(default, borrow)]
+    detail: Text<'a>,
+    #[serde(default, borrow)]
+    response: Texts<'a>,
+    #[serde(rename = "lastUpdated", default, borrow)]
+    last_updated: Text<'a>,
+    #[serde(rename = "firstIssued", default, borrow)]
+    first_issued: Text<'a>,
+}
+
+impl Source<'_> {
+    fn name_of<'s>(source: &'s Obj<Source<'_>>) -> Option<&'s str> {
+        source.get().and_then(|s| s.name.as_str())
+    }
+
+    fn url_of<'s>(source: &'s Obj<Source<'_>>) -> Option<&'s str> {
+        source.get().and_then(|s| s.url.as_str())
+    }
+}
 
 /// What a `bom-ref` names.
 struct Named {
@@ -79,7 +296,18 @@ struct Bom<'a> {
     refs: BTreeMap<&'a str, Named>,
 }
 
-impl Bom<'_> {
+impl<'d> Bom<'d> {
+    /// Names `bom_ref` by the first component that gives it.
+    fn name(&mut self, bom_ref: &'d Text<'_>, name: &str, version: &Text<'_>, purl: &Text<'_>) {
+        if let Some(r) = bom_ref.as_str() {
+            self.refs.entry(r).or_insert_with(|| Named {
+                name: name.to_string(),
+                version: version.owned().unwrap_or_default(),
+                purl: purl.owned(),
+            });
+        }
+    }
+
     fn resolve(&self, reference: &str) -> Target<'_> {
         if let Some(named) = self.refs.get(reference) {
             return Target::Component(named);
@@ -96,8 +324,9 @@ impl Bom<'_> {
     }
 }
 
-pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> {
-    let format = match str_at(doc, "specVersion") {
+pub fn parse(text: &[u8], fallback_source: &str) -> Result<Parsed, IngestError> {
+    let doc: Document<'_> = typed(text, CYCLONEDX_JSON)?;
+    let format = match doc.spec_version.as_str() {
         Some("1.4") => CYCLONEDX_JSON_1_4,
         Some("1.5") => CYCLONEDX_JSON_1_5,
         Some("1.6") => CYCLONEDX_JSON_1_6,
@@ -111,54 +340,52 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
             ));
         }
     };
-    let metadata = doc.get("metadata").unwrap_or(&Value::Null);
-    let main = metadata.get("component").filter(|c| c.is_object());
+    let metadata = doc.metadata.get();
+    let main = metadata.and_then(|m| m.component.get());
 
     let mut raw_components = Vec::new();
-    collect(
-        strict_array_at(doc, "components", format, "")?,
-        "components",
-        format,
-        &mut raw_components,
-    )?;
+    collect(&doc.components.0, "components", format, &mut raw_components)?;
     let mut bom = Bom {
         format,
         refs: BTreeMap::new(),
     };
-    for c in main
-        .into_iter()
-        .chain(raw_components.iter().map(|(c, _)| *c))
-    {
-        if let (Some(r), Some(name)) = (str_at(c, "bom-ref"), str_at(c, "name")) {
-            bom.refs.entry(r).or_insert_with(|| Named {
-                name: name.to_string(),
-                version: string_at(c, "version").unwrap_or_default(),
-                purl: string_at(c, "purl"),
-            });
+    if let Some(m) = main {
+        if let Some(name) = m.name.as_str() {
+            bom.name(&m.bom_ref, name, &m.version, &m.purl);
         }
+    }
+    for (c, name) in &raw_components {
+        bom.name(&c.bom_ref, name, &c.version, &c.purl);
     }
     let components: Vec<Component> = raw_components
         .iter()
         .map(|(c, name)| component(c, name))
         .collect();
 
-    let doc_time = str_at(metadata, "timestamp").and_then(parse_timestamp);
-    let source = string_at(doc, "serialNumber").unwrap_or_else(|| fallback_source.to_string());
-    let vulnerabilities = strict_array_at(doc, "vulnerabilities", format, "")?;
+    let doc_time = metadata
+        .and_then(|m| m.timestamp.as_str())
+        .and_then(parse_timestamp);
+    let source = doc
+        .serial_number
+        .owned()
+        .unwrap_or_else(|| fallback_source.to_string());
+    let vulnerabilities = &doc.vulnerabilities.value.0;
     let mut findings = Vec::new();
     let mut vex = Vec::new();
     for (i, v) in vulnerabilities.iter().enumerate() {
         let at = format!("vulnerabilities[{i}]");
-        let (mut f, statement) = read_vulnerability(&bom, v, &at, &source, doc_time)?;
+        let (mut f, statement) = read_vulnerability(&bom, v.get(), &at, &source, doc_time)?;
         findings.append(&mut f);
         vex.extend(statement);
     }
 
     let vex_only = components.is_empty()
         && !vulnerabilities.is_empty()
-        && vulnerabilities
-            .iter()
-            .all(|v| v.get("analysis").and_then(|a| str_at(a, "state")).is_some());
+        && vulnerabilities.iter().all(|v| {
+            v.get()
+                .and_then(|v| v.analysis.get())
+                .is_some_and(|a| a.state.as_str().is_some())
+        });
     if vex_only {
         return Ok(Parsed {
             source_format: format,
@@ -167,7 +394,7 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
         });
     }
 
-    let dependencies = dependencies(&bom, strict_array_at(doc, "dependencies", format, "")?);
+    let dependencies = dependencies(&bom, &doc.dependencies.0);
     Ok(Parsed {
         source_format: format,
         scan: Some(ScanParts {
@@ -179,39 +406,38 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
             findings,
             // A BOM without `vulnerabilities` lists packages only; an empty list is a scan
             // that found nothing.
-            assessed: doc.get("vulnerabilities").is_some(),
+            assessed: doc.vulnerabilities.present,
         }),
         vex,
     })
 }
 
 /// Every component, depth first, with its name (which the schema requires).
-fn collect<'a>(
-    list: &'a [Value],
+fn collect<'d>(
+    list: &'d [Obj<RawComponent<'_>>],
     at: &str,
     format: &'static str,
-    out: &mut Vec<(&'a Value, String)>,
+    out: &mut Vec<(&'d RawComponent<'d>, &'d str)>,
 ) -> Result<(), IngestError> {
     for (i, c) in list.iter().enumerate() {
         let here = format!("{at}[{i}]");
-        let name = str_at(c, "name")
-            .ok_or_else(|| IngestError::invalid(format, format!("{here}: missing name")))?;
-        out.push((c, name.to_string()));
-        collect(
-            strict_array_at(c, "components", format, &format!("{here}."))?,
-            &format!("{here}.components"),
-            format,
-            out,
-        )?;
+        let Some((c, name)) = c.get().and_then(|c| Some((c, c.name.as_str()?))) else {
+            return Err(IngestError::invalid(
+                format,
+                format!("{here}: missing name"),
+            ));
+        };
+        out.push((c, name));
+        collect(&c.components.0, &format!("{here}.components"), format, out)?;
     }
     Ok(())
 }
 
-fn component(c: &Value, name: &str) -> Component {
-    let purl = string_at(c, "purl");
+fn component(c: &RawComponent<'_>, name: &str) -> Component {
+    let purl = c.purl.owned();
     Component {
         name: name.to_string(),
-        version: string_at(c, "version").unwrap_or_default(),
+        version: c.version.owned().unwrap_or_default(),
         package_type: purl.as_deref().and_then(purl_type),
         purl,
         location: None,
@@ -219,12 +445,15 @@ fn component(c: &Value, name: &str) -> Component {
     }
 }
 
-fn licenses(c: &Value) -> Vec<String> {
+fn licenses(c: &RawComponent<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    for l in array_at(c, "licenses") {
-        let name = str_at(l, "expression")
-            .or_else(|| str_path(l, &["license", "id"]))
-            .or_else(|| str_path(l, &["license", "name"]));
+    for l in c.licenses.iter().filter_map(Obj::get) {
+        let license = l.license.get();
+        let name = l
+            .expression
+            .as_str()
+            .or_else(|| license.and_then(|l| l.id.as_str()))
+            .or_else(|| license.and_then(|l| l.name.as_str()));
         if let Some(n) = name {
             push_unique(&mut out, n);
         }
@@ -234,17 +463,20 @@ fn licenses(c: &Value) -> Vec<String> {
 
 /// The graph by purl; refs without a purl are left out, and so is an entry all of whose
 /// dependencies were.
-fn dependencies(bom: &Bom<'_>, list: &[Value]) -> Vec<Dependency> {
+fn dependencies(bom: &Bom<'_>, list: &[Obj<RawDependency<'_>>]) -> Vec<Dependency> {
     let mut graph: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for d in list {
-        let Some(from) = str_at(d, "ref").and_then(|r| bom.resolve(r).purl().map(str::to_string))
+    for d in list.iter().filter_map(Obj::get) {
+        let Some(from) = d
+            .reference
+            .as_str()
+            .and_then(|r| bom.resolve(r).purl().map(str::to_string))
         else {
             continue;
         };
-        let refs = array_at(d, "dependsOn");
+        let refs = &d.depends_on.0;
         let to: Vec<String> = refs
             .iter()
-            .filter_map(Value::as_str)
+            .filter_map(Text::as_str)
             .filter_map(|r| bom.resolve(r).purl().map(str::to_string))
             .collect();
         // "Depends on nothing" only when the document says so, not when no ref had a purl.
@@ -261,43 +493,54 @@ fn dependencies(bom: &Bom<'_>, list: &[Value]) -> Vec<Dependency> {
 
 /// The artifact is `metadata.component`; its digest a SHA-256 hash or an OCI purl's
 /// digest; the OS the first component of type `operating-system`.
-fn artifact(main: Option<&Value>, components: &[(&Value, String)]) -> ScannedArtifact {
-    let main = main.unwrap_or(&Value::Null);
-    let purl_digest = str_at(main, "purl")
+fn artifact(main: Option<&Main<'_>>, components: &[(&RawComponent<'_>, &str)]) -> ScannedArtifact {
+    let purl_digest = main
+        .and_then(|m| m.purl.as_str())
         .and_then(purl_version)
         .filter(|v| v.starts_with("sha256:"));
-    let hash_digest = array_at(main, "hashes")
-        .iter()
-        .find(|h| str_at(h, "alg").is_some_and(|a| a.eq_ignore_ascii_case("SHA-256")))
-        .and_then(|h| str_at(h, "content"))
+    let hash_digest = main
+        .into_iter()
+        .flat_map(|m| m.hashes.iter().filter_map(Obj::get))
+        .find(|h| {
+            h.alg
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case("SHA-256"))
+        })
+        .and_then(|h| h.content.as_str())
         .map(|c| format!("sha256:{}", c.to_ascii_lowercase()));
     let os = components
         .iter()
-        .find(|(c, _)| str_at(c, "type") == Some("operating-system"))
-        .map(|(c, name)| match str_at(c, "version") {
+        .find(|(c, _)| c.kind.as_str() == Some("operating-system"))
+        .map(|(c, name)| match c.version.as_str() {
             Some(v) => format!("{name} {v}"),
-            None => name.clone(),
+            None => name.to_string(),
         });
     ScannedArtifact {
-        name: string_at(main, "name").unwrap_or_else(|| "unknown".to_string()),
-        kind: string_at(main, "type").unwrap_or_else(|| "unknown".to_string()),
+        name: main
+            .and_then(|m| m.name.owned())
+            .unwrap_or_else(|| "unknown".to_string()),
+        kind: main
+            .and_then(|m| m.kind.owned())
+            .unwrap_or_else(|| "unknown".to_string()),
         digest: hash_digest.or(purl_digest),
         os,
     }
 }
 
-/// `metadata.tools`: an array of tools up to 1.4, `{components, services}` since 1.5.
-fn scanner(metadata: &Value) -> Scanner {
-    let tools = metadata.get("tools").unwrap_or(&Value::Null);
-    let list = match tools {
-        Value::Array(a) => a.as_slice(),
-        _ => array_at(tools, "components"),
+/// The first tool with a name, from either shape of `metadata.tools`.
+fn scanner(metadata: Option<&Metadata<'_>>) -> Scanner {
+    let tools: &[Obj<Tool<'_>>] = match metadata.map(|m| &m.tools) {
+        Some(ListOr::List(list)) => list,
+        Some(ListOr::Object(t)) => &t.components.0,
+        _ => &[],
     };
-    list.iter()
+    tools
+        .iter()
+        .filter_map(Obj::get)
         .find_map(|t| {
-            str_at(t, "name").map(|name| Scanner {
+            t.name.as_str().map(|name| Scanner {
                 name: name.to_string(),
-                version: string_at(t, "version"),
+                version: t.version.owned(),
             })
         })
         .unwrap_or_else(|| Scanner {
@@ -308,63 +551,74 @@ fn scanner(metadata: &Value) -> Scanner {
 
 fn read_vulnerability(
     bom: &Bom<'_>,
-    v: &Value,
+    v: Option<&Vulnerability<'_>>,
     at: &str,
     source: &str,
     doc_time: Option<time::OffsetDateTime>,
 ) -> Result<(Vec<Finding>, Option<VexStatement>), IngestError> {
     let format = bom.format;
-    let id =
-        str_at(v, "id").ok_or_else(|| IngestError::invalid(format, format!("{at}: missing id")))?;
-    let ratings = array_at(v, "ratings");
-    let vuln_source = str_path(v, &["source", "name"]);
-    let cvss = cvss_of(ratings, vuln_source);
+    let Some((v, id)) = v.and_then(|v| Some((v, v.id.as_str()?))) else {
+        return Err(IngestError::invalid(format, format!("{at}: missing id")));
+    };
+    let ratings: Vec<&Rating<'_>> = v.ratings.iter().filter_map(Obj::get).collect();
+    let vuln_source = Source::name_of(&v.source);
+    let cvss = cvss_of(&ratings, vuln_source);
 
+    let refs: Vec<&Reference<'_>> = v.references.iter().filter_map(Obj::get).collect();
     let mut aliases = Vec::new();
-    for r in array_at(v, "references") {
-        if let Some(alias) = str_at(r, "id").filter(|a| *a != id) {
+    for r in &refs {
+        if let Some(alias) = r.id.as_str().filter(|a| *a != id) {
             push_unique(&mut aliases, alias);
         }
     }
     let mut references = Vec::new();
-    if let Some(u) = str_path(v, &["source", "url"]) {
+    if let Some(u) = Source::url_of(&v.source) {
         push_unique(&mut references, u);
     }
-    for a in array_at(v, "advisories") {
-        if let Some(u) = str_at(a, "url") {
+    for a in v.advisories.iter().filter_map(Obj::get) {
+        if let Some(u) = a.url.as_str() {
             push_unique(&mut references, u);
         }
     }
-    for r in array_at(v, "references") {
-        if let Some(u) = str_path(r, &["source", "url"]) {
+    for r in &refs {
+        if let Some(u) = Source::url_of(&r.source) {
             push_unique(&mut references, u);
         }
     }
-    let mut cwes: Vec<u32> = array_at(v, "cwes")
+    let mut cwes: Vec<u32> = v
+        .cwes
         .iter()
-        .filter_map(Value::as_u64)
+        .filter_map(|c| c.0)
         .filter_map(|c| u32::try_from(c).ok())
         .collect();
     cwes.sort_unstable();
     cwes.dedup();
     let description: Vec<String> = [
-        string_at(v, "description"),
-        string_at(v, "detail"),
-        string_at(v, "recommendation").map(|r| format!("Recommendation: {r}")),
-        string_at(v, "workaround").map(|w| format!("Workaround: {w}")),
+        v.description.owned(),
+        v.detail.owned(),
+        v.recommendation
+            .as_str()
+            .map(|r| format!("Recommendation: {r}")),
+        v.workaround.as_str().map(|w| format!("Workaround: {w}")),
     ]
     .into_iter()
     .flatten()
     .collect();
     let description = (!description.is_empty()).then(|| description.join("\n\n"));
-    let (severity, severity_source) = severity_of(ratings, vuln_source);
+    let (severity, severity_source) = severity_of(&ratings, vuln_source);
+    let published = v.published.as_str().and_then(parse_timestamp);
+    let modified = v.updated.as_str().and_then(parse_timestamp);
 
     let mut findings = Vec::new();
     let mut products = Vec::new();
-    for (j, affect) in array_at(v, "affects").iter().enumerate() {
-        let reference = str_at(affect, "ref").ok_or_else(|| {
-            IngestError::invalid(format, format!("{at}.affects[{j}]: missing ref"))
-        })?;
+    for (j, affect) in v.affects.iter().enumerate() {
+        let Some((affect, reference)) = affect.get().and_then(|a| Some((a, a.reference.as_str()?)))
+        else {
+            return Err(IngestError::invalid(
+                format,
+                format!("{at}.affects[{j}]: missing ref"),
+            ));
+        };
         let target = bom.resolve(reference);
         push_unique(&mut products, &target.product(reference));
         let (package, installed_version, purl) = match &target {
@@ -375,10 +629,12 @@ fn read_vulnerability(
                 purl.clone(),
             ),
         };
-        let fixed: Vec<&str> = array_at(affect, "versions")
+        let fixed: Vec<&str> = affect
+            .versions
             .iter()
-            .filter(|r| str_at(r, "status") == Some("unaffected"))
-            .filter_map(|r| str_at(r, "version"))
+            .filter_map(Obj::get)
+            .filter(|r| r.status.as_str() == Some("unaffected"))
+            .filter_map(|r| r.version.as_str())
             .collect();
         findings.push(Finding {
             vulnerability_id: id.to_string(),
@@ -398,17 +654,16 @@ fn read_vulnerability(
             cwes: cwes.clone(),
             details: ec_domain::scan::FindingDetails {
                 severity_source: severity_source.clone(),
-                published: str_at(v, "published").and_then(parse_timestamp),
-                modified: str_at(v, "updated").and_then(parse_timestamp),
+                published,
+                modified,
                 ..Default::default()
             },
         });
     }
 
-    let analysis = v.get("analysis").unwrap_or(&Value::Null);
-    let statement = match str_at(analysis, "state") {
+    let statement = match v.analysis.get().and_then(|a| Some((a, a.state.as_str()?))) {
         None => None,
-        Some(state) => {
+        Some((analysis, state)) => {
             let status = match state {
                 "not_affected" | "false_positive" => VexStatus::NotAffected,
                 "resolved" | "resolved_with_pedigree" => VexStatus::Fixed,
@@ -421,19 +676,18 @@ fn read_vulnerability(
                     ));
                 }
             };
-            let responses: Vec<&str> = array_at(analysis, "response")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
+            let responses: Vec<&str> = analysis.response.iter().collect();
             Some(VexStatement {
                 vulnerability_id: id.to_string(),
                 products,
                 status,
-                justification: string_at(analysis, "justification"),
-                impact_statement: string_at(analysis, "detail"),
+                justification: analysis.justification.owned(),
+                impact_statement: analysis.detail.owned(),
                 action_statement: (!responses.is_empty()).then(|| responses.join(", ")),
-                timestamp: str_at(analysis, "lastUpdated")
-                    .or_else(|| str_at(analysis, "firstIssued"))
+                timestamp: analysis
+                    .last_updated
+                    .as_str()
+                    .or_else(|| analysis.first_issued.as_str())
                     .and_then(parse_timestamp)
                     .or(doc_time),
                 source: Some(source.to_string()),
@@ -445,24 +699,24 @@ fn read_vulnerability(
 
 /// Ratings whose method is a CVSS version (`CVSSv2`, `CVSSv3`, `CVSSv31`, `CVSSv4`) or whose
 /// vector declares one, with a score or a vector.
-fn cvss_of(ratings: &[Value], vuln_source: Option<&str>) -> Vec<Cvss> {
+fn cvss_of(ratings: &[&Rating<'_>], vuln_source: Option<&str>) -> Vec<Cvss> {
     let mut out: Vec<Cvss> = Vec::new();
     for r in ratings {
-        let vector = string_at(r, "vector");
-        let version = match str_at(r, "method") {
+        let vector = r.vector.owned();
+        let version = match r.method.as_str() {
             Some("CVSSv2") => Some("2.0".to_string()),
             Some("CVSSv3") => Some("3.0".to_string()),
             Some("CVSSv31") => Some("3.1".to_string()),
             Some("CVSSv4") => Some("4.0".to_string()),
             _ => vector.as_deref().and_then(cvss_version_of_vector),
         };
-        let score = number_at(r, "score");
+        let score = r.score.0;
         let Some(version) = version else { continue };
         if vector.is_none() && score.is_none() {
             continue;
         }
         let c = Cvss {
-            source: str_path(r, &["source", "name"])
+            source: Source::name_of(&r.source)
                 .or(vuln_source)
                 .unwrap_or("unknown")
                 .to_string(),
@@ -480,26 +734,27 @@ fn cvss_of(ratings: &[Value], vuln_source: Option<&str>) -> Vec<Cvss> {
 /// The scanner's severity: the rating whose `source.name` is the vulnerability's own source
 /// (a Trivy-made BOM names the finding's `SeveritySource` there), else the first rating;
 /// the rating's stated severity, or the band of its score. Other ratings stay in `cvss`.
-fn severity_of(ratings: &[Value], vuln_source: Option<&str>) -> (Severity, Option<String>) {
+fn severity_of(ratings: &[&Rating<'_>], vuln_source: Option<&str>) -> (Severity, Option<String>) {
     let of_source = vuln_source.and_then(|src| {
         ratings.iter().find(|r| {
-            str_path(r, &["source", "name"]).is_some_and(|n| n.eq_ignore_ascii_case(src))
+            Source::name_of(&r.source).is_some_and(|n| n.eq_ignore_ascii_case(src))
                 && rating_severity(r).is_some()
         })
     });
     let chosen = of_source.or_else(|| ratings.iter().find(|r| rating_severity(r).is_some()));
     match chosen.and_then(|r| Some((rating_severity(r)?, r))) {
-        Some((s, r)) => (s, str_path(r, &["source", "name"]).map(str::to_string)),
+        Some((s, r)) => (s, Source::name_of(&r.source).map(str::to_string)),
         None => (Severity::Unknown, None),
     }
 }
 
 /// What one rating says: its severity word, else its score's band.
-fn rating_severity(r: &Value) -> Option<Severity> {
-    str_at(r, "severity")
+fn rating_severity(r: &Rating<'_>) -> Option<Severity> {
+    r.severity
+        .as_str()
         .map(Severity::parse_lenient)
         .filter(|s| *s != Severity::Unknown)
-        .or_else(|| number_at(r, "score").map(Severity::from_score))
+        .or_else(|| r.score.0.map(Severity::from_score))
         .filter(|s| *s != Severity::Unknown)
 }
 

@@ -1,73 +1,9 @@
-//! Lenient accessors over `serde_json::Value`: optional fields of the wrong type or empty
-//! strings read as absent, so scanner output from many versions can be read.
+//! Value readers the format readers share: CWE numbers, CVSS versions, lenient timestamps,
+//! and lists without repeats. (Documents themselves are read typed, through `lenient`.)
 
-use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::IngestError;
-
-/// A non-blank string field.
-pub fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-}
-
-pub fn string_at(v: &Value, key: &str) -> Option<String> {
-    str_at(v, key).map(str::to_string)
-}
-
-/// A string field along a path of object keys.
-pub fn str_path<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    let (last, init) = path.split_last()?;
-    let mut cur = v;
-    for k in init {
-        cur = cur.get(k)?;
-    }
-    str_at(cur, last)
-}
-
-/// An array field; absent, `null` or another type reads as empty.
-pub fn array_at<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-/// An array field that must be an array when present (`null` counts as absent).
-pub fn strict_array_at<'a>(
-    v: &'a Value,
-    key: &str,
-    format: &'static str,
-    at: &str,
-) -> Result<&'a [Value], IngestError> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(a)) => Ok(a.as_slice()),
-        Some(_) => Err(IngestError::invalid(
-            format,
-            format!("{at}{key} is not an array"),
-        )),
-    }
-}
-
-/// A number, or a string holding one.
-pub fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|f: &f64| f.is_finite())
-}
-
-pub fn number_at(v: &Value, key: &str) -> Option<f64> {
-    v.get(key).and_then(number)
-}
-
-/// Appends `s` unless it is already there (keeps first-seen order).
 /// CWE numbers from `CWE-79`-style names (case-insensitive; other strings are skipped),
 /// ascending, without repeats.
 pub fn cwe_numbers<'a>(names: impl Iterator<Item = &'a str>) -> Vec<u32> {
@@ -86,6 +22,7 @@ pub fn cwe_numbers<'a>(names: impl Iterator<Item = &'a str>) -> Vec<u32> {
     out
 }
 
+/// Appends `s` unless it is blank or already there (keeps first-seen order).
 pub fn push_unique(list: &mut Vec<String>, s: &str) {
     if !s.trim().is_empty() && !list.iter().any(|x| x == s) {
         list.push(s.to_string());

@@ -440,6 +440,57 @@ impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for TextOr<'a, T> {
     }
 }
 
+/// A value that is either a list (its items read as `T`) or an object (read as `O`), e.g.
+/// CycloneDX's `metadata.tools`; anything else is neither.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ListOr<T, O> {
+    List(Vec<T>),
+    Object(O),
+    #[default]
+    Neither,
+}
+
+impl<'de, T: Deserialize<'de>, O: Deserialize<'de>> Deserialize<'de> for ListOr<T, O> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T, O>(PhantomData<(T, O)>);
+        impl<'de, T: Deserialize<'de>, O: Deserialize<'de>> Visitor<'de> for V<T, O> {
+            type Value = ListOr<T, O>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<T>()? {
+                    out.push(item);
+                }
+                Ok(ListOr::List(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                O::deserialize(MapAccessDeserializer::new(map)).map(ListOr::Object)
+            }
+            ignore_others!(ListOr<T, O>, ListOr::Neither, [str]);
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A field read as `T` that remembers whether it was there at all (`null` included): with
+/// `#[serde(default)]`, an absent field is `present: false`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Present<T> {
+    pub present: bool,
+    pub value: T,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Present<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(|value| Present {
+            present: true,
+            value,
+        })
+    }
+}
+
 /// A map whose keys are kept in the order given and whose values read as `T` (each value
 /// leniently, as `T` decides); a value that is not an object reads as empty.
 #[derive(Debug, Clone, PartialEq)]

@@ -21,6 +21,10 @@
 //! document in an unsupported version, or missing a required part, is
 //! [`IngestError::Invalid`].
 //!
+//! Every format is read typed, straight from the text into serde types of its own (the
+//! lenient wrappers of `lenient` read fields whose type varies across versions), never
+//! through a `serde_json::Value` tree; a part of the wrong shape is named by its path.
+//!
 //! Scanner reports and SBOMs give a [`Scan`]; VEX documents give only statements. A
 //! CycloneDX BOM is a VEX document (no scan) when it lists no components and every one of
 //! its (at least one) vulnerabilities carries an `analysis.state`; any other BOM is a scan,
@@ -45,7 +49,6 @@ use ec_domain::scan::{
     Component, Dependency, Finding, Scan, ScannedArtifact, Scanner, VexStatement,
 };
 use ec_domain::{ApiError, ErrorCode, ScanId, TenantId, ids};
-use serde_json::Value;
 use time::OffsetDateTime;
 
 /// `source_format` of a Trivy JSON report with `SchemaVersion` 2.
@@ -239,11 +242,6 @@ fn read_scanner(detected: Detected, text: &[u8]) -> Option<Result<Parsed, Ingest
     }
 }
 
-/// The whole document as a JSON tree, for the formats still read from one (SBOMs and VEX).
-fn tree(text: &[u8]) -> Result<Value, IngestError> {
-    serde_json::from_slice(text).map_err(|e| IngestError::NotJson(e.to_string()))
-}
-
 /// Reads a document (any format above, detected from the content) for `tenant`.
 ///
 /// The scan id is derived from the tenant and the exact bytes, so ingesting the same
@@ -282,12 +280,13 @@ struct Read {
 fn read(bytes: &[u8], tenant: &TenantId) -> Result<Read, IngestError> {
     // Tolerate a UTF-8 byte order mark; the ids still hash the bytes as received.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // Three things at once: the digests of the bytes (sha256 and the scan id) and the detection pass on threads of
-    // their own (neither allocates much), and here the read of the scanner report the first
-    // bytes suggest, kept only when the detection agrees (else the detected format is read
-    // after it). The model is built on this thread, so its memory comes from (and goes back
-    // to) the caller's allocator arena. VEX documents, which name themselves by the digest
-    // when they have no id, are read after it.
+    // Three things at once: the digests of the bytes (sha256 and the scan id) and the
+    // detection pass on threads of their own (neither allocates much), and here the read of
+    // the scanner report the first bytes suggest, kept only when the detection agrees (else
+    // the detected format is read after it). The model is built on this thread, so its
+    // memory comes from (and goes back to) the caller's allocator arena. CycloneDX BOMs and
+    // VEX documents, whose statements name the document by its digest when it has no id,
+    // are read after it.
     let digests = || (ids::sha256_hex(bytes), ScanId::of_scan(tenant, bytes));
     let ((document_sha256, scan_id), read) = std::thread::scope(|threads| {
         let digest = threads.spawn(digests);
@@ -309,9 +308,9 @@ fn read(bytes: &[u8], tenant: &TenantId) -> Result<Read, IngestError> {
     let fallback_source = format!("sha256:{document_sha256}");
     let parsed = match (scanner, detected) {
         (Some(parsed), _) => parsed?,
-        (None, Some(Detected::CycloneDx)) => cyclonedx::parse(&tree(text)?, &fallback_source)?,
-        (None, Some(Detected::OpenVex)) => openvex::parse(&tree(text)?, &fallback_source)?,
-        (None, Some(Detected::Csaf)) => csaf::parse(&tree(text)?, &fallback_source)?,
+        (None, Some(Detected::CycloneDx)) => cyclonedx::parse(text, &fallback_source)?,
+        (None, Some(Detected::OpenVex)) => openvex::parse(text, &fallback_source)?,
+        (None, Some(Detected::Csaf)) => csaf::parse(text, &fallback_source)?,
         (None, _) => return Err(IngestError::Unrecognised { expected: EXPECTED }),
     };
     Ok(Read {

@@ -11,16 +11,79 @@
 //! or a stable id from the document's sha256 when it has none.
 
 use ec_domain::scan::{VexStatement, VexStatus};
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::json::{array_at, parse_timestamp, push_unique, str_at, str_path, strict_array_at};
-use crate::{IngestError, OPENVEX, OPENVEX_0_0_1, OPENVEX_0_2_0, Parsed};
+use crate::json::{parse_timestamp, push_unique};
+use crate::lenient::{Array, List, Obj, Present, Text, TextOr};
+use crate::{IngestError, OPENVEX, OPENVEX_0_0_1, OPENVEX_0_2_0, Parsed, typed};
 
 /// Every OpenVEX `@context` starts with this.
 pub const CONTEXT: &str = "https://openvex.dev/ns";
 
-pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> {
-    let context = str_at(doc, "@context").unwrap_or_default();
+#[derive(Deserialize)]
+struct Document<'a> {
+    #[serde(rename = "@context", default, borrow)]
+    context: Text<'a>,
+    #[serde(rename = "@id", default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    last_updated: Text<'a>,
+    #[serde(default, borrow)]
+    timestamp: Text<'a>,
+    #[serde(default, borrow)]
+    statements: Array<Obj<Statement<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Statement<'a> {
+    /// A string (v0.0.1) or an object with `name` (v0.2.0).
+    #[serde(default, borrow)]
+    vulnerability: Present<TextOr<'a, Vulnerability<'a>>>,
+    #[serde(default, borrow)]
+    status: Text<'a>,
+    #[serde(default, borrow)]
+    products: List<TextOr<'a, Product<'a>>>,
+    /// v0.0.1's subcomponents, on the statement.
+    #[serde(default, borrow)]
+    subcomponents: List<TextOr<'a, Product<'a>>>,
+    #[serde(default, borrow)]
+    justification: Text<'a>,
+    #[serde(default, borrow)]
+    impact_statement: Text<'a>,
+    #[serde(default, borrow)]
+    action_statement: Text<'a>,
+    #[serde(default, borrow)]
+    last_updated: Text<'a>,
+    #[serde(default, borrow)]
+    timestamp: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Vulnerability<'a> {
+    #[serde(default, borrow)]
+    name: Text<'a>,
+}
+
+/// A v0.2.0 product or subcomponent (a v0.0.1 one is a string).
+#[derive(Deserialize, Default)]
+struct Product<'a> {
+    #[serde(rename = "@id", default, borrow)]
+    id: Text<'a>,
+    #[serde(default, borrow)]
+    identifiers: Obj<Identifiers<'a>>,
+    #[serde(default, borrow)]
+    subcomponents: List<TextOr<'a, Product<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Identifiers<'a> {
+    #[serde(default, borrow)]
+    purl: Text<'a>,
+}
+
+pub fn parse(text: &[u8], fallback_source: &str) -> Result<Parsed, IngestError> {
+    let doc: Document<'_> = typed(text, OPENVEX)?;
+    let context = doc.context.as_str().unwrap_or_default();
     let format = match context.strip_prefix(CONTEXT).map(|v| v.trim_matches('/')) {
         Some("v0.2.0") => OPENVEX_0_2_0,
         Some("" | "v0.0.1") => OPENVEX_0_0_1,
@@ -31,23 +94,28 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
             ));
         }
     };
-    let source = str_at(doc, "@id").unwrap_or(fallback_source);
-    let doc_time = str_at(doc, "last_updated")
-        .or_else(|| str_at(doc, "timestamp"))
+    let source = doc.id.as_str().unwrap_or(fallback_source);
+    let doc_time = doc
+        .last_updated
+        .as_str()
+        .or_else(|| doc.timestamp.as_str())
         .and_then(parse_timestamp);
-    let statements = strict_array_at(doc, "statements", format, "")?;
+    let statements = &doc.statements.0;
     let mut vex = Vec::with_capacity(statements.len());
     for (i, s) in statements.iter().enumerate() {
         let at = format!("statements[{i}]");
         let invalid = |why: String| IngestError::invalid(format, format!("{at}: {why}"));
-        let vulnerability = match s.get("vulnerability") {
-            Some(Value::String(id)) if !id.trim().is_empty() => id.as_str(),
-            Some(v) => {
-                str_at(v, "name").ok_or_else(|| invalid("missing vulnerability.name".into()))?
-            }
-            None => return Err(invalid("missing vulnerability".into())),
-        };
-        let status = match str_at(s, "status") {
+        let s = s
+            .get()
+            .filter(|s| s.vulnerability.present)
+            .ok_or_else(|| invalid("missing vulnerability".into()))?;
+        let vulnerability = match &s.vulnerability.value {
+            TextOr::Text(Text(Some(id))) => Some(id.as_ref()),
+            TextOr::Object(v) => v.name.as_str(),
+            _ => None,
+        }
+        .ok_or_else(|| invalid("missing vulnerability.name".into()))?;
+        let status = match s.status.as_str() {
             Some("not_affected") => VexStatus::NotAffected,
             Some("affected") => VexStatus::Affected,
             Some("fixed") => VexStatus::Fixed,
@@ -60,24 +128,28 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
             }
         };
         let mut products = Vec::new();
-        for p in array_at(s, "products") {
+        for p in s.products.iter() {
             push_identifiers(&mut products, p);
-            for sub in array_at(p, "subcomponents") {
-                push_identifiers(&mut products, sub);
+            if let TextOr::Object(p) = p {
+                for sub in p.subcomponents.iter() {
+                    push_identifiers(&mut products, sub);
+                }
             }
         }
-        for sub in array_at(s, "subcomponents") {
+        for sub in s.subcomponents.iter() {
             push_identifiers(&mut products, sub);
         }
         vex.push(VexStatement {
             vulnerability_id: vulnerability.to_string(),
             products,
             status,
-            justification: str_at(s, "justification").map(str::to_string),
-            impact_statement: str_at(s, "impact_statement").map(str::to_string),
-            action_statement: str_at(s, "action_statement").map(str::to_string),
-            timestamp: str_at(s, "last_updated")
-                .or_else(|| str_at(s, "timestamp"))
+            justification: s.justification.owned(),
+            impact_statement: s.impact_statement.owned(),
+            action_statement: s.action_statement.owned(),
+            timestamp: s
+                .last_updated
+                .as_str()
+                .or_else(|| s.timestamp.as_str())
                 .and_then(parse_timestamp)
                 .or(doc_time),
             source: Some(source.to_string()),
@@ -91,26 +163,26 @@ pub fn parse(doc: &Value, fallback_source: &str) -> Result<Parsed, IngestError> 
 }
 
 /// A product or subcomponent: a string, or an object's `@id` and `identifiers.purl`.
-fn push_identifiers(out: &mut Vec<String>, component: &Value) {
+fn push_identifiers(out: &mut Vec<String>, component: &TextOr<'_, Product<'_>>) {
     match component {
-        Value::String(id) => push_unique(out, id),
-        _ => {
-            for id in [
-                str_at(component, "@id"),
-                str_path(component, &["identifiers", "purl"]),
-            ]
-            .into_iter()
-            .flatten()
-            {
+        TextOr::Text(id) => {
+            if let Some(id) = id.as_str() {
                 push_unique(out, id);
             }
         }
+        TextOr::Object(p) => {
+            let purl = p.identifiers.get().and_then(|i| i.purl.as_str());
+            for id in [p.id.as_str(), purl].into_iter().flatten() {
+                push_unique(out, id);
+            }
+        }
+        TextOr::Neither => {}
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::read;
+    use crate::test_support::{error_of, read};
     use crate::{OPENVEX_0_0_1, OPENVEX_0_2_0};
     use ec_domain::scan::VexStatus;
     use time::macros::datetime;
@@ -271,5 +343,43 @@ mod tests {
         assert_eq!(s.timestamp, Some(datetime!(2023-03-01 00:00:00 UTC)));
         assert_eq!(i.vex[1].timestamp, Some(datetime!(2023-04-01 00:00:00 UTC)));
         assert_eq!(i.vex[1].status, VexStatus::UnderInvestigation);
+    }
+
+    /// A statement without a vulnerability, or with one of no name, is named by its index.
+    #[test]
+    fn a_statement_without_a_vulnerability_is_named() {
+        let doc = |statement: &str| {
+            format!(
+                r#"{{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x",
+                    "statements": [{{"vulnerability": {{"name": "CVE-1"}}, "status": "fixed"}}, {statement}]}}"#
+            )
+        };
+        let prefix = "invalid openvex-0.2.0 document: statements[1]: ";
+        for (statement, why) in [
+            (r#"{"status": "fixed"}"#, "missing vulnerability"),
+            ("7", "missing vulnerability"),
+            (
+                r#"{"vulnerability": null, "status": "fixed"}"#,
+                "missing vulnerability.name",
+            ),
+            (
+                r#"{"vulnerability": " ", "status": "fixed"}"#,
+                "missing vulnerability.name",
+            ),
+            (
+                r#"{"vulnerability": {"@id": "v"}, "status": "fixed"}"#,
+                "missing vulnerability.name",
+            ),
+        ] {
+            assert_eq!(
+                error_of(&doc(statement)),
+                format!("{prefix}{why}"),
+                "{statement}"
+            );
+        }
+        assert!(
+            error_of(r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": 1}"#)
+                .contains("statements")
+        );
     }
 }

@@ -17,3 +17,15 @@ pub(crate) fn read(doc: &str) -> Ingested {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// Why `doc` is not read (`"read"` when it is), as the error says it.
+pub(crate) fn error_of(doc: &str) -> String {
+    match parse_document(
+        doc.as_bytes(),
+        &"t1".parse().unwrap(),
+        datetime!(2025-01-01 00:00:00 UTC),
+    ) {
+        Ok(_) => "read".into(),
+        Err(e) => e.to_string(),
+    }
+}

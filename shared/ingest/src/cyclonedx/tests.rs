@@ -2,7 +2,7 @@
 //! alone.
 
 use crate::CYCLONEDX_JSON_1_5;
-use crate::test_support::read;
+use crate::test_support::{error_of, read};
 use ec_domain::scan::{Dependency, Severity, VexStatus};
 use time::macros::datetime;
 
@@ -251,5 +251,77 @@ fn severity_is_the_sources_rating_not_the_highest() {
         severity(bom("osv", scored_first)),
         Severity::Medium,
         "the first rating's score band when it states no severity"
+    );
+}
+
+/// A BOM of the given components, dependencies and vulnerabilities (JSON fragments).
+fn bom(components: &str, rest: &str) -> String {
+    format!(
+        r#"{{"bomFormat": "CycloneDX", "specVersion": "1.4", "version": 1,
+            "metadata": {{"tools": [{{"vendor": "aquasecurity", "name": "trivy", "version": "0.50.0"}}]}},
+            "components": {components}{rest}}}"#
+    )
+}
+
+/// Parts the schema requires are named by their path when missing or of the wrong shape;
+/// optional parts of another type read as absent.
+#[test]
+fn a_malformed_part_is_named_by_its_path() {
+    let nested = r#"[{"name": "a"}, {"name": "b", "components": [{"version": "1"}]}]"#;
+    assert_eq!(
+        error_of(&bom(nested, "")),
+        "invalid cyclonedx-json-1.4 document: components[1].components[0]: missing name"
+    );
+    assert_eq!(
+        error_of(&bom("[7]", "")),
+        "invalid cyclonedx-json-1.4 document: components[0]: missing name"
+    );
+    let not_a_list = error_of(&bom(r#"[{"name": "a", "components": "b"}]"#, ""));
+    assert!(
+        not_a_list.contains("components[0].components"),
+        "{not_a_list}"
+    );
+    let affects = r#", "vulnerabilities": [{"id": "CVE-1", "affects": [{"ref": "a"}, 3]}]"#;
+    assert_eq!(
+        error_of(&bom(r#"[{"name": "a", "bom-ref": "a"}]"#, affects)),
+        "invalid cyclonedx-json-1.4 document: vulnerabilities[0].affects[1]: missing ref"
+    );
+    let lenient = r#", "vulnerabilities": [{"id": "CVE-1", "ratings": "high", "cwes": [79, "x", -1],
+        "affects": [{"ref": "a", "versions": 5}]}]"#;
+    let i = read(&bom(
+        r#"[{"name": "a", "bom-ref": "a", "licenses": {"x": 1}}]"#,
+        lenient,
+    ));
+    let scan = i.scan.unwrap();
+    assert_eq!(scan.scanner.name, "trivy", "1.4's list of tools");
+    assert_eq!(scan.findings.len(), 1);
+    assert_eq!(scan.findings[0].cwes, [79]);
+    assert_eq!(scan.findings[0].severity, Severity::Unknown);
+}
+
+/// `vulnerabilities` present (even `null`) says the BOM was assessed; absent, it lists
+/// packages only. A dependency entry whose refs are none of them strings is left out,
+/// unlike one that says it depends on nothing.
+#[test]
+fn assessment_and_dependencies_follow_what_the_document_says() {
+    let components = r#"[{"name": "a", "bom-ref": "a", "purl": "pkg:npm/a@1"}]"#;
+    assert!(!read(&bom(components, "")).scan.unwrap().assessed);
+    let null = read(&bom(components, r#", "vulnerabilities": null"#));
+    assert!(null.scan.unwrap().assessed);
+    let deps = r#", "dependencies": [{"ref": "a", "dependsOn": [1]}]"#;
+    assert!(
+        read(&bom(components, deps))
+            .scan
+            .unwrap()
+            .dependencies
+            .is_empty()
+    );
+    let none = r#", "dependencies": [{"ref": "a", "dependsOn": []}]"#;
+    assert_eq!(
+        read(&bom(components, none)).scan.unwrap().dependencies,
+        [Dependency {
+            purl: "pkg:npm/a@1".into(),
+            depends_on: vec![],
+        }]
     );
 }
