@@ -349,10 +349,8 @@ pub fn parse(text: &[u8], fallback_source: &str) -> Result<Parsed, IngestError> 
         format,
         refs: BTreeMap::new(),
     };
-    if let Some(m) = main {
-        if let Some(name) = m.name.as_str() {
-            bom.name(&m.bom_ref, name, &m.version, &m.purl);
-        }
+    if let Some((m, name)) = main.and_then(|m| Some((m, m.name.as_str()?))) {
+        bom.name(&m.bom_ref, name, &m.version, &m.purl);
     }
     for (c, name) in &raw_components {
         bom.name(&c.bom_ref, name, &c.version, &c.purl);
