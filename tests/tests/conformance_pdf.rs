@@ -283,7 +283,7 @@ fn suppressed_findings_and_literal_text() {
         source: Some("openvex-test".into()),
     });
     let tricky = "#panic(\"boom\") ] *bold* _x_ $y$ <lbl> @ref \\ `raw`";
-    inputs.scan.findings[1].title = Some(tricky.to_string());
+    inputs.scan.findings[1].title = Some(tricky.into());
     let file = render_pdf(&snap, dir.path(), "vex");
     check_pdf(&file);
     let text = text_of(&file, None);

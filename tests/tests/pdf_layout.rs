@@ -88,8 +88,8 @@ fn cjk_text_prints_in_the_embedded_fallback_font() {
         BuiltinTemplate::ComplianceDetailed,
     );
     let finding = &mut snap.scans[0].scan.findings[0];
-    finding.title = Some(format!("{cjk} title"));
-    finding.description = Some(format!("説明：{cjk}。End."));
+    finding.title = Some(format!("{cjk} title").into());
+    finding.description = Some(format!("説明：{cjk}。End.").into());
     let file = render_pdf(&snap, dir.path(), "cjk");
 
     let fonts = tool("pdffonts", &[], &file);

@@ -78,7 +78,7 @@ impl Service {
             .bytes()
             .await
             .map_err(|e| PortError::Unavailable(format!("GET {url}: {e}")))?;
-        serde_json::from_slice(&body)
+        ec_domain::shared_text::pooled(|| serde_json::from_slice(&body))
             .map(Some)
             .map_err(|e| PortError::Invalid(format!("GET {url}: unexpected body: {e}")))
     }

@@ -30,7 +30,8 @@ impl ScanSource for StoredScans {
             Err(PortError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        serde_json::from_slice(&bytes)
+        // Pooled: the findings of one vulnerability share its text again (`shared_text`).
+        ec_domain::shared_text::pooled(|| serde_json::from_slice(&bytes))
             .map(Some)
             .map_err(|e| PortError::Invalid(format!("stored scan {scan_id}: {e}")))
     }

@@ -141,7 +141,7 @@ mod tests {
                 .map(|(t, p, id, s, tag)| {
                     let mut f = finding(t.as_deref(), p, id, severities[*s]);
                     // Tells apart findings whose keys are equal.
-                    f.title = Some(format!("tag {tag}"));
+                    f.title = Some(format!("tag {tag}").into());
                     f
                 })
                 .collect();

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
 use crate::scan::{Cvss, Epss, Finding, FindingDetails, Severity};
+use crate::shared_text::{SharedText, share};
 
 fn none<T>(v: &&Option<T>) -> bool {
     v.is_none()
@@ -38,9 +39,9 @@ struct Out<'a> {
     fixed_version: &'a Option<String>,
     severity: Severity,
     cvss: &'a [Cvss],
-    title: &'a Option<String>,
-    description: &'a Option<String>,
-    references: &'a [String],
+    title: Option<&'a str>,
+    description: Option<&'a str>,
+    references: &'a [SharedText],
     status: &'a Option<String>,
     target: &'a Option<String>,
     #[serde(skip_serializing_if = "empty_list")]
@@ -67,6 +68,26 @@ struct Out<'a> {
     known_exploited: bool,
 }
 
+/// Text read through the thread's pool (`shared_text`), so a snapshot read back inside
+/// `pooled` shares what its findings repeat again.
+struct Shared(SharedText);
+
+impl<'de> Deserialize<'de> for Shared {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Shared;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Shared, E> {
+                Ok(Shared(share(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 #[derive(Deserialize)]
 struct In {
     vulnerability_id: String,
@@ -78,9 +99,9 @@ struct In {
     fixed_version: Option<String>,
     severity: Severity,
     cvss: Vec<Cvss>,
-    title: Option<String>,
-    description: Option<String>,
-    references: Vec<String>,
+    title: Option<Shared>,
+    description: Option<Shared>,
+    references: Vec<Shared>,
     status: Option<String>,
     target: Option<String>,
     #[serde(default)]
@@ -114,8 +135,8 @@ impl Serialize for Finding {
             fixed_version: &self.fixed_version,
             severity: self.severity,
             cvss: &self.cvss,
-            title: &self.title,
-            description: &self.description,
+            title: self.title.as_deref(),
+            description: self.description.as_deref(),
             references: &self.references,
             status: &self.status,
             target: &self.target,
@@ -145,9 +166,9 @@ impl<'de> Deserialize<'de> for Finding {
             fixed_version: f.fixed_version,
             severity: f.severity,
             cvss: f.cvss,
-            title: f.title,
-            description: f.description,
-            references: f.references,
+            title: f.title.map(|t| t.0),
+            description: f.description.map(|t| t.0),
+            references: f.references.into_iter().map(|t| t.0).collect(),
             status: f.status,
             target: f.target,
             cwes: f.cwes,

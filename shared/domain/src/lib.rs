@@ -19,6 +19,7 @@ pub mod ports;
 pub mod request;
 pub mod scan;
 pub mod schedule;
+pub mod shared_text;
 pub mod snapshot;
 pub mod snapshot_codec;
 pub mod template;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::id_types::{ScanId, TenantId};
 use crate::natural::NaturalId;
+use crate::shared_text::SharedText;
 use crate::wire::string_enum;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -102,9 +103,10 @@ pub struct Finding {
     pub fixed_version: Option<String>,
     pub severity: Severity,
     pub cvss: Vec<Cvss>,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub references: Vec<String>,
+    /// Shared with the other findings of the same vulnerability (see `shared_text`).
+    pub title: Option<SharedText>,
+    pub description: Option<SharedText>,
+    pub references: Vec<SharedText>,
     /// Scanner's own status (`fixed`, `affected`, `will_not_fix`, ...), when given.
     pub status: Option<String>,
     /// The scan target the package was found in (image layer OS, lock file path).

@@ -18,8 +18,13 @@ pub fn encode(snapshot: &Snapshot) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Decodes what [`encode`] wrote, or a snapshot's JSON.
+/// Decodes what [`encode`] wrote, or a snapshot's JSON. Text the findings repeat is shared
+/// again as it is read (`shared_text`).
 pub fn decode(bytes: &[u8]) -> Result<Snapshot, String> {
+    crate::shared_text::pooled(|| decode_pooled(bytes))
+}
+
+fn decode_pooled(bytes: &[u8]) -> Result<Snapshot, String> {
     if let Some(body) = bytes.strip_prefix(HEADER) {
         return rmp_serde::from_slice(body).map_err(|e| e.to_string());
     }

@@ -26,9 +26,10 @@ use ec_domain::scan::{
     Component, Cvss, Dependency, Finding, ScannedArtifact, Scanner, Severity, VexStatement,
     VexStatus,
 };
+use ec_domain::shared_text::SharedText;
 use serde::Deserialize;
 
-use crate::json::{cvss_version_of_vector, parse_timestamp, push_unique};
+use crate::json::{cvss_version_of_vector, parse_timestamp, push_unique, push_unique_shared};
 use crate::lenient::{Array, List, ListOr, Num, Obj, Present, Text, Texts, Whole};
 use crate::purl::{is_purl, purl_type, purl_version};
 use crate::{
@@ -571,16 +572,16 @@ fn read_vulnerability(
     }
     let mut references = Vec::new();
     if let Some(u) = Source::url_of(&v.source) {
-        push_unique(&mut references, u);
+        push_unique_shared(&mut references, u);
     }
     for a in v.advisories.iter().filter_map(Obj::get) {
         if let Some(u) = a.url.as_str() {
-            push_unique(&mut references, u);
+            push_unique_shared(&mut references, u);
         }
     }
     for r in &refs {
         if let Some(u) = Source::url_of(&r.source) {
-            push_unique(&mut references, u);
+            push_unique_shared(&mut references, u);
         }
     }
     let mut cwes: Vec<u32> = v
@@ -602,7 +603,8 @@ fn read_vulnerability(
     .into_iter()
     .flatten()
     .collect();
-    let description = (!description.is_empty()).then(|| description.join("\n\n"));
+    let description: Option<SharedText> =
+        (!description.is_empty()).then(|| description.join("\n\n").into());
     let (severity, severity_source) = severity_of(&ratings, vuln_source);
     let published = v.published.as_str().and_then(parse_timestamp);
     let modified = v.updated.as_str().and_then(parse_timestamp);

@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 use ec_domain::scan::{
     Component, Cvss, Epss, Finding, FindingDetails, ScannedArtifact, Scanner, Severity,
 };
+use ec_domain::shared_text::SharedText;
 use serde::Deserialize;
 
-use crate::json::{cvss_version_of_vector, parse_timestamp, push_unique};
+use crate::json::{cvss_version_of_vector, parse_timestamp, push_unique, push_unique_shared};
 use crate::lenient::{Count, Items, List, Num, Obj, Text, TextOr, Texts};
 use crate::{GRYPE_JSON, IngestError, Parsed, ScanParts, typed};
 
@@ -263,7 +264,7 @@ fn read_match(m: Match<'_>, at: impl Fn() -> String) -> Result<(Finding, Compone
     }
 
     // `urls` since grype 0.2x; `links` (strings) in the oldest layout.
-    let mut references: Vec<String> = Vec::new();
+    let mut references: Vec<SharedText> = Vec::new();
     for u in vuln
         .data_source
         .as_str()
@@ -271,7 +272,7 @@ fn read_match(m: Match<'_>, at: impl Fn() -> String) -> Result<(Finding, Compone
         .chain(vuln.urls.iter())
         .chain(vuln.links.iter())
     {
-        push_unique(&mut references, u);
+        push_unique_shared(&mut references, u);
     }
 
     // Fixed versions: `fix.versions` since grype 0.3x, `fixedInVersion` before.
@@ -288,8 +289,8 @@ fn read_match(m: Match<'_>, at: impl Fn() -> String) -> Result<(Finding, Compone
     // Distro matches often carry no description; the related NVD record does.
     let description = vuln
         .description
-        .owned()
-        .or_else(|| related.iter().find_map(|r| r.description.owned()));
+        .shared()
+        .or_else(|| related.iter().find_map(|r| r.description.shared()));
 
     let location = art.locations.iter().find_map(|l| l.get()?.path.owned());
     let version = art.version.owned().unwrap_or_default();

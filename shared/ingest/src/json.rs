@@ -1,6 +1,7 @@
 //! Value readers the format readers share: CWE numbers, CVSS versions, lenient timestamps,
 //! and lists without repeats. (Documents themselves are read typed, through `lenient`.)
 
+use ec_domain::shared_text::{SharedText, share};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -26,6 +27,13 @@ pub fn cwe_numbers<'a>(names: impl Iterator<Item = &'a str>) -> Vec<u32> {
 pub fn push_unique(list: &mut Vec<String>, s: &str) {
     if !s.trim().is_empty() && !list.iter().any(|x| x == s) {
         list.push(s.to_string());
+    }
+}
+
+/// [`push_unique`] for text many findings share (links), through the thread's pool.
+pub fn push_unique_shared(list: &mut Vec<SharedText>, s: &str) {
+    if !s.trim().is_empty() && !list.iter().any(|x| &**x == s) {
+        list.push(share(s));
     }
 }
 

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use ec_domain::shared_text::{SharedText, share};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -118,6 +119,11 @@ impl<'a> Text<'a> {
 
     pub fn owned(&self) -> Option<String> {
         self.0.as_deref().map(str::to_string)
+    }
+
+    /// As text findings share (through the thread's pool, see `ec_domain::shared_text`).
+    pub fn shared(&self) -> Option<SharedText> {
+        self.0.as_deref().map(share)
     }
 }
 

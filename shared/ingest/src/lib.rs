@@ -277,7 +277,12 @@ struct Read {
     size: u64,
 }
 
+/// [`read_pooled`] with text the findings repeat shared (`ec_domain::shared_text`).
 fn read(bytes: &[u8], tenant: &TenantId) -> Result<Read, IngestError> {
+    ec_domain::shared_text::pooled(|| read_pooled(bytes, tenant))
+}
+
+fn read_pooled(bytes: &[u8], tenant: &TenantId) -> Result<Read, IngestError> {
     // Tolerate a UTF-8 byte order mark; the ids still hash the bytes as received.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // Three things at once: the digests of the bytes (sha256 and the scan id) and the
@@ -563,10 +568,7 @@ mod tests {
         assert_eq!(s.scanner.version, None);
         let f = &s.findings[0];
         assert_eq!(f.aliases, vec!["DSA-1".to_string()]);
-        assert_eq!(
-            f.references,
-            vec!["https://a".to_string(), "https://b".to_string()]
-        );
+        assert_eq!(f.references, ["https://a", "https://b"].map(Into::into));
         assert_eq!(f.cvss.len(), 2);
         assert!(
             f.cvss

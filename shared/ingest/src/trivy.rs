@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use ec_domain::scan::{
     Component, Cvss, Finding, FindingDetails, ScannedArtifact, Scanner, Severity,
 };
+use ec_domain::shared_text::SharedText;
 use serde::{Deserialize, Deserializer};
 
-use crate::json::{cvss_version_of_vector, cwe_numbers, parse_timestamp, push_unique};
+use crate::json::{cvss_version_of_vector, cwe_numbers, parse_timestamp, push_unique_shared};
 use crate::lenient::{Array, Entries, Items, Num, Obj, Object, Text, Texts, Whole};
 use crate::{IngestError, Parsed, ScanParts, TRIVY_JSON_LEGACY, TRIVY_JSON_V2, typed};
 
@@ -375,14 +376,14 @@ fn finding(v: Vulnerability<'_>) -> Result<Finding, &'static str> {
 
     let aliases: BTreeSet<&str> = v.vendor_ids.iter().filter(|a| *a != id).collect();
 
-    let mut references: Vec<String> = Vec::with_capacity(v.references.0.len() + 1);
+    let mut references: Vec<SharedText> = Vec::with_capacity(v.references.0.len() + 1);
     for r in v
         .primary_url
         .as_str()
         .into_iter()
         .chain(v.references.iter())
     {
-        push_unique(&mut references, r);
+        push_unique_shared(&mut references, r);
     }
 
     Ok(Finding {
@@ -399,8 +400,8 @@ fn finding(v: Vulnerability<'_>) -> Result<Finding, &'static str> {
             .map(Severity::parse_lenient)
             .unwrap_or(Severity::Unknown),
         cvss: cvss(&v.cvss),
-        title: v.title.owned(),
-        description: v.description.owned(),
+        title: v.title.shared(),
+        description: v.description.shared(),
         references,
         status: v.status.owned(),
         target: None,

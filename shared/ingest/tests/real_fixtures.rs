@@ -261,7 +261,7 @@ fn trivy_alpine_spot_values() {
     );
     assert_eq!(f.cvss.len(), 3);
     assert_eq!(
-        f.references.first().map(String::as_str),
+        f.references.first().map(|r| &**r),
         Some("https://avd.aquasec.com/nvd/cve-2019-1549")
     );
     assert_eq!(f.references.len(), 21);
@@ -365,7 +365,7 @@ fn grype_spot_values() {
     );
     assert_eq!(
         ghsa.references,
-        vec!["https://github.com/advisories/GHSA-hv5j-3h9f-99c2".to_string()]
+        ["https://github.com/advisories/GHSA-hv5j-3h9f-99c2".into()]
     );
     // A related record with the match's own id is not an alias.
     let apk = find(&scan, "CVE-2023-28755", "ruby-3.0");

@@ -152,10 +152,11 @@ fn a_bom_with_analysed_vulnerabilities_is_a_scan_with_vex() {
     assert_eq!(scan.findings[1].fixed_version, None);
     assert_eq!(
         f.references,
-        vec![
-            "https://nvd.nist.gov/vuln/detail/CVE-2018-7489".to_string(),
-            "https://github.com/advisories/GHSA-645p-88qh-w398".to_string(),
+        [
+            "https://nvd.nist.gov/vuln/detail/CVE-2018-7489",
+            "https://github.com/advisories/GHSA-645p-88qh-w398",
         ]
+        .map(Into::<std::sync::Arc<str>>::into)
     );
     assert_eq!(f.cwes, [184], "CWEs are first-class, not reference URLs");
     assert_eq!(

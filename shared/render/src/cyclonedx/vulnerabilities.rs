@@ -62,7 +62,7 @@ pub(super) fn vulnerability(
     let references: Vec<&str> = unique(
         findings
             .iter()
-            .flat_map(|f| f.references.iter().map(String::as_str)),
+            .flat_map(|f| f.references.iter().map(|r| &**r)),
     );
     let source = advisory_source(id, &references);
 
@@ -135,9 +135,12 @@ pub(super) fn vulnerability(
         .map(|&i| view.findings[i].scan.scanner.name.as_str())
         .collect();
     v.vulnerability_ratings = Some(VulnerabilityRatings(ratings(&findings, &scanners)));
-    v.description = findings
-        .iter()
-        .find_map(|f| f.description.clone().or_else(|| f.title.clone()));
+    v.description = findings.iter().find_map(|f| {
+        f.description
+            .as_deref()
+            .or(f.title.as_deref())
+            .map(str::to_string)
+    });
     v.recommendation = (!fixes.is_empty()).then(|| format!("{}.", fixes.join("; ")));
     v.advisories = (!advisories.is_empty()).then_some(Advisories(advisories));
     v.vulnerability_analysis = vex.map(analysis);

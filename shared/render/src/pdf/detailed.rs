@@ -77,7 +77,7 @@ fn references(f: &Finding) -> Option<String> {
         .references
         .iter()
         .take(REFERENCES_SHOWN)
-        .map(String::as_str)
+        .map(|r| &**r)
         .collect();
     let rest = f.references.len().saturating_sub(REFERENCES_SHOWN);
     match (shown.is_empty(), rest) {

@@ -84,7 +84,7 @@ pub(super) fn rule(id: &str, rows: &[&FindingRow<'_>]) -> ReportingDescriptor {
         if references.len() > MAX_REFERENCES {
             break;
         }
-        if !references.contains(&r.as_str()) && is_web_url(r) {
+        if !references.contains(&&**r) && is_web_url(r) {
             references.push(r);
         }
     }

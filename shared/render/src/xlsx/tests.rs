@@ -35,14 +35,17 @@ fn finding(i: usize) -> Finding {
             vector: Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".into()),
             score: Some((i % 100) as f64 / 10.0),
         }],
-        title: Some(format!(
-            "package-{}: improper input validation allows remote code execution",
-            i % 500
-        )),
+        title: Some(
+            format!(
+                "package-{}: improper input validation allows remote code execution",
+                i % 500
+            )
+            .into(),
+        ),
         description: None,
         references: vec![
-            format!("https://nvd.nist.gov/vuln/detail/CVE-2024-{i:05}"),
-            format!("https://github.com/advisories/GHSA-{i:04}-abcd-efgh"),
+            format!("https://nvd.nist.gov/vuln/detail/CVE-2024-{i:05}").into(),
+            format!("https://github.com/advisories/GHSA-{i:04}-abcd-efgh").into(),
             "https://example.com/security/advisories".into(),
         ],
         status: Some("fixed".into()),
@@ -258,7 +261,7 @@ fn only_web_urls_within_limits_become_links() {
         .iter()
         .enumerate()
         .map(|(i, r)| Finding {
-            references: vec![r.clone(), "https://second.example".into()],
+            references: vec![r.as_str().into(), "https://second.example".into()],
             ..finding(i)
         })
         .collect();
