@@ -155,6 +155,7 @@ async fn the_whole_chain_on_the_emulator() {
         ("EXPORTCENTER_SCHEDULES_TABLE", n("schedules")),
         ("EXPORTCENTER_AUDIT_TABLE", n("audit")),
         ("EXPORTCENTER_QUOTAS_TABLE", n("quotas")),
+        ("EXPORTCENTER_DESTINATIONS_TABLE", n("destinations")),
         ("EXPORTCENTER_WS_MANAGEMENT_ENDPOINT", endpoint.clone()),
         ("EXPORTCENTER_SCHEDULE_GROUP", n("group")),
     ];
@@ -280,6 +281,13 @@ async fn the_whole_chain_on_the_emulator() {
         &ddb,
         &n("quotas"),
         &[("tenant_id", Hash), ("quota_key", Range)],
+        None,
+    )
+    .await;
+    create_table(
+        &ddb,
+        &n("destinations"),
+        &[("tenant_id", Hash), ("destination_id", Range)],
         None,
     )
     .await;

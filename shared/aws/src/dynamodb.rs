@@ -19,12 +19,13 @@
 //! | [`DynamoSchedules`] | `EXPORTCENTER_SCHEDULES_TABLE` | `tenant_id` (S) | `schedule_id` (S) | — | — |
 //! | [`DynamoAuditLog`] | `EXPORTCENTER_AUDIT_TABLE` | `chain` (S) | `seq` (S) | — | — |
 //! | [`DynamoQuotas`] | `EXPORTCENTER_QUOTAS_TABLE` | `tenant_id` (S) | `quota_key` (S) | — | `expires_at` |
+//! | [`DynamoDestinations`] | `EXPORTCENTER_DESTINATIONS_TABLE` | `tenant_id` (S) | `destination_id` (S) | — | — |
 //!
 //! In SAM terms, `AttributeDefinitions` must list exactly the key attributes above
 //! (jobs: `tenant_id`, `export_id`, `created_key`; idempotency: `tenant_id`, `idem_key`;
 //! scans: `tenant_id`, `scan_id`, `scanned_key`; connections: `connection_id`, `tenant_id`;
 //! schedules: `tenant_id`, `schedule_id`; audit: `chain`, `seq`; quotas: `tenant_id`,
-//! `quota_key`), and `TimeToLiveSpecification` names `expires_at` on the jobs, idempotency,
+//! `quota_key`; destinations: `tenant_id`, `destination_id`), and `TimeToLiveSpecification` names `expires_at` on the jobs, idempotency,
 //! connections and quotas tables.
 //!
 //! # Non-key attributes
@@ -68,6 +69,7 @@ mod attrs;
 mod audit;
 mod catalog;
 mod connections;
+mod destinations;
 mod idempotency;
 mod jobs;
 mod quotas;
@@ -78,6 +80,7 @@ mod versioned;
 pub use audit::DynamoAuditLog;
 pub use catalog::DynamoScanCatalog;
 pub use connections::DynamoConnections;
+pub use destinations::DynamoDestinations;
 pub use idempotency::DynamoIdempotency;
 pub use jobs::DynamoJobTable;
 pub use quotas::DynamoQuotas;

@@ -7,10 +7,12 @@ pub mod dynamodb;
 pub mod s3;
 pub mod scheduler;
 pub mod sdk_error;
+pub mod secrets;
 pub mod sqs;
 pub mod wiring;
 
 pub use apigw::ApiGatewayPush;
 pub use s3::S3ObjectStore;
 pub use scheduler::EventBridgeTrigger;
+pub use secrets::SsmDestinationSecrets;
 pub use sqs::SqsQueue;

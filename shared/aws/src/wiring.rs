@@ -17,10 +17,10 @@ use ec_domain::ports::Ports;
 
 use crate::config::{self as awsconf, required_var};
 use crate::dynamodb::{
-    DynamoAuditLog, DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoQuotas,
-    DynamoScanCatalog, DynamoSchedules,
+    DynamoAuditLog, DynamoConnections, DynamoDestinations, DynamoIdempotency, DynamoJobTable,
+    DynamoQuotas, DynamoScanCatalog, DynamoSchedules,
 };
-use crate::{ApiGatewayPush, EventBridgeTrigger, S3ObjectStore, SqsQueue};
+use crate::{ApiGatewayPush, EventBridgeTrigger, S3ObjectStore, SqsQueue, SsmDestinationSecrets};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WiringError {
@@ -132,6 +132,14 @@ impl AwsAdapters {
                 required_var(env, "EXPORTCENTER_SCHEDULES_TABLE")?,
             )),
             audit: self.audit(env)?,
+            destinations: Arc::new(DynamoDestinations::new(
+                self.dynamo(),
+                required_var(env, "EXPORTCENTER_DESTINATIONS_TABLE")?,
+            )),
+            destination_secrets: Arc::new(SsmDestinationSecrets::from_vars(
+                env,
+                aws_sdk_ssm::Client::new(&self.sdk),
+            )),
             trigger: Arc::new(EventBridgeTrigger::from_vars(
                 env,
                 awsconf::scheduler_client(&self.sdk),

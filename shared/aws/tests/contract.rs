@@ -10,14 +10,15 @@ use std::sync::Arc;
 use ec_aws::SqsQueue;
 use ec_aws::config::sqs_client;
 use ec_aws::dynamodb::{
-    DynamoConnections, DynamoIdempotency, DynamoJobTable, DynamoQuotas, DynamoScanCatalog,
-    DynamoSchedules,
+    DynamoConnections, DynamoDestinations, DynamoIdempotency, DynamoJobTable, DynamoQuotas,
+    DynamoScanCatalog, DynamoSchedules,
 };
 use ec_domain::messages::QueueName;
 use ec_domain::ports::QueueConsumer;
 
 use common::tables::{
-    self, AUDIT, CONNECTIONS, IDEMPOTENCY, JOBS, QUOTAS, SCANS, SCHEDULES, corrupt_doc,
+    self, AUDIT, CONNECTIONS, DESTINATIONS, IDEMPOTENCY, JOBS, QUOTAS, SCANS, SCHEDULES,
+    corrupt_doc,
 };
 use common::{create_queue, moto_config, s3_store};
 
@@ -162,4 +163,39 @@ async fn object_store_notifies_report_puts() {
         bodies
     })
     .await;
+}
+
+#[tokio::test]
+async fn destination_store() {
+    let c = tables::client().await;
+    let table = tables::create_table(&c, "ec-destinations", &DESTINATIONS).await;
+    ec_port_contract::destination_store(&DynamoDestinations::new(c.clone(), table)).await;
+}
+
+/// Secrets as SSM SecureString parameters under a prefix of this test's own; what is stored
+/// is a SecureString (moto keeps the type) and carries no part of the secret in its name.
+#[tokio::test]
+async fn destination_secrets() {
+    let config = moto_config().await;
+    let client = aws_sdk_ssm::Client::new(&config);
+    let prefix = format!("/ec-test/{}", ulid::Ulid::new().to_string().to_lowercase());
+    let secrets = ec_aws::SsmDestinationSecrets::new(client.clone(), &prefix, None);
+    ec_port_contract::destination_secrets(&secrets).await;
+    let (tenant, id) = ("acme".parse().unwrap(), "dst-t".parse().unwrap());
+    let secret = ec_domain::destination::Secret::new("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=");
+    ec_domain::ports::DestinationSecrets::put(&secrets, &tenant, &id, &secret)
+        .await
+        .unwrap();
+    let stored = client
+        .get_parameter()
+        .name(format!("{prefix}/acme/dst-t"))
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap();
+    assert_eq!(
+        stored.r#type,
+        Some(aws_sdk_ssm::types::ParameterType::SecureString)
+    );
 }

@@ -144,6 +144,13 @@ id_type!(
     crate::ids::is_safe_id
 );
 
+id_type!(
+    /// A delivery destination: `dst-` + a lowercase ULID.
+    DestinationId,
+    "destination",
+    crate::ids::is_safe_id
+);
+
 impl TenantId {
     /// The tenant an offline render (`exportctl render`) records.
     pub fn offline() -> TenantId {
@@ -188,6 +195,13 @@ impl ScanId {
     /// Whether this id names a stored VEX document (`vex-…`) rather than a scan.
     pub fn is_vex_document(&self) -> bool {
         self.0.starts_with("vex-")
+    }
+}
+
+impl DestinationId {
+    /// A new, unique destination id that sorts by creation time.
+    pub fn generate() -> DestinationId {
+        DestinationId(crate::ids::new_sortable_id("dst"))
     }
 }
 

@@ -2,6 +2,7 @@
 //! ports the handlers talk through. No I/O here.
 
 pub mod audit;
+pub mod destination;
 pub mod env;
 pub mod error;
 pub mod failure;
@@ -30,6 +31,6 @@ mod wire;
 
 pub use error::{ApiError, ErrorBody, ErrorCode, PortError};
 pub use failure::{FailureCode, StageCode, StageError};
-pub use id_types::{ExportId, InvalidId, ScanId, ScheduleId, TenantId};
+pub use id_types::{DestinationId, ExportId, InvalidId, ScanId, ScheduleId, TenantId};
 pub use job::{Artifact, ArtifactKind, Job, JobError, JobStatus, Stage, Transition};
 pub use request::{BuiltinTemplate, ExportRequest, ExportType, Format, Scope, TemplateName};

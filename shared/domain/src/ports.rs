@@ -13,9 +13,10 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::audit::{AuditChain, AuditDraft, AuditEntry, AuditQuery};
+use crate::destination::{Destination, Secret};
 use crate::error::PortError;
 use crate::failure::StageError;
-use crate::id_types::{ExportId, ScanId, ScheduleId, TenantId};
+use crate::id_types::{DestinationId, ExportId, ScanId, ScheduleId, TenantId};
 use crate::job::{Job, JobStatus};
 use crate::messages::QueueName;
 use crate::scan::{Sbom, Scan, ScanSummary, Verdicts, VexStatement};
@@ -249,6 +250,49 @@ pub trait ScheduleStore: Send + Sync {
     async fn due(&self, now: OffsetDateTime, limit: usize) -> PortResult<Vec<Schedule>>;
 }
 
+/// Delivery destinations, a tenant resource.
+#[async_trait]
+pub trait DestinationStore: Send + Sync {
+    /// `ConditionFailed` if the id exists.
+    async fn create(&self, destination: &Destination) -> PortResult<()>;
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        destination_id: &DestinationId,
+    ) -> PortResult<Option<Destination>>;
+    /// The tenant's destinations, oldest first.
+    async fn list(&self, tenant: &TenantId) -> PortResult<Vec<Destination>>;
+    /// Idempotent: deleting a destination that is not there is `Ok`.
+    async fn delete(&self, tenant: &TenantId, destination_id: &DestinationId) -> PortResult<()>;
+}
+
+/// Destinations' write-only secrets, encrypted at rest (embedded: AES-256-GCM under a key in
+/// the data directory; AWS: SSM SecureString parameters). Never listed, never logged.
+#[async_trait]
+pub trait DestinationSecrets: Send + Sync {
+    /// Stores (or replaces) the secret of `destination_id`.
+    async fn put(
+        &self,
+        tenant: &TenantId,
+        destination_id: &DestinationId,
+        secret: &Secret,
+    ) -> PortResult<()>;
+    /// `NotFound` when none is stored; `Invalid` when what is stored does not decrypt
+    /// (another key, or tampered with).
+    async fn get(&self, tenant: &TenantId, destination_id: &DestinationId) -> PortResult<Secret>;
+    /// Idempotent.
+    async fn delete(&self, tenant: &TenantId, destination_id: &DestinationId) -> PortResult<()>;
+}
+
+/// Name resolution for tenant-given hosts, so that the address a destination would reach is
+/// checked (and tests can make a name resolve to a private address without DNS).
+#[async_trait]
+pub trait AddressResolver: Send + Sync {
+    /// Every address `host` resolves to; `NotFound` when it resolves to none, `Unavailable`
+    /// when the resolver could not answer.
+    async fn resolve(&self, host: &str) -> PortResult<Vec<std::net::IpAddr>>;
+}
+
 /// The audit trail: one hash chain per tenant, and the operators' `_system` chain.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -404,4 +448,7 @@ pub struct Ports {
     pub audit: Arc<dyn AuditLog>,
     /// Per-tenant export quotas (requests per minute, concurrent exports).
     pub quotas: Arc<dyn Quotas>,
+    /// Delivery destinations and their secrets.
+    pub destinations: Arc<dyn DestinationStore>,
+    pub destination_secrets: Arc<dyn DestinationSecrets>,
 }

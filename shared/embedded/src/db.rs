@@ -119,6 +119,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, window_start)
     ) WITHOUT ROWID;
     "#,
+    // 5: delivery destinations, and their secrets (AES-256-GCM, the key in the data dir).
+    r#"
+    CREATE TABLE destinations (
+        tenant         TEXT    NOT NULL,
+        destination_id TEXT    NOT NULL,
+        created_at     INTEGER NOT NULL, -- unix ms
+        version        INTEGER NOT NULL,
+        doc            TEXT    NOT NULL, -- the Destination as JSON (no secret)
+        PRIMARY KEY (tenant, destination_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE destination_secrets (
+        tenant         TEXT NOT NULL,
+        destination_id TEXT NOT NULL,
+        sealed         BLOB NOT NULL, -- nonce (12 bytes) || ciphertext || tag
+        PRIMARY KEY (tenant, destination_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Errors inside a database closure: SQLite's own, or a port error raised by the closure.

@@ -14,13 +14,15 @@ use ec_domain::ports::{ConnectionPush, Ports};
 
 use crate::{
     DataDir, DataDirError, Db, DbError, FsObjectStore, Hub, NoopTrigger, SqliteAuditLog,
-    SqliteConnections, SqliteIdempotency, SqliteJobTable, SqliteQueue, SqliteQuotas,
-    SqliteScanCatalog, SqliteSchedules,
+    SqliteConnections, SqliteDestinationSecrets, SqliteDestinations, SqliteIdempotency,
+    SqliteJobTable, SqliteQueue, SqliteQuotas, SqliteScanCatalog, SqliteSchedules,
 };
 
 /// File names inside the data directory.
 const PRESIGN_SECRET_FILE: &str = "presign.secret";
 const SIGNING_KEY_FILE: &str = "signing-key.pem";
+/// The AES-256 key destination secrets are sealed with (32 random bytes, mode 0600).
+const DESTINATIONS_KEY_FILE: &str = "destinations.key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WiringError {
@@ -69,6 +71,7 @@ impl Embedded {
     ) -> Result<Embedded, WiringError> {
         let data_dir = DataDir::open(dir)?;
         let presign_secret = data_dir.load_or_create_secret(PRESIGN_SECRET_FILE)?;
+        let destinations_key = data_dir.load_or_create_secret(DESTINATIONS_KEY_FILE)?;
         let signer =
             ec_seal::Ed25519Signer::load_or_create(&data_dir.path().join(SIGNING_KEY_FILE))
                 .map_err(|e| WiringError::Key(e.to_string()))?;
@@ -102,6 +105,11 @@ impl Embedded {
             trigger: Arc::new(NoopTrigger),
             audit: Arc::new(SqliteAuditLog::new(db.clone())),
             quotas: Arc::new(SqliteQuotas::new(db.clone())),
+            destinations: Arc::new(SqliteDestinations::new(db.clone())),
+            destination_secrets: Arc::new(SqliteDestinationSecrets::new(
+                db.clone(),
+                &destinations_key,
+            )?),
         };
         Ok(Embedded {
             data_dir,

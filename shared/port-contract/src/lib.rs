@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod connections;
+pub mod destinations;
 pub mod fixtures;
 pub mod idempotency;
 pub mod jobs;
@@ -28,6 +29,7 @@ pub mod trigger;
 pub use audit::audit_log;
 pub use catalog::{scan_catalog, scan_catalog_rejects_corrupt_documents};
 pub use connections::connection_registry;
+pub use destinations::{destination_secrets, destination_store};
 pub use idempotency::idempotency_store;
 pub use jobs::{job_table, job_table_rejects_corrupt_documents};
 pub use objects::{object_store, object_store_notifies_report_puts};

@@ -57,6 +57,13 @@ pub const QUOTAS: TableDef = TableDef {
     gsis: &[],
     ttl: Some("expires_at"),
 };
+pub const DESTINATIONS: TableDef = TableDef {
+    pk: "tenant_id",
+    sk: Some("destination_id"),
+    gsis: &[],
+    ttl: None,
+};
+
 pub const SCHEDULES: TableDef = TableDef {
     pk: "tenant_id",
     sk: Some("schedule_id"),

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ec_domain::messages::QueueName;
 use ec_embedded::{
-    Db, FsObjectStore, NoopTrigger, SqliteConnections, SqliteIdempotency, SqliteJobTable,
-    SqliteQueue, SqliteQuotas, SqliteScanCatalog, SqliteSchedules,
+    Db, FsObjectStore, NoopTrigger, SqliteConnections, SqliteDestinationSecrets,
+    SqliteDestinations, SqliteIdempotency, SqliteJobTable, SqliteQueue, SqliteQuotas,
+    SqliteScanCatalog, SqliteSchedules,
 };
 use tempfile::TempDir;
 
@@ -159,4 +160,40 @@ async fn object_store_notifies_report_puts() {
 async fn quotas() {
     let s = Scratch::new();
     ec_port_contract::quotas(async || SqliteQuotas::new(s.db())).await;
+}
+
+#[tokio::test]
+async fn destination_store() {
+    let s = Scratch::new();
+    ec_port_contract::destination_store(&SqliteDestinations::new(s.db())).await;
+}
+
+#[tokio::test]
+async fn destination_secrets() {
+    let s = Scratch::new();
+    let db = s.db();
+    let secrets = SqliteDestinationSecrets::new(db.clone(), &[7u8; 32]).unwrap();
+    ec_port_contract::destination_secrets(&secrets).await;
+    // Sealed at rest: the stored bytes are not the secret, and another key cannot open them.
+    let (tenant, id) = ("acme".parse().unwrap(), "dst-r".parse().unwrap());
+    let secret = ec_domain::destination::Secret::new("whsec_plain-text-would-show");
+    ec_domain::ports::DestinationSecrets::put(&secrets, &tenant, &id, &secret)
+        .await
+        .unwrap();
+    let stored: Vec<u8> = db
+        .call(|c| {
+            Ok(c.query_row(
+                "SELECT sealed FROM destination_secrets WHERE destination_id = 'dst-r'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert!(!stored.windows(10).any(|w| w == b"whsec_plai"));
+    let other = SqliteDestinationSecrets::new(db, &[8u8; 32]).unwrap();
+    assert!(matches!(
+        ec_domain::ports::DestinationSecrets::get(&other, &tenant, &id).await,
+        Err(ec_domain::PortError::Invalid(_))
+    ));
 }
