@@ -496,6 +496,10 @@ fn openapi_document_is_valid() {
         ("/api/v1/templates/{name}", "put"),
         ("/api/v1/schedules", "post"),
         ("/api/v1/schedules", "get"),
+        ("/api/v1/destinations", "post"),
+        ("/api/v1/destinations", "get"),
+        ("/api/v1/destinations/{destination_id}", "get"),
+        ("/api/v1/destinations/{destination_id}", "delete"),
         ("/ws", "get"),
     ] {
         assert!(

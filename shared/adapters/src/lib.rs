@@ -7,5 +7,6 @@
 pub mod http_sources;
 pub mod local_sources;
 pub mod renderer;
+pub mod resolver;
 pub mod sandbox;
 pub mod sources;

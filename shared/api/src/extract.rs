@@ -41,6 +41,8 @@ scopes! {
     TemplateWrite = "template:write";
     /// Reading the tenant's audit trail.
     AuditRead = "audit:read";
+    /// Creating, testing and deleting delivery destinations.
+    DestinationWrite = "destination:write";
 }
 
 /// The verified caller, holding scope `S`, with the services and limits it may call on.
@@ -102,6 +104,10 @@ impl PathId for ExportId {
 
 impl PathId for ScheduleId {
     const WHAT: &'static str = "schedule";
+}
+
+impl PathId for ec_domain::DestinationId {
+    const WHAT: &'static str = "destination";
 }
 
 /// A template's name in the path (`custom-{tenant}` or a built-in name); the template

@@ -9,9 +9,10 @@ use serde::Deserialize;
 
 use ec_domain::audit::{AuditChain, SYSTEM_CHAIN};
 use ec_domain::template::CustomTemplate;
-use ec_domain::{ApiError, ExportId, ExportRequest, ScheduleId};
+use ec_domain::{ApiError, DestinationId, ExportId, ExportRequest, ScheduleId};
 use ec_pipeline::app::QuotaStatus;
 use ec_pipeline::app::audit::parse_query;
+use ec_pipeline::app::destination_input::NewDestination;
 use ec_pipeline::app::inputs::{IdempotencyKey, ListExports, NewSchedule, artifact_kind};
 use ec_pipeline::app::templates::own_name;
 
@@ -19,8 +20,8 @@ use crate::audit::AuditResource;
 use crate::auth::AUDIT_SYSTEM_SCOPE;
 use crate::error::ApiFailure;
 use crate::extract::{
-    AuditRead, Authed, ExportRead, ExportWrite, IdPath, Q, ScanWrite, TemplatePathName,
-    TemplateWrite, header_str, json_body, json_value,
+    AuditRead, Authed, DestinationWrite, ExportRead, ExportWrite, IdPath, Q, ScanWrite,
+    TemplatePathName, TemplateWrite, header_str, json_body, json_value,
 };
 
 type ApiResult = Result<Response, ApiFailure>;
@@ -191,6 +192,45 @@ pub async fn get_schedule(a: Authed<ExportRead>, IdPath(id): IdPath<ScheduleId>)
 /// `204 No Content`: the schedule is gone (exports it already started are kept).
 pub async fn delete_schedule(a: Authed<ExportWrite>, IdPath(id): IdPath<ScheduleId>) -> ApiResult {
     a.app.schedules.delete(&a.caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn create_destination(
+    a: Authed<DestinationWrite>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    let value = json_value(&headers, body, a.limits.request_bytes).await?;
+    let new = NewDestination::parse(&value)?;
+    let created = a.app.destinations.create(&a.caller, new).await?;
+    let location = format!(
+        "/api/v1/destinations/{}",
+        created.destination.destination_id
+    );
+    let mut resp = created_at(StatusCode::CREATED, &created, location);
+    // The answer may carry the webhook secret: never cached anywhere.
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+pub async fn list_destinations(a: Authed<ExportRead>) -> ApiResult {
+    items(&a.app.destinations.list(&a.caller).await?)
+}
+
+pub async fn get_destination(
+    a: Authed<ExportRead>,
+    IdPath(id): IdPath<DestinationId>,
+) -> ApiResult {
+    ok(&a.app.destinations.get(&a.caller, &id).await?)
+}
+
+/// `204 No Content`: the destination and its secret are gone.
+pub async fn delete_destination(
+    a: Authed<DestinationWrite>,
+    IdPath(id): IdPath<DestinationId>,
+) -> ApiResult {
+    a.app.destinations.delete(&a.caller, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -135,6 +135,14 @@ pub fn routes(state: ApiState) -> Router {
             "/api/v1/schedules/{schedule_id}",
             get(get_schedule).delete(delete_schedule),
         )
+        .route(
+            "/api/v1/destinations",
+            get(list_destinations).post(create_destination),
+        )
+        .route(
+            "/api/v1/destinations/{destination_id}",
+            get(get_destination).delete(delete_destination),
+        )
         .route("/api/v1/audit", get(list_audit))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(

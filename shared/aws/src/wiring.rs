@@ -140,6 +140,7 @@ impl AwsAdapters {
                 env,
                 aws_sdk_ssm::Client::new(&self.sdk),
             )),
+            resolver: Arc::new(ec_adapters::resolver::SystemResolver),
             trigger: Arc::new(EventBridgeTrigger::from_vars(
                 env,
                 awsconf::scheduler_client(&self.sdk),

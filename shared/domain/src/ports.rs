@@ -451,4 +451,6 @@ pub struct Ports {
     /// Delivery destinations and their secrets.
     pub destinations: Arc<dyn DestinationStore>,
     pub destination_secrets: Arc<dyn DestinationSecrets>,
+    /// Name resolution for destination hosts (the system's on both stacks; tests swap it).
+    pub resolver: Arc<dyn AddressResolver>,
 }

@@ -110,6 +110,7 @@ impl Embedded {
                 db.clone(),
                 &destinations_key,
             )?),
+            resolver: Arc::new(ec_adapters::resolver::SystemResolver),
         };
         Ok(Embedded {
             data_dir,

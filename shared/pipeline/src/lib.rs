@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod custom_templates;
+pub mod guard;
 pub mod jobs;
 pub mod notify;
 pub mod offline;
@@ -25,8 +26,9 @@ pub use ec_domain::ports::Ports;
 pub use ec_domain::{FailureCode, StageError};
 pub use settings::Settings;
 
-use app::{App, Audit, Exports, Scans, Schedules, Templates};
+use app::{App, Audit, Destinations, Exports, Scans, Schedules, Templates};
 use custom_templates::CustomTemplates;
+use guard::UrlGuard;
 use jobs::JobSteps;
 use notify::Notifier;
 use scheduler::Scheduler;
@@ -98,6 +100,14 @@ impl Pipeline {
                 store: ports.schedules.clone(),
                 trigger: ports.trigger.clone(),
                 exports: exports.clone(),
+            },
+            destinations: Destinations {
+                store: ports.destinations.clone(),
+                secrets: ports.destination_secrets.clone(),
+                guard: UrlGuard {
+                    resolver: ports.resolver.clone(),
+                    allow_private: settings.allow_private_destinations,
+                },
             },
         };
         let stages = Stages {

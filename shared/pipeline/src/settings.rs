@@ -35,6 +35,10 @@ pub struct Settings {
     /// Per-tenant values (quotas): `EXPORTCENTER_QUOTA_*` defaults, overridden by the
     /// document `EXPORTCENTER_TENANT_SETTINGS` names.
     pub tenants: TenantSettingsBook,
+    /// Whether tenant-given destination URLs may reach loopback, private and link-local
+    /// addresses, and use `http` (`EXPORTCENTER_ALLOW_PRIVATE_DESTINATIONS`; tests and local
+    /// set-ups only).
+    pub allow_private_destinations: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +53,7 @@ impl Default for Settings {
             crash_at: None,
             resend_queued_after: Duration::from_secs(60),
             tenants: TenantSettingsBook::default(),
+            allow_private_destinations: false,
         }
     }
 }
@@ -106,6 +111,11 @@ impl Settings {
             },
             crash_at,
             tenants: TenantSettingsBook::from_env(env)?,
+            allow_private_destinations: parse_var(
+                env,
+                "EXPORTCENTER_ALLOW_PRIVATE_DESTINATIONS",
+                false,
+            )?,
         })
     }
 }

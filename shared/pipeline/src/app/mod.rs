@@ -4,6 +4,8 @@
 //! knows HTTP.
 
 pub mod audit;
+pub mod destination_input;
+pub mod destinations;
 pub mod exports;
 pub mod inputs;
 pub mod quota;
@@ -12,6 +14,7 @@ pub mod schedules;
 pub mod templates;
 
 pub use audit::Audit;
+pub use destinations::Destinations;
 pub use exports::Exports;
 pub use quota::{Accepted, QuotaStatus, Refused};
 pub use scans::{IngestReceipt, Scans};
@@ -34,5 +37,6 @@ pub struct App {
     pub scans: Scans,
     pub templates: Templates,
     pub schedules: Schedules,
+    pub destinations: Destinations,
     pub audit: Audit,
 }
