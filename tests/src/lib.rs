@@ -78,6 +78,30 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// Checks `values` against `components.schemas.<name>` of openapi.json (with the Python
+/// validator of `tests/python/validate_openapi_schema.py`).
+pub fn matches_openapi(name: &str, values: &[&serde_json::Value]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = repo_root();
+    let mut cmd = std::process::Command::new(python());
+    cmd.arg(root.join("tests/python/validate_openapi_schema.py"))
+        .arg(root.join("shared/api/openapi.json"))
+        .arg(name)
+        .current_dir(&root);
+    for (i, v) in values.iter().enumerate() {
+        let path = dir.path().join(format!("{name}-{i}.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(v).expect("JSON")).expect("write");
+        cmd.arg(path);
+    }
+    let out = cmd.output().expect("run python");
+    assert!(
+        out.status.success(),
+        "{name} does not match openapi.json:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The npm validators' `node_modules` (`EC_NODE_MODULES`, which the test command sets after
 /// `npm ci --prefix tests/node`). Tests that validate outputs fail, never skip, without it.
 pub fn node_modules() -> PathBuf {

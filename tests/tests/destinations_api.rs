@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use ec_tests::{python, repo_root};
+use ec_tests::matches_openapi;
 use exportctl::stack::{Stack, StackConfig};
 
 const SECRET: &str = "destinations-api-test-secret-0123456789abcdef";
@@ -78,29 +78,6 @@ fn fields(a: &Answer) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Checks `values` against `components.schemas.<name>` of openapi.json.
-fn matches_openapi(name: &str, values: &[&Value]) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = repo_root();
-    let mut cmd = std::process::Command::new(python());
-    cmd.arg(root.join("tests/python/validate_openapi_schema.py"))
-        .arg(root.join("shared/api/openapi.json"))
-        .arg(name)
-        .current_dir(&root);
-    for (i, v) in values.iter().enumerate() {
-        let path = dir.path().join(format!("{name}-{i}.json"));
-        std::fs::write(&path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
-        cmd.arg(path);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{name} does not match openapi.json:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

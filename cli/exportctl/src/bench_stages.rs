@@ -118,6 +118,7 @@ pub async fn stage(name: &str, findings: usize, work: &Path) -> anyhow::Result<(
                     include_evidence: true,
                     filters: Default::default(),
                     baseline: None,
+                    destinations: Vec::new(),
                 },
                 template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
             };

@@ -4,6 +4,7 @@
 //! ([`renderer::LocalRenderer`]: built-in templates in process, custom ones in the
 //! [`sandbox`]).
 
+pub mod http_sender;
 pub mod http_sources;
 pub mod local_sources;
 pub mod renderer;

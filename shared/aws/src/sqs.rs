@@ -24,6 +24,7 @@ use crate::sdk_error::{port_error, succeeded};
 pub const ENV_GATHER_QUEUE_URL: &str = "EXPORTCENTER_GATHER_QUEUE_URL";
 pub const ENV_RENDER_QUEUE_URL: &str = "EXPORTCENTER_RENDER_QUEUE_URL";
 pub const ENV_SEAL_QUEUE_URL: &str = "EXPORTCENTER_SEAL_QUEUE_URL";
+pub const ENV_DELIVER_QUEUE_URL: &str = "EXPORTCENTER_DELIVER_QUEUE_URL";
 
 /// SQS's largest batch of one ReceiveMessage.
 const MAX_BATCH: usize = 10;
@@ -36,6 +37,7 @@ pub fn queue_url_env(queue: QueueName) -> &'static str {
         QueueName::Gather => ENV_GATHER_QUEUE_URL,
         QueueName::Render => ENV_RENDER_QUEUE_URL,
         QueueName::Seal => ENV_SEAL_QUEUE_URL,
+        QueueName::Deliver => ENV_DELIVER_QUEUE_URL,
     }
 }
 
@@ -117,6 +119,25 @@ impl WorkQueue for SqsQueue {
             .send_message()
             .queue_url(url)
             .message_body(body)
+            .send()
+            .await
+            .map_err(|e| port_error(&format!("cannot send to the {} queue", queue.as_str()), e))?;
+        Ok(())
+    }
+
+    async fn send_delayed(
+        &self,
+        queue: QueueName,
+        body: String,
+        delay: Duration,
+    ) -> PortResult<()> {
+        let url = self.url(queue)?;
+        let secs = delay.min(ec_domain::ports::MAX_QUEUE_DELAY).as_secs();
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .delay_seconds(i32::try_from(secs).unwrap_or(900))
             .send()
             .await
             .map_err(|e| port_error(&format!("cannot send to the {} queue", queue.as_str()), e))?;

@@ -141,6 +141,7 @@ impl AwsAdapters {
                 aws_sdk_ssm::Client::new(&self.sdk),
             )),
             resolver: Arc::new(ec_adapters::resolver::SystemResolver),
+            http: Arc::new(ec_adapters::http_sender::ReqwestSender::default()),
             trigger: Arc::new(EventBridgeTrigger::from_vars(
                 env,
                 awsconf::scheduler_client(&self.sdk),

@@ -101,6 +101,48 @@ impl Destination {
     }
 }
 
+/// Most destinations one export may name.
+pub const MAX_DESTINATIONS_PER_EXPORT: usize = 10;
+
+/// `options.destinations`: absent or a list of 1 to [`MAX_DESTINATIONS_PER_EXPORT`]
+/// distinct destination ids (whether the tenant has them is the export service's check).
+pub fn parse_destination_ids(
+    v: Option<&serde_json::Value>,
+    errors: &mut crate::ApiError,
+) -> Vec<DestinationId> {
+    let mut push = |field: String, reason: String| {
+        errors
+            .details
+            .push(crate::error::ErrorDetail { field, reason })
+    };
+    let list = match v {
+        None | Some(serde_json::Value::Null) => return Vec::new(),
+        Some(serde_json::Value::Array(l)) if l.len() <= MAX_DESTINATIONS_PER_EXPORT => l,
+        Some(_) => {
+            push(
+                "options.destinations".into(),
+                format!("must be a list of at most {MAX_DESTINATIONS_PER_EXPORT} destination ids"),
+            );
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<DestinationId> = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        match item.as_str().map(DestinationId::parse) {
+            Some(Ok(id)) if !out.contains(&id) => out.push(id),
+            Some(Ok(id)) => push(
+                format!("options.destinations[{i}]"),
+                format!("{id} is named twice"),
+            ),
+            _ => push(
+                format!("options.destinations[{i}]"),
+                "must be a destination id (dst-…)".into(),
+            ),
+        }
+    }
+    out
+}
+
 /// A secret value: readable only through [`Secret::expose`], and shown as `***` by `Debug`
 /// so that no log line or error can carry it.
 #[derive(Clone, PartialEq, Eq)]

@@ -105,6 +105,9 @@ pub struct Job {
     /// When the artifacts stop being downloadable (retention).
     #[serde(with = "crate::time::serde_rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// Its deliveries to the destinations it names, once it is ready or failed.
+    #[serde(default)]
+    pub deliveries: Vec<crate::delivery::DeliveryRecord>,
     /// Optimistic-concurrency version; bumped by every transition.
     pub version: u64,
 }
@@ -157,6 +160,7 @@ impl Job {
             requested_by,
             schedule_id,
             expires_at: None,
+            deliveries: Vec::new(),
             version: 1,
         }
     }

@@ -2,6 +2,7 @@
 //! ports the handlers talk through. No I/O here.
 
 pub mod audit;
+pub mod delivery;
 pub mod destination;
 pub mod env;
 pub mod error;

@@ -12,6 +12,8 @@ string_enum!(
         Render = "render",
         /// Object-created notifications of report objects, consumed by the seal stage.
         Seal = "seal",
+        /// Deliveries to destinations (`ec_domain::delivery::DeliveryMessage`).
+        Deliver = "deliver",
     }
 );
 

@@ -98,10 +98,17 @@ pub trait IdempotencyStore: Send + Sync {
     async fn release(&self, tenant: &TenantId, key: &str) -> PortResult<()>;
 }
 
+/// The longest a queue holds a message back ([`WorkQueue::send_delayed`]; SQS's maximum).
+pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(15 * 60);
+
 /// Sending work to a stage.
 #[async_trait]
 pub trait WorkQueue: Send + Sync {
     async fn send(&self, queue: QueueName, body: String) -> PortResult<()>;
+    /// Sends a message that becomes visible after `delay`, at most [`MAX_QUEUE_DELAY`]
+    /// (longer delays are cut to it: a longer wait is the receiver's to continue).
+    async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration)
+    -> PortResult<()>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,6 +300,33 @@ pub trait AddressResolver: Send + Sync {
     async fn resolve(&self, host: &str) -> PortResult<Vec<std::net::IpAddr>>;
 }
 
+/// An HTTP POST a delivery makes (a webhook, a chat message): to `url`, connecting only to
+/// `addrs` (what the SSRF guard checked; empty for the operator's own endpoints, which are
+/// resolved normally), never following a redirect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpPost {
+    pub url: String,
+    pub addrs: Vec<std::net::SocketAddr>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What the receiver answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    pub status: u16,
+    /// The start of the body (for the delivery's `last_error`).
+    pub excerpt: String,
+}
+
+/// Sends deliveries' HTTP requests.
+#[async_trait]
+pub trait HttpSender: Send + Sync {
+    /// The receiver's answer, whatever its status; `Unavailable` when no answer came
+    /// (connection refused, TLS failure, timeout).
+    async fn post(&self, request: &HttpPost) -> PortResult<HttpAnswer>;
+}
+
 /// The audit trail: one hash chain per tenant, and the operators' `_system` chain.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -453,4 +487,6 @@ pub struct Ports {
     pub destination_secrets: Arc<dyn DestinationSecrets>,
     /// Name resolution for destination hosts (the system's on both stacks; tests swap it).
     pub resolver: Arc<dyn AddressResolver>,
+    /// Deliveries' HTTP requests.
+    pub http: Arc<dyn HttpSender>,
 }

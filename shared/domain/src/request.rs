@@ -165,6 +165,9 @@ pub struct ExportOptions {
     /// What the report is compared with (`options.baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// Where the export is delivered once sealed (`options.destinations`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<crate::DestinationId>,
 }
 
 impl Default for ExportOptions {
@@ -175,6 +178,7 @@ impl Default for ExportOptions {
             include_evidence: true,
             filters: Filters::default(),
             baseline: None,
+            destinations: Vec::new(),
         }
     }
 }
@@ -197,6 +201,7 @@ const OPTION_FIELDS: &[&str] = &[
     "template",
     "filters",
     "baseline",
+    "destinations",
 ];
 const SCOPE_FIELDS: &[&str] = &["scan_ids", "date_range"];
 
@@ -387,6 +392,8 @@ impl ExportRequest {
         let filters = crate::filters::parse_filters(options.get("filters"), &mut errors);
         let baseline =
             crate::filters::parse_baseline(options.get("baseline"), scheduled, &mut errors);
+        let destinations =
+            crate::destination::parse_destination_ids(options.get("destinations"), &mut errors);
         let template = match options.get("template") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => match TemplateName::parse(s) {
@@ -438,6 +445,7 @@ impl ExportRequest {
                         include_evidence,
                         filters,
                         baseline,
+                        destinations,
                     },
                     template: template
                         .unwrap_or(TemplateName::Builtin(export_type.default_template(format))),

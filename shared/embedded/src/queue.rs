@@ -243,7 +243,17 @@ impl SqliteQueue {
 #[async_trait]
 impl WorkQueue for SqliteQueue {
     async fn send(&self, queue: QueueName, body: String) -> PortResult<()> {
-        self.send_delayed(queue, body, Duration::ZERO).await
+        SqliteQueue::send_delayed(self, queue, body, Duration::ZERO).await
+    }
+
+    async fn send_delayed(
+        &self,
+        queue: QueueName,
+        body: String,
+        delay: Duration,
+    ) -> PortResult<()> {
+        let delay = delay.min(ec_domain::ports::MAX_QUEUE_DELAY);
+        SqliteQueue::send_delayed(self, queue, body, delay).await
     }
 }
 

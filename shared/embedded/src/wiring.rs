@@ -111,6 +111,7 @@ impl Embedded {
                 &destinations_key,
             )?),
             resolver: Arc::new(ec_adapters::resolver::SystemResolver),
+            http: Arc::new(ec_adapters::http_sender::ReqwestSender::default()),
         };
         Ok(Embedded {
             data_dir,

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
+use ec_domain::destination::DeliveryEvent;
 use ec_domain::messages::{JobMessage, QueueName};
-use ec_domain::ports::{JobTable, Quotas, WorkQueue};
+use ec_domain::ports::{DestinationStore, JobTable, Quotas, WorkQueue};
 use ec_domain::{ExportId, TenantId};
 use ec_domain::{Job, JobError, JobStatus, PortError, Stage, StageCode, StageError, Transition};
 
@@ -24,6 +25,8 @@ pub struct JobSteps {
     pub notifier: Notifier,
     /// Concurrent slots, freed when a job ends.
     pub quotas: Arc<dyn Quotas>,
+    /// The destinations a job names, for its deliveries when it ends.
+    pub destinations: Arc<dyn DestinationStore>,
     /// How long a ready export's artifacts stay downloadable.
     pub retention: time::Duration,
     /// Fault injection for recovery tests (`EXPORTCENTER_CRASH_AT`): the process aborts
@@ -40,9 +43,6 @@ impl JobSteps {
         Ok(self.jobs.get(tenant, export_id).await?)
     }
 
-    /// Applies `t` to `job` and writes it only if nobody changed the job since it was read.
-    /// Losing that race is retryable: the redelivered message re-reads the job. Winning a
-    /// transition into `ready` or `failed` frees the job's quota slot.
     /// The latest run of `job`'s schedule before it that became ready (`None` for a job
     /// no schedule made, or a first run). Reads the tenant's ready jobs newest first, at
     /// most [`PREVIOUS_RUN_SEARCH`] of them.
@@ -78,6 +78,9 @@ impl JobSteps {
         Ok(None)
     }
 
+    /// Applies `t` to `job` and writes it only if nobody changed the job since it was read.
+    /// Losing that race is retryable: the redelivered message re-reads the job. Winning a
+    /// transition into `ready` or `failed` frees the job's quota slot.
     pub async fn transition(&self, job: &Job, t: Transition) -> Result<Job, StageError> {
         let next = job
             .apply(t, ec_domain::time::now(), self.retention)
@@ -118,11 +121,13 @@ impl JobSteps {
         Ok(self.queue.send(queue, body).await?)
     }
 
-    /// Marks the job ready with its artifacts and tells the tenant.
+    /// Marks the job ready with its artifacts, tells the tenant, and starts its deliveries.
     pub async fn finish(&self, job: &Job, t: Transition) -> Result<Job, StageError> {
         let ready = self.transition(job, t).await?;
         tracing::info!(export_id = %ready.export_id, tenant = %ready.tenant_id, "export ready");
         self.notifier.publish(&ready, EventKind::Ready).await;
+        self.start_deliveries(&ready, DeliveryEvent::ExportReady)
+            .await?;
         Ok(ready)
     }
 
@@ -145,7 +150,9 @@ impl JobSteps {
                 Ok(failed) => {
                     tracing::warn!(export_id = %export_id, tenant = %tenant, code = %error.code, message = %error.message, "export failed");
                     self.notifier.publish(&failed, EventKind::Failed).await;
-                    return Ok(());
+                    return self
+                        .start_deliveries(&failed, DeliveryEvent::ExportFailed)
+                        .await;
                 }
                 Err(e) if e.is_retryable() => continue,
                 Err(e) => return Err(e),

@@ -13,10 +13,12 @@
 
 pub mod app;
 pub mod custom_templates;
+mod delivery_records;
 pub mod guard;
 pub mod jobs;
 pub mod notify;
 pub mod offline;
+pub mod outbound;
 pub mod scheduler;
 pub mod settings;
 pub mod stages;
@@ -32,7 +34,7 @@ use guard::UrlGuard;
 use jobs::JobSteps;
 use notify::Notifier;
 use scheduler::Scheduler;
-use stages::{Gather, Render, Seal, Stages};
+use stages::{Deliver, Gather, Render, RetryPolicy, Seal, Stages};
 
 /// What a stage handler did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +68,7 @@ impl Pipeline {
             queue: ports.queue.clone(),
             notifier,
             quotas: ports.quotas.clone(),
+            destinations: ports.destinations.clone(),
             retention: settings.retention,
             crash_at: settings.crash_at,
         };
@@ -77,6 +80,7 @@ impl Pipeline {
             objects: ports.objects.clone(),
             templates: templates.clone(),
             quotas: ports.quotas.clone(),
+            destinations: ports.destinations.clone(),
             tenants: settings.tenants.clone(),
             retention: settings.retention,
             download_ttl: settings.download_ttl,
@@ -85,6 +89,10 @@ impl Pipeline {
         };
         let audit = Audit {
             log: ports.audit.clone(),
+        };
+        let guard = UrlGuard {
+            resolver: ports.resolver.clone(),
+            allow_private: settings.allow_private_destinations,
         };
         let app = App {
             audit: audit.clone(),
@@ -104,10 +112,7 @@ impl Pipeline {
             destinations: Destinations {
                 store: ports.destinations.clone(),
                 secrets: ports.destination_secrets.clone(),
-                guard: UrlGuard {
-                    resolver: ports.resolver.clone(),
-                    allow_private: settings.allow_private_destinations,
-                },
+                guard: guard.clone(),
             },
         };
         let stages = Stages {
@@ -130,7 +135,21 @@ impl Pipeline {
                 steps: steps.clone(),
                 objects: ports.objects,
                 signer: ports.signer,
+                audit: audit.clone(),
+            },
+            deliver: Deliver {
+                steps: steps.clone(),
+                destinations: ports.destinations.clone(),
+                secrets: ports.destination_secrets.clone(),
+                guard: guard.clone(),
+                http: ports.http.clone(),
                 audit,
+                retry: RetryPolicy {
+                    base: settings.delivery_retry_base,
+                    cap: settings.delivery_retry_cap,
+                    max_age: settings.delivery_max_age,
+                },
+                public_url: settings.public_url.clone(),
             },
             steps,
             max_attempts: settings.max_attempts,

@@ -174,6 +174,7 @@ fn build(
             include_evidence: false,
             filters: req.filters.clone(),
             baseline: None,
+            destinations: Vec::new(),
         },
         template,
     };

@@ -39,6 +39,15 @@ pub struct Settings {
     /// addresses, and use `http` (`EXPORTCENTER_ALLOW_PRIVATE_DESTINATIONS`; tests and local
     /// set-ups only).
     pub allow_private_destinations: bool,
+    /// The API's public base URL (`EXPORTCENTER_PUBLIC_URL`): deliveries link to its
+    /// routes (`/api/v1/exports/{id}/download?artifact=report`); relative without it.
+    pub public_url: Option<String>,
+    /// Delivery retries: the first wait, the longest, and how long after the export became
+    /// ready or failed a delivery is given up (`EXPORTCENTER_DELIVERY_RETRY_BASE_SECS`,
+    /// `_RETRY_CAP_SECS`, `_MAX_AGE_SECS`: 30 s, 1 h, 24 h).
+    pub delivery_retry_base: Duration,
+    pub delivery_retry_cap: Duration,
+    pub delivery_max_age: Duration,
 }
 
 impl Default for Settings {
@@ -54,6 +63,10 @@ impl Default for Settings {
             resend_queued_after: Duration::from_secs(60),
             tenants: TenantSettingsBook::default(),
             allow_private_destinations: false,
+            public_url: None,
+            delivery_retry_base: Duration::from_secs(30),
+            delivery_retry_cap: Duration::from_secs(3600),
+            delivery_max_age: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -116,6 +129,24 @@ impl Settings {
                 "EXPORTCENTER_ALLOW_PRIVATE_DESTINATIONS",
                 false,
             )?,
+            public_url: env
+                .var("EXPORTCENTER_PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_string()),
+            delivery_retry_base: Duration::from_secs(parse_var(
+                env,
+                "EXPORTCENTER_DELIVERY_RETRY_BASE_SECS",
+                30u64,
+            )?),
+            delivery_retry_cap: Duration::from_secs(parse_var(
+                env,
+                "EXPORTCENTER_DELIVERY_RETRY_CAP_SECS",
+                3600u64,
+            )?),
+            delivery_max_age: Duration::from_secs(parse_var(
+                env,
+                "EXPORTCENTER_DELIVERY_MAX_AGE_SECS",
+                86_400u64,
+            )?),
         })
     }
 }

@@ -226,7 +226,24 @@ impl Stack {
             (true, None) => Some(embedded.data_dir.load_or_create_secret(JWT_SECRET_FILE)?),
         };
         embedded.take_over().await?;
-        let pipeline = Pipeline::new(embedded.ports.clone(), cfg.settings.clone());
+        let listener = tokio::net::TcpListener::bind(cfg.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: cfg.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: cfg.addr,
+            source,
+        })?;
+        let base_url = cfg
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        // Deliveries link to the API's routes at this address.
+        let mut settings = cfg.settings.clone();
+        settings.public_url = Some(base_url.clone());
+        let pipeline = Pipeline::new(embedded.ports.clone(), settings);
         // A job whose message a previous process never sent would stay queued forever; a
         // duplicate message for the others is harmless (every stage is idempotent).
         let queued = embedded.jobs.queued().await?;
@@ -243,20 +260,6 @@ impl Stack {
         }
         let auth = Arc::new(Auth::new(cfg.auth.clone(), jwt_secret.as_deref())?);
 
-        let listener = tokio::net::TcpListener::bind(cfg.addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: cfg.addr,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: cfg.addr,
-            source,
-        })?;
-        let base_url = cfg
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
         embedded.objects.set_base_url(&base_url);
 
         let api = ec_api::routes(ApiState {

@@ -27,6 +27,15 @@ impl WorkQueue for Recorder {
         self.sent.lock().unwrap().push((queue, body));
         Ok(())
     }
+
+    async fn send_delayed(
+        &self,
+        queue: QueueName,
+        body: String,
+        _delay: std::time::Duration,
+    ) -> PortResult<()> {
+        self.send(queue, body).await
+    }
 }
 
 fn store() -> (tempfile::TempDir, FsObjectStore, Arc<Recorder>) {

@@ -10,7 +10,8 @@ use ec_domain::error::ErrorDetail;
 use ec_domain::filters::Baseline;
 use ec_domain::messages::{JobMessage, QueueName};
 use ec_domain::ports::{
-    Claim, IdempotencyStore, JobTable, ObjectStore, Page, Quotas, ScanSource, WorkQueue,
+    Claim, DestinationStore, IdempotencyStore, JobTable, ObjectStore, Page, Quotas, ScanSource,
+    WorkQueue,
 };
 use ec_domain::schedule;
 use ec_domain::tenant_settings::TenantSettingsBook;
@@ -54,6 +55,8 @@ pub struct Exports {
     pub templates: CustomTemplates,
     /// Concurrent slots and requests per minute, per tenant.
     pub quotas: Arc<dyn Quotas>,
+    /// Whether the destinations an export names exist.
+    pub destinations: Arc<dyn DestinationStore>,
     /// Each tenant's limits.
     pub tenants: TenantSettingsBook,
     pub retention: time::Duration,
@@ -107,6 +110,14 @@ impl Exports {
             ));
         }
         self.check_scope(tenant, &request.scope).await?;
+        for (i, id) in request.options.destinations.iter().enumerate() {
+            if self.destinations.get(tenant, id).await?.is_none() {
+                return Err(ApiError::validation(
+                    format!("options.destinations[{i}]"),
+                    format!("destination {id} does not exist for this tenant"),
+                ));
+            }
+        }
         if let Scope::ScanIds(ids) = &request.scope
             && request.export_type != ExportType::Vex
             && ids.iter().all(ScanId::is_vex_document)

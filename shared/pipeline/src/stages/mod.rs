@@ -1,16 +1,19 @@
 //! The worker stages, one module each, in the order of the flow: [`Gather`] → [`Render`]
-//! (which stores the report) → [`Seal`]. Each holds only the ports it uses; [`Stages`]
+//! (which stores the report) → [`Seal`] → [`Deliver`] (one message per delivery). Each holds only the ports it uses; [`Stages`]
 //! routes a queue message to the stage that owns its queue, the same way on Lambda and in
 //! the embedded worker loop.
 
+mod deliver;
 mod gather;
 mod render;
 mod seal;
 
+pub use deliver::{Deliver, RetryPolicy};
 pub use gather::Gather;
 pub use render::Render;
 pub use seal::{Seal, bundle_files};
 
+use ec_domain::delivery::DeliveryMessage;
 use ec_domain::messages::{JobMessage, ObjectCreated, QueueName};
 use ec_domain::ports::ObjectStore;
 use ec_domain::snapshot::Snapshot;
@@ -19,12 +22,13 @@ use ec_domain::{ExportId, JobError, PortError, StageCode, StageError, TenantId, 
 use crate::Outcome;
 use crate::jobs::JobSteps;
 
-/// The three worker stages.
+/// The worker stages.
 #[derive(Clone)]
 pub struct Stages {
     pub gather: Gather,
     pub render: Render,
     pub seal: Seal,
+    pub deliver: Deliver,
     /// The job steps every stage shares (failing a job that ran out of attempts).
     pub steps: JobSteps,
     /// Receives after which a retryable failure becomes final (SQS maxReceiveCount).
@@ -53,12 +57,27 @@ impl Stages {
                 let event = serde_json::from_str::<ObjectCreated>(body).map_err(bad)?;
                 self.seal.handle(&event).await
             }
+            QueueName::Deliver => {
+                let msg = serde_json::from_str::<DeliveryMessage>(body).map_err(bad)?;
+                self.deliver.handle(&msg).await
+            }
         }
     }
 
     /// A message failed for good (or ran out of attempts): fail the job it was about.
     pub async fn give_up(&self, queue: QueueName, body: &str, error: &StageError) {
+        if queue == QueueName::Deliver {
+            // A delivery that cannot go on fails alone; its export stays as it is.
+            match serde_json::from_str::<DeliveryMessage>(body) {
+                Ok(msg) => self.deliver.give_up(&msg, &error.to_string()).await,
+                Err(_) => {
+                    tracing::error!(error = %error, "dropping a delivery message that names no delivery")
+                }
+            }
+            return;
+        }
         let ids = match queue {
+            QueueName::Deliver => None,
             QueueName::Gather | QueueName::Render => serde_json::from_str::<JobMessage>(body)
                 .ok()
                 .map(|m| (m.tenant_id, m.export_id)),

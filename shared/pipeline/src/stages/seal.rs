@@ -15,6 +15,7 @@ use ec_domain::{
 use ec_seal::{BundleFile, SealInput};
 
 use ec_domain::audit::{AuditAction, AuditChain, AuditDraft, Outcome as AuditOutcome};
+use ec_domain::destination::DeliveryEvent;
 
 use crate::Outcome;
 use crate::app::Audit;
@@ -58,6 +59,15 @@ impl Seal {
             }
             // Redelivered after a crash mid-seal: the bundle is reproducible, seal again.
             (JobStatus::Running, Some(Stage::Sealing)) => job,
+            // A duplicate notification of a sealed export: its deliveries may not all have
+            // been sent (a crash right after the job became ready); starting them again
+            // sends only those never attempted, and the deliver stage drops duplicates.
+            (JobStatus::Ready, _) => {
+                self.steps
+                    .start_deliveries(&job, DeliveryEvent::ExportReady)
+                    .await?;
+                return Ok(Outcome::Skipped("job is ready".into()));
+            }
             _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
         };
         let report = self.objects.get(&event.key).await?;
