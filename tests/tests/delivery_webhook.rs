@@ -3,7 +3,8 @@
 //! export once (three attempts, one `webhook-id`, every request verified), a given and a
 //! generated secret both verify, duplicate delivery messages send nothing more, a receiver
 //! that is down for good leaves its delivery `failed` with the reason and the export
-//! `ready`, and the audit trail records each outcome.
+//! `ready`, Slack gets Block Kit and Teams an Adaptive Card with the report's counts, and the
+//! audit trail records each outcome.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -142,16 +143,32 @@ async fn webhooks_are_signed_retried_and_sent_once() {
     )
     .await;
     assert_eq!(s, 201, "{down}");
+    let (s, slack) = post(
+        "/api/v1/destinations",
+        json!({"name": "slack", "type": "slack",
+               "config": {"url": format!("http://127.0.0.1:{port}/s/T000/B000/XXXX")}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{slack}");
+    let (s, teams) = post(
+        "/api/v1/destinations",
+        json!({"name": "teams", "type": "teams",
+               "config": {"url": format!("http://127.0.0.1:{port}/t/webhookb2/XXXX")}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{teams}");
     std::fs::write(
         &secrets,
         json!({
             "/a": {"secret": GIVEN, "fail_first": 2},
             "/b": {"secret": generated["secret"]},
+            "/s/T000/B000/XXXX": {"plain": true},
+            "/t/webhookb2/XXXX": {"plain": true, "fail_first": 1},
         })
         .to_string(),
     )
     .unwrap();
-    let ids: Vec<String> = [&flaky, &generated, &down]
+    let ids: Vec<String> = [&flaky, &generated, &down, &slack, &teams]
         .iter()
         .map(|d| d["destination_id"].as_str().unwrap().to_string())
         .collect();
@@ -200,7 +217,7 @@ async fn webhooks_are_signed_retried_and_sent_once() {
         let (_, job) = call(&http, &base, Method::GET, &path, &token, None).await;
         let deliveries = job["deliveries"].as_array().cloned().unwrap_or_default();
         if job["status"] == "ready"
-            && deliveries.len() == 3
+            && deliveries.len() == 5
             && deliveries.iter().all(|d| d["status"] != "pending")
         {
             break job;
@@ -277,6 +294,51 @@ async fn webhooks_are_signed_retried_and_sent_once() {
     assert_eq!(to_b.len(), 1);
     assert_ne!(to_b[0]["id"], to_a[0]["id"]);
 
+    // Slack: Block Kit within its limits, with the counts and the links.
+    let chat = |prefix: &str| -> Value {
+        let got: Vec<&Value> = received
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap().starts_with(prefix) && r["status"] == 204)
+            .collect();
+        assert_eq!(got.len(), 1, "{prefix}: {received:?}");
+        got[0]["payload"].clone()
+    };
+    let s = chat("/s/");
+    assert!(s["text"].as_str().unwrap().contains(&export_id));
+    let blocks = s["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    assert!(blocks[0]["text"]["text"].as_str().unwrap().chars().count() <= 150);
+    let counts = blocks[1]["text"]["text"].as_str().unwrap();
+    assert!(
+        counts.contains(" findings") && counts.contains("policy: "),
+        "{counts}"
+    );
+    let summary = &job["summary"];
+    assert!(
+        counts.starts_with(&format!("{} findings", summary["findings"])),
+        "{counts} vs {summary}"
+    );
+    let buttons = blocks.last().unwrap()["elements"].as_array().unwrap();
+    assert_eq!(buttons[0]["url"], report_link);
+    for b in buttons {
+        assert_eq!(b["type"], "button");
+        assert!(b["text"]["text"].as_str().unwrap().chars().count() <= 75);
+    }
+    // Teams: one Adaptive Card attachment, retried once.
+    let t = chat("/t/");
+    assert_eq!(t["type"], "message");
+    let card = &t["attachments"][0];
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(card["content"]["type"], "AdaptiveCard");
+    assert_eq!(card["content"]["version"], "1.4");
+    assert_eq!(card["content"]["actions"][0]["type"], "Action.OpenUrl");
+    assert_eq!(card["content"]["actions"][0]["url"], report_link);
+    assert_eq!(by_id(&ids[4])["attempts"], 2);
+    assert_eq!(by_id(&ids[3])["status"], "delivered");
+
     // Duplicate messages of done attempts send nothing more.
     for (dst, attempt) in [(&ids[0], 1), (&ids[0], 3), (&ids[1], 1), (&ids[2], 1)] {
         let msg = DeliveryMessage {
@@ -312,7 +374,7 @@ async fn webhooks_are_signed_retried_and_sent_once() {
         None,
     )
     .await;
-    assert_eq!(sent["items"].as_array().unwrap().len(), 2, "{sent}");
+    assert_eq!(sent["items"].as_array().unwrap().len(), 4, "{sent}");
     let (_, failed) = call(
         &http,
         &base,

@@ -108,8 +108,22 @@ pub struct Job {
     /// Its deliveries to the destinations it names, once it is ready or failed.
     #[serde(default)]
     pub deliveries: Vec<crate::delivery::DeliveryRecord>,
+    /// What the report says in brief (for deliveries' messages); recorded when rendered,
+    /// for exports that name destinations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ExportSummary>,
     /// Optimistic-concurrency version; bumped by every transition.
     pub version: u64,
+}
+
+/// A report in brief: its findings by severity (after filters, as the report counts them)
+/// and the policy's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportSummary {
+    pub findings: usize,
+    pub by_severity: std::collections::BTreeMap<crate::scan::Severity, usize>,
+    pub suppressed: usize,
+    pub decision: crate::scan::Decision,
 }
 
 /// What may happen to a job.
@@ -161,6 +175,7 @@ impl Job {
             schedule_id,
             expires_at: None,
             deliveries: Vec::new(),
+            summary: None,
             version: 1,
         }
     }

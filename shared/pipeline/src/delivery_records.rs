@@ -72,6 +72,22 @@ impl JobSteps {
         Ok(())
     }
 
+    /// Records the report's summary on the job (the job as written).
+    pub async fn set_summary(
+        &self,
+        job: &Job,
+        summary: ec_domain::job::ExportSummary,
+    ) -> Result<Job, StageError> {
+        let written = self
+            .update_job(&job.tenant_id, &job.export_id, |j| {
+                let changed = j.summary.as_ref() != Some(&summary);
+                j.summary = Some(summary.clone());
+                changed
+            })
+            .await?;
+        Ok(written.unwrap_or_else(|| job.clone()))
+    }
+
     /// Queues `msg`, visible after `delay` (cut to the queue's maximum).
     pub async fn send_delivery(
         &self,

@@ -3,10 +3,13 @@
 //! API's routes — into the request its receiver expects. Pure: the deliver stage sends what
 //! these make through its ports.
 
+pub mod slack;
+pub mod teams;
 pub mod webhook;
 
 use ec_domain::Job;
 use ec_domain::destination::DeliveryEvent;
+use ec_domain::job::ExportSummary;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -27,6 +30,13 @@ pub struct Links {
 #[derive(Debug, Clone)]
 pub struct Announcement {
     pub event: DeliveryEvent,
+    pub export_id: String,
+    /// `scan_report · json · compliance-detailed`.
+    pub what: String,
+    /// The report in brief (ready exports that named destinations).
+    pub summary: Option<ExportSummary>,
+    /// Why it failed (failed exports).
+    pub error: Option<String>,
     /// The WebSocket message of the event, with `links` added.
     pub data: Value,
     pub links: Links,
@@ -66,9 +76,44 @@ impl Announcement {
         }
         Announcement {
             event,
+            export_id: job.export_id.to_string(),
+            what: format!("{} · {} · {}", job.export_type, job.format, job.template),
+            summary: job.summary.clone(),
+            error: job
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message)),
             data,
             links,
             at,
         }
+    }
+
+    /// One line for a human: what happened, with the counts or the error.
+    pub fn headline(&self) -> String {
+        match self.event {
+            DeliveryEvent::ExportReady => format!("Export {} is ready", self.export_id),
+            DeliveryEvent::ExportFailed => format!("Export {} failed", self.export_id),
+        }
+    }
+
+    /// The counts as text: `12 findings: critical 1, high 3, medium 8 · policy: fail`.
+    pub fn counts(&self) -> Option<String> {
+        let s = self.summary.as_ref()?;
+        let by: Vec<String> = s
+            .by_severity
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(sev, n)| format!("{sev} {n}"))
+            .collect();
+        let mut line = format!("{} findings", s.findings);
+        if !by.is_empty() {
+            line.push_str(&format!(": {}", by.join(", ")));
+        }
+        if s.suppressed > 0 {
+            line.push_str(&format!(" ({} suppressed by VEX)", s.suppressed));
+        }
+        line.push_str(&format!(" · policy: {}", s.decision));
+        Some(line)
     }
 }

@@ -19,7 +19,7 @@ use crate::Outcome;
 use crate::app::Audit;
 use crate::guard::UrlGuard;
 use crate::jobs::JobSteps;
-use crate::outbound::{Announcement, webhook};
+use crate::outbound::{Announcement, slack, teams, webhook};
 
 /// The subject the audit trail names for deliveries.
 const DELIVER_SUBJECT: &str = "exportcenter:deliver";
@@ -186,6 +186,26 @@ impl Deliver {
                     url: checked.url.to_string(),
                     addrs: checked.addrs,
                     headers,
+                    body,
+                })
+                .await
+            }
+            DestinationConfig::Slack { .. } | DestinationConfig::Teams { .. } => {
+                // The channel's URL is the secret; the config shows it redacted.
+                let url = secret.ok_or_else(|| Failed::permanent("the channel URL is gone"))?;
+                let checked = self
+                    .guard
+                    .check(url.expose())
+                    .await
+                    .map_err(|r| Failed::permanent(format!("the URL {r}")))?;
+                let body = match destination.config {
+                    DestinationConfig::Slack { .. } => slack::body(&announcement),
+                    _ => teams::body(&announcement),
+                };
+                self.post(HttpPost {
+                    url: checked.url.to_string(),
+                    addrs: checked.addrs,
+                    headers: vec![("content-type".into(), "application/json".into())],
                     body,
                 })
                 .await

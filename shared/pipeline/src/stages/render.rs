@@ -3,13 +3,26 @@
 
 use std::sync::Arc;
 
+use ec_domain::job::ExportSummary;
 use ec_domain::messages::JobMessage;
 use ec_domain::ports::{ObjectStore, ReportRenderer};
 use ec_domain::{ErrorCode, Job, JobStatus, Stage, StageError, keys};
+use ec_render::view::ReportView;
 
 use crate::Outcome;
 use crate::jobs::JobSteps;
 use crate::stages::read_snapshot;
+
+/// The report in brief, as the view counts it.
+fn summary_of(view: &ReportView<'_>) -> ExportSummary {
+    let by_severity = view.severity_counts();
+    ExportSummary {
+        findings: by_severity.values().sum(),
+        by_severity,
+        suppressed: view.suppressed_count(),
+        decision: view.decision(),
+    }
+}
 
 /// The render stage and the ports it uses.
 #[derive(Clone)]
@@ -33,11 +46,21 @@ impl Render {
         }
         let snapshot = read_snapshot(self.objects.as_ref(), &job.tenant_id, &job.export_id).await?;
         let renderer = self.renderer.clone();
-        let bytes = tokio::task::spawn_blocking(move || renderer.render(snapshot))
-            .await
-            .map_err(|e| {
-                StageError::retryable(ErrorCode::Render, format!("render task ended: {e}"))
-            })??;
+        // Deliveries tell the report's counts: taken from the view every format reads, only
+        // for exports that name destinations.
+        let summarise = !job.request.options.destinations.is_empty();
+        let (bytes, summary) = tokio::task::spawn_blocking(move || {
+            let summary = summarise.then(|| summary_of(&ReportView::new(&snapshot)));
+            renderer.render(snapshot).map(|b| (b, summary))
+        })
+        .await
+        .map_err(|e| {
+            StageError::retryable(ErrorCode::Render, format!("render task ended: {e}"))
+        })??;
+        let job = match summary {
+            Some(summary) => self.steps.set_summary(&job, summary).await?,
+            None => job,
+        };
         self.store(&job, bytes).await
     }
 
