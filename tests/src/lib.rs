@@ -394,3 +394,74 @@ pub mod serve {
         }
     }
 }
+
+/// Test servers in Python (webhook, SMTP receivers): started on loopback, killed when
+/// dropped.
+pub mod receivers {
+    use std::io::{BufRead, BufReader};
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+
+    /// A running receiver; killed on drop.
+    pub struct Receiver(Child);
+
+    impl Drop for Receiver {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// Runs `tests/python/{script}` with `args`; it prints its port on its first line.
+    pub fn start(script: &str, args: &[&Path]) -> (Receiver, u16) {
+        let mut child = Command::new(super::python())
+            .arg(super::repo_root().join("tests/python").join(script))
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the receiver");
+        let mut first = String::new();
+        if let Some(out) = child.stdout.take() {
+            BufReader::new(out).read_line(&mut first).expect("its port");
+        }
+        let receiver = Receiver(child);
+        let port = first
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{script} printed no port: {first:?}"));
+        (receiver, port)
+    }
+
+    /// The JSON lines a receiver logged so far.
+    pub fn logged(path: &Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+}
+
+/// One API call with a bearer token: the status and the JSON answer (`null` for none).
+pub async fn api_call(
+    http: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Vec<u8>>,
+) -> (u16, serde_json::Value) {
+    let mut req = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b);
+    }
+    let resp = req.send().await.expect("the API answers");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}

@@ -6,8 +6,6 @@
 //! `ready`, Slack gets Block Kit and Teams an Adaptive Card with the report's counts, and the
 //! audit trail records each outcome.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -17,21 +15,12 @@ use ec_domain::delivery::DeliveryMessage;
 use ec_domain::destination::DeliveryEvent;
 use ec_domain::messages::QueueName;
 use ec_domain::ports::WorkQueue;
-use ec_tests::{fixtures, matches_openapi, python, repo_root};
+use ec_tests::{fixtures, matches_openapi, receivers};
 use exportctl::stack::{Stack, StackConfig};
 
 const SECRET: &str = "delivery-webhook-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write destination:write audit:read";
 const GIVEN: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-struct Receiver(Child);
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn call(
     http: &reqwest::Client,
@@ -41,24 +30,7 @@ async fn call(
     token: &str,
     body: Option<Vec<u8>>,
 ) -> (u16, Value) {
-    let mut req = http
-        .request(method, format!("{base}{path}"))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn log_lines(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    ec_tests::api_call(http, base, method, path, token, body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,19 +39,7 @@ async fn webhooks_are_signed_retried_and_sent_once() {
     let secrets = dir.path().join("secrets.json");
     let log = dir.path().join("received.jsonl");
     std::fs::write(&secrets, "{}").unwrap();
-    let mut child = Command::new(python())
-        .arg(repo_root().join("tests/python/webhook_receiver.py"))
-        .arg(&secrets)
-        .arg(&log)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let _receiver = Receiver(child);
-    let port: u16 = first.trim().parse().expect("the receiver prints its port");
+    let (_receiver, port) = receivers::start("webhook_receiver.py", &[&secrets, &log]);
 
     let env: std::collections::HashMap<String, String> = [
         ("EXPORTCENTER_JWT_SECRET", SECRET),
@@ -261,7 +221,7 @@ async fn webhooks_are_signed_retried_and_sent_once() {
     matches_openapi("Job", &[&job]);
 
     // What the receiver got: every request verified by the reference library.
-    let received = log_lines(&log);
+    let received = receivers::logged(&log);
     assert!(
         received.iter().all(|r| r["verified"] == true),
         "{received:?}"
@@ -357,7 +317,7 @@ async fn webhooks_are_signed_retried_and_sent_once() {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
-        log_lines(&log).len(),
+        receivers::logged(&log).len(),
         received.len(),
         "duplicates sent nothing"
     );

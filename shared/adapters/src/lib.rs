@@ -7,6 +7,7 @@
 pub mod http_sender;
 pub mod http_sources;
 pub mod local_sources;
+pub mod mailer;
 pub mod renderer;
 pub mod resolver;
 pub mod sandbox;

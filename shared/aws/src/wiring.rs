@@ -142,6 +142,7 @@ impl AwsAdapters {
             )),
             resolver: Arc::new(ec_adapters::resolver::SystemResolver),
             http: Arc::new(ec_adapters::http_sender::ReqwestSender::default()),
+            mailer: Arc::new(ec_adapters::mailer::SmtpMailer::from_env(env)?),
             trigger: Arc::new(EventBridgeTrigger::from_vars(
                 env,
                 awsconf::scheduler_client(&self.sdk),

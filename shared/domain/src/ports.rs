@@ -327,6 +327,28 @@ pub trait HttpSender: Send + Sync {
     async fn post(&self, request: &HttpPost) -> PortResult<HttpAnswer>;
 }
 
+/// An email a delivery sends, through the deployment's relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// `Message-ID` (the same for every attempt of one delivery).
+    pub message_id: String,
+    /// File name, media type and bytes of an attached report.
+    pub attachment: Option<(String, String, Bytes)>,
+}
+
+/// Sends deliveries' emails through the deployment's SMTP relay (`EXPORTCENTER_SMTP_URL`).
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// `Unavailable` when the relay could not be reached or refused for now (4xx);
+    /// `Invalid` when it refused for good (5xx: a recipient it will not take) or no relay
+    /// is configured.
+    async fn send(&self, email: &Email) -> PortResult<()>;
+}
+
 /// The audit trail: one hash chain per tenant, and the operators' `_system` chain.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -489,4 +511,6 @@ pub struct Ports {
     pub resolver: Arc<dyn AddressResolver>,
     /// Deliveries' HTTP requests.
     pub http: Arc<dyn HttpSender>,
+    /// Deliveries' emails.
+    pub mailer: Arc<dyn Mailer>,
 }

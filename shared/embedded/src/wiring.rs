@@ -112,6 +112,7 @@ impl Embedded {
             )?),
             resolver: Arc::new(ec_adapters::resolver::SystemResolver),
             http: Arc::new(ec_adapters::http_sender::ReqwestSender::default()),
+            mailer: Arc::new(ec_adapters::mailer::SmtpMailer::from_env(env)?),
         };
         Ok(Embedded {
             data_dir,

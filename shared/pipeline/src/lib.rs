@@ -133,7 +133,7 @@ impl Pipeline {
             },
             seal: Seal {
                 steps: steps.clone(),
-                objects: ports.objects,
+                objects: ports.objects.clone(),
                 signer: ports.signer,
                 audit: audit.clone(),
             },
@@ -143,6 +143,9 @@ impl Pipeline {
                 secrets: ports.destination_secrets.clone(),
                 guard: guard.clone(),
                 http: ports.http.clone(),
+                mailer: ports.mailer.clone(),
+                objects: ports.objects.clone(),
+                email_attach_max_bytes: settings.email_attach_max_bytes,
                 audit,
                 retry: RetryPolicy {
                     base: settings.delivery_retry_base,

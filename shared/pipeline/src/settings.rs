@@ -48,6 +48,9 @@ pub struct Settings {
     pub delivery_retry_base: Duration,
     pub delivery_retry_cap: Duration,
     pub delivery_max_age: Duration,
+    /// Reports up to this size are attached to emails that ask for it
+    /// (`EXPORTCENTER_EMAIL_ATTACH_MAX_BYTES`, 10 MiB); larger ones are linked.
+    pub email_attach_max_bytes: u64,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             delivery_retry_base: Duration::from_secs(30),
             delivery_retry_cap: Duration::from_secs(3600),
             delivery_max_age: Duration::from_secs(24 * 3600),
+            email_attach_max_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -147,6 +151,11 @@ impl Settings {
                 "EXPORTCENTER_DELIVERY_MAX_AGE_SECS",
                 86_400u64,
             )?),
+            email_attach_max_bytes: parse_var(
+                env,
+                "EXPORTCENTER_EMAIL_ATTACH_MAX_BYTES",
+                d.email_attach_max_bytes,
+            )?,
         })
     }
 }

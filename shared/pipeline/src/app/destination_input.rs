@@ -361,23 +361,11 @@ fn recipients(v: Option<&Value>, p: &mut Problems) -> Vec<String> {
     out
 }
 
-/// A bare address (`local@domain.tld`): no display name, spaces, commas or angle brackets,
-/// which could smuggle further recipients or headers into a message.
+/// A bare address (`local@domain`) as lettre (the SMTP crate that sends it) reads one: no
+/// display name, spaces, commas or angle brackets, which could smuggle further recipients
+/// or headers into a message.
 fn is_address(a: &str) -> bool {
-    let Some((local, domain)) = a.rsplit_once('@') else {
-        return false;
-    };
-    a.len() <= 254
-        && !local.is_empty()
-        && local.len() <= 64
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && a.bytes()
-            .all(|b| b.is_ascii_graphic() && !b"<>(),;:\"[]\\".contains(&b))
-        && domain
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    a.len() <= 254 && a.parse::<lettre::Address>().is_ok()
 }
 
 fn is_repository(r: &str) -> bool {

@@ -3,6 +3,7 @@
 //! API's routes — into the request its receiver expects. Pure: the deliver stage sends what
 //! these make through its ports.
 
+pub mod email;
 pub mod slack;
 pub mod teams;
 pub mod webhook;

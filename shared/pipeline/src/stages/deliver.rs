@@ -11,7 +11,9 @@ use std::time::Duration;
 use ec_domain::audit::{AuditAction, AuditChain, AuditDraft, Outcome as AuditOutcome};
 use ec_domain::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
 use ec_domain::destination::{Destination, DestinationConfig, Secret};
-use ec_domain::ports::{DestinationSecrets, DestinationStore, HttpPost, HttpSender};
+use ec_domain::ports::{
+    DestinationSecrets, DestinationStore, Email, HttpPost, HttpSender, Mailer, ObjectStore,
+};
 use ec_domain::{PortError, StageError};
 use time::OffsetDateTime;
 
@@ -19,7 +21,7 @@ use crate::Outcome;
 use crate::app::Audit;
 use crate::guard::UrlGuard;
 use crate::jobs::JobSteps;
-use crate::outbound::{Announcement, slack, teams, webhook};
+use crate::outbound::{Announcement, email, slack, teams, webhook};
 
 /// The subject the audit trail names for deliveries.
 const DELIVER_SUBJECT: &str = "exportcenter:deliver";
@@ -55,6 +57,10 @@ pub struct Deliver {
     pub secrets: Arc<dyn DestinationSecrets>,
     pub guard: UrlGuard,
     pub http: Arc<dyn HttpSender>,
+    pub mailer: Arc<dyn Mailer>,
+    /// The report, for emails that attach it.
+    pub objects: Arc<dyn ObjectStore>,
+    pub email_attach_max_bytes: u64,
     pub audit: Audit,
     pub retry: RetryPolicy,
     /// The API's public base URL, for the links deliveries carry.
@@ -210,11 +216,62 @@ impl Deliver {
                 })
                 .await
             }
+            DestinationConfig::Email { to, attach } => {
+                let (attachment, note) = self.attachment(job, *attach).await?;
+                let (subject, text, html) = email::compose(&announcement, note.as_deref());
+                let mail = Email {
+                    to: to.clone(),
+                    subject,
+                    text,
+                    html,
+                    message_id: format!("<{}@exportcenter>", msg.message_id()),
+                    attachment,
+                };
+                match self.mailer.send(&mail).await {
+                    Ok(()) => Ok(()),
+                    Err(PortError::Invalid(m)) => Err(Failed::permanent(m)),
+                    Err(e) => Err(Failed::retry(e.to_string())),
+                }
+            }
             other => Err(Failed::permanent(format!(
                 "delivery to {} destinations is not available in this version",
                 other.kind()
             ))),
         }
+    }
+
+    /// The report to attach (when asked for and small enough), or a note why not.
+    async fn attachment(
+        &self,
+        job: &ec_domain::Job,
+        wanted: bool,
+    ) -> Result<(Option<(String, String, bytes::Bytes)>, Option<String>), Failed> {
+        let report = job
+            .artifacts
+            .iter()
+            .find(|a| a.kind == ec_domain::ArtifactKind::Report);
+        let Some(report) = report.filter(|_| wanted) else {
+            return Ok((None, None));
+        };
+        if report.size > self.email_attach_max_bytes {
+            return Ok((
+                None,
+                Some(format!(
+                    "The report ({} bytes) is larger than this server attaches ({} bytes): download it below.",
+                    report.size, self.email_attach_max_bytes
+                )),
+            ));
+        }
+        let bytes = self
+            .objects
+            .get(&report.key)
+            .await
+            .map_err(|e| Failed::retry(format!("reading the report: {e}")))?;
+        let name = format!("{}.{}", job.export_id, job.format.extension());
+        Ok((
+            Some((name, report.media_type.clone(), bytes)),
+            Some("The report is attached.".to_string()),
+        ))
     }
 
     async fn secret(&self, d: &Destination) -> Result<Option<Secret>, Failed> {
