@@ -76,6 +76,11 @@ async fn webhooks_are_signed_retried_and_sent_once() {
         }
     };
 
+    let post_to = |path: String| {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        async move { call(&http, &base, Method::POST, &path, &token, None).await }
+    };
+
     // Three destinations: a given secret on a receiver that fails twice first, a generated
     // secret, and a port nobody listens on.
     let (s, flaky) = post(
@@ -298,6 +303,24 @@ async fn webhooks_are_signed_retried_and_sent_once() {
     assert_eq!(card["content"]["actions"][0]["url"], report_link);
     assert_eq!(by_id(&ids[4])["attempts"], 2);
     assert_eq!(by_id(&ids[3])["status"], "delivered");
+
+    // A test message, sent now: verified by the library as type `destination.test`; to the
+    // receiver that fails each new message twice first, it reports the failure.
+    let (s, tested) = post_to(format!("/api/v1/destinations/{}/test", ids[1])).await;
+    assert_eq!(s, 200, "{tested}");
+    assert_eq!(tested["delivered"], true, "{tested}");
+    let last = receivers::logged(&log).last().cloned().unwrap();
+    assert_eq!(last["verified"], true);
+    assert_eq!(last["payload"]["type"], "destination.test");
+    assert_eq!(last["payload"]["data"]["destination_id"], ids[1].as_str());
+    let (s, refused) = post_to(format!("/api/v1/destinations/{}/test", ids[0])).await;
+    assert_eq!(s, 200, "{refused}");
+    assert_eq!(refused["delivered"], false);
+    assert!(
+        refused["error"].as_str().unwrap().contains("answered 500"),
+        "{refused}"
+    );
+    let received = receivers::logged(&log);
 
     // Duplicate messages of done attempts send nothing more.
     for (dst, attempt) in [(&ids[0], 1), (&ids[0], 3), (&ids[1], 1), (&ids[2], 1)] {

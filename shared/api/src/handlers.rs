@@ -225,6 +225,14 @@ pub async fn get_destination(
     ok(&a.app.destinations.get(&a.caller, &id).await?)
 }
 
+/// `200` with `{destination_id, delivered, error?, message_id}`: one test message, now.
+pub async fn test_destination(
+    a: Authed<DestinationWrite>,
+    IdPath(id): IdPath<DestinationId>,
+) -> ApiResult {
+    ok(&a.app.destinations.test(&a.caller, &id).await?)
+}
+
 /// `204 No Content`: the destination and its secret are gone.
 pub async fn delete_destination(
     a: Authed<DestinationWrite>,

@@ -143,6 +143,10 @@ pub fn routes(state: ApiState) -> Router {
             "/api/v1/destinations/{destination_id}",
             get(get_destination).delete(delete_destination),
         )
+        .route(
+            "/api/v1/destinations/{destination_id}/test",
+            axum::routing::post(test_destination),
+        )
         .route("/api/v1/audit", get(list_audit))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(

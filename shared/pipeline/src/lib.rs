@@ -20,6 +20,7 @@ pub mod notify;
 pub mod offline;
 pub mod outbound;
 pub mod scheduler;
+pub mod sender;
 pub mod settings;
 pub mod stages;
 pub mod worker;
@@ -34,6 +35,7 @@ use guard::UrlGuard;
 use jobs::JobSteps;
 use notify::Notifier;
 use scheduler::Scheduler;
+use sender::Sender;
 use stages::{Deliver, Gather, Render, RetryPolicy, Seal, Stages};
 
 /// What a stage handler did with a message.
@@ -94,6 +96,14 @@ impl Pipeline {
             resolver: ports.resolver.clone(),
             allow_private: settings.allow_private_destinations,
         };
+        let sender = Sender {
+            secrets: ports.destination_secrets.clone(),
+            guard: guard.clone(),
+            http: ports.http.clone(),
+            mailer: ports.mailer.clone(),
+            objects: ports.objects.clone(),
+            email_attach_max_bytes: settings.email_attach_max_bytes,
+        };
         let app = App {
             audit: audit.clone(),
             exports: exports.clone(),
@@ -113,6 +123,8 @@ impl Pipeline {
                 store: ports.destinations.clone(),
                 secrets: ports.destination_secrets.clone(),
                 guard: guard.clone(),
+                sender: sender.clone(),
+                public_url: settings.public_url.clone(),
             },
         };
         let stages = Stages {
@@ -140,12 +152,7 @@ impl Pipeline {
             deliver: Deliver {
                 steps: steps.clone(),
                 destinations: ports.destinations.clone(),
-                secrets: ports.destination_secrets.clone(),
-                guard: guard.clone(),
-                http: ports.http.clone(),
-                mailer: ports.mailer.clone(),
-                objects: ports.objects.clone(),
-                email_attach_max_bytes: settings.email_attach_max_bytes,
+                sender: sender.clone(),
                 audit,
                 retry: RetryPolicy {
                     base: settings.delivery_retry_base,

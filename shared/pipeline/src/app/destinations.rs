@@ -14,6 +14,8 @@ use serde::Serialize;
 use crate::app::Caller;
 use crate::app::destination_input::{NewDestination, generate_webhook_secret};
 use crate::guard::{Refused, UrlGuard};
+use crate::outbound::Announcement;
+use crate::sender::Sender;
 
 /// The destination service and the ports it uses.
 #[derive(Clone)]
@@ -21,6 +23,21 @@ pub struct Destinations {
     pub store: Arc<dyn DestinationStore>,
     pub secrets: Arc<dyn DestinationSecrets>,
     pub guard: UrlGuard,
+    /// Sends test messages.
+    pub sender: Sender,
+    /// The API's public base URL, for the test message's link.
+    pub public_url: Option<String>,
+}
+
+/// What a test message did.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestSent {
+    pub destination_id: DestinationId,
+    pub delivered: bool,
+    /// Why not, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub message_id: String,
 }
 
 /// A destination just made, with the webhook secret shown this once.
@@ -106,6 +123,39 @@ impl Destinations {
             .get(&caller.tenant, destination_id)
             .await?
             .ok_or_else(|| ApiError::not_found("destination"))
+    }
+
+    /// `POST /api/v1/destinations/{id}/test`: one test message (webhook type
+    /// `destination.test`), sent now, once; the answer says whether it was delivered.
+    pub async fn test(
+        &self,
+        caller: &Caller,
+        destination_id: &DestinationId,
+    ) -> Result<TestSent, ApiError> {
+        let destination = self.get(caller, destination_id).await?;
+        let now = ec_domain::time::now();
+        let announcement = Announcement::test(
+            &destination,
+            self.public_url.as_deref(),
+            ec_domain::time::rfc3339(now),
+        );
+        let message_id = format!(
+            "msg_test_{}",
+            DestinationId::generate()
+                .as_str()
+                .trim_start_matches("dst-")
+        );
+        let result = self
+            .sender
+            .send(&destination, &announcement, None, &message_id)
+            .await;
+        tracing::info!(destination_id = %destination_id, tenant = %caller.tenant, delivered = result.is_ok(), "test message sent");
+        Ok(TestSent {
+            destination_id: destination_id.clone(),
+            delivered: result.is_ok(),
+            error: result.err().map(|f| f.reason),
+            message_id,
+        })
     }
 
     /// `DELETE /api/v1/destinations/{id}`: the record first (nothing is sent to it after),

@@ -9,12 +9,15 @@ pub mod teams;
 pub mod webhook;
 
 use ec_domain::Job;
-use ec_domain::destination::DeliveryEvent;
+use ec_domain::destination::{DeliveryEvent, Destination};
 use ec_domain::job::ExportSummary;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::notify::{Event, EventKind};
+
+/// The event type of a test message.
+pub const TEST_KIND: &str = "destination.test";
 
 /// Links in a delivery: to the API (never presigned object URLs, which expire with the
 /// signing credentials).
@@ -30,6 +33,8 @@ pub struct Links {
 /// One export's event, ready to be told to a destination.
 #[derive(Debug, Clone)]
 pub struct Announcement {
+    /// `export.ready`, `export.failed`, or `destination.test` for a test message.
+    pub kind: &'static str,
     pub event: DeliveryEvent,
     pub export_id: String,
     /// `scan_report · json · compliance-detailed`.
@@ -76,6 +81,7 @@ impl Announcement {
             );
         }
         Announcement {
+            kind: event.as_str(),
             event,
             export_id: job.export_id.to_string(),
             what: format!("{} · {} · {}", job.export_type, job.format, job.template),
@@ -90,8 +96,45 @@ impl Announcement {
         }
     }
 
+    /// The test message of `POST /api/v1/destinations/{id}/test`: says it is a test, names
+    /// the destination, links to it.
+    pub fn test(destination: &Destination, public_url: Option<&str>, at: String) -> Announcement {
+        let link = format!(
+            "{}/api/v1/destinations/{}",
+            public_url.unwrap_or_default(),
+            destination.destination_id
+        );
+        Announcement {
+            kind: TEST_KIND,
+            event: DeliveryEvent::ExportReady,
+            export_id: String::new(),
+            what: format!(
+                "A test message for the destination \"{}\"",
+                destination.name
+            ),
+            summary: None,
+            error: None,
+            data: serde_json::json!({
+                "test": true,
+                "destination_id": destination.destination_id,
+                "name": destination.name,
+                "tenant_id": destination.tenant_id,
+                "links": {"destination": link},
+            }),
+            links: Links {
+                export: link,
+                report: None,
+                bundle: None,
+            },
+            at,
+        }
+    }
+
     /// One line for a human: what happened, with the counts or the error.
     pub fn headline(&self) -> String {
+        if self.kind == TEST_KIND {
+            return "Test message from ExportCenter".to_string();
+        }
         match self.event {
             DeliveryEvent::ExportReady => format!("Export {} is ready", self.export_id),
             DeliveryEvent::ExportFailed => format!("Export {} failed", self.export_id),

@@ -17,7 +17,7 @@ use crate::app::destination_input::WEBHOOK_SECRET_PREFIX;
 /// The body of the webhook of `a` (the same bytes for every attempt).
 pub fn body(a: &Announcement) -> Vec<u8> {
     let v = serde_json::json!({
-        "type": a.event.as_str(),
+        "type": a.kind,
         "timestamp": a.at,
         "data": a.data,
     });

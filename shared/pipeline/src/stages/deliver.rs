@@ -8,20 +8,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ec_domain::StageError;
 use ec_domain::audit::{AuditAction, AuditChain, AuditDraft, Outcome as AuditOutcome};
 use ec_domain::delivery::{DeliveryMessage, DeliveryRecord, DeliveryStatus};
-use ec_domain::destination::{Destination, DestinationConfig, Secret};
-use ec_domain::ports::{
-    DestinationSecrets, DestinationStore, Email, HttpPost, HttpSender, Mailer, ObjectStore,
-};
-use ec_domain::{PortError, StageError};
+use ec_domain::ports::DestinationStore;
 use time::OffsetDateTime;
 
 use crate::Outcome;
 use crate::app::Audit;
-use crate::guard::UrlGuard;
 use crate::jobs::JobSteps;
-use crate::outbound::{Announcement, email, slack, teams, webhook};
+use crate::outbound::Announcement;
+use crate::sender::{Failed, Sender};
 
 /// The subject the audit trail names for deliveries.
 const DELIVER_SUBJECT: &str = "exportcenter:deliver";
@@ -54,39 +51,11 @@ impl RetryPolicy {
 pub struct Deliver {
     pub steps: JobSteps,
     pub destinations: Arc<dyn DestinationStore>,
-    pub secrets: Arc<dyn DestinationSecrets>,
-    pub guard: UrlGuard,
-    pub http: Arc<dyn HttpSender>,
-    pub mailer: Arc<dyn Mailer>,
-    /// The report, for emails that attach it.
-    pub objects: Arc<dyn ObjectStore>,
-    pub email_attach_max_bytes: u64,
+    pub sender: Sender,
     pub audit: Audit,
     pub retry: RetryPolicy,
     /// The API's public base URL, for the links deliveries carry.
     pub public_url: Option<String>,
-}
-
-/// Why an attempt did not deliver, and whether another attempt could.
-struct Failed {
-    reason: String,
-    retry: bool,
-}
-
-impl Failed {
-    fn retry(reason: impl Into<String>) -> Failed {
-        Failed {
-            reason: reason.into(),
-            retry: true,
-        }
-    }
-
-    fn permanent(reason: impl Into<String>) -> Failed {
-        Failed {
-            reason: reason.into(),
-            retry: false,
-        }
-    }
 }
 
 impl Deliver {
@@ -171,139 +140,10 @@ impl Deliver {
             Ok(None) => return Err(Failed::permanent("the destination was deleted")),
             Err(e) => return Err(Failed::retry(format!("reading the destination: {e}"))),
         };
-        let secret = self.secret(&destination).await?;
         let announcement = Announcement::of(job, msg.event, self.public_url.as_deref());
-        match &destination.config {
-            DestinationConfig::Webhook { url } => {
-                let secret =
-                    secret.ok_or_else(|| Failed::permanent("the webhook has no secret"))?;
-                let checked = self
-                    .guard
-                    .check(url)
-                    .await
-                    .map_err(|r| Failed::permanent(format!("the URL {r}")))?;
-                let body = webhook::body(&announcement);
-                let now = ec_domain::time::now().unix_timestamp();
-                let headers =
-                    webhook::headers(&secret, &msg.message_id(), now, &body).ok_or_else(|| {
-                        Failed::permanent("the webhook's secret is not a whsec_ secret")
-                    })?;
-                self.post(HttpPost {
-                    url: checked.url.to_string(),
-                    addrs: checked.addrs,
-                    headers,
-                    body,
-                })
-                .await
-            }
-            DestinationConfig::Slack { .. } | DestinationConfig::Teams { .. } => {
-                // The channel's URL is the secret; the config shows it redacted.
-                let url = secret.ok_or_else(|| Failed::permanent("the channel URL is gone"))?;
-                let checked = self
-                    .guard
-                    .check(url.expose())
-                    .await
-                    .map_err(|r| Failed::permanent(format!("the URL {r}")))?;
-                let body = match destination.config {
-                    DestinationConfig::Slack { .. } => slack::body(&announcement),
-                    _ => teams::body(&announcement),
-                };
-                self.post(HttpPost {
-                    url: checked.url.to_string(),
-                    addrs: checked.addrs,
-                    headers: vec![("content-type".into(), "application/json".into())],
-                    body,
-                })
-                .await
-            }
-            DestinationConfig::Email { to, attach } => {
-                let (attachment, note) = self.attachment(job, *attach).await?;
-                let (subject, text, html) = email::compose(&announcement, note.as_deref());
-                let mail = Email {
-                    to: to.clone(),
-                    subject,
-                    text,
-                    html,
-                    message_id: format!("<{}@exportcenter>", msg.message_id()),
-                    attachment,
-                };
-                match self.mailer.send(&mail).await {
-                    Ok(()) => Ok(()),
-                    Err(PortError::Invalid(m)) => Err(Failed::permanent(m)),
-                    Err(e) => Err(Failed::retry(e.to_string())),
-                }
-            }
-            other => Err(Failed::permanent(format!(
-                "delivery to {} destinations is not available in this version",
-                other.kind()
-            ))),
-        }
-    }
-
-    /// The report to attach (when asked for and small enough), or a note why not.
-    async fn attachment(
-        &self,
-        job: &ec_domain::Job,
-        wanted: bool,
-    ) -> Result<(Option<(String, String, bytes::Bytes)>, Option<String>), Failed> {
-        let report = job
-            .artifacts
-            .iter()
-            .find(|a| a.kind == ec_domain::ArtifactKind::Report);
-        let Some(report) = report.filter(|_| wanted) else {
-            return Ok((None, None));
-        };
-        if report.size > self.email_attach_max_bytes {
-            return Ok((
-                None,
-                Some(format!(
-                    "The report ({} bytes) is larger than this server attaches ({} bytes): download it below.",
-                    report.size, self.email_attach_max_bytes
-                )),
-            ));
-        }
-        let bytes = self
-            .objects
-            .get(&report.key)
+        self.sender
+            .send(&destination, &announcement, Some(job), &msg.message_id())
             .await
-            .map_err(|e| Failed::retry(format!("reading the report: {e}")))?;
-        let name = format!("{}.{}", job.export_id, job.format.extension());
-        Ok((
-            Some((name, report.media_type.clone(), bytes)),
-            Some("The report is attached.".to_string()),
-        ))
-    }
-
-    async fn secret(&self, d: &Destination) -> Result<Option<Secret>, Failed> {
-        if !d.has_secret {
-            return Ok(None);
-        }
-        match self.secrets.get(&d.tenant_id, &d.destination_id).await {
-            Ok(s) => Ok(Some(s)),
-            Err(PortError::NotFound(_)) => {
-                Err(Failed::permanent("the destination's secret is gone"))
-            }
-            Err(PortError::Invalid(m)) => Err(Failed::permanent(m)),
-            Err(e) => Err(Failed::retry(format!("reading the secret: {e}"))),
-        }
-    }
-
-    /// POSTs and reads the answer: 2xx delivers; anything else is worth another attempt.
-    async fn post(&self, request: HttpPost) -> Result<(), Failed> {
-        match self.http.post(&request).await {
-            Ok(a) if (200..300).contains(&a.status) => Ok(()),
-            Ok(a) => Err(Failed::retry(format!(
-                "the receiver answered {}{}",
-                a.status,
-                if a.excerpt.trim().is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", a.excerpt.trim())
-                }
-            ))),
-            Err(PortError::Invalid(m)) => Err(Failed::permanent(m)),
-            Err(e) => Err(Failed::retry(e.to_string())),
-        }
     }
 
     /// Writes the attempt's outcome; schedules the next attempt or gives up.

@@ -1,0 +1,194 @@
+//! Sending to one destination, whatever its type: what the deliver stage does on each
+//! attempt and what `POST /api/v1/destinations/{id}/test` does once. The destination's
+//! secret is read here and nowhere else; a tenant-given URL passes the SSRF guard on every
+//! send and the connection goes only to the addresses it checked.
+
+use std::sync::Arc;
+
+use ec_domain::destination::{Destination, DestinationConfig, Secret};
+use ec_domain::ports::{DestinationSecrets, Email, HttpPost, HttpSender, Mailer, ObjectStore};
+use ec_domain::{Job, PortError};
+
+use crate::guard::UrlGuard;
+use crate::outbound::{Announcement, email, slack, teams, webhook};
+
+/// Why an attempt did not deliver, and whether another attempt could.
+pub struct Failed {
+    pub reason: String,
+    pub retry: bool,
+}
+
+impl Failed {
+    pub fn retry(reason: impl Into<String>) -> Failed {
+        Failed {
+            reason: reason.into(),
+            retry: true,
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Failed {
+        Failed {
+            reason: reason.into(),
+            retry: false,
+        }
+    }
+}
+
+/// What sending needs: the secrets, the guard, and the ports that send.
+#[derive(Clone)]
+pub struct Sender {
+    pub secrets: Arc<dyn DestinationSecrets>,
+    pub guard: UrlGuard,
+    pub http: Arc<dyn HttpSender>,
+    pub mailer: Arc<dyn Mailer>,
+    /// The report, for emails that attach it.
+    pub objects: Arc<dyn ObjectStore>,
+    pub email_attach_max_bytes: u64,
+}
+
+impl Sender {
+    /// Sends `announcement` to `destination` as `message_id` (the job, for what an email
+    /// attaches).
+    pub async fn send(
+        &self,
+        destination: &Destination,
+        announcement: &Announcement,
+        job: Option<&Job>,
+        message_id: &str,
+    ) -> Result<(), Failed> {
+        let secret = self.secret(destination).await?;
+        match &destination.config {
+            DestinationConfig::Webhook { url } => {
+                let secret =
+                    secret.ok_or_else(|| Failed::permanent("the webhook has no secret"))?;
+                let checked = self
+                    .guard
+                    .check(url)
+                    .await
+                    .map_err(|r| Failed::permanent(format!("the URL {r}")))?;
+                let body = webhook::body(announcement);
+                let now = ec_domain::time::now().unix_timestamp();
+                let headers =
+                    webhook::headers(&secret, message_id, now, &body).ok_or_else(|| {
+                        Failed::permanent("the webhook's secret is not a whsec_ secret")
+                    })?;
+                self.post(HttpPost {
+                    url: checked.url.to_string(),
+                    addrs: checked.addrs,
+                    headers,
+                    body,
+                })
+                .await
+            }
+            DestinationConfig::Slack { .. } | DestinationConfig::Teams { .. } => {
+                // The channel's URL is the secret; the config shows it redacted.
+                let url = secret.ok_or_else(|| Failed::permanent("the channel URL is gone"))?;
+                let checked = self
+                    .guard
+                    .check(url.expose())
+                    .await
+                    .map_err(|r| Failed::permanent(format!("the URL {r}")))?;
+                let body = match destination.config {
+                    DestinationConfig::Slack { .. } => slack::body(announcement),
+                    _ => teams::body(announcement),
+                };
+                self.post(HttpPost {
+                    url: checked.url.to_string(),
+                    addrs: checked.addrs,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body,
+                })
+                .await
+            }
+            DestinationConfig::Email { to, attach } => {
+                let (attachment, note) = self.attachment(job, *attach).await?;
+                let (subject, text, html) = email::compose(announcement, note.as_deref());
+                let mail = Email {
+                    to: to.clone(),
+                    subject,
+                    text,
+                    html,
+                    message_id: format!("<{}@exportcenter>", message_id),
+                    attachment,
+                };
+                match self.mailer.send(&mail).await {
+                    Ok(()) => Ok(()),
+                    Err(PortError::Invalid(m)) => Err(Failed::permanent(m)),
+                    Err(e) => Err(Failed::retry(e.to_string())),
+                }
+            }
+            other => Err(Failed::permanent(format!(
+                "delivery to {} destinations is not available in this version",
+                other.kind()
+            ))),
+        }
+    }
+
+    /// The report to attach (when asked for and small enough), or a note why not.
+    async fn attachment(
+        &self,
+        job: Option<&Job>,
+        wanted: bool,
+    ) -> Result<(Option<(String, String, bytes::Bytes)>, Option<String>), Failed> {
+        let found = job.and_then(|j| {
+            j.artifacts
+                .iter()
+                .find(|a| a.kind == ec_domain::ArtifactKind::Report)
+                .map(|r| (j, r))
+        });
+        let Some((job, report)) = found.filter(|_| wanted) else {
+            return Ok((None, None));
+        };
+        if report.size > self.email_attach_max_bytes {
+            return Ok((
+                None,
+                Some(format!(
+                    "The report ({} bytes) is larger than this server attaches ({} bytes): download it below.",
+                    report.size, self.email_attach_max_bytes
+                )),
+            ));
+        }
+        let bytes = self
+            .objects
+            .get(&report.key)
+            .await
+            .map_err(|e| Failed::retry(format!("reading the report: {e}")))?;
+        let name = format!("{}.{}", job.export_id, job.format.extension());
+        Ok((
+            Some((name, report.media_type.clone(), bytes)),
+            Some("The report is attached.".to_string()),
+        ))
+    }
+
+    async fn secret(&self, d: &Destination) -> Result<Option<Secret>, Failed> {
+        if !d.has_secret {
+            return Ok(None);
+        }
+        match self.secrets.get(&d.tenant_id, &d.destination_id).await {
+            Ok(s) => Ok(Some(s)),
+            Err(PortError::NotFound(_)) => {
+                Err(Failed::permanent("the destination's secret is gone"))
+            }
+            Err(PortError::Invalid(m)) => Err(Failed::permanent(m)),
+            Err(e) => Err(Failed::retry(format!("reading the secret: {e}"))),
+        }
+    }
+
+    /// POSTs and reads the answer: 2xx delivers; anything else is worth another attempt.
+    async fn post(&self, request: HttpPost) -> Result<(), Failed> {
+        match self.http.post(&request).await {
+            Ok(a) if (200..300).contains(&a.status) => Ok(()),
+            Ok(a) => Err(Failed::retry(format!(
+                "the receiver answered {}{}",
+                a.status,
+                if a.excerpt.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", a.excerpt.trim())
+                }
+            ))),
+            Err(PortError::Invalid(m)) => Err(Failed::permanent(m)),
+            Err(e) => Err(Failed::retry(e.to_string())),
+        }
+    }
+}
