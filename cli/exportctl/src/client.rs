@@ -210,7 +210,7 @@ impl Events {
         }
     }
 
-    /// Waits until every id in `ids` is `export.ready` (or fails), returning the final
+    /// Waits until every id in `ids` is `export.ready` (or failed, or cancelled), returning the final
     /// message of each. Progress messages are passed to `on_event`.
     pub async fn wait_all(
         &mut self,
@@ -226,7 +226,9 @@ impl Events {
             on_event(&v);
             let id = v["export_id"].as_str().unwrap_or_default().to_string();
             let kind = v["type"].as_str().unwrap_or_default();
-            if ids.contains(&id) && (kind == "export.ready" || kind == "export.failed") {
+            if ids.contains(&id)
+                && matches!(kind, "export.ready" | "export.failed" | "export.cancelled")
+            {
                 done.insert(id, v);
             }
         }

@@ -68,7 +68,7 @@ impl Pipeline {
         let steps = JobSteps {
             jobs: ports.jobs.clone(),
             queue: ports.queue.clone(),
-            notifier,
+            notifier: notifier.clone(),
             quotas: ports.quotas.clone(),
             destinations: ports.destinations.clone(),
             retention: settings.retention,
@@ -83,6 +83,7 @@ impl Pipeline {
             templates: templates.clone(),
             quotas: ports.quotas.clone(),
             destinations: ports.destinations.clone(),
+            notifier,
             tenants: settings.tenants.clone(),
             retention: settings.retention,
             download_ttl: settings.download_ttl,

@@ -14,6 +14,8 @@ pub enum EventKind {
     Progress,
     Ready,
     Failed,
+    /// The tenant cancelled it (a client waiting for `export.ready` stops waiting).
+    Cancelled,
 }
 
 /// The readiness message of the contract (plus stage and progress for `export.progress`).
@@ -38,6 +40,7 @@ impl<'a> Event<'a> {
                 EventKind::Progress => "export.progress",
                 EventKind::Ready => "export.ready",
                 EventKind::Failed => "export.failed",
+                EventKind::Cancelled => "export.cancelled",
             },
             export_id: &job.export_id,
             tenant_id: &job.tenant_id,

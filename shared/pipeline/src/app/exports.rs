@@ -25,6 +25,7 @@ use crate::app::Caller;
 use crate::app::inputs::{IdempotencyKey, ListExports};
 use crate::app::quota::{Accepted, Refused, release_slot};
 use crate::custom_templates::CustomTemplates;
+use crate::notify::{EventKind, Notifier};
 
 /// What starts an export.
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ pub struct Exports {
     pub quotas: Arc<dyn Quotas>,
     /// Whether the destinations an export names exist.
     pub destinations: Arc<dyn DestinationStore>,
+    /// Announces a cancellation on the tenant's WebSocket connections.
+    pub notifier: Notifier,
     /// Each tenant's limits.
     pub tenants: TenantSettingsBook,
     pub retention: time::Duration,
@@ -417,6 +420,7 @@ impl Exports {
                 Ok(()) => {
                     tracing::info!(export_id = %export_id, tenant = %caller.tenant, "export cancelled");
                     release_slot(self.quotas.as_ref(), &next).await;
+                    self.notifier.publish(&next, EventKind::Cancelled).await;
                     return Ok(next);
                 }
                 Err(PortError::ConditionFailed(_)) => continue,
