@@ -17,6 +17,7 @@ FUNCTIONS = {
     "export-gather": "gather-sqs.json",
     "export-render": "render-sqs.json",
     "export-seal": "seal-s3.json",
+    "export-deliver": "deliver-sqs.json",
     "export-notify": "ws-message.json",
     "export-schedule": "schedule.json",
 }

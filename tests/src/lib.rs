@@ -465,3 +465,25 @@ pub async fn api_call(
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// The SQS event Lambda hands a function for `records` (messages received from the
+/// emulator), for driving the functions' batch handlers in the AWS tests.
+pub fn sqs_event(
+    records: &[ec_domain::ports::Delivery],
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let records = records
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            serde_json::from_value(serde_json::json!({
+                "messageId": format!("m-{i}-{}", d.receipt.len()), "receiptHandle": d.receipt,
+                "body": d.body, "eventSource": "aws:sqs",
+                "attributes": {"ApproximateReceiveCount": d.receive_count.to_string()},
+                "messageAttributes": {}}))
+            .expect("an SQS message")
+        })
+        .collect();
+    let mut e = aws_lambda_events::event::sqs::SqsEvent::default();
+    e.records = records;
+    e
+}

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
@@ -108,21 +107,7 @@ async fn create_table(
         .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
 }
 
-fn sqs_event(records: &[ec_domain::ports::Delivery]) -> SqsEvent {
-    let records: Vec<SqsMessage> = records
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            serde_json::from_value(json!({"messageId": format!("m-{i}-{}", d.receipt.len()), "receiptHandle": d.receipt,
-                "body": d.body, "eventSource": "aws:sqs",
-                "attributes": {"ApproximateReceiveCount": d.receive_count.to_string()}, "messageAttributes": {}}))
-            .unwrap()
-        })
-        .collect();
-    let mut e = SqsEvent::default();
-    e.records = records;
-    e
-}
+use ec_tests::sqs_event;
 
 async fn api(router: &axum::Router, event_json: &str) -> (u16, Value) {
     let req = lambda_http::request::from_str(event_json).expect("an API Gateway event");

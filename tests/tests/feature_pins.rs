@@ -8,11 +8,12 @@ use std::collections::BTreeSet;
 
 use ec_tests::{cargo, repo_root};
 
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "export-api",
     "export-gather",
     "export-render",
     "export-seal",
+    "export-deliver",
     "export-notify",
     "export-schedule",
 ];

@@ -44,6 +44,7 @@ fn only_export_render_links_typst() {
     for function in [
         "export-gather",
         "export-seal",
+        "export-deliver",
         "export-notify",
         "export-schedule",
     ] {
