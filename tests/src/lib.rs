@@ -312,6 +312,19 @@ pub mod embedded {
         (stack, client)
     }
 
+    /// Starts a stack on a loopback port, its data under `dir`, configured by `env` alone.
+    pub async fn start_with(dir: &Path, env: &[(&str, &str)]) -> Stack {
+        let env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let addr = "127.0.0.1:0".parse().expect("loopback");
+        let cfg = StackConfig::from_env(&env, addr, dir.join("data")).expect("config");
+        Stack::start(cfg, &env)
+            .await
+            .expect("start the embedded stack")
+    }
+
     /// Requests the export, waits for `export.ready` over the WebSocket and downloads the
     /// report.
     pub async fn export_report(client: &Client, request: &serde_json::Value) -> bytes::Bytes {

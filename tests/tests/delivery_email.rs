@@ -9,11 +9,30 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use ec_tests::{api_call, fixtures, receivers};
-use exportctl::stack::{Stack, StackConfig};
+use ec_tests::{api_call, embedded, fixtures, receivers};
 
 const SECRET: &str = "delivery-email-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write destination:write";
+
+/// Reads the job at `path` until its deliveries satisfy `done` (60 s at most).
+async fn wait_for<F, Fut>(call: &F, path: &str, done: impl Fn(&Vec<Value>) -> bool) -> Value
+where
+    F: Fn(Method, String, Option<Value>) -> Fut,
+    Fut: std::future::Future<Output = (u16, Value)>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, job) = call(Method::GET, path.to_string(), None).await;
+        if job["deliveries"].as_array().is_some_and(&done) {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "deliveries did not finish: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emails_arrive_once_with_the_report_attached() {
@@ -23,26 +42,20 @@ async fn emails_arrive_once_with_the_report_attached() {
     let (_smtp, port) =
         receivers::start("smtp_receiver.py", &[&mailbox, std::path::Path::new("2")]);
     let relay = format!("smtp://127.0.0.1:{port}");
-    let env: std::collections::HashMap<String, String> = [
-        ("EXPORTCENTER_JWT_SECRET", SECRET),
-        ("EXPORTCENTER_SMTP_URL", relay.as_str()),
-        (
-            "EXPORTCENTER_SMTP_FROM",
-            "ExportCenter <reports@exportcenter.example>",
-        ),
-        ("EXPORTCENTER_DELIVERY_RETRY_BASE_SECS", "1"),
-        ("EXPORTCENTER_DELIVERY_RETRY_CAP_SECS", "1"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let cfg = StackConfig::from_env(
-        &env,
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path().join("data"),
+    let stack = embedded::start_with(
+        dir.path(),
+        &[
+            ("EXPORTCENTER_JWT_SECRET", SECRET),
+            ("EXPORTCENTER_SMTP_URL", relay.as_str()),
+            (
+                "EXPORTCENTER_SMTP_FROM",
+                "ExportCenter <reports@exportcenter.example>",
+            ),
+            ("EXPORTCENTER_DELIVERY_RETRY_BASE_SECS", "1"),
+            ("EXPORTCENTER_DELIVERY_RETRY_CAP_SECS", "1"),
+        ],
     )
-    .unwrap();
-    let stack = Stack::start(cfg, &env).await.unwrap();
+    .await;
     let token = stack.mint("alice", "acme", SCOPES, 3600).unwrap();
     let http = reqwest::Client::new();
     let base = stack.base_url.clone();
@@ -102,18 +115,11 @@ async fn emails_arrive_once_with_the_report_attached() {
     assert_eq!(s, 202, "{job}");
     let export_id = job["export_id"].as_str().unwrap().to_string();
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let job = loop {
-        let (_, job) = call(Method::GET, format!("/api/v1/exports/{export_id}"), None).await;
-        let done = job["deliveries"]
-            .as_array()
-            .is_some_and(|d| d.len() == 1 && d[0]["status"] != "pending");
-        if done {
-            break job;
-        }
-        assert!(Instant::now() < deadline, "no delivery: {job}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let export_path = format!("/api/v1/exports/{export_id}");
+    let job = wait_for(&call, &export_path, |d| {
+        d.len() == 1 && d[0]["status"] != "pending"
+    })
+    .await;
     let delivery = &job["deliveries"][0];
     assert_eq!(delivery["status"], "delivered", "{delivery}");
     assert_eq!(
@@ -197,21 +203,13 @@ async fn emails_arrive_once_with_the_report_attached() {
         )
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, job) = call(Method::GET, format!("/api/v1/exports/{failing_id}"), None).await;
-        let done = job["deliveries"].as_array().is_some_and(|d| {
-            d.len() == 2
-                && d.iter()
-                    .all(|d| d["status"] == "delivered" && d["event"] == "export.failed")
-        });
-        if done {
-            assert_eq!(job["status"], "failed");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no failure delivery: {job}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let failed = wait_for(&call, &format!("/api/v1/exports/{failing_id}"), |d| {
+        d.len() == 2
+            && d.iter()
+                .all(|d| d["status"] == "delivered" && d["event"] == "export.failed")
+    })
+    .await;
+    assert_eq!(failed["status"], "failed");
     let mails = receivers::logged(&mailbox);
     assert_eq!(mails.len(), 3, "{mails:?}");
     for m in &mails[1..] {

@@ -15,8 +15,7 @@ use ec_domain::delivery::DeliveryMessage;
 use ec_domain::destination::DeliveryEvent;
 use ec_domain::messages::QueueName;
 use ec_domain::ports::WorkQueue;
-use ec_tests::{fixtures, matches_openapi, receivers};
-use exportctl::stack::{Stack, StackConfig};
+use ec_tests::{embedded, fixtures, matches_openapi, receivers};
 
 const SECRET: &str = "delivery-webhook-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write destination:write audit:read";
@@ -41,23 +40,17 @@ async fn webhooks_are_signed_retried_and_sent_once() {
     std::fs::write(&secrets, "{}").unwrap();
     let (_receiver, port) = receivers::start("webhook_receiver.py", &[&secrets, &log]);
 
-    let env: std::collections::HashMap<String, String> = [
-        ("EXPORTCENTER_JWT_SECRET", SECRET),
-        ("EXPORTCENTER_ALLOW_PRIVATE_DESTINATIONS", "true"),
-        ("EXPORTCENTER_DELIVERY_RETRY_BASE_SECS", "1"),
-        ("EXPORTCENTER_DELIVERY_RETRY_CAP_SECS", "1"),
-        ("EXPORTCENTER_DELIVERY_MAX_AGE_SECS", "6"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let cfg = StackConfig::from_env(
-        &env,
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path().join("data"),
+    let stack = embedded::start_with(
+        dir.path(),
+        &[
+            ("EXPORTCENTER_JWT_SECRET", SECRET),
+            ("EXPORTCENTER_ALLOW_PRIVATE_DESTINATIONS", "true"),
+            ("EXPORTCENTER_DELIVERY_RETRY_BASE_SECS", "1"),
+            ("EXPORTCENTER_DELIVERY_RETRY_CAP_SECS", "1"),
+            ("EXPORTCENTER_DELIVERY_MAX_AGE_SECS", "6"),
+        ],
     )
-    .unwrap();
-    let stack = Stack::start(cfg, &env).await.unwrap();
+    .await;
     let token = stack.mint("alice", "acme", SCOPES, 3600).unwrap();
     let http = reqwest::Client::new();
     let base = stack.base_url.clone();

@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use ec_tests::matches_openapi;
-use exportctl::stack::{Stack, StackConfig};
+use ec_tests::{embedded, matches_openapi};
+use exportctl::stack::Stack;
 
 const SECRET: &str = "destinations-api-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write destination:write audit:read";
@@ -53,12 +53,9 @@ impl Api {
 }
 
 async fn start(dir: &std::path::Path, extra: &[(&str, &str)]) -> (Stack, Api) {
-    let mut env: std::collections::HashMap<String, String> =
-        [("EXPORTCENTER_JWT_SECRET".to_string(), SECRET.to_string())].into();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let cfg =
-        StackConfig::from_env(&env, "127.0.0.1:0".parse().unwrap(), dir.join("data")).unwrap();
-    let stack = Stack::start(cfg, &env).await.unwrap();
+    let mut env = vec![("EXPORTCENTER_JWT_SECRET", SECRET)];
+    env.extend_from_slice(extra);
+    let stack = embedded::start_with(dir, &env).await;
     let api = Api {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))

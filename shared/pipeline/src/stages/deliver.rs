@@ -101,23 +101,16 @@ impl Deliver {
         let mut claimed = false;
         let lease_end = now + LEASE;
         let record = self
-            .steps
-            .update_delivery(
-                &msg.tenant_id,
-                &msg.export_id,
-                &msg.destination_id,
-                msg.event,
-                |r| {
-                    claimed = r.status == DeliveryStatus::Pending
-                        && r.claimed_until.is_none_or(|t| t <= now)
-                        && (r.attempts < msg.attempt || r.claimed_until.is_some());
-                    if claimed {
-                        r.attempts = msg.attempt.max(r.attempts);
-                        r.claimed_until = Some(lease_end);
-                    }
-                    claimed
-                },
-            )
+            .change(msg, |r| {
+                claimed = r.status == DeliveryStatus::Pending
+                    && r.claimed_until.is_none_or(|t| t <= now)
+                    && (r.attempts < msg.attempt || r.claimed_until.is_some());
+                if claimed {
+                    r.attempts = msg.attempt.max(r.attempts);
+                    r.claimed_until = Some(lease_end);
+                }
+                claimed
+            })
             .await?;
         let Some(record) = record.filter(|_| claimed) else {
             return Ok(Outcome::Skipped(
@@ -202,11 +195,11 @@ impl Deliver {
         }
     }
 
-    /// Applies `f` to the message's delivery record.
-    async fn set(
+    /// Applies `f` to the message's delivery record and writes it when `f` says it changed.
+    async fn change(
         &self,
         msg: &DeliveryMessage,
-        f: impl Fn(&mut DeliveryRecord),
+        f: impl FnMut(&mut DeliveryRecord) -> bool,
     ) -> Result<Option<DeliveryRecord>, StageError> {
         self.steps
             .update_delivery(
@@ -214,12 +207,22 @@ impl Deliver {
                 &msg.export_id,
                 &msg.destination_id,
                 msg.event,
-                |r| {
-                    f(r);
-                    true
-                },
+                f,
             )
             .await
+    }
+
+    /// Applies `f` to the message's delivery record.
+    async fn set(
+        &self,
+        msg: &DeliveryMessage,
+        f: impl Fn(&mut DeliveryRecord),
+    ) -> Result<Option<DeliveryRecord>, StageError> {
+        self.change(msg, |r| {
+            f(r);
+            true
+        })
+        .await
     }
 
     async fn audit_entry(
@@ -253,22 +256,15 @@ impl Deliver {
     pub async fn give_up(&self, msg: &DeliveryMessage, why: &str) {
         let reason = why.to_string();
         let result = self
-            .steps
-            .update_delivery(
-                &msg.tenant_id,
-                &msg.export_id,
-                &msg.destination_id,
-                msg.event,
-                |r| {
-                    let open = r.status == DeliveryStatus::Pending;
-                    if open {
-                        r.status = DeliveryStatus::Failed;
-                        r.claimed_until = None;
-                        r.last_error = Some(reason.clone());
-                    }
-                    open
-                },
-            )
+            .change(msg, |r| {
+                let open = r.status == DeliveryStatus::Pending;
+                if open {
+                    r.status = DeliveryStatus::Failed;
+                    r.claimed_until = None;
+                    r.last_error = Some(reason.clone());
+                }
+                open
+            })
             .await;
         if let Err(e) = result {
             tracing::error!(export_id = %msg.export_id, error = %e, "could not record the failed delivery");
