@@ -317,6 +317,8 @@ pub struct HttpAnswer {
     pub status: u16,
     /// The start of the body (for the delivery's `last_error`).
     pub excerpt: String,
+    /// The body, up to 64 KiB (for answers a sender reads: an upload's id and status).
+    pub body: Bytes,
 }
 
 /// Sends deliveries' HTTP requests.
@@ -325,6 +327,8 @@ pub trait HttpSender: Send + Sync {
     /// The receiver's answer, whatever its status; `Unavailable` when no answer came
     /// (connection refused, TLS failure, timeout).
     async fn post(&self, request: &HttpPost) -> PortResult<HttpAnswer>;
+    /// A GET of `url` with `headers` (following an upload's status), as [`HttpSender::post`].
+    async fn get(&self, url: &str, headers: &[(String, String)]) -> PortResult<HttpAnswer>;
 }
 
 /// An email a delivery sends, through the deployment's relay.

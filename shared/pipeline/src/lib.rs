@@ -104,6 +104,9 @@ impl Pipeline {
             mailer: ports.mailer.clone(),
             objects: ports.objects.clone(),
             email_attach_max_bytes: settings.email_attach_max_bytes,
+            github_api_url: settings.github_api_url.clone(),
+            github_polls: 5,
+            github_poll_interval: std::time::Duration::from_secs(2),
         };
         let app = App {
             audit: audit.clone(),

@@ -10,7 +10,7 @@ use ec_domain::ports::{DestinationSecrets, Email, HttpPost, HttpSender, Mailer, 
 use ec_domain::{Job, PortError};
 
 use crate::guard::UrlGuard;
-use crate::outbound::{Announcement, email, slack, teams, webhook};
+use crate::outbound::{Announcement, email, github, slack, teams, webhook};
 
 /// Why an attempt did not deliver, and whether another attempt could.
 pub struct Failed {
@@ -44,6 +44,25 @@ pub struct Sender {
     /// The report, for emails that attach it.
     pub objects: Arc<dyn ObjectStore>,
     pub email_attach_max_bytes: u64,
+    /// GitHub's REST API (`EXPORTCENTER_GITHUB_API_URL`).
+    pub github_api_url: String,
+    /// How often, and how far apart, an upload's processing status is read.
+    pub github_polls: u32,
+    pub github_poll_interval: std::time::Duration,
+}
+
+/// A GitHub answer: its JSON when 2xx; else why not, worth retrying for 429 and 5xx only
+/// (a bad token, an unknown repository, a refused SARIF will not get better).
+fn answered(a: &ec_domain::ports::HttpAnswer) -> Result<serde_json::Value, Failed> {
+    if (200..300).contains(&a.status) {
+        return Ok(serde_json::from_slice(&a.body).unwrap_or(serde_json::Value::Null));
+    }
+    let reason = format!("GitHub answered {}: {}", a.status, a.excerpt.trim());
+    if a.status == 429 || a.status >= 500 {
+        Err(Failed::retry(reason))
+    } else {
+        Err(Failed::permanent(reason))
+    }
 }
 
 impl Sender {
@@ -117,11 +136,96 @@ impl Sender {
                     Err(e) => Err(Failed::retry(e.to_string())),
                 }
             }
+            DestinationConfig::GithubCodeScanning {
+                repository,
+                git_ref,
+                commit_sha,
+            } => {
+                let token = secret.ok_or_else(|| Failed::permanent("the token is gone"))?;
+                self.code_scanning(&token, repository, git_ref, commit_sha, job)
+                    .await
+            }
             other => Err(Failed::permanent(format!(
                 "delivery to {} destinations is not available in this version",
                 other.kind()
             ))),
         }
+    }
+
+    /// Uploads a SARIF export to code scanning and follows it until GitHub has processed it
+    /// (or a few polls later: then it is accepted and GitHub goes on without us). Without a
+    /// job (a test message) it checks that the token can read the repository.
+    async fn code_scanning(
+        &self,
+        token: &Secret,
+        repository: &str,
+        git_ref: &str,
+        commit_sha: &str,
+        job: Option<&Job>,
+    ) -> Result<(), Failed> {
+        let base = &self.github_api_url;
+        let headers = github::headers(token);
+        let Some(job) = job else {
+            let a = self
+                .http
+                .get(&github::repo_url(base, repository), &headers)
+                .await
+                .map_err(|e| Failed::retry(e.to_string()))?;
+            return answered(&a).map(|_| ());
+        };
+        if job.format != ec_domain::Format::Sarif {
+            return Err(Failed::permanent(format!(
+                "code scanning takes SARIF exports; this export is {}",
+                job.format
+            )));
+        }
+        let report = job
+            .artifacts
+            .iter()
+            .find(|a| a.kind == ec_domain::ArtifactKind::Report)
+            .ok_or_else(|| Failed::permanent("the export has no report"))?;
+        let sarif = self
+            .objects
+            .get(&report.key)
+            .await
+            .map_err(|e| Failed::retry(format!("reading the report: {e}")))?;
+        let body = github::upload_body(&sarif, commit_sha, git_ref).map_err(Failed::permanent)?;
+        let a = self
+            .http
+            .post(&HttpPost {
+                url: github::upload_url(base, repository),
+                addrs: Vec::new(),
+                headers: headers.clone(),
+                body,
+            })
+            .await
+            .map_err(|e| Failed::retry(e.to_string()))?;
+        let accepted: serde_json::Value = answered(&a)?;
+        let Some(id) = accepted["id"].as_str() else {
+            return Err(Failed::permanent(
+                "GitHub accepted the upload but named no id",
+            ));
+        };
+        let url = github::status_url(base, repository, id);
+        for _ in 0..self.github_polls {
+            let a = self
+                .http
+                .get(&url, &headers)
+                .await
+                .map_err(|e| Failed::retry(e.to_string()))?;
+            let status: serde_json::Value = answered(&a)?;
+            match status["processing_status"].as_str() {
+                Some("complete") => return Ok(()),
+                Some("failed") => {
+                    return Err(Failed::permanent(format!(
+                        "GitHub could not process the SARIF: {}",
+                        status["errors"]
+                    )));
+                }
+                _ => tokio::time::sleep(self.github_poll_interval).await,
+            }
+        }
+        Ok(())
     }
 
     /// The report to attach (when asked for and small enough), or a note why not.

@@ -51,6 +51,9 @@ pub struct Settings {
     /// Reports up to this size are attached to emails that ask for it
     /// (`EXPORTCENTER_EMAIL_ATTACH_MAX_BYTES`, 10 MiB); larger ones are linked.
     pub email_attach_max_bytes: u64,
+    /// GitHub's REST API base for code scanning uploads (`EXPORTCENTER_GITHUB_API_URL`,
+    /// `https://api.github.com`; a GitHub Enterprise Server's `https://HOST/api/v3`).
+    pub github_api_url: String,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
             delivery_retry_cap: Duration::from_secs(3600),
             delivery_max_age: Duration::from_secs(24 * 3600),
             email_attach_max_bytes: 10 * 1024 * 1024,
+            github_api_url: "https://api.github.com".into(),
         }
     }
 }
@@ -156,6 +160,10 @@ impl Settings {
                 "EXPORTCENTER_EMAIL_ATTACH_MAX_BYTES",
                 d.email_attach_max_bytes,
             )?,
+            github_api_url: env
+                .var("EXPORTCENTER_GITHUB_API_URL")
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or(d.github_api_url),
         })
     }
 }

@@ -4,6 +4,7 @@
 //! these make through its ports.
 
 pub mod email;
+pub mod github;
 pub mod slack;
 pub mod teams;
 pub mod webhook;
