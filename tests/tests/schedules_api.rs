@@ -121,6 +121,20 @@ fn request(scan_id: &str) -> Value {
     json!({ "type": "scan_report", "format": "json", "scope": { "scan_ids": [scan_id] } })
 }
 
+/// `PATCH path` with a JSON body, for `tenant`.
+async fn patch(c: &Client, path: &str, token: &str, tenant: &str, body: Value) -> Answer {
+    let body = serde_json::to_vec(&body).unwrap();
+    c.call(
+        Method::PATCH,
+        path,
+        Some(token),
+        tenant,
+        Some("application/json"),
+        Some(body),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn schedules_over_http() {
     let dir = tempfile::tempdir().unwrap();
@@ -419,9 +433,60 @@ async fn schedules_over_http() {
         .collect();
     assert_eq!(scheduled.len(), 1, "{exports}");
 
+    // --- Pause, run now, change, resume (PATCH, POST …/run). ----------------------------
+    let paused = patch(&c, &one, &acme, "acme", json!({"paused": true})).await;
+    assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
+    let paused = paused.json();
+    assert_eq!(paused["paused"], true);
+    assert!(paused["next_run_at"].is_null(), "{paused}");
+    let ran = c
+        .post(&format!("{one}/run"), &acme, "acme", &json!({}))
+        .await;
+    assert_eq!(ran.status, StatusCode::ACCEPTED, "{}", ran.text);
+    let run_job = ran.json();
+    assert_eq!(run_job["schedule_id"], id.as_str());
+    let after = c.get(&one, &acme, "acme").await.json();
+    assert_eq!(after["last_export_id"], run_job["export_id"]);
+    assert!(
+        after["next_run_at"].is_null(),
+        "a run now keeps it paused: {after}"
+    );
+    patch(&c, &one, &acme, "acme", json!({"cron": "61 * * * *"}))
+        .await
+        .error("PATCH bad cron", 422, "ERR_EXPORT_VALIDATION", Some("cron"));
+    patch(&c, &one, &acme, "acme", json!({"colour": 1}))
+        .await
+        .error(
+            "PATCH unknown field",
+            422,
+            "ERR_EXPORT_VALIDATION",
+            Some("colour"),
+        );
+    patch(&c, &one, &globex, "globex", json!({"paused": false}))
+        .await
+        .error("PATCH another tenant's", 404, "ERR_NOT_FOUND", None);
+    assert_eq!(
+        c.get(&one, &acme, "acme").await.json()["cron"],
+        after["cron"]
+    );
+    let resumed = patch(
+        &c,
+        &one,
+        &acme,
+        "acme",
+        json!({"paused": false, "cron": "0 7 * * 2"}),
+    )
+    .await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.text);
+    let resumed = resumed.json();
+    assert_eq!(resumed["paused"], false);
+    assert_eq!(resumed["cron"], "0 7 * * 2");
+    assert!(resumed["next_run_at"].is_string(), "{resumed}");
+
     // What the routes answer is what openapi.json describes.
     let listed = c.get(sch, &acme, "acme").await.json();
-    matches_openapi("Schedule", &[&s, &fired]);
+    matches_openapi("Schedule", &[&s, &fired, &paused, &resumed]);
+    matches_openapi("Job", &[&run_job]);
     matches_openapi("ScheduleList", &[&listed]);
     matches_openapi("ScheduleRequest", &[&good]);
 

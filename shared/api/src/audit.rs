@@ -58,6 +58,7 @@ fn action_of(method: &Method, route: &str) -> Option<AuditAction> {
         ("POST", "/api/v1/schedules") => ScheduleCreate,
         ("PATCH", "/api/v1/schedules/{schedule_id}") => ScheduleUpdate,
         ("DELETE", "/api/v1/schedules/{schedule_id}") => ScheduleDelete,
+        ("POST", "/api/v1/schedules/{schedule_id}/run") => ExportCreate,
         ("POST", "/api/v1/destinations") => DestinationCreate,
         ("DELETE", "/api/v1/destinations/{destination_id}") => DestinationDelete,
         _ => return None,

@@ -13,7 +13,9 @@ use ec_domain::{ApiError, DestinationId, ExportId, ExportRequest, ScheduleId};
 use ec_pipeline::app::QuotaStatus;
 use ec_pipeline::app::audit::parse_query;
 use ec_pipeline::app::destination_input::NewDestination;
-use ec_pipeline::app::inputs::{IdempotencyKey, ListExports, NewSchedule, artifact_kind};
+use ec_pipeline::app::inputs::{
+    IdempotencyKey, ListExports, NewSchedule, SchedulePatch, artifact_kind,
+};
 use ec_pipeline::app::templates::own_name;
 
 use crate::audit::AuditResource;
@@ -187,6 +189,24 @@ pub async fn list_schedules(a: Authed<ExportRead>) -> ApiResult {
 
 pub async fn get_schedule(a: Authed<ExportRead>, IdPath(id): IdPath<ScheduleId>) -> ApiResult {
     ok(&a.app.schedules.get(&a.caller, &id).await?)
+}
+
+pub async fn patch_schedule(
+    a: Authed<ExportWrite>,
+    IdPath(id): IdPath<ScheduleId>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    let value = json_value(&headers, body, a.limits.request_bytes).await?;
+    let patch = SchedulePatch::parse(&value)?;
+    ok(&a.app.schedules.patch(&a.caller, &id, patch).await?)
+}
+
+/// `202 Accepted` with the run's job.
+pub async fn run_schedule(a: Authed<ExportWrite>, IdPath(id): IdPath<ScheduleId>) -> ApiResult {
+    let job = a.app.schedules.run_now(&a.caller, &id).await?;
+    let location = format!("/api/v1/exports/{}", job.export_id);
+    Ok(created_at(StatusCode::ACCEPTED, &job, location))
 }
 
 /// `204 No Content`: the schedule is gone (exports it already started are kept).

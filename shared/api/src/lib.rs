@@ -133,7 +133,13 @@ pub fn routes(state: ApiState) -> Router {
         )
         .route(
             "/api/v1/schedules/{schedule_id}",
-            get(get_schedule).delete(delete_schedule),
+            get(get_schedule)
+                .patch(patch_schedule)
+                .delete(delete_schedule),
+        )
+        .route(
+            "/api/v1/schedules/{schedule_id}/run",
+            axum::routing::post(run_schedule),
         )
         .route(
             "/api/v1/destinations",

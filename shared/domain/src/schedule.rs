@@ -32,6 +32,10 @@ pub struct Schedule {
     /// scope was deleted); `None` after a successful run.
     #[serde(default)]
     pub last_error: Option<crate::job::JobError>,
+    /// A paused schedule does not fire (`next_run_at` is empty, the AWS trigger removed);
+    /// it still runs on request (`POST /api/v1/schedules/{id}/run`).
+    #[serde(default)]
+    pub paused: bool,
     pub version: u64,
 }
 
@@ -60,6 +64,7 @@ impl Schedule {
             last_run_at: None,
             last_export_id: None,
             last_error: None,
+            paused: false,
             version: 1,
         }
     }

@@ -80,6 +80,9 @@ fn next_run(
     scheduled_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
+    if current.paused {
+        return None;
+    }
     match current.next_run_at {
         Some(t) if t > scheduled_at => Some(t),
         _ => match CronSpec::parse(&current.cron, &current.timezone) {
@@ -118,10 +121,37 @@ impl Scheduler {
         schedule_id: &ScheduleId,
         scheduled_at: OffsetDateTime,
     ) -> Result<Option<Job>, StageError> {
+        self.run_slot(tenant, schedule_id, scheduled_at, false)
+            .await
+    }
+
+    /// A run requested now (`POST /api/v1/schedules/{id}/run`), paused or not: [`Scheduler::run`]
+    /// for the current second.
+    pub async fn run_now(
+        &self,
+        tenant: &TenantId,
+        schedule_id: &ScheduleId,
+    ) -> Result<Option<Job>, StageError> {
+        let now = ec_domain::time::now();
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        self.run_slot(tenant, schedule_id, now, true).await
+    }
+
+    async fn run_slot(
+        &self,
+        tenant: &TenantId,
+        schedule_id: &ScheduleId,
+        scheduled_at: OffsetDateTime,
+        even_paused: bool,
+    ) -> Result<Option<Job>, StageError> {
         let Some(schedule) = self.store.get(tenant, schedule_id).await? else {
             tracing::info!(schedule_id = %schedule_id, tenant = %tenant, "schedule is gone; nothing to run");
             return Ok(None);
         };
+        if schedule.paused && !even_paused {
+            tracing::info!(schedule_id = %schedule_id, tenant = %tenant, "schedule is paused; a trigger that was on its way is ignored");
+            return Ok(None);
+        }
         match schedule.last_run_at {
             Some(last) if last > scheduled_at => {
                 tracing::info!(schedule_id = %schedule_id, tenant = %tenant, scheduled_at = %ec_domain::time::rfc3339(scheduled_at), "a later run already happened; skipping a stale trigger");

@@ -176,3 +176,49 @@ impl NewSchedule {
         }
     }
 }
+
+/// A `PATCH /api/v1/schedules/{id}` body: any of `paused`, `cron`, `timezone`, `request`
+/// (unknown fields refused, at least one field).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SchedulePatch {
+    pub paused: Option<bool>,
+    pub cron: Option<String>,
+    pub timezone: Option<String>,
+    pub request: Option<Value>,
+}
+
+impl SchedulePatch {
+    pub fn parse(body: &Value) -> Result<SchedulePatch, ApiError> {
+        let Value::Object(obj) = body else {
+            return Err(ApiError::validation("body", "must be a JSON object"));
+        };
+        let mut errors = ApiError::new(ErrorCode::ExportValidation, "the change is invalid");
+        let mut patch = SchedulePatch::default();
+        for (key, value) in obj {
+            match (key.as_str(), value) {
+                ("paused", Value::Bool(b)) => patch.paused = Some(*b),
+                ("cron", Value::String(c)) => {
+                    patch.cron = Some(c.split_whitespace().collect::<Vec<_>>().join(" "))
+                }
+                ("timezone", Value::String(t)) => patch.timezone = Some(t.clone()),
+                ("request", Value::Object(_)) => patch.request = Some(value.clone()),
+                ("paused", _) => errors = errors.with_detail("paused", "must be true or false"),
+                ("cron" | "timezone", _) => errors = errors.with_detail(key, "must be a string"),
+                ("request", _) => errors = errors.with_detail("request", "must be an object"),
+                _ => {
+                    errors = errors.with_detail(
+                        key.as_str(),
+                        "unknown field; expected paused, cron, timezone or request",
+                    )
+                }
+            }
+        }
+        if obj.is_empty() {
+            errors = errors.with_detail("body", "names nothing to change");
+        }
+        if !errors.details.is_empty() {
+            return Err(errors);
+        }
+        Ok(patch)
+    }
+}

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use ec_domain::ScheduleId;
 use ec_domain::ports::{ScheduleStore, ScheduleTrigger};
 use ec_domain::schedule::{CronSpec, Schedule, new_schedule_id};
-use ec_domain::{ApiError, ErrorCode, ExportRequest, PortError};
+use ec_domain::{ApiError, ErrorCode, ExportRequest, Job, PortError};
 
 use crate::app::Caller;
 use crate::app::exports::Exports;
-use crate::app::inputs::NewSchedule;
+use crate::app::inputs::{NewSchedule, SchedulePatch};
+use crate::scheduler::Scheduler;
 
 /// An export request's error, with its fields named inside the schedule body
 /// (`scope.scan_ids` → `request.scope.scan_ids`).
@@ -100,6 +101,108 @@ impl Schedules {
             .get(&caller.tenant, schedule_id)
             .await?
             .ok_or_else(|| ApiError::not_found("schedule"))
+    }
+
+    /// `PATCH /api/v1/schedules/{id}`: pause, resume or change a schedule. A change is
+    /// validated as a new schedule is; the trigger follows (removed when paused, registered
+    /// again with the new expression otherwise) before the schedule is written,
+    /// conditionally on the version read (`409` when it changed meanwhile).
+    pub async fn patch(
+        &self,
+        caller: &Caller,
+        schedule_id: &ScheduleId,
+        patch: SchedulePatch,
+    ) -> Result<Schedule, ApiError> {
+        let current = self.get(caller, schedule_id).await?;
+        let mut next = current.clone();
+        if let Some(cron) = patch.cron {
+            next.cron = cron;
+        }
+        if let Some(tz) = patch.timezone {
+            next.timezone = tz;
+        }
+        if let Some(request) = patch.request {
+            let parsed =
+                ExportRequest::from_schedule_json(&request, &caller.tenant).map_err(in_request)?;
+            self.exports
+                .validate(&caller.tenant, parsed)
+                .await
+                .map_err(in_request)?;
+            next.request = request;
+        }
+        if let Some(paused) = patch.paused {
+            next.paused = paused;
+        }
+        let spec = CronSpec::parse(&next.cron, &next.timezone)?;
+        next.timezone = spec.timezone().to_string();
+        let expression = spec.eventbridge_expression()?;
+        let now = ec_domain::time::now();
+        next.next_run_at = if next.paused {
+            None
+        } else {
+            Some(
+                spec.next_after(now)
+                    .ok_or_else(|| ApiError::validation("cron", "never fires"))?,
+            )
+        };
+        let trigger = if next.paused {
+            match self.trigger.unregister(&next).await {
+                Err(PortError::NotFound(_)) => Ok(()),
+                other => other,
+            }
+        } else {
+            self.trigger
+                .register(&next, &expression, spec.timezone())
+                .await
+        };
+        if let Err(e) = trigger {
+            tracing::error!(schedule_id = %schedule_id, error = %e, "updating the schedule's trigger failed");
+            return Err(match e {
+                PortError::Invalid(m) => ApiError::validation("cron", m),
+                _ => ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the scheduler is unavailable; retry later",
+                ),
+            });
+        }
+        next.version = current.version + 1;
+        match self.store.update(&next, current.version).await {
+            Ok(()) => {}
+            Err(PortError::ConditionFailed(_)) => {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "the schedule changed meanwhile; read it and try again",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(schedule_id = %schedule_id, tenant = %caller.tenant, paused = next.paused, "schedule changed");
+        Ok(next)
+    }
+
+    /// `POST /api/v1/schedules/{id}/run`: one run now (paused or not), an ordinary export
+    /// recorded on the schedule as its latest run.
+    pub async fn run_now(
+        &self,
+        caller: &Caller,
+        schedule_id: &ScheduleId,
+    ) -> Result<Job, ApiError> {
+        self.get(caller, schedule_id).await?;
+        let scheduler = Scheduler {
+            store: self.store.clone(),
+            exports: self.exports.clone(),
+        };
+        match scheduler.run_now(&caller.tenant, schedule_id).await {
+            Ok(Some(job)) => Ok(job),
+            Ok(None) => {
+                let s = self.get(caller, schedule_id).await?;
+                Err(match s.last_error {
+                    Some(e) => ApiError::new(ErrorCode::ExportValidation, e.message),
+                    None => ApiError::new(ErrorCode::Conflict, "the run did not start; retry"),
+                })
+            }
+            Err(e) => Err(ApiError::new(ErrorCode::Unavailable, e.to_string())),
+        }
     }
 
     /// `DELETE /api/v1/schedules/{id}`: unregisters the trigger, then removes the schedule.
