@@ -500,3 +500,30 @@ pub fn sqs_event(
     e.records = records;
     e
 }
+
+/// Ingests the `kind` fixture whose path contains `name` through `POST /api/v1/scans` and
+/// returns its receipt (asserting `201`).
+pub async fn ingest_fixture(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    kind: &str,
+    name: &str,
+) -> serde_json::Value {
+    let path = fixtures(kind)
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains(name))
+        .unwrap_or_else(|| panic!("fixture {kind}/{name} missing"));
+    let doc = std::fs::read(path).expect("the fixture");
+    let (status, receipt) = api_call(
+        http,
+        base,
+        reqwest::Method::POST,
+        "/api/v1/scans",
+        token,
+        Some(doc),
+    )
+    .await;
+    assert_eq!(status, 201, "ingesting {kind}/{name}: {receipt}");
+    receipt
+}

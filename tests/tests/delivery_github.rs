@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use ec_tests::{api_call, embedded, fixtures, receivers};
+use ec_tests::{api_call, embedded, receivers};
 
 const SECRET: &str = "delivery-github-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write destination:write";
@@ -85,23 +85,7 @@ async fn sarif_exports_are_uploaded_to_code_scanning() {
     );
     assert!(!refused.to_string().contains("ghp_revoked"));
 
-    let doc = std::fs::read(
-        fixtures("trivy")
-            .into_iter()
-            .find(|p| p.to_string_lossy().contains("alpine-310"))
-            .unwrap(),
-    )
-    .unwrap();
-    let (s, scan) = api_call(
-        &http,
-        &base,
-        Method::POST,
-        "/api/v1/scans",
-        &token,
-        Some(doc),
-    )
-    .await;
-    assert_eq!(s, 201, "{scan}");
+    let scan = ec_tests::ingest_fixture(&http, &base, &token, "trivy", "alpine-310").await;
     let mut ids = Vec::new();
     for format in ["sarif", "json"] {
         let (s, job) = call(

@@ -15,7 +15,7 @@ use ec_domain::delivery::DeliveryMessage;
 use ec_domain::destination::DeliveryEvent;
 use ec_domain::messages::QueueName;
 use ec_domain::ports::WorkQueue;
-use ec_tests::{embedded, fixtures, matches_openapi, receivers};
+use ec_tests::{embedded, matches_openapi, receivers};
 
 const SECRET: &str = "delivery-webhook-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write destination:write audit:read";
@@ -132,23 +132,7 @@ async fn webhooks_are_signed_retried_and_sent_once() {
         .collect();
 
     // An unknown destination is refused with the export.
-    let doc = std::fs::read(
-        fixtures("trivy")
-            .into_iter()
-            .find(|p| p.to_string_lossy().contains("alpine-310"))
-            .unwrap(),
-    )
-    .unwrap();
-    let (s, scan) = call(
-        &http,
-        &base,
-        Method::POST,
-        "/api/v1/scans",
-        &token,
-        Some(doc),
-    )
-    .await;
-    assert_eq!(s, 201, "{scan}");
+    let scan = ec_tests::ingest_fixture(&http, &base, &token, "trivy", "alpine-310").await;
     let scan_id = scan["scan_id"].as_str().unwrap();
     let (s, refused) = post(
         "/api/v1/exports",
