@@ -113,18 +113,6 @@ impl SqsQueue {
 
 #[async_trait]
 impl WorkQueue for SqsQueue {
-    async fn send(&self, queue: QueueName, body: String) -> PortResult<()> {
-        let url = self.url(queue)?;
-        self.client
-            .send_message()
-            .queue_url(url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| port_error(&format!("cannot send to the {} queue", queue.as_str()), e))?;
-        Ok(())
-    }
-
     async fn send_delayed(
         &self,
         queue: QueueName,
@@ -133,11 +121,13 @@ impl WorkQueue for SqsQueue {
     ) -> PortResult<()> {
         let url = self.url(queue)?;
         let secs = delay.min(ec_domain::ports::MAX_QUEUE_DELAY).as_secs();
+        // No delay: none set, so the queue's own default applies, as for any plain send.
+        let delay = (secs > 0).then(|| i32::try_from(secs).unwrap_or(900));
         self.client
             .send_message()
             .queue_url(url)
             .message_body(body)
-            .delay_seconds(i32::try_from(secs).unwrap_or(900))
+            .set_delay_seconds(delay)
             .send()
             .await
             .map_err(|e| port_error(&format!("cannot send to the {} queue", queue.as_str()), e))?;

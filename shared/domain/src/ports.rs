@@ -104,11 +104,15 @@ pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(15 * 60);
 /// Sending work to a stage.
 #[async_trait]
 pub trait WorkQueue: Send + Sync {
-    async fn send(&self, queue: QueueName, body: String) -> PortResult<()>;
     /// Sends a message that becomes visible after `delay`, at most [`MAX_QUEUE_DELAY`]
     /// (longer delays are cut to it: a longer wait is the receiver's to continue).
     async fn send_delayed(&self, queue: QueueName, body: String, delay: Duration)
     -> PortResult<()>;
+
+    /// Sends a message visible at once.
+    async fn send(&self, queue: QueueName, body: String) -> PortResult<()> {
+        self.send_delayed(queue, body, Duration::ZERO).await
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -242,10 +242,6 @@ impl SqliteQueue {
 
 #[async_trait]
 impl WorkQueue for SqliteQueue {
-    async fn send(&self, queue: QueueName, body: String) -> PortResult<()> {
-        SqliteQueue::send_delayed(self, queue, body, Duration::ZERO).await
-    }
-
     async fn send_delayed(
         &self,
         queue: QueueName,

@@ -125,8 +125,6 @@ impl Pipeline {
             },
             destinations: Destinations {
                 store: ports.destinations.clone(),
-                secrets: ports.destination_secrets.clone(),
-                guard: guard.clone(),
                 sender: sender.clone(),
                 public_url: settings.public_url.clone(),
             },

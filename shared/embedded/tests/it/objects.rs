@@ -20,21 +20,17 @@ pub(crate) struct Recorder {
 
 #[async_trait]
 impl WorkQueue for Recorder {
-    async fn send(&self, queue: QueueName, body: String) -> PortResult<()> {
-        if self.fail {
-            return Err(PortError::Unavailable("queue down".into()));
-        }
-        self.sent.lock().unwrap().push((queue, body));
-        Ok(())
-    }
-
     async fn send_delayed(
         &self,
         queue: QueueName,
         body: String,
         _delay: std::time::Duration,
     ) -> PortResult<()> {
-        self.send(queue, body).await
+        if self.fail {
+            return Err(PortError::Unavailable("queue down".into()));
+        }
+        self.sent.lock().unwrap().push((queue, body));
+        Ok(())
     }
 }
 

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 
 use ec_domain::destination::{Destination, DestinationType, Secret};
-use ec_domain::ports::{DestinationSecrets, DestinationStore};
+use ec_domain::ports::DestinationStore;
 use ec_domain::{ApiError, DestinationId, ErrorCode, PortError};
 use serde::Serialize;
 
 use crate::app::Caller;
 use crate::app::destination_input::{NewDestination, generate_webhook_secret};
-use crate::guard::{Refused, UrlGuard};
+use crate::guard::Refused;
 use crate::outbound::Announcement;
 use crate::sender::Sender;
 
@@ -21,9 +21,7 @@ use crate::sender::Sender;
 #[derive(Clone)]
 pub struct Destinations {
     pub store: Arc<dyn DestinationStore>,
-    pub secrets: Arc<dyn DestinationSecrets>,
-    pub guard: UrlGuard,
-    /// Sends test messages.
+    /// Sends test messages; its secret store and SSRF guard are the ones creation uses.
     pub sender: Sender,
     /// The API's public base URL, for the test message's link.
     pub public_url: Option<String>,
@@ -62,7 +60,8 @@ impl Destinations {
     /// `POST /api/v1/destinations`.
     pub async fn create(&self, caller: &Caller, new: NewDestination) -> Result<Created, ApiError> {
         if let Some(url) = &new.url {
-            self.guard
+            self.sender
+                .guard
                 .check(url)
                 .await
                 .map_err(|r| refused_url("config.url", r))?;
@@ -83,13 +82,15 @@ impl Destinations {
             version: 1,
         };
         if let Some(secret) = secret {
-            self.secrets
+            self.sender
+                .secrets
                 .put(&caller.tenant, &destination.destination_id, secret)
                 .await?;
         }
         if let Err(e) = self.store.create(&destination).await {
             if secret.is_some()
                 && let Err(e) = self
+                    .sender
                     .secrets
                     .delete(&caller.tenant, &destination.destination_id)
                     .await
@@ -168,7 +169,12 @@ impl Destinations {
         let destination = self.get(caller, destination_id).await?;
         self.store.delete(&caller.tenant, destination_id).await?;
         if destination.has_secret {
-            match self.secrets.delete(&caller.tenant, destination_id).await {
+            match self
+                .sender
+                .secrets
+                .delete(&caller.tenant, destination_id)
+                .await
+            {
                 Ok(()) | Err(PortError::NotFound(_)) => {}
                 Err(e) => {
                     tracing::error!(destination_id = %destination_id, error = %e, "removing a deleted destination's secret failed");

@@ -82,29 +82,23 @@ impl Deliver {
         else {
             return Ok(Outcome::Skipped("no such delivery on the job".into()));
         };
-        if record.status != DeliveryStatus::Pending {
-            return Ok(Outcome::Skipped(format!("delivery is {}", record.status)));
+        match turn(record, msg.attempt, now) {
+            Turn::Take => {}
+            Turn::Wait => {
+                return Err(StageError::retryable(
+                    ec_domain::StageCode::ConcurrentUpdate,
+                    "another attempt of this delivery is in progress",
+                ));
+            }
+            Turn::Done(why) => return Ok(Outcome::Skipped(why)),
         }
-        if record.claimed_until.is_some_and(|t| t > now) {
-            return Err(StageError::retryable(
-                ec_domain::StageCode::ConcurrentUpdate,
-                "another attempt of this delivery is in progress",
-            ));
-        }
-        if record.attempts >= msg.attempt && record.claimed_until.is_none() {
-            return Ok(Outcome::Skipped(format!(
-                "attempt {} was made already",
-                msg.attempt
-            )));
-        }
-        // Claim the attempt; a duplicate message loses here (or waits for the lease).
+        // Claim the attempt, deciding again on the record as written; a duplicate message
+        // loses here.
         let mut claimed = false;
         let lease_end = now + LEASE;
         let record = self
             .change(msg, |r| {
-                claimed = r.status == DeliveryStatus::Pending
-                    && r.claimed_until.is_none_or(|t| t <= now)
-                    && (r.attempts < msg.attempt || r.claimed_until.is_some());
+                claimed = turn(r, msg.attempt, now) == Turn::Take;
                 if claimed {
                     r.attempts = msg.attempt.max(r.attempts);
                     r.claimed_until = Some(lease_end);
@@ -269,6 +263,30 @@ impl Deliver {
         if let Err(e) = result {
             tracing::error!(export_id = %msg.export_id, error = %e, "could not record the failed delivery");
         }
+    }
+}
+
+/// What a message for attempt `attempt` may do with a delivery at `now`.
+#[derive(Debug, PartialEq, Eq)]
+enum Turn {
+    /// Claim it and send.
+    Take,
+    /// Another attempt holds a live claim: come back later.
+    Wait,
+    /// Nothing to do (delivered, failed, or this attempt was made), and why.
+    Done(String),
+}
+
+fn turn(r: &DeliveryRecord, attempt: u32, now: OffsetDateTime) -> Turn {
+    if r.status != DeliveryStatus::Pending {
+        return Turn::Done(format!("delivery is {}", r.status));
+    }
+    match r.claimed_until {
+        Some(t) if t > now => Turn::Wait,
+        // A claim that ran out: its sender died mid-attempt; attempt it again.
+        Some(_) => Turn::Take,
+        None if r.attempts >= attempt => Turn::Done(format!("attempt {attempt} was made already")),
+        None => Turn::Take,
     }
 }
 
