@@ -48,7 +48,9 @@ cfn-lint infra/template.yaml
 
 echo "==> moto_server (AWS emulator) on loopback"
 moto_port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$moto_port" > "${TMPDIR:-/tmp}/exportcenter-moto.log" 2>&1 &
+# The recorder (delivery_s3.rs reads what an STS request carried) writes outside the tree.
+MOTO_RECORDER_FILEPATH="$(mktemp "${TMPDIR:-/tmp}/exportcenter-moto-recording.XXXXXX")" \
+  moto_server -H 127.0.0.1 -p "$moto_port" > "${TMPDIR:-/tmp}/exportcenter-moto.log" 2>&1 &
 moto_pid=$!
 cleanup() { kill "$moto_pid" 2>/dev/null || true; }
 trap cleanup EXIT

@@ -2,6 +2,7 @@
 //! stack's builder is [`wiring::AwsAdapters`].
 
 pub mod apigw;
+pub mod bucket_writer;
 pub mod config;
 pub mod dynamodb;
 pub mod s3;
@@ -12,6 +13,7 @@ pub mod sqs;
 pub mod wiring;
 
 pub use apigw::ApiGatewayPush;
+pub use bucket_writer::S3BucketWriter;
 pub use s3::S3ObjectStore;
 pub use scheduler::EventBridgeTrigger;
 pub use secrets::SsmDestinationSecrets;

@@ -143,6 +143,10 @@ impl AwsAdapters {
             resolver: Arc::new(ec_adapters::resolver::SystemResolver),
             http: Arc::new(ec_adapters::http_sender::ReqwestSender::default()),
             mailer: Arc::new(ec_adapters::mailer::SmtpMailer::from_env(env)?),
+            buckets: Arc::new(crate::S3BucketWriter::with_config(
+                self.sdk.clone(),
+                awsconf::s3_force_path_style(env),
+            )),
             trigger: Arc::new(EventBridgeTrigger::from_vars(
                 env,
                 awsconf::scheduler_client(&self.sdk),

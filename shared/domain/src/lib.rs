@@ -21,6 +21,7 @@ pub mod ports;
 pub mod request;
 pub mod scan;
 pub mod schedule;
+pub mod scope;
 pub mod shared_text;
 pub mod snapshot;
 pub mod snapshot_codec;

@@ -357,6 +357,36 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, email: &Email) -> PortResult<()>;
 }
 
+/// The bucket an `s3` destination writes to, and whose credentials write there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketTarget {
+    pub bucket: String,
+    /// The role the tenant grants, assumed for the writes (with `external_id`); `None`
+    /// writes with the service's own credentials (only when the deployment allows it).
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    /// The assumed role's session name: who wrote, in the tenant's CloudTrail.
+    pub session_name: String,
+}
+
+/// One object a bucket delivery writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketObject {
+    pub key: String,
+    pub content_type: String,
+    pub body: Bytes,
+}
+
+/// Writes deliveries' objects into a tenant's bucket (the `s3` destination). Writing the
+/// same key again with the same bytes is harmless, so a retried delivery may write again.
+#[async_trait]
+pub trait BucketWriter: Send + Sync {
+    /// Writes every object, in order. `Invalid` when the tenant's side refuses for good (the
+    /// role cannot be assumed, access denied, no such bucket); `Unavailable` when worth
+    /// retrying (throttling, a timeout, a 5xx).
+    async fn put(&self, target: &BucketTarget, objects: &[BucketObject]) -> PortResult<()>;
+}
+
 /// The audit trail: one hash chain per tenant, and the operators' `_system` chain.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -521,4 +551,6 @@ pub struct Ports {
     pub http: Arc<dyn HttpSender>,
     /// Deliveries' emails.
     pub mailer: Arc<dyn Mailer>,
+    /// Deliveries to tenants' buckets.
+    pub buckets: Arc<dyn BucketWriter>,
 }

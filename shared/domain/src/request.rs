@@ -2,12 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::filters::{Baseline, Filters};
-use crate::id_types::ScanId;
 use crate::ids::is_safe_id;
+pub use crate::scope::{DateRange, RelativeWindow, Scope};
 use crate::wire::string_enum;
 
 pub const MAX_SCAN_IDS: usize = 1000;
@@ -140,22 +139,6 @@ impl TryFrom<String> for TemplateName {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DateRange {
-    #[serde(with = "crate::time::serde_rfc3339_exact")]
-    pub from: OffsetDateTime,
-    #[serde(with = "crate::time::serde_rfc3339_exact")]
-    pub to: OffsetDateTime,
-}
-
-/// Exactly one of the two scopes of the contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    ScanIds(Vec<ScanId>),
-    DateRange(DateRange),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportOptions {
     pub include_sbom: bool,
     pub include_evidence: bool,
@@ -203,7 +186,6 @@ const OPTION_FIELDS: &[&str] = &[
     "baseline",
     "destinations",
 ];
-const SCOPE_FIELDS: &[&str] = &["scan_ids", "date_range"];
 
 fn one_of<T: std::fmt::Display>(all: &[T]) -> String {
     all.iter()
@@ -269,68 +251,6 @@ fn bool_option(
     }
 }
 
-/// The scope, or the field at fault and why.
-fn parse_scope(obj: &serde_json::Map<String, Value>) -> Result<Scope, (String, String)> {
-    let fail = |field: &str, reason: &str| Err((field.to_string(), reason.to_string()));
-    let ids = obj.get("scan_ids").filter(|v| !v.is_null());
-    let range = obj.get("date_range").filter(|v| !v.is_null());
-    match (ids, range) {
-        (Some(_), Some(_)) => fail(
-            "scope",
-            "give exactly one of scan_ids or date_range, not both",
-        ),
-        (None, None) => fail("scope", "give exactly one of scan_ids or date_range"),
-        (Some(ids), None) => {
-            let Value::Array(items) = ids else {
-                return fail("scope.scan_ids", "must be an array of scan ids");
-            };
-            if items.is_empty() || items.len() > MAX_SCAN_IDS {
-                let reason = format!(
-                    "must hold 1 to {MAX_SCAN_IDS} scan ids, got {}",
-                    items.len()
-                );
-                return fail("scope.scan_ids", &reason);
-            }
-            let mut out = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                match item.as_str() {
-                    Some(s) if is_safe_id(s) => match ScanId::parse(s) {
-                        Ok(id) => out.push(id),
-                        Err(_) => {
-                            return fail(&format!("scope.scan_ids[{i}]"), "not a valid scan id");
-                        }
-                    },
-                    _ => return fail(&format!("scope.scan_ids[{i}]"), "not a valid scan id"),
-                }
-            }
-            // Order is free; a stable order keeps the rendered artifact deterministic.
-            out.sort();
-            out.dedup();
-            Ok(Scope::ScanIds(out))
-        }
-        (None, Some(range)) => {
-            let Value::Object(r) = range else {
-                return fail("scope.date_range", "must be an object with from and to");
-            };
-            let ts = |k: &str| {
-                r.get(k)
-                    .and_then(Value::as_str)
-                    .and_then(crate::time::parse_rfc3339)
-            };
-            match (ts("from"), ts("to")) {
-                (Some(from), Some(to)) if from <= to => {
-                    Ok(Scope::DateRange(DateRange { from, to }))
-                }
-                (Some(_), Some(_)) => fail("scope.date_range", "from must not be after to"),
-                _ => fail(
-                    "scope.date_range",
-                    "from and to must both be RFC 3339 timestamps",
-                ),
-            }
-        }
-    }
-}
-
 fn push(errors: &mut ApiError, field: impl Into<String>, reason: impl Into<String>) {
     errors.details.push(crate::error::ErrorDetail {
         field: field.into(),
@@ -362,8 +282,8 @@ impl ExportRequest {
         let format = enum_field(obj, "format", Format::parse, Format::ALL, &mut errors);
         let scope = match obj.get("scope") {
             Some(Value::Object(o)) => {
-                reject_unknown(o, SCOPE_FIELDS, "scope.", &mut errors);
-                parse_scope(o)
+                reject_unknown(o, crate::scope::SCOPE_FIELDS, "scope.", &mut errors);
+                crate::scope::parse_scope(o)
                     .map_err(|(field, reason)| push(&mut errors, field, reason))
                     .ok()
             }

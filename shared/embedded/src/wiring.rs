@@ -113,6 +113,8 @@ impl Embedded {
             resolver: Arc::new(ec_adapters::resolver::SystemResolver),
             http: Arc::new(ec_adapters::http_sender::ReqwestSender::default()),
             mailer: Arc::new(ec_adapters::mailer::SmtpMailer::from_env(env)?),
+            // The one AWS adapter here: an `s3` destination is someone's real bucket.
+            buckets: Arc::new(ec_aws::S3BucketWriter::from_env(env)),
         };
         Ok(Embedded {
             data_dir,

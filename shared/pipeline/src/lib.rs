@@ -107,6 +107,8 @@ impl Pipeline {
             github_api_url: settings.github_api_url.clone(),
             github_polls: 5,
             github_poll_interval: std::time::Duration::from_secs(2),
+            buckets: ports.buckets.clone(),
+            bucket_own_credentials: settings.s3_destination_own_credentials,
         };
         let app = App {
             audit: audit.clone(),

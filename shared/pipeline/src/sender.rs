@@ -6,11 +6,14 @@
 use std::sync::Arc;
 
 use ec_domain::destination::{Destination, DestinationConfig, Secret};
-use ec_domain::ports::{DestinationSecrets, Email, HttpPost, HttpSender, Mailer, ObjectStore};
+use ec_domain::ports::{
+    BucketObject, BucketWriter, DestinationSecrets, Email, HttpPost, HttpSender, Mailer,
+    ObjectStore,
+};
 use ec_domain::{Job, PortError};
 
 use crate::guard::UrlGuard;
-use crate::outbound::{Announcement, email, github, slack, teams, webhook};
+use crate::outbound::{Announcement, email, github, s3, slack, teams, webhook};
 
 /// Why an attempt did not deliver, and whether another attempt could.
 pub struct Failed {
@@ -49,6 +52,11 @@ pub struct Sender {
     /// How often, and how far apart, an upload's processing status is read.
     pub github_polls: u32,
     pub github_poll_interval: std::time::Duration,
+    /// Writes `s3` destinations' objects.
+    pub buckets: Arc<dyn BucketWriter>,
+    /// Whether a bucket destination without a role may be written with the service's own
+    /// credentials (`EXPORTCENTER_S3_DESTINATION_OWN_CREDENTIALS`).
+    pub bucket_own_credentials: bool,
 }
 
 /// A GitHub answer: its JSON when 2xx; else why not, worth retrying for 429 and 5xx only
@@ -85,7 +93,7 @@ impl Sender {
                     .check(url)
                     .await
                     .map_err(|r| Failed::permanent(format!("the URL {r}")))?;
-                let body = webhook::body(announcement);
+                let body = announcement.event_json();
                 let now = ec_domain::time::now().unix_timestamp();
                 let headers =
                     webhook::headers(&secret, message_id, now, &body).ok_or_else(|| {
@@ -145,11 +153,60 @@ impl Sender {
                 self.code_scanning(&token, repository, git_ref, commit_sha, job)
                     .await
             }
-            other => Err(Failed::permanent(format!(
-                "delivery to {} destinations is not available in this version",
-                other.kind()
-            ))),
+            DestinationConfig::S3 {
+                bucket,
+                prefix,
+                role_arn,
+                external_id,
+            } => {
+                if role_arn.is_none() && !self.bucket_own_credentials {
+                    return Err(Failed::permanent(
+                        "this deployment writes to buckets only through a role the tenant grants: give role_arn and external_id",
+                    ));
+                }
+                let target = s3::target(
+                    bucket,
+                    role_arn.as_ref(),
+                    external_id.as_ref(),
+                    destination.destination_id.as_str(),
+                );
+                let objects = self.bucket_objects(prefix, announcement, job).await?;
+                match self.buckets.put(&target, &objects).await {
+                    Ok(()) => Ok(()),
+                    Err(PortError::Unavailable(m)) => Err(Failed::retry(m)),
+                    Err(e) => Err(Failed::permanent(e.to_string())),
+                }
+            }
         }
+    }
+
+    /// What a bucket delivery writes: a ready export's report and sealed bundle, then the
+    /// event; a failed export's event; a test message's event alone.
+    async fn bucket_objects(
+        &self,
+        prefix: &str,
+        announcement: &Announcement,
+        job: Option<&Job>,
+    ) -> Result<Vec<BucketObject>, Failed> {
+        let Some(job) = job else {
+            return Ok(vec![s3::event_object(s3::test_key(prefix), announcement)]);
+        };
+        let mut objects = Vec::new();
+        for artifact in &job.artifacts {
+            let body = self
+                .objects
+                .get(&artifact.key)
+                .await
+                .map_err(|e| Failed::retry(format!("reading {}: {e}", artifact.kind)))?;
+            objects.push(BucketObject {
+                key: s3::key(prefix, job, s3::file_name(&artifact.key)),
+                content_type: artifact.media_type.clone(),
+                body,
+            });
+        }
+        let event = format!("{}.json", announcement.kind);
+        objects.push(s3::event_object(s3::key(prefix, job, &event), announcement));
+        Ok(objects)
     }
 
     /// Uploads a SARIF export to code scanning and follows it until GitHub has processed it

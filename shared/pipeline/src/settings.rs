@@ -54,6 +54,12 @@ pub struct Settings {
     /// GitHub's REST API base for code scanning uploads (`EXPORTCENTER_GITHUB_API_URL`,
     /// `https://api.github.com`; a GitHub Enterprise Server's `https://HOST/api/v3`).
     pub github_api_url: String,
+    /// Whether an `s3` destination without a `role_arn` may be written with the service's
+    /// own credentials (`EXPORTCENTER_S3_DESTINATION_OWN_CREDENTIALS`, off): for a
+    /// one-person embedded stack writing to its owner's bucket. Off, every bucket delivery
+    /// assumes the role its tenant grants, so no tenant can make the service write where
+    /// only the service may.
+    pub s3_destination_own_credentials: bool,
 }
 
 impl Default for Settings {
@@ -75,6 +81,7 @@ impl Default for Settings {
             delivery_max_age: Duration::from_secs(24 * 3600),
             email_attach_max_bytes: 10 * 1024 * 1024,
             github_api_url: "https://api.github.com".into(),
+            s3_destination_own_credentials: false,
         }
     }
 }
@@ -164,6 +171,11 @@ impl Settings {
                 .var("EXPORTCENTER_GITHUB_API_URL")
                 .map(|u| u.trim_end_matches('/').to_string())
                 .unwrap_or(d.github_api_url),
+            s3_destination_own_credentials: parse_var(
+                env,
+                "EXPORTCENTER_S3_DESTINATION_OWN_CREDENTIALS",
+                false,
+            )?,
         })
     }
 }

@@ -170,6 +170,16 @@ impl Exports {
         request: ExportRequest,
         origin: Origin<'_>,
     ) -> Result<Accepted, Refused> {
+        // A relative window covers the scans before the run's slot (a one-off export: now).
+        let asked = request.scope.as_requested();
+        let anchor = match origin {
+            Origin::Schedule { scheduled_at, .. } => scheduled_at,
+            Origin::Client { .. } => ec_domain::time::now(),
+        };
+        let request = ExportRequest {
+            scope: request.scope.resolved_at(anchor),
+            ..request
+        };
         let request = self.validate(&caller.tenant, request).await?;
         let count_rate = matches!(origin, Origin::Client { .. });
         let (idempotency_key, schedule_id, mut export_id) = match origin {
@@ -192,7 +202,12 @@ impl Exports {
         if let Some(key) = idempotency_key {
             // Hash the validated request, not the raw bytes: a retry that orders scan ids or
             // keys differently is the same request.
-            let hash = ec_domain::ids::sha256_hex(&ec_domain::ids::canonical_json(&request));
+            // The window as asked, not as resolved: a retry a minute later is the same.
+            let as_asked = ExportRequest {
+                scope: asked.clone(),
+                ..request.clone()
+            };
+            let hash = ec_domain::ids::sha256_hex(&ec_domain::ids::canonical_json(&as_asked));
             let claim = self
                 .idempotency
                 .claim(&caller.tenant, key, &hash, &export_id, self.idempotency_ttl)
@@ -366,17 +381,33 @@ impl Exports {
     async fn check_scope(&self, tenant: &TenantId, scope: &Scope) -> Result<(), ApiError> {
         match scope {
             Scope::ScanIds(ids) => self.check_ids(tenant, ids, "scope.scan_ids").await,
-            Scope::DateRange(r) => {
-                let found = self.scans.scans_between(tenant, r.from, r.to, 1).await?;
-                if found.is_empty() {
-                    Err(ApiError::validation(
-                        "scope.date_range",
-                        "no scans in this date range",
-                    ))
-                } else {
-                    Ok(())
-                }
-            }
+            Scope::DateRange(r) => self.check_range(tenant, r, "scope.date_range").await,
+            Scope::Relative(w) => match &w.resolved {
+                Some(r) => self.check_range(tenant, r, "scope.relative").await,
+                // A schedule's window: its scans are those of each run.
+                None => Ok(()),
+            },
+        }
+    }
+
+    async fn check_range(
+        &self,
+        tenant: &TenantId,
+        r: &ec_domain::scope::DateRange,
+        field: &str,
+    ) -> Result<(), ApiError> {
+        let found = self.scans.scans_between(tenant, r.from, r.to, 1).await?;
+        if found.is_empty() {
+            Err(ApiError::validation(
+                field,
+                format!(
+                    "no scans between {} and {}",
+                    ec_domain::time::rfc3339(r.from),
+                    ec_domain::time::rfc3339(r.to)
+                ),
+            ))
+        } else {
+            Ok(())
         }
     }
 

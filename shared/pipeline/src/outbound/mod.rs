@@ -5,6 +5,7 @@
 
 pub mod email;
 pub mod github;
+pub mod s3;
 pub mod slack;
 pub mod teams;
 pub mod webhook;
@@ -52,6 +53,17 @@ pub struct Announcement {
 }
 
 impl Announcement {
+    /// The event as a document, `{"type", "timestamp", "data"}`: a webhook's body, a bucket
+    /// delivery's event object (the same bytes for every attempt).
+    pub fn event_json(&self) -> Vec<u8> {
+        let v = serde_json::json!({
+            "type": self.kind,
+            "timestamp": self.at,
+            "data": self.data,
+        });
+        serde_json::to_vec(&v).unwrap_or_default()
+    }
+
     /// The announcement of `event` for `job`; links under `public_url` (relative without).
     pub fn of(job: &Job, event: DeliveryEvent, public_url: Option<&str>) -> Announcement {
         let base = format!(

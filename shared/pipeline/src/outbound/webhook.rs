@@ -1,6 +1,6 @@
 //! Webhooks per the Standard Webhooks specification (standardwebhooks.com): the body is
-//! `{"type", "timestamp", "data"}`; the headers `webhook-id` (the same for every attempt of
-//! one delivery, so receivers drop duplicates), `webhook-timestamp` (unix seconds of this
+//! [`super::Announcement::event_json`] (`{"type", "timestamp", "data"}`); the headers `webhook-id`
+//! (the same for every attempt of one delivery, so receivers drop duplicates), `webhook-timestamp` (unix seconds of this
 //! attempt) and `webhook-signature: v1,<base64 HMAC-SHA256 over "id.timestamp.body">`, keyed
 //! by the base64-decoded part of the `whsec_…` secret.
 
@@ -11,18 +11,7 @@ use sha2::Sha256;
 
 use ec_domain::destination::Secret;
 
-use super::Announcement;
 use crate::app::destination_input::WEBHOOK_SECRET_PREFIX;
-
-/// The body of the webhook of `a` (the same bytes for every attempt).
-pub fn body(a: &Announcement) -> Vec<u8> {
-    let v = serde_json::json!({
-        "type": a.kind,
-        "timestamp": a.at,
-        "data": a.data,
-    });
-    serde_json::to_vec(&v).unwrap_or_default()
-}
 
 /// The three Standard Webhooks headers for `body` sent as `msg_id` at `timestamp`; `None`
 /// when the secret is not a `whsec_` secret (which creation prevents).

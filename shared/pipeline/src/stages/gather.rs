@@ -76,14 +76,7 @@ impl Gather {
     async fn collect(&self, job: &Job) -> Result<Snapshot, StageError> {
         let req = &job.request;
         let tenant = &job.tenant_id;
-        let in_scope = match &req.scope {
-            Scope::ScanIds(ids) => ids.clone(),
-            Scope::DateRange(r) => {
-                self.scans
-                    .scans_between(tenant, r.from, r.to, MAX_SCAN_IDS)
-                    .await?
-            }
-        };
+        let in_scope = self.scope_ids(job).await?;
         // A stored VEX document's id (`vex-…`) in scope names the document itself.
         let (vex_ids, scan_ids): (Vec<ScanId>, Vec<ScanId>) =
             in_scope.into_iter().partition(ScanId::is_vex_document);
@@ -207,16 +200,22 @@ impl Gather {
         Ok(Some(BaselineInputs::of_scans(label, &scans)))
     }
 
-    /// The scan ids an earlier job's scope names (a date range resolved again now).
+    /// The scan ids a job's scope names: its ids, or the scans of its date range or
+    /// resolved window, read again now.
     async fn scope_ids(&self, job: &Job) -> Result<Vec<ScanId>, StageError> {
-        Ok(match &job.request.scope {
-            Scope::ScanIds(ids) => ids.clone(),
-            Scope::DateRange(r) => {
-                self.scans
-                    .scans_between(&job.tenant_id, r.from, r.to, MAX_SCAN_IDS)
-                    .await?
-            }
-        })
+        if let Scope::ScanIds(ids) = &job.request.scope {
+            return Ok(ids.clone());
+        }
+        let r = job.request.scope.range().ok_or_else(|| {
+            StageError::permanent(
+                ErrorCode::ExportValidation,
+                "the scope's relative window was never resolved",
+            )
+        })?;
+        Ok(self
+            .scans
+            .scans_between(&job.tenant_id, r.from, r.to, MAX_SCAN_IDS)
+            .await?)
     }
 }
 

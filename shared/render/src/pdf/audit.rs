@@ -102,6 +102,15 @@ pub(super) fn front<'a>(view: &ReportView<'a>, items: &[Item<'_>]) -> Audit<'a> 
         ec_domain::Scope::DateRange(r) => {
             format!("scans from {} to {}", human_time(r.from), human_time(r.to))
         }
+        ec_domain::Scope::Relative(w) => match &w.resolved {
+            Some(r) => format!(
+                "scans of the last {} ({} to {})",
+                w.last.as_str(),
+                human_time(r.from),
+                human_time(r.to)
+            ),
+            None => format!("scans of the last {}", w.last.as_str()),
+        },
     };
     let request = vec![
         ("Made by", format!("{TOOL_NAME} {TOOL_VERSION}")),
