@@ -3,9 +3,10 @@ GitHub checks on an upload: the token, the API headers, `commit_sha` (40 or 64 h
 digits), `ref` (`refs/…`), and `sarif` — base64 of gzip of a SARIF 2.1.0 log — at most
 10 MB compressed.
 
-    github_stub.py TOKEN LOG_JSONL
+    github_stub.py TOKEN LOG_JSONL [FAIL_FIRST]
 
-`POST /repos/{owner}/{repo}/code-scanning/sarifs` answers 503 to the first upload, then 202
+`POST /repos/{owner}/{repo}/code-scanning/sarifs` answers 503 to the first FAIL_FIRST uploads
+(default 1), then 202
 `{"id", "url"}`; `GET …/sarifs/{id}` answers `pending` once, then `complete`;
 `GET /repos/{owner}/{repo}` answers 200 to the token. Every request is appended to
 LOG_JSONL (uploads with the decoded SARIF's run and result counts). The port is printed on
@@ -21,6 +22,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOKEN, LOG = sys.argv[1], sys.argv[2]
+FAIL_FIRST = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 LOCK = threading.Lock()
 STATE = {"uploads": 0, "polls": {}}
 MAX_GZIPPED = 10 * 1024 * 1024
@@ -96,7 +98,7 @@ class Handler(BaseHTTPRequestHandler):
         if problems:
             log({**record, "status": 422})
             return self.answer(422, {"message": "Invalid request", "errors": problems})
-        if n == 1:
+        if n <= FAIL_FIRST:
             log({**record, "status": 503})
             return self.answer(503, {"message": "Service unavailable"})
         log({**record, "status": 202})

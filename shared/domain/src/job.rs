@@ -112,6 +112,11 @@ pub struct Job {
     /// for exports that name destinations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<ExportSummary>,
+    /// The scans a date range or relative window selected when the job was gathered: what
+    /// a later run's `previous_run` baseline compares with (a scan uploaded late, dated
+    /// inside this window, was not in this report and is not "unchanged" in the next).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope_scan_ids: Vec<crate::ScanId>,
     /// Optimistic-concurrency version; bumped by every transition.
     pub version: u64,
 }
@@ -124,6 +129,10 @@ pub struct ExportSummary {
     pub by_severity: std::collections::BTreeMap<crate::scan::Severity, usize>,
     pub suppressed: usize,
     pub decision: crate::scan::Decision,
+    /// Compared with `options.baseline`: findings `new` and `unchanged`, and `fixed` ones
+    /// (absent without a baseline).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub compared: std::collections::BTreeMap<crate::filters::Delta, usize>,
 }
 
 /// What may happen to a job.
@@ -176,6 +185,7 @@ impl Job {
             expires_at: None,
             deliveries: Vec::new(),
             summary: None,
+            scope_scan_ids: Vec::new(),
             version: 1,
         }
     }

@@ -126,7 +126,7 @@ impl JobSteps {
 
     /// Reads the job, applies `change`, and writes it if `change` changed it (the job as
     /// written, or as read when nothing changed; `None` when the job is gone).
-    async fn update_job(
+    pub(crate) async fn update_job(
         &self,
         tenant: &TenantId,
         export_id: &ExportId,

@@ -12,6 +12,7 @@ pub mod webhook;
 
 use ec_domain::Job;
 use ec_domain::destination::{DeliveryEvent, Destination};
+use ec_domain::filters::Delta;
 use ec_domain::job::ExportSummary;
 use serde::Serialize;
 use serde_json::Value;
@@ -169,6 +170,14 @@ impl Announcement {
         }
         if s.suppressed > 0 {
             line.push_str(&format!(" ({} suppressed by VEX)", s.suppressed));
+        }
+        if !s.compared.is_empty() {
+            let n = |d| s.compared.get(&d).copied().unwrap_or(0);
+            line.push_str(&format!(
+                " · since the baseline: {} new, {} fixed",
+                n(Delta::New),
+                n(Delta::Fixed)
+            ));
         }
         line.push_str(&format!(" · policy: {}", s.decision));
         Some(line)

@@ -55,7 +55,9 @@ impl Gather {
             }
             _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
         };
-        let snapshot = self.collect(&job).await?;
+        let in_scope = self.scope_ids(&job).await?;
+        let job = self.record_scope(job, &in_scope).await?;
+        let snapshot = self.collect(&job, in_scope).await?;
         let body = ec_domain::snapshot_codec::encode(&snapshot)
             .map_err(|e| StageError::permanent(StageCode::Encode, e))?;
         drop(snapshot);
@@ -73,10 +75,9 @@ impl Gather {
 
     /// Queries the four data sources for every scan in scope, and the VEX documents named
     /// in scope or applied to the scans.
-    async fn collect(&self, job: &Job) -> Result<Snapshot, StageError> {
+    async fn collect(&self, job: &Job, in_scope: Vec<ScanId>) -> Result<Snapshot, StageError> {
         let req = &job.request;
         let tenant = &job.tenant_id;
-        let in_scope = self.scope_ids(job).await?;
         // A stored VEX document's id (`vex-…`) in scope names the document itself.
         let (vex_ids, scan_ids): (Vec<ScanId>, Vec<ScanId>) =
             in_scope.into_iter().partition(ScanId::is_vex_document);
@@ -200,11 +201,31 @@ impl Gather {
         Ok(Some(BaselineInputs::of_scans(label, &scans)))
     }
 
-    /// The scan ids a job's scope names: its ids, or the scans of its date range or
-    /// resolved window, read again now.
+    /// The scans a date range or window selected, on the job (once; a redelivered gather
+    /// finds them there and gathers those again).
+    async fn record_scope(&self, job: Job, in_scope: &[ScanId]) -> Result<Job, StageError> {
+        if job.request.scope.range().is_none() || job.scope_scan_ids == in_scope {
+            return Ok(job);
+        }
+        Ok(self
+            .steps
+            .update_job(&job.tenant_id, &job.export_id, |j| {
+                j.scope_scan_ids = in_scope.to_vec();
+                true
+            })
+            .await?
+            .unwrap_or(job))
+    }
+
+    /// The scan ids a job's scope names: its ids; the scans its date range or resolved
+    /// window selected when it was gathered; for a job gathered before they were recorded,
+    /// those of its range read again now.
     async fn scope_ids(&self, job: &Job) -> Result<Vec<ScanId>, StageError> {
         if let Scope::ScanIds(ids) = &job.request.scope {
             return Ok(ids.clone());
+        }
+        if !job.scope_scan_ids.is_empty() {
+            return Ok(job.scope_scan_ids.clone());
         }
         let r = job.request.scope.range().ok_or_else(|| {
             StageError::permanent(

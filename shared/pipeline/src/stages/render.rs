@@ -21,6 +21,7 @@ fn summary_of(view: &ReportView<'_>) -> ExportSummary {
         by_severity,
         suppressed: view.suppressed_count(),
         decision: view.decision(),
+        compared: view.delta_counts(),
     }
 }
 
