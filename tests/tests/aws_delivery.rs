@@ -1,9 +1,11 @@
-//! Delivery on the AWS stack, against moto over HTTP (`EC_MOTO_ENDPOINT`): a webhook
-//! destination made through the Lambda API handler (its secret an SSM SecureString), a ready
-//! export naming it, its delivery message on the SQS deliver queue drained into the
-//! `export-deliver` batch handler — the receiver (verified by the Standard Webhooks
-//! reference library) fails twice first, the retries come back through the queue's delay,
-//! every batch is handled twice, and the receiver is answered once.
+//! Delivery on the AWS stack, against moto over HTTP (`EC_MOTO_ENDPOINT`): three
+//! destinations made through the Lambda API handler — a webhook (its secret an SSM
+//! SecureString), email through a real SMTP server, GitHub code scanning through the stub —,
+//! a ready SARIF export (its report in the S3 store) naming them, their delivery messages on
+//! the SQS deliver queue drained into the `export-deliver` batch handler: every receiver
+//! (the webhook verified by the Standard Webhooks reference library) fails twice first, the
+//! retries come back through the queue's delay, every batch is handled twice, and each
+//! receiver accepts exactly once.
 
 #[path = "../../shared/aws/tests/common/mod.rs"]
 mod common;
@@ -19,12 +21,13 @@ use ec_aws::wiring::AwsAdapters;
 use ec_domain::delivery::DeliveryStatus;
 use ec_domain::destination::DeliveryEvent;
 use ec_domain::messages::QueueName;
-use ec_domain::ports::QueueConsumer;
+use ec_domain::ports::{ObjectStore, QueueConsumer};
 use ec_domain::{Job, Stage, Transition};
 use ec_lambda::aws::Aws;
 use ec_tests::{receivers, repo_root, sqs_event};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const GITHUB_TOKEN: &str = "ghp_test-token-not-real";
 
 /// An API Gateway event of `method path` with a JSON body and the sample's token.
 fn api_event(method: &str, path: &str, body: &Value) -> Value {
@@ -52,7 +55,7 @@ fn env_jwt_secret() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhooks_are_delivered_once_through_sqs() {
+async fn three_destinations_are_delivered_once_through_sqs() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = dir.path().join("secrets.json");
     let log = dir.path().join("received.jsonl");
@@ -62,12 +65,25 @@ async fn webhooks_are_delivered_once_through_sqs() {
     )
     .unwrap();
     let (_receiver, port) = receivers::start("webhook_receiver.py", &[&secrets, &log]);
+    let mailbox = dir.path().join("mailbox.jsonl");
+    let (_smtp, smtp_port) =
+        receivers::start("smtp_receiver.py", &[&mailbox, std::path::Path::new("2")]);
+    let github_log = dir.path().join("github.jsonl");
+    let (_github, github_port) = receivers::start(
+        "github_stub.py",
+        &[
+            std::path::Path::new(GITHUB_TOKEN),
+            &github_log,
+            std::path::Path::new("2"),
+        ],
+    );
 
     let sdk = common::moto_config().await;
     let ddb = tables::client().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let deliver = common::create_queue(&sqs, &[]).await;
-    let bucket = common::s3_store().await.bucket().to_string();
+    let store = common::s3_store().await;
+    let bucket = store.bucket().to_string();
     let mut env: HashMap<String, String> =
         std::fs::read_to_string(repo_root().join("events/local.env"))
             .unwrap()
@@ -107,6 +123,14 @@ async fn webhooks_are_delivered_once_through_sqs() {
         ("EXPORTCENTER_ALLOW_PRIVATE_DESTINATIONS", "true".into()),
         ("EXPORTCENTER_DELIVERY_RETRY_BASE_SECS", "1".into()),
         ("EXPORTCENTER_DELIVERY_RETRY_CAP_SECS", "1".into()),
+        (
+            "EXPORTCENTER_SMTP_URL",
+            format!("smtp://127.0.0.1:{smtp_port}"),
+        ),
+        (
+            "EXPORTCENTER_GITHUB_API_URL",
+            format!("http://127.0.0.1:{github_port}"),
+        ),
     ] {
         env.insert(k.to_string(), v);
     }
@@ -125,23 +149,37 @@ async fn webhooks_are_delivered_once_through_sqs() {
         600,
     )
     .unwrap();
-    let mut req = api_event(
-        "POST",
-        "/api/v1/destinations",
-        &json!({"name": "SIEM", "type": "webhook",
-                "config": {"url": format!("http://127.0.0.1:{port}/hook"), "secret": SECRET}}),
-    );
-    req["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
-    let req = lambda_http::request::from_str(&req.to_string()).expect("an API Gateway event");
-    let req = req.map(|b| axum::body::Body::from(b.to_vec()));
-    let resp = router.clone().oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let created: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    assert_eq!(status, 201, "{created}");
-    let dst = created["destination_id"].as_str().unwrap().to_string();
+    let create = |destination: Value| {
+        let (router, token) = (router.clone(), token.clone());
+        async move {
+            let mut req = api_event("POST", "/api/v1/destinations", &destination);
+            req["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+            let req =
+                lambda_http::request::from_str(&req.to_string()).expect("an API Gateway event");
+            let req = req.map(|b| axum::body::Body::from(b.to_vec()));
+            let resp = router.oneshot(req).await.unwrap();
+            let status = resp.status().as_u16();
+            let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let created: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            assert_eq!(status, 201, "{created}");
+            created["destination_id"].as_str().unwrap().to_string()
+        }
+    };
+    let dst = create(json!({"name": "SIEM", "type": "webhook",
+        "config": {"url": format!("http://127.0.0.1:{port}/hook"), "secret": SECRET}}))
+    .await;
+    let mail = create(json!({"name": "CISO", "type": "email",
+        "config": {"to": ["ciso@acme.example"]}}))
+    .await;
+    let github = create(
+        json!({"name": "code scanning", "type": "github_code_scanning",
+        "config": {"repository": "acme/app", "ref": "refs/heads/main",
+                   "commit_sha": "0123456789abcdef0123456789abcdef01234567",
+                   "token": GITHUB_TOKEN}}),
+    )
+    .await;
     let ssm = aws_sdk_ssm::Client::new(&sdk);
     let param = ssm
         .get_parameter()
@@ -158,10 +196,11 @@ async fn webhooks_are_delivered_once_through_sqs() {
     );
     assert_eq!(param.value.as_deref(), Some(SECRET));
 
-    // A ready export naming it (the chain up to sealing is aws_chain.rs's).
+    // A ready SARIF export naming them, its report in the store (the chain up to sealing
+    // is aws_chain.rs's).
     let request = ec_domain::ExportRequest::from_json(
-        &json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": ["scan-1"]},
-                "options": {"destinations": [dst]}}),
+        &json!({"type": "scan_report", "format": "sarif", "scope": {"scan_ids": ["scan-1"]},
+                "options": {"destinations": [dst, mail, github]}}),
         "acme",
     )
     .unwrap();
@@ -188,8 +227,29 @@ async fn webhooks_are_delivered_once_through_sqs() {
             .await
             .unwrap();
     }
+    let sarif = json!({"version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{"tool": {"driver": {"name": "ExportCenter"}}, "results": []}]})
+    .to_string();
+    let report_key = format!("acme/{}/report.sarif", job.export_id);
+    store
+        .put(&report_key, sarif.clone().into(), "application/sarif+json")
+        .await
+        .unwrap();
+    let report = ec_domain::Artifact {
+        kind: ec_domain::ArtifactKind::Report,
+        key: report_key,
+        media_type: "application/sarif+json".into(),
+        size: sarif.len() as u64,
+        sha256: ec_domain::ids::sha256_hex(sarif.as_bytes()),
+    };
     let ready = steps
-        .finish(&job, Transition::Ready { artifacts: vec![] })
+        .finish(
+            &job,
+            Transition::Ready {
+                artifacts: vec![report],
+            },
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -198,14 +258,14 @@ async fn webhooks_are_delivered_once_through_sqs() {
         "recorded by the write after the transition"
     );
 
-    // Drain the deliver queue into the batch handler, each batch twice, until the delivery
+    // Drain the deliver queue into the batch handler, each batch twice, until every delivery
     // has an outcome.
     let consumer = ec_aws::SqsQueue::from_vars(
         &[("EXPORTCENTER_DELIVER_QUEUE_URL", deliver.as_str())],
         aws_sdk_sqs::Client::new(&sdk),
     );
     let deadline = Instant::now() + Duration::from_secs(60);
-    let record = loop {
+    let records = loop {
         let got = consumer
             .receive(QueueName::Deliver, 10, Duration::from_secs(30))
             .await
@@ -234,13 +294,13 @@ async fn webhooks_are_delivered_once_through_sqs() {
             .await
             .unwrap()
             .unwrap();
-        let r = job
-            .deliveries
-            .iter()
-            .find(|r| r.is(&dst.parse().unwrap(), DeliveryEvent::ExportReady))
-            .cloned();
-        if let Some(r) = r.filter(|r| r.status != DeliveryStatus::Pending) {
-            break r;
+        let done = job.deliveries.len() == 3
+            && job
+                .deliveries
+                .iter()
+                .all(|r| r.status != DeliveryStatus::Pending);
+        if done {
+            break job.deliveries;
         }
         assert!(
             Instant::now() < deadline,
@@ -249,8 +309,34 @@ async fn webhooks_are_delivered_once_through_sqs() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    assert_eq!(record.status, DeliveryStatus::Delivered, "{record:?}");
-    assert_eq!(record.attempts, 3);
+    for id in [&dst, &mail, &github] {
+        let record = records
+            .iter()
+            .find(|r| r.is(&id.parse().unwrap(), DeliveryEvent::ExportReady))
+            .unwrap();
+        assert_eq!(record.status, DeliveryStatus::Delivered, "{record:?}");
+        assert_eq!(record.attempts, 3, "two failures first: {record:?}");
+    }
+    let mails = receivers::logged(&mailbox);
+    assert_eq!(mails.len(), 1, "one email accepted: {mails:?}");
+    assert!(
+        mails[0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains(ready.export_id.as_str())
+    );
+    let uploads: Vec<Value> = receivers::logged(&github_log)
+        .into_iter()
+        .filter(|r| r["method"] == "POST")
+        .collect();
+    assert_eq!(
+        uploads
+            .iter()
+            .map(|r| r["status"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [503, 503, 202],
+        "one upload accepted: {uploads:?}"
+    );
     let received = receivers::logged(&log);
     assert_eq!(
         received
