@@ -5,7 +5,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use ec_domain::ports::Signer;
 use ec_domain::snapshot::InputDigest;
-use ed25519_dalek::Signature;
 use time::OffsetDateTime;
 
 use crate::dsse::{Envelope, EnvelopeSignature, Predicate, Statement, Subject, pae};
@@ -64,19 +63,21 @@ pub async fn seal(input: SealInput, signer: &dyn Signer) -> Result<Sealed, SealE
     }
     check_files(&input.files)?;
 
-    // The signer must be an ed25519 key whose id is the sha256 of its SPKI DER: that is what
-    // verification checks, so refuse anything else now rather than seal an unverifiable bundle.
+    // The signer's key must be ed25519 or P-256, its algorithm the key's, and its id the
+    // sha256 of its SPKI DER: that is what verification checks, so refuse anything else now
+    // rather than seal an unverifiable bundle.
+    let public_pem = signer.public_key_pem();
+    let public_key = crate::PublicKey::from_pem(&public_pem)
+        .map_err(|e| SealError::Key(format!("signer public key: {e}")))?;
     let algorithm = signer.algorithm();
-    if algorithm != crate::ALGORITHM_ED25519 {
+    if algorithm != public_key.algorithm() {
         return Err(SealError::Key(format!(
-            "unsupported signature algorithm {algorithm:?} (only ed25519)"
+            "the signer says {algorithm:?} but its key is an {} key",
+            public_key.algorithm()
         )));
     }
-    let public_pem = signer.public_key_pem();
-    let public_key = crate::parse_public_key_pem(&public_pem)
-        .map_err(|e| SealError::Key(format!("signer public key: {e}")))?;
     let key_id = signer.key_id();
-    let expected_key_id = crate::signer::key_id(&public_key).map_err(SealError::Key)?;
+    let expected_key_id = public_key.key_id().map_err(SealError::Key)?;
     if key_id != expected_key_id {
         return Err(SealError::Key(format!(
             "signer key id {key_id:?} is not the sha256 of its public key ({expected_key_id})"
@@ -95,7 +96,7 @@ pub async fn seal(input: SealInput, signer: &dyn Signer) -> Result<Sealed, SealE
     listed.push(BundleFile {
         path: crate::VERIFY_DOC_PATH.into(),
         media_type: crate::VERIFY_DOC_MEDIA_TYPE.into(),
-        bytes: Bytes::from(crate::doc::render(&input.export_id, &key_id).into_bytes()),
+        bytes: Bytes::from(crate::doc::render(&input.export_id, &key_id, algorithm).into_bytes()),
     });
     listed.sort_by(|a, b| a.path.cmp(&b.path));
 
@@ -124,7 +125,7 @@ pub async fn seal(input: SealInput, signer: &dyn Signer) -> Result<Sealed, SealE
         merkle_root,
         signature: SignatureInfo {
             key_id: key_id.clone(),
-            algorithm: crate::ALGORITHM_ED25519.into(),
+            algorithm: algorithm.into(),
             public_key_path: crate::PUBLIC_KEY_PATH.into(),
         },
     };
@@ -153,13 +154,11 @@ pub async fn seal(input: SealInput, signer: &dyn Signer) -> Result<Sealed, SealE
     let payload = serde_json::to_vec(&statement).map_err(|e| SealError::Encode(e.to_string()))?;
     let to_sign = pae(crate::PAYLOAD_TYPE, &payload);
     let sig = signer.sign(&to_sign).await.map_err(SealError::Signer)?;
-    let signature = Signature::from_slice(&sig)
-        .map_err(|e| SealError::Key(format!("signer returned a malformed signature: {e}")))?;
-    public_key
-        .verify_strict(&to_sign, &signature)
-        .map_err(|_| {
-            SealError::Key("signer's signature does not verify with its public key".into())
-        })?;
+    if !public_key.verify(&to_sign, &sig) {
+        return Err(SealError::Key(
+            "the signer's signature does not verify with its public key".into(),
+        ));
+    }
 
     let envelope = Envelope {
         payload_type: crate::PAYLOAD_TYPE.into(),

@@ -35,6 +35,9 @@ pem = open(man["signature"]["public_key_path"], "rb").read().decode()
 der = base64.b64decode("".join(l for l in pem.splitlines() if not l.startswith("-----")))
 key_id = hashlib.sha256(der).hexdigest()
 need(key_id == man["signature"]["key_id"], "public key does not match manifest key_id")
+alg = man["signature"]["algorithm"]
+need(alg in ("ed25519", "ecdsa-p256-sha256"), "unknown signature algorithm " + alg)
+open(os.path.join(work, "alg"), "w").write(alg)
 
 payload = base64.b64decode(env["payload"])
 ptype = env["payloadType"].encode()
@@ -78,10 +81,15 @@ print(key_id)
 PY
 )
 
-# 3. the ed25519 signature over the DSSE PAE bytes
-openssl pkeyutl -verify -pubin -inkey keys/signing.pub.pem -rawin \
-    -in "$work/pae.bin" -sigfile "$work/sig.bin" >/dev/null \
-    || { echo "FAIL: bad signature" >&2; exit 1; }
+# 3. the signature over the DSSE PAE bytes: ed25519, or ECDSA P-256 over SHA-256 (DER)
+if [ "$(cat "$work/alg")" = "ecdsa-p256-sha256" ]; then
+    openssl dgst -sha256 -verify keys/signing.pub.pem -signature "$work/sig.bin" \
+        "$work/pae.bin" >/dev/null || { echo "FAIL: bad signature" >&2; exit 1; }
+else
+    openssl pkeyutl -verify -pubin -inkey keys/signing.pub.pem -rawin \
+        -in "$work/pae.bin" -sigfile "$work/sig.bin" >/dev/null \
+        || { echo "FAIL: bad signature" >&2; exit 1; }
+fi
 
 # 4. optionally pin the key
 if [ $# -ge 2 ] && [ "$2" != "$key_id" ]; then
@@ -91,11 +99,11 @@ echo "OK: bundle verified, signing key id $key_id"
 "#;
 
 /// Renders `VERIFY.md` for one bundle.
-pub(crate) fn render(export_id: &str, key_id: &str) -> String {
+pub(crate) fn render(export_id: &str, key_id: &str, algorithm: &str) -> String {
     let mut s = String::new();
     s.push_str("# Verifying this sealed export offline\n\n");
     s.push_str(&format!(
-        "Export `{export_id}`, signed with ed25519 key id `{key_id}`\n\
+        "Export `{export_id}`, signed with {algorithm} key id `{key_id}`\n\
          (the key id is the lowercase hex sha256 of the DER SubjectPublicKeyInfo of\n\
          `keys/signing.pub.pem`). A bundle proves nothing on its own: also check that this key\n\
          id is the one your ExportCenter operator publishes.\n\n"
@@ -135,12 +143,14 @@ pub(crate) fn render(export_id: &str, key_id: &str) -> String {
             the manifest's fields and `manifest_sha256` is the sha256 of `manifest.json`;\n   \
             every listed file has the listed size and sha256; no unlisted file is present;\n   \
             the Merkle root recomputes.\n\
-         3. The ed25519 signature verifies over the DSSE pre-authentication encoding\n   \
+         3. The signature (`signature.algorithm`: `ed25519`, or `ecdsa-p256-sha256`, DER, as\n   \
+            AWS KMS makes it) verifies over the DSSE pre-authentication encoding\n   \
             `PAE = \"DSSEv1\" SP LEN(payloadType) SP payloadType SP LEN(payload) SP payload`,\n   \
             where `payload` is the base64-decoded `payload` field, LEN is the decimal byte\n   \
             length and SP a single space:\n\n   \
             ```sh\n   \
-            openssl pkeyutl -verify -pubin -inkey keys/signing.pub.pem -rawin -in pae.bin -sigfile sig.bin\n   \
+            openssl pkeyutl -verify -pubin -inkey keys/signing.pub.pem -rawin -in pae.bin -sigfile sig.bin   # ed25519\n   \
+            openssl dgst -sha256 -verify keys/signing.pub.pem -signature sig.bin pae.bin                # ecdsa-p256-sha256\n   \
             ```\n\n",
     );
     s.push_str(

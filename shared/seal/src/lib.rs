@@ -8,7 +8,7 @@
 //! | `manifest.json`        | every listed file (path, sha256, size, media type), the Merkle root, ids, input digests |
 //! | `manifest.dsse.json`   | DSSE envelope of an in-toto Statement v1 whose subjects are the listed files |
 //! | `checksums.sha256`     | `sha256sum -c` compatible lines for every other entry       |
-//! | `keys/signing.pub.pem` | the SPKI PEM public key (listed)                            |
+//! | `keys/signing.pub.pem` | the SPKI PEM public key, ed25519 or P-256 (listed)         |
 //! | `VERIFY.md`            | offline verification instructions (listed)                  |
 //! | caller files           | the report and the gathered evidence (listed)               |
 //!
@@ -23,6 +23,7 @@ mod bundle;
 mod doc;
 mod dsse;
 mod error;
+mod keys;
 mod manifest;
 mod merkle;
 mod paths;
@@ -32,10 +33,11 @@ mod verify;
 pub use bundle::{BundleFile, SealInput, Sealed, seal};
 pub use dsse::{Envelope, EnvelopeSignature, Predicate, Statement, Subject, pae};
 pub use error::{SealError, VerifyError};
+pub use keys::{ALGORITHM_ECDSA_P256, ALGORITHM_ED25519, PublicKey};
 pub use manifest::{Manifest, ManifestFile, SignatureInfo};
 pub use merkle::{leaf_hash, merkle_root, merkle_root_hex};
 pub use paths::validate_path;
-pub use signer::{Ed25519Signer, key_id_of_pem, parse_public_key_pem};
+pub use signer::{EcdsaP256Signer, Ed25519Signer, key_id_of_pem, parse_public_key_pem};
 pub use verify::{MAX_ENTRIES, MAX_TOTAL_BYTES, Verified, verify, verify_with_key};
 
 /// Schema id of `manifest.json`.
@@ -46,8 +48,6 @@ pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const PREDICATE_TYPE: &str = "https://exportcenter.dev/sealed-export/v1";
 /// DSSE payload type of the envelope.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-/// The only signature algorithm sealed bundles use.
-pub const ALGORITHM_ED25519: &str = "ed25519";
 
 pub const MANIFEST_PATH: &str = "manifest.json";
 pub const DSSE_PATH: &str = "manifest.dsse.json";

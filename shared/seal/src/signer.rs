@@ -1,4 +1,6 @@
-//! The ed25519 signer and public-key helpers.
+//! The in-process signers — ed25519 (the embedded stack's key file) and ECDSA P-256 with
+//! KMS's `DIGEST` semantics (what the KMS signer does remotely, for tests and for a PEM
+//! key on AWS) — and public-key helpers.
 
 use std::io::Write;
 use std::path::Path;
@@ -25,9 +27,83 @@ pub(crate) fn key_id(key: &VerifyingKey) -> Result<String, String> {
     Ok(crate::sha256_hex(der.as_bytes()))
 }
 
-/// Key id of an SPKI PEM ed25519 public key (see [`Ed25519Signer::key_id`]).
+/// Key id of an SPKI PEM public key, ed25519 or P-256 (the hex sha256 of its SPKI DER).
 pub fn key_id_of_pem(pem: &str) -> Result<String, String> {
-    key_id(&parse_public_key_pem(pem)?)
+    crate::PublicKey::from_pem(pem)?.key_id()
+}
+
+/// An in-process ECDSA P-256 key that signs as AWS KMS does with `MessageType: DIGEST` and
+/// `ECDSA_SHA_256`: the message's SHA-256 is computed here and signed as given (no second
+/// hash), the signature DER-encoded. Verifiers hash the message with SHA-256 and check.
+pub struct EcdsaP256Signer {
+    key: p256::ecdsa::SigningKey,
+    key_id: String,
+    public_pem: String,
+}
+
+impl std::fmt::Debug for EcdsaP256Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcdsaP256Signer")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EcdsaP256Signer {
+    /// From a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) P-256 key.
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, SealError> {
+        let key = p256::ecdsa::SigningKey::from_pkcs8_pem(pem.trim())
+            .map_err(|e| SealError::Key(format!("not a PKCS#8 P-256 private key: {e}")))?;
+        Self::from_key(key)
+    }
+
+    /// A fresh key (tests).
+    pub fn generate() -> Result<Self, SealError> {
+        Self::from_key(p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng))
+    }
+
+    fn from_key(key: p256::ecdsa::SigningKey) -> Result<Self, SealError> {
+        let public = crate::PublicKey::P256(*key.verifying_key());
+        Ok(EcdsaP256Signer {
+            key_id: public.key_id().map_err(SealError::Key)?,
+            public_pem: public.to_pem().map_err(SealError::Key)?,
+            key,
+        })
+    }
+
+    /// The private key as PKCS#8 PEM (zeroised on drop).
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, SealError> {
+        use p256::pkcs8::EncodePrivateKey as _;
+        self.key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| SealError::Key(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Signer for EcdsaP256Signer {
+    fn key_id(&self) -> String {
+        self.key_id.clone()
+    }
+
+    fn algorithm(&self) -> &'static str {
+        crate::ALGORITHM_ECDSA_P256
+    }
+
+    fn public_key_pem(&self) -> String {
+        self.public_pem.clone()
+    }
+
+    async fn sign(&self, message: &[u8]) -> PortResult<Vec<u8>> {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(message);
+        let signature: p256::ecdsa::Signature = self
+            .key
+            .sign_prehash(&digest)
+            .map_err(|e| PortError::Invalid(format!("signing the digest: {e}")))?;
+        Ok(signature.to_der().as_bytes().to_vec())
+    }
 }
 
 /// An in-process ed25519 key. `key_id` is the hex sha256 of the SPKI DER public key.

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::rc::Rc;
 
+use crate::PublicKey;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE as B64_URL};
-use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::dsse::{Envelope, Statement, pae};
@@ -44,10 +44,11 @@ pub fn verify(bundle: &[u8]) -> Result<Verified, VerifyError> {
     verify_inner(bundle, None)
 }
 
-/// [`verify`], and the bundle's key must be `trusted_pem` (SPKI PEM ed25519 public key).
+/// [`verify`], and the bundle's key must be `trusted_pem` (SPKI PEM public key, ed25519
+/// or P-256).
 pub fn verify_with_key(bundle: &[u8], trusted_pem: &str) -> Result<Verified, VerifyError> {
-    let trusted = crate::parse_public_key_pem(trusted_pem)
-        .map_err(|reason| VerifyError::BadTrustedKey { reason })?;
+    let trusted =
+        PublicKey::from_pem(trusted_pem).map_err(|reason| VerifyError::BadTrustedKey { reason })?;
     verify_inner(bundle, Some(&trusted))
 }
 
@@ -58,7 +59,7 @@ struct EntryInfo {
     bytes: Option<Vec<u8>>,
 }
 
-fn verify_inner(bundle: &[u8], trusted: Option<&VerifyingKey>) -> Result<Verified, VerifyError> {
+fn verify_inner(bundle: &[u8], trusted: Option<&PublicKey>) -> Result<Verified, VerifyError> {
     if bundle.len() < 2 || bundle[..2] != [0x1f, 0x8b] {
         return Err(VerifyError::NotGzip);
     }
@@ -72,7 +73,9 @@ fn verify_inner(bundle: &[u8], trusted: Option<&VerifyingKey>) -> Result<Verifie
     let checksums = kept(&entries, crate::CHECKSUMS_PATH)?;
 
     // The key.
-    if manifest.signature.algorithm != crate::ALGORITHM_ED25519 {
+    if ![crate::ALGORITHM_ED25519, crate::ALGORITHM_ECDSA_P256]
+        .contains(&manifest.signature.algorithm.as_str())
+    {
         return Err(VerifyError::UnsupportedAlgorithm {
             algorithm: manifest.signature.algorithm.clone(),
         });
@@ -83,19 +86,28 @@ fn verify_inner(bundle: &[u8], trusted: Option<&VerifyingKey>) -> Result<Verifie
             path: key_path.into(),
             reason: "not UTF-8".into(),
         })?;
-    let key = crate::parse_public_key_pem(key_pem).map_err(|reason| VerifyError::BadPublicKey {
+    let key = PublicKey::from_pem(key_pem).map_err(|reason| VerifyError::BadPublicKey {
         path: key_path.into(),
         reason,
     })?;
-    let key_id = crate::signer::key_id(&key).map_err(|reason| VerifyError::BadPublicKey {
+    let key_id = key.key_id().map_err(|reason| VerifyError::BadPublicKey {
         path: key_path.into(),
         reason,
     })?;
+    if key.algorithm() != manifest.signature.algorithm {
+        return Err(VerifyError::KeyMismatch {
+            reason: format!(
+                "manifest.json names algorithm {}, {key_path} is an {} key",
+                manifest.signature.algorithm,
+                key.algorithm()
+            ),
+        });
+    }
     if let Some(trusted) = trusted
-        && trusted.as_bytes() != key.as_bytes()
+        && trusted != &key
     {
         return Err(VerifyError::UntrustedKey {
-            expected: crate::signer::key_id(trusted).unwrap_or_default(),
+            expected: trusted.key_id().unwrap_or_default(),
             actual: key_id,
         });
     }
@@ -404,7 +416,7 @@ fn decode_b64(s: &str) -> Option<Vec<u8>> {
 /// Checks the DSSE envelope and returns the authenticated payload.
 fn check_signature(
     envelope: &Envelope,
-    key: &VerifyingKey,
+    key: &PublicKey,
     key_id: &str,
 ) -> Result<Vec<u8>, VerifyError> {
     let malformed = |reason: &str| VerifyError::Malformed {
@@ -436,10 +448,7 @@ fn check_signature(
         let Some(sig) = decode_b64(&s.sig) else {
             continue;
         };
-        let Ok(sig) = Signature::from_slice(&sig) else {
-            continue;
-        };
-        if key.verify_strict(&message, &sig).is_ok() {
+        if key.verify(&message, &sig) {
             return Ok(payload);
         }
     }

@@ -58,7 +58,7 @@ fn input() -> SealInput {
     }
 }
 
-async fn sealed(signer: &Ed25519Signer) -> Sealed {
+async fn sealed(signer: &dyn Signer) -> Sealed {
     seal(input(), signer).await.expect("seal")
 }
 
@@ -565,8 +565,17 @@ async fn verify_md_script_works() {
             "{tool} missing: VERIFY.md's script needs it"
         );
     }
-    let signer = Ed25519Signer::generate();
-    let s = sealed(&signer).await;
+    let ed25519 = Ed25519Signer::generate();
+    let p256 = ec_seal::EcdsaP256Signer::generate().unwrap();
+    for signer in [&ed25519 as &dyn Signer, &p256] {
+        script_verifies(signer).await;
+    }
+}
+
+/// VERIFY.md's script, taken from a bundle `signer` sealed, accepts it and refuses a
+/// changed byte, an untrusted key id and a bad signature.
+async fn script_verifies(signer: &dyn Signer) {
+    let s = sealed(signer).await;
     let entries = unpack(&s.bytes);
     let doc = String::from_utf8(entry(&entries, "VERIFY.md").to_vec()).unwrap();
     let start = doc.find("```sh\n#!/bin/sh").expect("script block") + "```sh\n".len();
