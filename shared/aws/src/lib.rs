@@ -5,15 +5,18 @@ pub mod apigw;
 pub mod bucket_writer;
 pub mod config;
 pub mod dynamodb;
+pub mod kms;
 pub mod s3;
 pub mod scheduler;
 pub mod sdk_error;
 pub mod secrets;
+pub mod signing;
 pub mod sqs;
 pub mod wiring;
 
 pub use apigw::ApiGatewayPush;
 pub use bucket_writer::S3BucketWriter;
+pub use kms::KmsSigner;
 pub use s3::S3ObjectStore;
 pub use scheduler::EventBridgeTrigger;
 pub use secrets::SsmDestinationSecrets;

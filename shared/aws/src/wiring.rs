@@ -91,8 +91,19 @@ impl AwsAdapters {
         )))
     }
 
-    /// Every port over S3, DynamoDB, SQS, API Gateway and EventBridge Scheduler.
-    pub fn ports(&self, env: &dyn Env, policy: &PolicyConfig) -> Result<Ports, WiringError> {
+    /// A KMS client (the sealing key's).
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk)
+    }
+
+    /// Every port over S3, DynamoDB, SQS, API Gateway and EventBridge Scheduler; bundles
+    /// are signed by `signer` (see [`crate::signing`]).
+    pub fn ports(
+        &self,
+        env: &dyn Env,
+        policy: &PolicyConfig,
+        signer: Arc<dyn ec_domain::ports::Signer>,
+    ) -> Result<Ports, WiringError> {
         let dynamo = self.dynamo();
         let s3 = awsconf::s3_client(&self.sdk, awsconf::s3_force_path_style(env));
         let objects = Arc::new(S3ObjectStore::from_vars(env, s3)?);
@@ -119,7 +130,7 @@ impl AwsAdapters {
             sboms: sources.sboms,
             connections: self.connections(env)?,
             push: self.push(env)?,
-            signer: signer(env)?,
+            signer,
             // export-render puts its own renderer in (ec_lambda::run::stage); nothing here
             // references the in-process renderer, so no other function links typst.
             renderer: Arc::new(RendersElsewhere),
@@ -152,22 +163,5 @@ impl AwsAdapters {
                 awsconf::scheduler_client(&self.sdk),
             )?),
         })
-    }
-}
-
-/// The sealing key: `EXPORTCENTER_SIGNING_KEY_PEM` (PKCS#8 Ed25519), else a key generated
-/// per cold start (bundles then still verify offline against their embedded public key,
-/// but cannot be pinned to one key — set the variable in production).
-fn signer(env: &dyn Env) -> Result<Arc<ec_seal::Ed25519Signer>, WiringError> {
-    match env.var("EXPORTCENTER_SIGNING_KEY_PEM") {
-        Some(pem) => ec_seal::Ed25519Signer::from_pkcs8_pem(&pem)
-            .map(Arc::new)
-            .map_err(|e| WiringError::Key(e.to_string())),
-        None => {
-            tracing::warn!(
-                "EXPORTCENTER_SIGNING_KEY_PEM not set: using a key generated for this instance"
-            );
-            Ok(Arc::new(ec_seal::Ed25519Signer::generate()))
-        }
     }
 }

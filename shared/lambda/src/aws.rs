@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use ec_api::auth::AuthConfig;
 use ec_api::{ApiState, Auth, Limits};
+use ec_aws::signing::SigningKey;
 use ec_aws::wiring::AwsAdapters;
 pub use ec_aws::wiring::WiringError;
 use ec_domain::tenant_settings::ENV_TENANT_SETTINGS;
@@ -20,6 +21,7 @@ pub struct Aws {
     adapters: AwsAdapters,
     settings: Settings,
     env: Arc<dyn Env + Send + Sync>,
+    signing: SigningKey,
 }
 
 /// The environment with `EXPORTCENTER_TENANT_SETTINGS` replaced by the document an SSM
@@ -63,15 +65,35 @@ impl Aws {
             }
             _ => env,
         };
-        Aws::new(env, adapters)
+        let signing = SigningKey::load(env.as_ref(), || adapters.kms()).await?;
+        Aws::with_signing(env, adapters, signing)
     }
 
+    /// Without the asynchronous start-up: the sealing key is a PEM or ephemeral (see
+    /// `ec_aws::signing`).
     pub fn new(env: Arc<dyn Env + Send + Sync>, adapters: AwsAdapters) -> Result<Aws, WiringError> {
+        let signing = SigningKey::local(env.as_ref())?;
+        Aws::with_signing(env, adapters, signing)
+    }
+
+    fn with_signing(
+        env: Arc<dyn Env + Send + Sync>,
+        adapters: AwsAdapters,
+        signing: SigningKey,
+    ) -> Result<Aws, WiringError> {
         Ok(Aws {
             settings: Settings::from_env(env.as_ref())?,
             adapters,
             env,
+            signing,
         })
+    }
+
+    /// Refuses to go on when bundles would be sealed with a key generated for this
+    /// instance and `EXPORTCENTER_ALLOW_EPHEMERAL_KEY` does not allow it (export-seal's
+    /// start-up).
+    pub fn require_sealing_key(&self) -> Result<(), WiringError> {
+        self.signing.for_sealing().map(|_| ())
     }
 
     /// The tunables read at start-up.
@@ -81,8 +103,11 @@ impl Aws {
 
     /// Every port, wired to S3, DynamoDB, SQS, API Gateway and EventBridge Scheduler.
     pub fn ports(&self) -> Result<Ports, WiringError> {
-        self.adapters
-            .ports(self.env.as_ref(), &self.settings.policy)
+        self.adapters.ports(
+            self.env.as_ref(),
+            &self.settings.policy,
+            self.signing.signer.clone(),
+        )
     }
 
     /// The pipeline over those ports.

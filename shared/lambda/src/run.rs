@@ -37,7 +37,9 @@ pub async fn stage(
 /// The seal stage, fed by S3 notifications directly or through SQS.
 pub async fn seal() -> Result<(), Error> {
     crate::init_tracing();
-    let stages = &Aws::from_env().await?.pipeline()?.stages;
+    let aws = Aws::from_env().await?;
+    aws.require_sealing_key()?;
+    let stages = &aws.pipeline()?.stages;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         crate::seal::handle(stages, event.payload).await
     }))
