@@ -11,4 +11,5 @@ pub mod demo;
 pub mod digest_writer;
 pub mod measure;
 pub mod render;
+pub mod verify;
 pub use ec_serve::{stack, ws};

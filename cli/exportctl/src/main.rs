@@ -153,11 +153,18 @@ enum Command {
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Verify a sealed bundle offline; exits non-zero with the reason on any mismatch.
+    /// Without trusted keys the bundle is checked against the key it carries
+    /// ("self-asserted").
     Verify {
         bundle: PathBuf,
         /// Also require the bundle to be signed by this public key (PEM).
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Keys to trust: the service's key set (`GET /api/v1/keys`, or `keys.json` beside
+        /// the bundles) or PEM public keys; repeatable. The bundle's key must be among them
+        /// and valid when the bundle was sealed.
+        #[arg(long = "trusted-keys")]
+        trusted_keys: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -482,41 +489,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             out.flush()?;
             eprintln!("{n} audit entries");
         }
-        Command::Verify { bundle, key, json } => {
-            let bytes =
-                std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
-            let result = match key {
-                Some(k) => ec_seal::verify_with_key(&bytes, &std::fs::read_to_string(&k)?),
-                None => ec_seal::verify(&bytes),
-            };
-            match result {
-                Ok(v) => {
-                    if json {
-                        println!(
-                            "{}",
-                            serde_json::json!({"ok": true, "export_id": v.export_id, "tenant_id": v.tenant_id,
-                                "files": v.file_count, "merkle_root": v.merkle_root, "key_id": v.key_id})
-                        );
-                    } else {
-                        println!(
-                            "OK: export {} of tenant {}: {} files, merkle root {}, signed by key {}",
-                            v.export_id, v.tenant_id, v.file_count, v.merkle_root, v.key_id
-                        );
-                    }
-                }
-                Err(e) => {
-                    if json {
-                        println!(
-                            "{}",
-                            serde_json::json!({"ok": false, "code": e.code(), "reason": e.to_string()})
-                        );
-                    } else {
-                        eprintln!("FAILED ({}): {e}", e.code());
-                    }
-                    std::process::exit(1);
-                }
-            }
-        }
+        Command::Verify {
+            bundle,
+            key,
+            trusted_keys,
+            json,
+        } => exportctl::verify::run(&bundle, key.as_deref(), &trusted_keys, json)?,
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ use crate::audit::AuditResource;
 use crate::auth::AUDIT_SYSTEM_SCOPE;
 use crate::error::ApiFailure;
 use crate::extract::{
-    AuditRead, Authed, DestinationWrite, ExportRead, ExportWrite, IdPath, Q, ScanWrite,
+    AnyScope, AuditRead, Authed, DestinationWrite, ExportRead, ExportWrite, IdPath, Q, ScanWrite,
     TemplatePathName, TemplateWrite, header_str, json_body, json_value,
 };
 
@@ -149,6 +149,11 @@ pub async fn ingest_scan(a: Authed<ScanWrite>, headers: HeaderMap, body: Body) -
     let receipt = a.app.scans.ingest(&a.caller, &bytes, name).await?;
     let location = format!("/api/v1/scans/{}", receipt.scan_id);
     Ok(created_at(StatusCode::CREATED, &receipt, location))
+}
+
+/// `GET /api/v1/keys`: the seal signing keys (any valid token).
+pub async fn keys(a: Authed<AnyScope>) -> ApiResult {
+    ok(a.app.keys.jwks()?)
 }
 
 pub async fn templates(a: Authed<ExportRead>) -> ApiResult {

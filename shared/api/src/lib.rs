@@ -154,6 +154,7 @@ pub fn routes(state: ApiState) -> Router {
             axum::routing::post(test_destination),
         )
         .route("/api/v1/audit", get(list_audit))
+        .route("/api/v1/keys", get(keys))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state.app.audit.clone(),

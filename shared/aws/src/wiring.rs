@@ -97,12 +97,12 @@ impl AwsAdapters {
     }
 
     /// Every port over S3, DynamoDB, SQS, API Gateway and EventBridge Scheduler; bundles
-    /// are signed by `signer` (see [`crate::signing`]).
+    /// are sealed with `signing` (see [`crate::signing`]).
     pub fn ports(
         &self,
         env: &dyn Env,
         policy: &PolicyConfig,
-        signer: Arc<dyn ec_domain::ports::Signer>,
+        signing: ec_domain::signing_keys::SigningKeys,
     ) -> Result<Ports, WiringError> {
         let dynamo = self.dynamo();
         let s3 = awsconf::s3_client(&self.sdk, awsconf::s3_force_path_style(env));
@@ -130,7 +130,7 @@ impl AwsAdapters {
             sboms: sources.sboms,
             connections: self.connections(env)?,
             push: self.push(env)?,
-            signer,
+            signing,
             // export-render puts its own renderer in (ec_lambda::run::stage); nothing here
             // references the in-process renderer, so no other function links typst.
             renderer: Arc::new(RendersElsewhere),

@@ -152,7 +152,10 @@ async fn the_start_up_picks_the_sealing_key() {
     let key = create_key(&kms, aws_sdk_kms::types::KeySpec::EccNistP256).await;
     let with_kms = [("EXPORTCENTER_SIGNING_KMS_KEY_ID", key.as_str())];
     let k = SigningKey::load(&with_kms, || kms.clone()).await.unwrap();
-    assert_eq!(k.for_sealing().unwrap().algorithm(), "ecdsa-p256-sha256");
+    assert_eq!(
+        k.for_sealing().unwrap().current.algorithm(),
+        "ecdsa-p256-sha256"
+    );
     assert!(
         SigningKey::local(&with_kms).is_err(),
         "KMS needs the async start-up"
@@ -164,7 +167,10 @@ async fn the_start_up_picks_the_sealing_key() {
         .unwrap();
     let with_pem = [("EXPORTCENTER_SIGNING_KEY_PEM", pem.as_str())];
     let k = SigningKey::load(&with_pem, || kms.clone()).await.unwrap();
-    assert_eq!(k.for_sealing().unwrap().algorithm(), "ecdsa-p256-sha256");
+    assert_eq!(
+        k.for_sealing().unwrap().current.algorithm(),
+        "ecdsa-p256-sha256"
+    );
     let bad = [(
         "EXPORTCENTER_SIGNING_KEY_PEM",
         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
@@ -182,5 +188,5 @@ async fn the_start_up_picks_the_sealing_key() {
     );
     let dev = [("EXPORTCENTER_ALLOW_EPHEMERAL_KEY", "true")];
     let k = SigningKey::local(&dev).unwrap();
-    assert_eq!(k.for_sealing().unwrap().algorithm(), "ed25519");
+    assert_eq!(k.for_sealing().unwrap().current.algorithm(), "ed25519");
 }

@@ -23,6 +23,7 @@ pub mod scan;
 pub mod schedule;
 pub mod scope;
 pub mod shared_text;
+pub mod signing_keys;
 pub mod snapshot;
 pub mod snapshot_codec;
 pub mod template;

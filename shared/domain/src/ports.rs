@@ -531,7 +531,8 @@ pub struct Ports {
     pub sboms: Arc<dyn SbomSource>,
     pub connections: Arc<dyn ConnectionRegistry>,
     pub push: Arc<dyn ConnectionPush>,
-    pub signer: Arc<dyn Signer>,
+    /// The keys that seal bundles (see [`crate::signing_keys`]).
+    pub signing: crate::signing_keys::SigningKeys,
     pub renderer: Arc<dyn ReportRenderer>,
     /// Recurring export definitions.
     pub schedules: Arc<dyn ScheduleStore>,

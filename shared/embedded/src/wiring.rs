@@ -99,7 +99,7 @@ impl Embedded {
             sboms: sources.sboms,
             connections: connections.clone(),
             push: hub.clone() as Arc<dyn ConnectionPush>,
-            signer: Arc::new(signer),
+            signing: signing_keys(signer, env)?,
             renderer: Arc::new(LocalRenderer::from_env(env)?),
             schedules: Arc::new(SqliteSchedules::new(db.clone())),
             trigger: Arc::new(NoopTrigger),
@@ -143,4 +143,30 @@ impl Embedded {
         self.connections.clear().await?;
         Ok(())
     }
+}
+
+/// The sealing keys: `EXPORTCENTER_SIGNING_KEY_PEM` (ed25519 or P-256; how a rotation's
+/// new key takes over) or else the data dir's key, and the rotation the environment
+/// configures (see `ec_seal::key_set`): a next key from `EXPORTCENTER_SIGNING_NEXT_KEY_PEM`,
+/// retired keys.
+fn signing_keys(
+    data_dir_key: ec_seal::Ed25519Signer,
+    env: &dyn Env,
+) -> Result<ec_domain::signing_keys::SigningKeys, WiringError> {
+    let current: Arc<dyn ec_domain::ports::Signer> = match env
+        .var("EXPORTCENTER_SIGNING_KEY_PEM")
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(pem) => ec_seal::signer_from_pem(&pem)
+            .map_err(|e| WiringError::Key(format!("EXPORTCENTER_SIGNING_KEY_PEM: {e}")))?,
+        None => Arc::new(data_dir_key),
+    };
+    let rotation = ec_seal::key_set::Rotation::from_env(env).map_err(WiringError::Key)?;
+    let next = match &rotation.next_pem {
+        Some(pem) => {
+            Some(ec_seal::signer_from_pem(pem).map_err(|e| WiringError::Key(e.to_string()))?)
+        }
+        None => None,
+    };
+    rotation.keys(current, next).map_err(WiringError::Key)
 }

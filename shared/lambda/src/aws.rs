@@ -106,7 +106,7 @@ impl Aws {
         self.adapters.ports(
             self.env.as_ref(),
             &self.settings.policy,
-            self.signing.signer.clone(),
+            self.signing.keys.clone(),
         )
     }
 

@@ -111,6 +111,7 @@ impl Pipeline {
             bucket_own_credentials: settings.s3_destination_own_credentials,
         };
         let app = App {
+            keys: app::Keys::new(&ports.signing),
             audit: audit.clone(),
             exports: exports.clone(),
             scans: Scans {
@@ -150,7 +151,7 @@ impl Pipeline {
             seal: Seal {
                 steps: steps.clone(),
                 objects: ports.objects.clone(),
-                signer: ports.signer,
+                keys: ports.signing.clone(),
                 audit: audit.clone(),
             },
             deliver: Deliver {

@@ -78,6 +78,15 @@ pub enum VerifyError {
     BadTrustedKey { reason: String },
     #[error("bundle signed by untrusted key {actual} (expected {expected})")]
     UntrustedKey { expected: String, actual: String },
+    #[error(
+        "key {key_id} was not valid when the bundle was sealed ({sealed_at}; valid from {not_before:?} until {not_after:?})"
+    )]
+    KeyNotValid {
+        key_id: String,
+        sealed_at: String,
+        not_before: Option<String>,
+        not_after: Option<String>,
+    },
     #[error("key id mismatch: {reason}")]
     KeyMismatch { reason: String },
     #[error("bad signature in manifest.dsse.json: {reason}")]
@@ -122,6 +131,7 @@ impl VerifyError {
             VerifyError::BadPublicKey { .. } => "SEAL_BAD_PUBLIC_KEY",
             VerifyError::BadTrustedKey { .. } => "SEAL_BAD_TRUSTED_KEY",
             VerifyError::UntrustedKey { .. } => "SEAL_UNTRUSTED_KEY",
+            VerifyError::KeyNotValid { .. } => "SEAL_KEY_NOT_VALID",
             VerifyError::KeyMismatch { .. } => "SEAL_KEY_MISMATCH",
             VerifyError::BadSignature { .. } => "SEAL_BAD_SIGNATURE",
             VerifyError::BadStatement { .. } => "SEAL_BAD_STATEMENT",
@@ -151,9 +161,9 @@ impl VerifyError {
                 Some(crate::DSSE_PATH)
             }
             VerifyError::ManifestMismatch { .. } => Some(crate::MANIFEST_PATH),
-            VerifyError::KeyMismatch { .. } | VerifyError::UntrustedKey { .. } => {
-                Some(crate::PUBLIC_KEY_PATH)
-            }
+            VerifyError::KeyMismatch { .. }
+            | VerifyError::UntrustedKey { .. }
+            | VerifyError::KeyNotValid { .. } => Some(crate::PUBLIC_KEY_PATH),
             VerifyError::MerkleMismatch { .. } => Some(crate::MANIFEST_PATH),
             VerifyError::NotGzip
             | VerifyError::CorruptArchive { .. }

@@ -23,6 +23,7 @@ mod bundle;
 mod doc;
 mod dsse;
 mod error;
+pub mod key_set;
 mod keys;
 mod manifest;
 mod merkle;
@@ -33,11 +34,14 @@ mod verify;
 pub use bundle::{BundleFile, SealInput, Sealed, seal};
 pub use dsse::{Envelope, EnvelopeSignature, Predicate, Statement, Subject, pae};
 pub use error::{SealError, VerifyError};
+pub use key_set::{KeySet, PublishedKey, TrustedVerified, verify_trusted};
 pub use keys::{ALGORITHM_ECDSA_P256, ALGORITHM_ED25519, PublicKey};
 pub use manifest::{Manifest, ManifestFile, SignatureInfo};
 pub use merkle::{leaf_hash, merkle_root, merkle_root_hex};
 pub use paths::validate_path;
-pub use signer::{EcdsaP256Signer, Ed25519Signer, key_id_of_pem, parse_public_key_pem};
+pub use signer::{
+    EcdsaP256Signer, Ed25519Signer, key_id_of_pem, parse_public_key_pem, signer_from_pem,
+};
 pub use verify::{MAX_ENTRIES, MAX_TOTAL_BYTES, Verified, verify, verify_with_key};
 
 /// Schema id of `manifest.json`.

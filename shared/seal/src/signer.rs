@@ -32,6 +32,16 @@ pub fn key_id_of_pem(pem: &str) -> Result<String, String> {
     crate::PublicKey::from_pem(pem)?.key_id()
 }
 
+/// A signer from a PKCS#8 PEM private key, ed25519 or P-256.
+pub fn signer_from_pem(pem: &str) -> Result<std::sync::Arc<dyn Signer>, SealError> {
+    if let Ok(s) = Ed25519Signer::from_pkcs8_pem(pem) {
+        return Ok(std::sync::Arc::new(s));
+    }
+    EcdsaP256Signer::from_pkcs8_pem(pem)
+        .map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn Signer>)
+        .map_err(|_| SealError::Key("not a PKCS#8 ed25519 or P-256 private key".into()))
+}
+
 /// An in-process ECDSA P-256 key that signs as AWS KMS does with `MessageType: DIGEST` and
 /// `ECDSA_SHA_256`: the message's SHA-256 is computed here and signed as given (no second
 /// hash), the signature DER-encoded. Verifiers hash the message with SHA-256 and check.

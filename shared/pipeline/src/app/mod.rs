@@ -8,6 +8,7 @@ pub mod destination_input;
 pub mod destinations;
 pub mod exports;
 pub mod inputs;
+pub mod keys;
 pub mod quota;
 pub mod scans;
 pub mod schedules;
@@ -16,6 +17,7 @@ pub mod templates;
 pub use audit::Audit;
 pub use destinations::Destinations;
 pub use exports::Exports;
+pub use keys::Keys;
 pub use quota::{Accepted, QuotaStatus, Refused};
 pub use scans::{IngestReceipt, Scans};
 pub use schedules::Schedules;
@@ -39,4 +41,6 @@ pub struct App {
     pub schedules: Schedules,
     pub destinations: Destinations,
     pub audit: Audit,
+    /// The published seal signing keys.
+    pub keys: Keys,
 }

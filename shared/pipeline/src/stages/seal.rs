@@ -7,7 +7,8 @@ use bytes::Bytes;
 
 use ec_domain::ids::{canonical_json, sha256_hex};
 use ec_domain::messages::ObjectCreated;
-use ec_domain::ports::{ObjectStore, Signer};
+use ec_domain::ports::ObjectStore;
+use ec_domain::signing_keys::SigningKeys;
 use ec_domain::snapshot::Snapshot;
 use ec_domain::{
     Artifact, ArtifactKind, Format, JobStatus, Stage, StageCode, StageError, Transition, keys,
@@ -31,7 +32,8 @@ pub struct Seal {
     pub steps: JobSteps,
     /// Where the report and snapshot are read and the bundle written.
     pub objects: Arc<dyn ObjectStore>,
-    pub signer: Arc<dyn Signer>,
+    /// The keys; the one for the export's creation time seals it.
+    pub keys: SigningKeys,
     /// Where `export.sealed` is recorded.
     pub audit: Audit,
 }
@@ -93,7 +95,7 @@ impl Seal {
                 inputs: snapshot.inputs.clone(),
                 files,
             },
-            self.signer.as_ref(),
+            self.keys.signer_at(job.created_at).as_ref(),
         )
         .await
         .map_err(|e| StageError::permanent(StageCode::Seal, e.to_string()))?;
