@@ -33,6 +33,8 @@ use tokio::task::JoinSet;
 
 use crate::config::required_var;
 use crate::sdk_error::{ErrorClass, classify, port_error, sdk_error_status};
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// Environment variable naming the artifact bucket.
 pub const ENV_BUCKET: &str = "EXPORTCENTER_BUCKET";
@@ -118,22 +120,35 @@ impl S3ObjectStore {
         &self.client
     }
 
-    async fn put_single(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<()> {
+    async fn put_single(
+        &self,
+        key: &str,
+        body: Bytes,
+        media_type: &str,
+        only_new: bool,
+    ) -> PortResult<()> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_if_none_match(only_new.then(|| "*".to_string()))
             .content_type(media_type)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .server_side_encryption(ServerSideEncryption::Aes256)
             .body(ByteStream::from(body))
             .send()
             .await
-            .map_err(|e| port_error(&format!("cannot put s3://{}/{key}", self.bucket), e))?;
+            .map_err(|e| write_error(&format!("cannot put s3://{}/{key}", self.bucket), e))?;
         Ok(())
     }
 
-    async fn put_multipart(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<()> {
+    async fn put_multipart(
+        &self,
+        key: &str,
+        body: Bytes,
+        media_type: &str,
+        only_new: bool,
+    ) -> PortResult<()> {
         let created = self
             .client
             .create_multipart_upload()
@@ -159,7 +174,7 @@ impl S3ObjectStore {
                 self.bucket
             ))
         })?;
-        match self.upload_parts(key, upload_id, body).await {
+        match self.upload_parts(key, upload_id, body, only_new).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let aborted = self
@@ -184,7 +199,13 @@ impl S3ObjectStore {
         }
     }
 
-    async fn upload_parts(&self, key: &str, upload_id: &str, body: Bytes) -> PortResult<()> {
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        body: Bytes,
+        only_new: bool,
+    ) -> PortResult<()> {
         let part_size = self.part_size.max(body.len().div_ceil(MAX_PARTS));
         let mut parts = Vec::with_capacity(body.len().div_ceil(part_size));
         let mut start = 0usize;
@@ -224,6 +245,7 @@ impl S3ObjectStore {
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
+            .set_if_none_match(only_new.then(|| "*".to_string()))
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -232,7 +254,7 @@ impl S3ObjectStore {
             .send()
             .await
             .map_err(|e| {
-                port_error(
+                write_error(
                     &format!(
                         "cannot complete multipart upload of s3://{}/{key}",
                         self.bucket
@@ -241,6 +263,60 @@ impl S3ObjectStore {
                 )
             })?;
         Ok(())
+    }
+
+    /// `put` and `put_new`: the write, then the seal stage's notification for a report.
+    async fn put_object(
+        &self,
+        key: &str,
+        body: Bytes,
+        media_type: &str,
+        only_new: bool,
+    ) -> PortResult<ObjectMeta> {
+        validate_key(key)?;
+        validate_media_type(media_type)?;
+        let size = body.len() as u64;
+        if body.len() > self.multipart_threshold {
+            self.put_multipart(key, body, media_type, only_new).await?;
+        } else {
+            self.put_single(key, body, media_type, only_new).await?;
+        }
+        let meta = ObjectMeta {
+            key: key.to_string(),
+            size,
+            media_type: media_type.to_string(),
+        };
+        if let Some(queue) = &self.notifications
+            && key.starts_with(REPORTS_PREFIX)
+        {
+            let msg = serde_json::to_string(&ObjectCreated {
+                key: meta.key.clone(),
+                size,
+            })
+            .map_err(|e| PortError::Backend(format!("cannot encode notification: {e}")))?;
+            // A failure makes the caller retry the put, which notifies again: duplicates
+            // are allowed, a lost notification is not.
+            queue.send(QueueName::Seal, msg).await?;
+        }
+        Ok(meta)
+    }
+}
+
+/// An error of a write: S3 refusing a conditional write (`412 PreconditionFailed`: the key
+/// exists) is a lost race, `ConditionFailed`; `409 ConditionalRequestConflict` (a concurrent
+/// conditional write in flight) is worth retrying; anything else as every SDK error.
+fn write_error<E>(context: &str, err: SdkError<E, HttpResponse>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match (err.code(), sdk_error_status(&err)) {
+        (Some("PreconditionFailed"), _) | (_, Some(412)) => {
+            PortError::ConditionFailed(format!("{context}: the object exists"))
+        }
+        (Some("ConditionalRequestConflict"), _) => {
+            PortError::Unavailable(format!("{context}: a concurrent conditional write"))
+        }
+        _ => port_error(context, err),
     }
 }
 
@@ -274,32 +350,11 @@ async fn head_object(client: &Client, bucket: &str, key: &str) -> PortResult<Opt
 #[async_trait]
 impl ObjectStore for S3ObjectStore {
     async fn put(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<ObjectMeta> {
-        validate_key(key)?;
-        validate_media_type(media_type)?;
-        let size = body.len() as u64;
-        if body.len() > self.multipart_threshold {
-            self.put_multipart(key, body, media_type).await?;
-        } else {
-            self.put_single(key, body, media_type).await?;
-        }
-        let meta = ObjectMeta {
-            key: key.to_string(),
-            size,
-            media_type: media_type.to_string(),
-        };
-        if let Some(queue) = &self.notifications
-            && key.starts_with(REPORTS_PREFIX)
-        {
-            let msg = serde_json::to_string(&ObjectCreated {
-                key: meta.key.clone(),
-                size,
-            })
-            .map_err(|e| PortError::Backend(format!("cannot encode notification: {e}")))?;
-            // A failure makes the caller retry the put, which notifies again: duplicates
-            // are allowed, a lost notification is not.
-            queue.send(QueueName::Seal, msg).await?;
-        }
-        Ok(meta)
+        self.put_object(key, body, media_type, false).await
+    }
+
+    async fn put_new(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<ObjectMeta> {
+        self.put_object(key, body, media_type, true).await
     }
 
     async fn get(&self, key: &str) -> PortResult<Bytes> {

@@ -1,5 +1,5 @@
 //! What only `S3ObjectStore` does, against a moto server (`EC_MOTO_ENDPOINT`): checksums
-//! and encryption, multipart uploads, SigV4 presigned URLs, and the mapping of S3 errors.
+//! and encryption, multipart uploads (and conditional ones), SigV4 presigned URLs, and the mapping of S3 errors.
 //! The port's contract (and the opt-in notifications) runs in `contract.rs`.
 
 mod common;
@@ -93,6 +93,14 @@ async fn multipart_above_the_threshold() {
         raw.server_side_encryption(),
         Some(&ServerSideEncryption::Aes256)
     );
+    // A conditional multipart write of an existing key loses (one writer per bundle),
+    // and leaves the object as it was.
+    let other = Bytes::from(vec![7u8; 11 * MIB]);
+    assert!(matches!(
+        s.put_new(key, other, "application/pdf").await,
+        Err(ec_domain::PortError::ConditionFailed(_))
+    ));
+    assert!(s.get(key).await.unwrap() == body);
     // No upload left dangling.
     let uploads = s
         .client()

@@ -38,6 +38,9 @@ pub struct ObjectMeta {
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<ObjectMeta>;
+    /// As `put`, only if no object has `key`: `ConditionFailed` when one does (of two
+    /// concurrent writers exactly one succeeds). How a sealed bundle gets one writer.
+    async fn put_new(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<ObjectMeta>;
     /// `PortError::NotFound` when the key does not exist.
     async fn get(&self, key: &str) -> PortResult<Bytes>;
     async fn head(&self, key: &str) -> PortResult<Option<ObjectMeta>>;

@@ -122,7 +122,34 @@ fn head_blocking(path: &Path, key: &str) -> PortResult<Option<ObjectMeta>> {
     }))
 }
 
-fn put_blocking(root: &Path, key: &str, body: &[u8], media_type: &str) -> PortResult<ObjectMeta> {
+/// Writes `bytes` to `target` only if nothing is there: a temporary file, then a hard link
+/// that fails when the name exists (`ConditionFailed`).
+fn write_new(dir: &Path, target: &Path, bytes: &[u8]) -> PortResult<()> {
+    let tmp = dir.join(format!("{TEMP_PREFIX}{}", random_hex()));
+    let result = (|| -> io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::hard_link(&tmp, target)
+    })();
+    let _ = fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(PortError::ConditionFailed(
+            format!("{} exists", target.display()),
+        )),
+        Err(e) => Err(io_err("cannot write", target, e)),
+    }
+}
+
+fn put_blocking(
+    root: &Path,
+    key: &str,
+    body: &[u8],
+    media_type: &str,
+    only_new: bool,
+) -> PortResult<ObjectMeta> {
     let path = root.join(key);
     let (dir, _, sidecar) = split(&path)?;
     let conflict = || {
@@ -149,13 +176,20 @@ fn put_blocking(root: &Path, key: &str, body: &[u8], media_type: &str) -> PortRe
     if path.is_dir() {
         return Err(conflict());
     }
+    if only_new && path.exists() {
+        return Err(PortError::ConditionFailed(format!("{key} exists")));
+    }
     let meta = serde_json::to_vec(&Sidecar {
         media_type: media_type.to_string(),
     })
     .map_err(|e| PortError::Backend(format!("cannot encode sidecar: {e}")))?;
     // The sidecar first: once the data file is in place its media type is too.
     write_atomic(dir, &sidecar, &meta)?;
-    write_atomic(dir, &path, body)?;
+    if only_new {
+        write_new(dir, &path, body)?;
+    } else {
+        write_atomic(dir, &path, body)?;
+    }
     sync_dir(dir)?;
     for d in &new_dirs {
         if let Some(parent) = d.parent() {
@@ -269,6 +303,33 @@ impl std::fmt::Debug for FsObjectStore {
 }
 
 impl FsObjectStore {
+    /// `put` and `put_new`: the write, then the seal stage's notification for a report.
+    async fn put_object(
+        &self,
+        key: &str,
+        body: Bytes,
+        media_type: &str,
+        only_new: bool,
+    ) -> PortResult<ObjectMeta> {
+        validate_key(key)?;
+        validate_media_type(media_type)?;
+        let root = self.root.clone();
+        let (k, mt) = (key.to_string(), media_type.to_string());
+        let meta = blocking(move || put_blocking(&root, &k, &body, &mt, only_new)).await?;
+        if key.starts_with(REPORTS_PREFIX) {
+            let msg = ObjectCreated {
+                key: meta.key.clone(),
+                size: meta.size,
+            };
+            let body = serde_json::to_string(&msg)
+                .map_err(|e| PortError::Backend(format!("cannot encode notification: {e}")))?;
+            // If this fails the caller sees an error and retries the put, which notifies
+            // again: duplicates are allowed, a lost notification is not.
+            self.notifications.send(QueueName::Seal, body).await?;
+        }
+        Ok(meta)
+    }
+
     /// A store rooted at `root` (created if missing). `notifications` receives the
     /// report-created messages; `presign_secret` (at least 16 bytes) signs download links.
     pub fn new(
@@ -387,23 +448,11 @@ async fn blocking<T: Send + 'static>(
 #[async_trait]
 impl ObjectStore for FsObjectStore {
     async fn put(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<ObjectMeta> {
-        validate_key(key)?;
-        validate_media_type(media_type)?;
-        let root = self.root.clone();
-        let (k, mt) = (key.to_string(), media_type.to_string());
-        let meta = blocking(move || put_blocking(&root, &k, &body, &mt)).await?;
-        if key.starts_with(REPORTS_PREFIX) {
-            let msg = ObjectCreated {
-                key: meta.key.clone(),
-                size: meta.size,
-            };
-            let body = serde_json::to_string(&msg)
-                .map_err(|e| PortError::Backend(format!("cannot encode notification: {e}")))?;
-            // If this fails the caller sees an error and retries the put, which notifies
-            // again: duplicates are allowed, a lost notification is not.
-            self.notifications.send(QueueName::Seal, body).await?;
-        }
-        Ok(meta)
+        self.put_object(key, body, media_type, false).await
+    }
+
+    async fn put_new(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<ObjectMeta> {
+        self.put_object(key, body, media_type, true).await
     }
 
     async fn get(&self, key: &str) -> PortResult<Bytes> {

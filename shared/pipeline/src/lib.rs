@@ -152,6 +152,7 @@ impl Pipeline {
                 steps: steps.clone(),
                 objects: ports.objects.clone(),
                 keys: ports.signing.clone(),
+                keys_published: Default::default(),
                 audit: audit.clone(),
             },
             deliver: Deliver {

@@ -14,6 +14,41 @@ use ec_domain::ports::{ObjectMeta, ObjectStore};
 pub async fn object_store<S: ObjectStore>(fresh: impl AsyncFn() -> S) {
     put_get_head_list(&fresh().await).await;
     missing_objects_and_bad_keys(&fresh().await).await;
+    only_new_objects(&fresh().await).await;
+}
+
+/// `put_new` writes a key once: a second write, even of other bytes, is `ConditionFailed`
+/// and leaves the first; of concurrent writers exactly one wins.
+async fn only_new_objects(s: &dyn ObjectStore) {
+    let key = "sealed/acme/exp-1/bundle.tar.gz";
+    let m = s
+        .put_new(key, Bytes::from_static(b"first"), "application/gzip")
+        .await
+        .unwrap();
+    assert_eq!((m.size, m.media_type.as_str()), (5, "application/gzip"));
+    assert!(matches!(
+        s.put_new(key, Bytes::from_static(b"second"), "application/gzip")
+            .await,
+        Err(PortError::ConditionFailed(_))
+    ));
+    assert_eq!(s.get(key).await.unwrap(), Bytes::from_static(b"first"));
+    let h = s.head(key).await.unwrap().unwrap();
+    assert_eq!(h.media_type, "application/gzip");
+
+    let race = "sealed/acme/exp-2/bundle.tar.gz";
+    let bodies: Vec<Bytes> = (0..4).map(|i| Bytes::from(format!("writer {i}"))).collect();
+    let results = futures_util::future::join_all(
+        bodies
+            .iter()
+            .map(|b| s.put_new(race, b.clone(), "application/gzip")),
+    )
+    .await;
+    let won: Vec<usize> = (0..4).filter(|i| results[*i].is_ok()).collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    for r in results.iter().filter(|r| r.is_err()) {
+        assert!(matches!(r, Err(PortError::ConditionFailed(_))), "{r:?}");
+    }
+    assert_eq!(s.get(race).await.unwrap(), bodies[won[0]]);
 }
 
 fn keys(v: Vec<ObjectMeta>) -> Vec<String> {

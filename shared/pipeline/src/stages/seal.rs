@@ -11,7 +11,8 @@ use ec_domain::ports::ObjectStore;
 use ec_domain::signing_keys::SigningKeys;
 use ec_domain::snapshot::Snapshot;
 use ec_domain::{
-    Artifact, ArtifactKind, Format, JobStatus, Stage, StageCode, StageError, Transition, keys,
+    Artifact, ArtifactKind, Format, Job, JobStatus, PortError, Stage, StageCode, StageError,
+    Transition, keys,
 };
 use ec_seal::{BundleFile, SealInput};
 
@@ -34,6 +35,8 @@ pub struct Seal {
     pub objects: Arc<dyn ObjectStore>,
     /// The keys; the one for the export's creation time seals it.
     pub keys: SigningKeys,
+    /// Whether this process wrote `keys.json` yet.
+    pub keys_published: Arc<std::sync::atomic::AtomicBool>,
     /// Where `export.sealed` is recorded.
     pub audit: Audit,
 }
@@ -72,46 +75,50 @@ impl Seal {
             }
             _ => return Ok(Outcome::Skipped(format!("job is {}", job.state_label()))),
         };
-        let report = self.objects.get(&event.key).await?;
-        let snapshot = read_snapshot(self.objects.as_ref(), tenant, export_id).await?;
-        let report_artifact = Artifact {
-            kind: ArtifactKind::Report,
-            key: event.key.clone(),
-            media_type: job.format.media_type().into(),
-            size: report.len() as u64,
-            sha256: sha256_hex(&report),
-        };
-        let files = bundle_files(
-            job.format,
-            job.request.options.include_evidence,
-            &snapshot,
-            report,
-        );
-        let sealed = ec_seal::seal(
-            SealInput {
-                export_id: job.export_id.to_string(),
-                tenant_id: job.tenant_id.to_string(),
-                created_at: job.created_at,
-                inputs: snapshot.inputs.clone(),
-                files,
-            },
-            self.keys.signer_at(job.created_at).as_ref(),
-        )
-        .await
-        .map_err(|e| StageError::permanent(StageCode::Seal, e.to_string()))?;
+        // One writer per bundle: a bundle already there (a duplicate event after a seal
+        // that died before the job became ready, or a racing worker) is verified and
+        // adopted, never sealed again — with ECDSA signatures a second seal would differ.
         let sealed_key = keys::sealed(tenant, export_id);
-        let size = sealed.bytes.len() as u64;
-        self.objects
-            .put(&sealed_key, sealed.bytes, "application/gzip")
-            .await?;
+        let found = match self.existing_bundle(&job, &sealed_key).await? {
+            Some(found) => found,
+            None => {
+                let bundle = self.seal_new(&job, &event.key).await?;
+                match self
+                    .objects
+                    .put_new(&sealed_key, bundle.bytes.clone(), BUNDLE_MEDIA_TYPE)
+                    .await
+                {
+                    Ok(_) => Found::of(&job, &bundle.manifest, &bundle.bytes, bundle.sha256)?,
+                    Err(PortError::ConditionFailed(_)) => {
+                        tracing::info!(export_id = %job.export_id, "another worker wrote the bundle first; adopting it");
+                        self.existing_bundle(&job, &sealed_key)
+                            .await?
+                            .ok_or_else(|| {
+                                StageError::retryable(
+                                    StageCode::Seal,
+                                    "the bundle written first is gone",
+                                )
+                            })?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        self.publish_keys().await;
         let artifacts = vec![
-            report_artifact,
+            Artifact {
+                kind: ArtifactKind::Report,
+                key: event.key.clone(),
+                media_type: job.format.media_type().into(),
+                size: found.report_size,
+                sha256: found.report_sha256,
+            },
             Artifact {
                 kind: ArtifactKind::Sealed,
                 key: sealed_key,
-                media_type: "application/gzip".into(),
-                size,
-                sha256: sealed.sha256,
+                media_type: BUNDLE_MEDIA_TYPE.into(),
+                size: found.size,
+                sha256: found.sha256,
             },
         ];
         let ready = self
@@ -137,6 +144,131 @@ impl Seal {
         Ok(Outcome::Done)
     }
 }
+
+/// What the job records of its bundle.
+struct Found {
+    size: u64,
+    sha256: String,
+    report_size: u64,
+    report_sha256: String,
+}
+
+impl Found {
+    /// From a bundle's manifest: its report is `report.{ext}`.
+    fn of(
+        job: &Job,
+        manifest: &ec_seal::Manifest,
+        bytes: &[u8],
+        sha256: String,
+    ) -> Result<Found, StageError> {
+        let name = format!("report.{}", job.format.extension());
+        let report = manifest
+            .files
+            .iter()
+            .find(|f| f.path == name)
+            .ok_or_else(|| {
+                StageError::permanent(StageCode::Seal, format!("the bundle has no {name}"))
+            })?;
+        Ok(Found {
+            size: bytes.len() as u64,
+            sha256,
+            report_size: report.size,
+            report_sha256: report.sha256.clone(),
+        })
+    }
+}
+
+impl Seal {
+    /// Seals the job's report and evidence with the key for its creation time.
+    async fn seal_new(&self, job: &Job, report_key: &str) -> Result<ec_seal::Sealed, StageError> {
+        let report = self.objects.get(report_key).await?;
+        let snapshot = read_snapshot(self.objects.as_ref(), &job.tenant_id, &job.export_id).await?;
+        let files = bundle_files(
+            job.format,
+            job.request.options.include_evidence,
+            &snapshot,
+            report,
+        );
+        ec_seal::seal(
+            SealInput {
+                export_id: job.export_id.to_string(),
+                tenant_id: job.tenant_id.to_string(),
+                created_at: job.created_at,
+                inputs: snapshot.inputs.clone(),
+                files,
+            },
+            self.keys.signer_at(job.created_at).as_ref(),
+        )
+        .await
+        .map_err(|e| StageError::permanent(StageCode::Seal, e.to_string()))
+    }
+
+    /// The bundle already at `key`, if any, once it verifies as this job's, sealed by one
+    /// of this deployment's keys. One that does not is an error for good: nothing may
+    /// replace a bundle.
+    async fn existing_bundle(&self, job: &Job, key: &str) -> Result<Option<Found>, StageError> {
+        if self.objects.head(key).await?.is_none() {
+            return Ok(None);
+        }
+        let bytes = self.objects.get(key).await?;
+        let refuse = |why: String| {
+            StageError::permanent(
+                StageCode::Seal,
+                format!("a bundle exists for this export and {why}; it is left as it is"),
+            )
+        };
+        let v = ec_seal::verify(&bytes).map_err(|e| refuse(format!("does not verify: {e}")))?;
+        if v.export_id != job.export_id.as_str() || v.tenant_id != job.tenant_id.as_str() {
+            return Err(refuse(format!(
+                "is export {} of {}",
+                v.export_id, v.tenant_id
+            )));
+        }
+        let ours = ec_seal::KeySet::published(&self.keys)
+            .map(|set| set.keys.iter().any(|k| k.kid == v.key_id))
+            .unwrap_or(false);
+        if !ours {
+            return Err(refuse(format!(
+                "is sealed by key {}, not one of ours",
+                v.key_id
+            )));
+        }
+        Found::of(job, &v.manifest, &bytes, sha256_hex(&bytes)).map(Some)
+    }
+
+    /// Writes the published key set as `keys.json` beside the bundles, once per process
+    /// (again after a failure, which only logs: sealing does not depend on it).
+    async fn publish_keys(&self) {
+        if self
+            .keys_published
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let jwks = match ec_seal::KeySet::published(&self.keys).and_then(|s| s.to_jwks()) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(error = %e, "the signing keys cannot be published");
+                return;
+            }
+        };
+        let body = Bytes::from(serde_json::to_vec_pretty(&jwks).unwrap_or_default());
+        match self
+            .objects
+            .put(KEYS_OBJECT, body, "application/jwk-set+json")
+            .await
+        {
+            Ok(_) => self
+                .keys_published
+                .store(true, std::sync::atomic::Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "writing keys.json failed; next seal tries again"),
+        }
+    }
+}
+
+/// The key set beside the bundles (the bucket's root on AWS).
+pub const KEYS_OBJECT: &str = "keys.json";
+const BUNDLE_MEDIA_TYPE: &str = "application/gzip";
 
 /// The report, and with `include_evidence` every gathered input as its own file. Each input
 /// file holds exactly the bytes whose digest the snapshot (and so the manifest) records.
