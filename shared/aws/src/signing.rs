@@ -59,10 +59,9 @@ impl SigningKey {
             }
             None => local_current(env)?,
         };
-        Ok(SigningKey {
-            keys: rotation.keys(current, next).map_err(key_error)?,
-            ephemeral,
-        })
+        let mut keys = rotation.keys(current, next).map_err(key_error)?;
+        keys.ephemeral = ephemeral.is_some();
+        Ok(SigningKey { keys, ephemeral })
     }
 
     /// As [`SigningKey::load`] without KMS: PEMs, else an ephemeral key (a KMS key named
@@ -78,10 +77,9 @@ impl SigningKey {
         let rotation = Rotation::from_env(env).map_err(key_error)?;
         let next = local_next(&rotation)?;
         let (current, ephemeral) = local_current(env)?;
-        Ok(SigningKey {
-            keys: rotation.keys(current, next).map_err(key_error)?,
-            ephemeral,
-        })
+        let mut keys = rotation.keys(current, next).map_err(key_error)?;
+        keys.ephemeral = ephemeral.is_some();
+        Ok(SigningKey { keys, ephemeral })
     }
 
     /// The keys, if bundles may be sealed with them: configured keys, or an ephemeral one

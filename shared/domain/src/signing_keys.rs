@@ -34,6 +34,9 @@ pub struct SigningKeys {
     pub current_since: Option<OffsetDateTime>,
     pub next: Option<NextKey>,
     pub retired: Vec<RetiredKey>,
+    /// The current key was generated for this process (no key configured): it is not
+    /// published — a key that dies with the process pins nothing.
+    pub ephemeral: bool,
 }
 
 impl SigningKeys {
@@ -44,6 +47,7 @@ impl SigningKeys {
             current_since: None,
             next: None,
             retired: Vec::new(),
+            ephemeral: false,
         }
     }
 

@@ -57,6 +57,9 @@ impl KeySet {
     /// The set a deployment publishes: the current key (until the next key's instant), the
     /// next key (from its instant), and the retired keys.
     pub fn published(keys: &SigningKeys) -> Result<KeySet, String> {
+        if keys.ephemeral {
+            return Err("no sealing key is configured (this process made its own)".into());
+        }
         let mut out = Vec::new();
         let current = PublicKey::from_pem(&keys.current.public_key_pem())?;
         out.push(PublishedKey {
@@ -155,6 +158,21 @@ impl KeySet {
     }
 }
 
+/// The ids of every key of `keys`, the current one even when it is ephemeral: which
+/// bundles this deployment may have sealed.
+pub fn key_ids(keys: &SigningKeys) -> Vec<String> {
+    let mut ids = vec![keys.current.key_id()];
+    ids.extend(keys.next.iter().map(|n| n.signer.key_id()));
+    for r in &keys.retired {
+        if let Ok(k) = PublicKey::from_jwk(&Value::Object(r.jwk.clone()))
+            && let Ok(id) = k.key_id()
+        {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
 /// What a verification against a trusted set established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedVerified {
@@ -244,6 +262,7 @@ impl Rotation {
             current_since: self.current_since,
             next,
             retired: self.retired,
+            ephemeral: false,
         })
     }
 

@@ -22,8 +22,8 @@ impl Keys {
         Keys { jwks }
     }
 
-    /// The JWKS, or why it cannot be given (a key the configuration holds that is not an
-    /// ed25519 or P-256 public key).
+    /// The JWKS, or why it cannot be given (no sealing key configured on this function, or
+    /// a configured key that is not an ed25519 or P-256 public key).
     pub fn jwks(&self) -> Result<&Value, ApiError> {
         self.jwks.as_ref().map_err(|_| {
             ApiError::new(

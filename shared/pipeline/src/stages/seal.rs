@@ -224,9 +224,7 @@ impl Seal {
                 v.export_id, v.tenant_id
             )));
         }
-        let ours = ec_seal::KeySet::published(&self.keys)
-            .map(|set| set.keys.iter().any(|k| k.kid == v.key_id))
-            .unwrap_or(false);
+        let ours = ec_seal::key_set::key_ids(&self.keys).contains(&v.key_id);
         if !ours {
             return Err(refuse(format!(
                 "is sealed by key {}, not one of ours",
