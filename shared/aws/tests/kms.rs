@@ -160,6 +160,10 @@ async fn the_start_up_picks_the_sealing_key() {
         SigningKey::local(&with_kms).is_err(),
         "KMS needs the async start-up"
     );
+    // The API publishes the KMS key it reads (never a key of its own).
+    let set = ec_seal::KeySet::published(&k.keys).unwrap();
+    assert_eq!(set.keys.len(), 1);
+    assert_eq!(set.keys[0].kid, k.keys.current.key_id());
 
     let pem = ec_seal::EcdsaP256Signer::generate()
         .unwrap()
@@ -189,4 +193,6 @@ async fn the_start_up_picks_the_sealing_key() {
     let dev = [("EXPORTCENTER_ALLOW_EPHEMERAL_KEY", "true")];
     let k = SigningKey::local(&dev).unwrap();
     assert_eq!(k.for_sealing().unwrap().current.algorithm(), "ed25519");
+    // A key made by this process is never published.
+    assert!(ec_seal::KeySet::published(&k.keys).is_err());
 }
