@@ -29,6 +29,7 @@ mod manifest;
 mod merkle;
 mod paths;
 mod signer;
+pub mod timestamp;
 mod verify;
 
 pub use bundle::{BundleFile, SealInput, Sealed, seal};
