@@ -165,6 +165,10 @@ enum Command {
         /// and valid when the bundle was sealed.
         #[arg(long = "trusted-keys")]
         trusted_keys: Vec<PathBuf>,
+        /// The TSA's CA certificate (PEM; repeatable): the bundle's timestamp must be
+        /// issued under it, and its time is then the sealing time.
+        #[arg(long = "tsa-ca")]
+        tsa_ca: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -493,8 +497,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bundle,
             key,
             trusted_keys,
+            tsa_ca,
             json,
-        } => exportctl::verify::run(&bundle, key.as_deref(), &trusted_keys, json)?,
+        } => exportctl::verify::run(&bundle, key.as_deref(), &trusted_keys, &tsa_ca, json)?,
     }
     Ok(())
 }

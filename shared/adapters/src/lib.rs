@@ -12,3 +12,4 @@ pub mod renderer;
 pub mod resolver;
 pub mod sandbox;
 pub mod sources;
+pub mod tsa;

@@ -158,6 +158,8 @@ impl AwsAdapters {
                 self.sdk.clone(),
                 awsconf::s3_force_path_style(env),
             )),
+            timestamper: ec_adapters::tsa::HttpTimestamper::from_env(env)?
+                .map(|t| Arc::new(t) as Arc<dyn ec_domain::ports::Timestamper>),
             trigger: Arc::new(EventBridgeTrigger::from_vars(
                 env,
                 awsconf::scheduler_client(&self.sdk),

@@ -112,6 +112,10 @@ pub struct Job {
     /// for exports that name destinations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<ExportSummary>,
+    /// The bundle's RFC 3161 timestamp, when a TSA is configured: when it was stamped, or
+    /// why the bundle has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<TimestampNote>,
     /// The scans a date range or relative window selected when the job was gathered: what
     /// a later run's `previous_run` baseline compares with (a scan uploaded late, dated
     /// inside this window, was not in this report and is not "unchanged" in the next).
@@ -119,6 +123,16 @@ pub struct Job {
     pub scope_scan_ids: Vec<crate::ScanId>,
     /// Optimistic-concurrency version; bumped by every transition.
     pub version: u64,
+}
+
+/// What became of a sealed bundle's timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TimestampNote {
+    /// `manifest.dsse.tsr` holds it.
+    Stamped { time: String, tsa: String },
+    /// The TSA gave none; the bundle is sealed without.
+    Failed { reason: String },
 }
 
 /// A report in brief: its findings by severity (after filters, as the report counts them)
@@ -186,6 +200,7 @@ impl Job {
             deliveries: Vec::new(),
             summary: None,
             scope_scan_ids: Vec::new(),
+            timestamp: None,
             version: 1,
         }
     }

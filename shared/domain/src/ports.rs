@@ -360,6 +360,15 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, email: &Email) -> PortResult<()>;
 }
 
+/// An RFC 3161 time-stamping authority (`EXPORTCENTER_TSA_URL`): the operator's, not
+/// tenant input.
+#[async_trait]
+pub trait Timestamper: Send + Sync {
+    /// POSTs a `TimeStampReq` (DER) and answers the `TimeStampResp` (DER). `Unavailable`
+    /// when the TSA cannot be reached or answers 5xx; `Invalid` for any other refusal.
+    async fn stamp(&self, request: &[u8]) -> PortResult<Vec<u8>>;
+}
+
 /// The bucket an `s3` destination writes to, and whose credentials write there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketTarget {
@@ -557,4 +566,6 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     /// Deliveries to tenants' buckets.
     pub buckets: Arc<dyn BucketWriter>,
+    /// Trusted time for sealed bundles, when a TSA is configured.
+    pub timestamper: Option<Arc<dyn Timestamper>>,
 }

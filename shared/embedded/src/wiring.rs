@@ -115,6 +115,8 @@ impl Embedded {
             mailer: Arc::new(ec_adapters::mailer::SmtpMailer::from_env(env)?),
             // The one AWS adapter here: an `s3` destination is someone's real bucket.
             buckets: Arc::new(ec_aws::S3BucketWriter::from_env(env)),
+            timestamper: ec_adapters::tsa::HttpTimestamper::from_env(env)?
+                .map(|t| Arc::new(t) as Arc<dyn ec_domain::ports::Timestamper>),
         };
         Ok(Embedded {
             data_dir,

@@ -153,6 +153,8 @@ impl Pipeline {
                 objects: ports.objects.clone(),
                 keys: ports.signing.clone(),
                 keys_published: Default::default(),
+                timestamper: ports.timestamper.clone(),
+                tsa_required: settings.tsa_required,
                 audit: audit.clone(),
             },
             deliver: Deliver {

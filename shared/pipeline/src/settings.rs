@@ -60,6 +60,10 @@ pub struct Settings {
     /// assumes the role its tenant grants, so no tenant can make the service write where
     /// only the service may.
     pub s3_destination_own_credentials: bool,
+    /// With a TSA (`EXPORTCENTER_TSA_URL`): fail the seal (retried, then failed) when no
+    /// timestamp can be had, instead of sealing without one (`EXPORTCENTER_TSA_REQUIRED`,
+    /// off).
+    pub tsa_required: bool,
 }
 
 impl Default for Settings {
@@ -82,6 +86,7 @@ impl Default for Settings {
             email_attach_max_bytes: 10 * 1024 * 1024,
             github_api_url: "https://api.github.com".into(),
             s3_destination_own_credentials: false,
+            tsa_required: false,
         }
     }
 }
@@ -176,6 +181,7 @@ impl Settings {
                 "EXPORTCENTER_S3_DESTINATION_OWN_CREDENTIALS",
                 false,
             )?,
+            tsa_required: parse_var(env, "EXPORTCENTER_TSA_REQUIRED", false)?,
         })
     }
 }

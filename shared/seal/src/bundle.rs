@@ -44,12 +44,42 @@ pub struct Sealed {
     /// Lowercase hex sha256 of `bytes`.
     pub sha256: String,
     pub manifest: Manifest,
+    /// What became of the timestamp.
+    pub timestamp: StampOutcome,
+}
+
+/// Whether the bundle carries a timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StampOutcome {
+    /// No TSA configured.
+    NotAsked,
+    /// `manifest.dsse.tsr` holds the TSA's answer, stamped at `time` (RFC 3339).
+    Stamped { time: String, tsa: String },
+    /// The TSA did not give a usable timestamp: the bundle has none.
+    Failed { reason: String },
+}
+
+/// Gets an RFC 3161 timestamp (the TSA's `TimeStampResp`, DER) over a signature.
+#[async_trait::async_trait]
+pub trait Stamper: Send + Sync {
+    async fn stamp(&self, signature: &[u8]) -> Result<Vec<u8>, String>;
 }
 
 /// Builds the sealed bundle. The same input and key give byte-identical output (ed25519
 /// signatures are deterministic). CPU-bound (hashing, gzip): call it from a blocking-friendly
 /// context for large bundles.
 pub async fn seal(input: SealInput, signer: &dyn Signer) -> Result<Sealed, SealError> {
+    seal_stamped(input, signer, None).await
+}
+
+/// [`seal`], then, with a `stamper`, a timestamp over the signature kept as
+/// `manifest.dsse.tsr` (checked first: it must cover this signature). A stamper that fails
+/// leaves the bundle without one, saying why in [`Sealed::timestamp`].
+pub async fn seal_stamped(
+    input: SealInput,
+    signer: &dyn Signer,
+    stamper: Option<&dyn Stamper>,
+) -> Result<Sealed, SealError> {
     for (field, value) in [
         ("export_id", &input.export_id),
         ("tenant_id", &input.tenant_id),
@@ -173,6 +203,21 @@ pub async fn seal(input: SealInput, signer: &dyn Signer) -> Result<Sealed, SealE
     let mut entries: Vec<(String, Bytes)> = listed.into_iter().map(|f| (f.path, f.bytes)).collect();
     entries.push((crate::MANIFEST_PATH.into(), Bytes::from(manifest_bytes)));
     entries.push((crate::DSSE_PATH.into(), Bytes::from(envelope_bytes)));
+    let timestamp = match stamper {
+        None => StampOutcome::NotAsked,
+        Some(s) => match s.stamp(&sig).await.and_then(|answer| {
+            crate::timestamp::verify(&answer, &sig, &[]).map(|stamped| (answer, stamped))
+        }) {
+            Ok((answer, stamped)) => {
+                entries.push((crate::TIMESTAMP_PATH.into(), Bytes::from(answer)));
+                StampOutcome::Stamped {
+                    time: stamped.time,
+                    tsa: stamped.tsa,
+                }
+            }
+            Err(reason) => StampOutcome::Failed { reason },
+        },
+    };
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let checksums = checksums_file(&entries);
     entries.push((crate::CHECKSUMS_PATH.into(), Bytes::from(checksums)));
@@ -183,6 +228,7 @@ pub async fn seal(input: SealInput, signer: &dyn Signer) -> Result<Sealed, SealE
         sha256: sha256_hex(&bytes),
         bytes,
         manifest,
+        timestamp,
     })
 }
 

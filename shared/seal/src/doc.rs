@@ -62,7 +62,7 @@ for f in man["files"]:
     data = open(f["path"], "rb").read()
     need(len(data) == f["size"] and hashlib.sha256(data).hexdigest() == f["sha256"], "content mismatch: " + f["path"])
 on_disk = {os.path.relpath(os.path.join(d, n), ".") for d, _, ns in os.walk(".") for n in ns}
-extra = on_disk - {p for p, _ in files} - {"manifest.json", "manifest.dsse.json", "checksums.sha256"}
+extra = on_disk - {p for p, _ in files} - {"manifest.json", "manifest.dsse.json", "checksums.sha256", "manifest.dsse.tsr"}
 need(not extra, "unlisted files: " + ", ".join(sorted(extra)))
 
 def mth(leaves):
@@ -152,6 +152,19 @@ pub(crate) fn render(export_id: &str, key_id: &str, algorithm: &str) -> String {
             openssl pkeyutl -verify -pubin -inkey keys/signing.pub.pem -rawin -in pae.bin -sigfile sig.bin   # ed25519\n   \
             openssl dgst -sha256 -verify keys/signing.pub.pem -signature sig.bin pae.bin                # ecdsa-p256-sha256\n   \
             ```\n\n",
+    );
+    s.push_str(
+        "### Trusted time\n\n\
+         When the bundle has `manifest.dsse.tsr`, it is an RFC 3161 timestamp (a\n\
+         `TimeStampResp`) whose message imprint is the SHA-256 of the DSSE signature bytes\n\
+         (`sig.bin` above: the base64-decoded `sig` of `manifest.dsse.json`). Check it, and the\n\
+         TSA, with the TSA's CA certificate (`tsa-ca.pem`, from your operator):\n\n\
+         ```sh\n\
+         openssl ts -verify -data sig.bin -in manifest.dsse.tsr -CAfile tsa-ca.pem\n\
+         exportctl verify bundle.tar.gz --trusted-keys keys.json --tsa-ca tsa-ca.pem\n\
+         ```\n\n\
+         The timestamp's time is then when the bundle was sealed: the signing key must have\n\
+         been valid then.\n\n",
     );
     s.push_str(
         "### Merkle root\n\n\

@@ -87,6 +87,8 @@ pub enum VerifyError {
         not_before: Option<String>,
         not_after: Option<String>,
     },
+    #[error("bad timestamp manifest.dsse.tsr: {reason}")]
+    BadTimestamp { reason: String },
     #[error("key id mismatch: {reason}")]
     KeyMismatch { reason: String },
     #[error("bad signature in manifest.dsse.json: {reason}")]
@@ -132,6 +134,7 @@ impl VerifyError {
             VerifyError::BadTrustedKey { .. } => "SEAL_BAD_TRUSTED_KEY",
             VerifyError::UntrustedKey { .. } => "SEAL_UNTRUSTED_KEY",
             VerifyError::KeyNotValid { .. } => "SEAL_KEY_NOT_VALID",
+            VerifyError::BadTimestamp { .. } => "SEAL_BAD_TIMESTAMP",
             VerifyError::KeyMismatch { .. } => "SEAL_KEY_MISMATCH",
             VerifyError::BadSignature { .. } => "SEAL_BAD_SIGNATURE",
             VerifyError::BadStatement { .. } => "SEAL_BAD_STATEMENT",
@@ -160,6 +163,7 @@ impl VerifyError {
             VerifyError::BadSignature { .. } | VerifyError::BadStatement { .. } => {
                 Some(crate::DSSE_PATH)
             }
+            VerifyError::BadTimestamp { .. } => Some(crate::TIMESTAMP_PATH),
             VerifyError::ManifestMismatch { .. } => Some(crate::MANIFEST_PATH),
             VerifyError::KeyMismatch { .. }
             | VerifyError::UntrustedKey { .. }

@@ -184,8 +184,13 @@ pub struct TrustedVerified {
 }
 
 /// [`crate::verify`], and the bundle's key must be in `trusted` and valid at the sealing
-/// time (the manifest's `created_at`).
-pub fn verify_trusted(bundle: &[u8], trusted: &KeySet) -> Result<TrustedVerified, VerifyError> {
+/// time: the timestamp's when the bundle has one (its TSA checked against `tsa_cas` when
+/// given), else the manifest's `created_at`.
+pub fn verify_trusted(
+    bundle: &[u8],
+    trusted: &KeySet,
+    tsa_cas: &[String],
+) -> Result<TrustedVerified, VerifyError> {
     let verified = crate::verify(bundle)?;
     let Some(key) = trusted.keys.iter().find(|k| k.kid == verified.key_id) else {
         return Err(VerifyError::UntrustedKey {
@@ -193,20 +198,38 @@ pub fn verify_trusted(bundle: &[u8], trusted: &KeySet) -> Result<TrustedVerified
             actual: verified.key_id,
         });
     };
-    let sealed_at = ec_domain::time::parse_rfc3339(&verified.created_at).ok_or_else(|| {
-        VerifyError::Malformed {
-            path: crate::MANIFEST_PATH.into(),
-            reason: format!(
-                "created_at {:?} is not an RFC 3339 time",
-                verified.created_at
-            ),
+    let (sealed_at, sealed_at_text) = match &verified.timestamp {
+        Some(t) => {
+            let stamped = if tsa_cas.is_empty() {
+                t.stamped.clone()
+            } else {
+                t.trusted_by(tsa_cas)?
+            };
+            let at = OffsetDateTime::from_unix_timestamp(stamped.unix).map_err(|e| {
+                VerifyError::BadTimestamp {
+                    reason: e.to_string(),
+                }
+            })?;
+            (at, stamped.time)
         }
-    })?;
+        None => {
+            let at = ec_domain::time::parse_rfc3339(&verified.created_at).ok_or_else(|| {
+                VerifyError::Malformed {
+                    path: crate::MANIFEST_PATH.into(),
+                    reason: format!(
+                        "created_at {:?} is not an RFC 3339 time",
+                        verified.created_at
+                    ),
+                }
+            })?;
+            (at, verified.created_at.clone())
+        }
+    };
     if !key.valid_at(sealed_at) {
         let at = |t: Option<OffsetDateTime>| t.map(ec_domain::time::rfc3339);
         return Err(VerifyError::KeyNotValid {
             key_id: key.kid.clone(),
-            sealed_at: verified.created_at,
+            sealed_at: sealed_at_text,
             not_before: at(key.not_before),
             not_after: at(key.not_after),
         });

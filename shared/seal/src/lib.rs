@@ -32,7 +32,7 @@ mod signer;
 pub mod timestamp;
 mod verify;
 
-pub use bundle::{BundleFile, SealInput, Sealed, seal};
+pub use bundle::{BundleFile, SealInput, Sealed, StampOutcome, Stamper, seal, seal_stamped};
 pub use dsse::{Envelope, EnvelopeSignature, Predicate, Statement, Subject, pae};
 pub use error::{SealError, VerifyError};
 pub use key_set::{KeySet, PublishedKey, TrustedVerified, verify_trusted};
@@ -43,7 +43,7 @@ pub use paths::validate_path;
 pub use signer::{
     EcdsaP256Signer, Ed25519Signer, key_id_of_pem, parse_public_key_pem, signer_from_pem,
 };
-pub use verify::{MAX_ENTRIES, MAX_TOTAL_BYTES, Verified, verify, verify_with_key};
+pub use verify::{MAX_ENTRIES, MAX_TOTAL_BYTES, Timestamp, Verified, verify, verify_with_key};
 
 /// Schema id of `manifest.json`.
 pub const MANIFEST_SCHEMA: &str = "exportcenter.manifest/v1";
@@ -57,6 +57,8 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 pub const MANIFEST_PATH: &str = "manifest.json";
 pub const DSSE_PATH: &str = "manifest.dsse.json";
 pub const CHECKSUMS_PATH: &str = "checksums.sha256";
+/// The RFC 3161 timestamp of the DSSE signature (a `TimeStampResp`), when a TSA gave one.
+pub const TIMESTAMP_PATH: &str = "manifest.dsse.tsr";
 pub const PUBLIC_KEY_PATH: &str = "keys/signing.pub.pem";
 pub const VERIFY_DOC_PATH: &str = "VERIFY.md";
 
@@ -64,16 +66,18 @@ pub const PUBLIC_KEY_MEDIA_TYPE: &str = "application/x-pem-file";
 pub const VERIFY_DOC_MEDIA_TYPE: &str = "text/markdown; charset=utf-8";
 
 /// Paths the bundle writes itself; caller files may not use them.
-pub const RESERVED_PATHS: [&str; 5] = [
+pub const RESERVED_PATHS: [&str; 6] = [
     MANIFEST_PATH,
     DSSE_PATH,
     CHECKSUMS_PATH,
+    TIMESTAMP_PATH,
     PUBLIC_KEY_PATH,
     VERIFY_DOC_PATH,
 ];
 
-/// The control files: in the tar, not listed in the manifest.
-pub const CONTROL_PATHS: [&str; 3] = [MANIFEST_PATH, DSSE_PATH, CHECKSUMS_PATH];
+/// The control files: in the tar, not listed in the manifest (the timestamp only when a
+/// TSA gave one; it comes after the signature it covers, so nothing signed can list it).
+pub const CONTROL_PATHS: [&str; 4] = [MANIFEST_PATH, DSSE_PATH, CHECKSUMS_PATH, TIMESTAMP_PATH];
 
 /// Lowercase hex sha256.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {

@@ -36,6 +36,27 @@ pub struct Verified {
     /// Hex sha256 of the SPKI DER of the key that signed.
     pub key_id: String,
     pub manifest: Manifest,
+    /// The RFC 3161 timestamp of the signature (`manifest.dsse.tsr`), checked to cover it
+    /// and to be signed by the certificate it carries; [`Timestamp::trusted_by`] checks the
+    /// TSA against its CA.
+    pub timestamp: Option<Timestamp>,
+}
+
+/// A bundle's timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timestamp {
+    pub stamped: crate::timestamp::Stamped,
+    answer: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl Timestamp {
+    /// The timestamp, its TSA certificate checked against `cas` (PEM): issued by one, for
+    /// time stamping, valid at the stamped time.
+    pub fn trusted_by(&self, cas: &[String]) -> Result<crate::timestamp::Stamped, VerifyError> {
+        crate::timestamp::verify(&self.answer, &self.signature, cas)
+            .map_err(|reason| VerifyError::BadTimestamp { reason })
+    }
 }
 
 /// Verifies `bundle` with the public key it carries. This proves integrity and internal
@@ -121,7 +142,7 @@ fn verify_inner(bundle: &[u8], trusted: Option<&PublicKey>) -> Result<Verified, 
     }
 
     // The signature, then the statement it authenticates.
-    let payload = check_signature(&envelope, &key, &key_id)?;
+    let (payload, signature) = check_signature(&envelope, &key, &key_id)?;
     let statement: Statement =
         serde_json::from_slice(&payload).map_err(|e| VerifyError::BadStatement {
             reason: format!("payload is not a statement: {e}"),
@@ -188,6 +209,20 @@ fn verify_inner(bundle: &[u8], trusted: Option<&PublicKey>) -> Result<Verified, 
 
     check_checksums(checksums, &entries)?;
 
+    let timestamp = match entries.get(crate::TIMESTAMP_PATH) {
+        None => None,
+        Some(_) => {
+            let answer = kept(&entries, crate::TIMESTAMP_PATH)?.to_vec();
+            let stamped = crate::timestamp::verify(&answer, &signature, &[])
+                .map_err(|reason| VerifyError::BadTimestamp { reason })?;
+            Some(Timestamp {
+                stamped,
+                answer,
+                signature,
+            })
+        }
+    };
+
     Ok(Verified {
         export_id: manifest.export_id.clone(),
         tenant_id: manifest.tenant_id.clone(),
@@ -196,6 +231,7 @@ fn verify_inner(bundle: &[u8], trusted: Option<&PublicKey>) -> Result<Verified, 
         merkle_root: manifest.merkle_root.clone(),
         key_id,
         manifest,
+        timestamp,
     })
 }
 
@@ -413,12 +449,13 @@ fn decode_b64(s: &str) -> Option<Vec<u8>> {
     B64.decode(s).ok().or_else(|| B64_URL.decode(s).ok())
 }
 
-/// Checks the DSSE envelope and returns the authenticated payload.
+/// Checks the DSSE envelope and returns the authenticated payload and the signature that
+/// verified.
 fn check_signature(
     envelope: &Envelope,
     key: &PublicKey,
     key_id: &str,
-) -> Result<Vec<u8>, VerifyError> {
+) -> Result<(Vec<u8>, Vec<u8>), VerifyError> {
     let malformed = |reason: &str| VerifyError::Malformed {
         path: crate::DSSE_PATH.into(),
         reason: reason.into(),
@@ -449,7 +486,7 @@ fn check_signature(
             continue;
         };
         if key.verify(&message, &sig) {
-            return Ok(payload);
+            return Ok((payload, sig));
         }
     }
     Err(VerifyError::BadSignature {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use ec_domain::ids::{canonical_json, sha256_hex};
+use ec_domain::job::TimestampNote;
 use ec_domain::messages::ObjectCreated;
-use ec_domain::ports::ObjectStore;
+use ec_domain::ports::{ObjectStore, Timestamper};
 use ec_domain::signing_keys::SigningKeys;
 use ec_domain::snapshot::Snapshot;
 use ec_domain::{
@@ -37,6 +38,10 @@ pub struct Seal {
     pub keys: SigningKeys,
     /// Whether this process wrote `keys.json` yet.
     pub keys_published: Arc<std::sync::atomic::AtomicBool>,
+    /// The TSA that timestamps bundles, if one is configured.
+    pub timestamper: Option<Arc<dyn Timestamper>>,
+    /// Fail (retryably) rather than seal without a timestamp.
+    pub tsa_required: bool,
     /// Where `export.sealed` is recorded.
     pub audit: Audit,
 }
@@ -88,7 +93,20 @@ impl Seal {
                     .put_new(&sealed_key, bundle.bytes.clone(), BUNDLE_MEDIA_TYPE)
                     .await
                 {
-                    Ok(_) => Found::of(&job, &bundle.manifest, &bundle.bytes, bundle.sha256)?,
+                    Ok(_) => {
+                        let mut found =
+                            Found::of(&job, &bundle.manifest, &bundle.bytes, bundle.sha256)?;
+                        found.timestamp = match bundle.timestamp {
+                            ec_seal::StampOutcome::NotAsked => None,
+                            ec_seal::StampOutcome::Stamped { time, tsa } => {
+                                Some(TimestampNote::Stamped { time, tsa })
+                            }
+                            ec_seal::StampOutcome::Failed { reason } => {
+                                Some(TimestampNote::Failed { reason })
+                            }
+                        };
+                        found
+                    }
                     Err(PortError::ConditionFailed(_)) => {
                         tracing::info!(export_id = %job.export_id, "another worker wrote the bundle first; adopting it");
                         self.existing_bundle(&job, &sealed_key)
@@ -105,6 +123,7 @@ impl Seal {
             }
         };
         self.publish_keys().await;
+        let note = found.timestamp.clone();
         let artifacts = vec![
             Artifact {
                 kind: ArtifactKind::Report,
@@ -125,6 +144,19 @@ impl Seal {
             .steps
             .finish(&job, Transition::Ready { artifacts })
             .await?;
+        // The timestamp, or why there is none, on the job (a TSA configured only).
+        let ready = match note {
+            Some(note) => self
+                .steps
+                .update_job(&ready.tenant_id, &ready.export_id, |j| {
+                    let changed = j.timestamp.as_ref() != Some(&note);
+                    j.timestamp = Some(note.clone());
+                    changed
+                })
+                .await?
+                .unwrap_or(ready),
+            None => ready,
+        };
         // Only the delivery that made the job ready gets here (a duplicate's transition
         // loses), so the trail has one `export.sealed` per export.
         self.audit
@@ -145,12 +177,30 @@ impl Seal {
     }
 }
 
+/// The seal stage's [`ec_seal::Stamper`]: a request for the signature's imprint with a
+/// fresh nonce, sent to the TSA, and its answer checked before it goes into the bundle.
+struct TsaStamper<'a>(&'a dyn Timestamper);
+
+#[async_trait::async_trait]
+impl ec_seal::Stamper for TsaStamper<'_> {
+    async fn stamp(&self, signature: &[u8]) -> Result<Vec<u8>, String> {
+        let digest = ec_seal::timestamp::imprint(signature);
+        let nonce: u64 = rand::random();
+        let request = ec_seal::timestamp::request(&digest, nonce)?;
+        let answer = self.0.stamp(&request).await.map_err(|e| e.to_string())?;
+        ec_seal::timestamp::accept(&answer, &digest, nonce)?;
+        Ok(answer)
+    }
+}
+
 /// What the job records of its bundle.
 struct Found {
     size: u64,
     sha256: String,
     report_size: u64,
     report_sha256: String,
+    /// Its timestamp, or why it has none (`None` without a TSA).
+    timestamp: Option<TimestampNote>,
 }
 
 impl Found {
@@ -174,6 +224,7 @@ impl Found {
             sha256,
             report_size: report.size,
             report_sha256: report.sha256.clone(),
+            timestamp: None,
         })
     }
 }
@@ -189,7 +240,8 @@ impl Seal {
             &snapshot,
             report,
         );
-        ec_seal::seal(
+        let stamper = self.timestamper.as_ref().map(|t| TsaStamper(t.as_ref()));
+        let sealed = ec_seal::seal_stamped(
             SealInput {
                 export_id: job.export_id.to_string(),
                 tenant_id: job.tenant_id.to_string(),
@@ -198,9 +250,20 @@ impl Seal {
                 files,
             },
             self.keys.signer_at(job.created_at).as_ref(),
+            stamper.as_ref().map(|s| s as &dyn ec_seal::Stamper),
         )
         .await
-        .map_err(|e| StageError::permanent(StageCode::Seal, e.to_string()))
+        .map_err(|e| StageError::permanent(StageCode::Seal, e.to_string()))?;
+        if let ec_seal::StampOutcome::Failed { reason } = &sealed.timestamp {
+            if self.tsa_required {
+                return Err(StageError::retryable(
+                    StageCode::Seal,
+                    format!("no timestamp (EXPORTCENTER_TSA_REQUIRED): {reason}"),
+                ));
+            }
+            tracing::warn!(export_id = %job.export_id, reason = %reason, "sealed without a timestamp");
+        }
+        Ok(sealed)
     }
 
     /// The bundle already at `key`, if any, once it verifies as this job's, sealed by one
@@ -231,7 +294,18 @@ impl Seal {
                 v.key_id
             )));
         }
-        Found::of(job, &v.manifest, &bytes, sha256_hex(&bytes)).map(Some)
+        let mut found = Found::of(job, &v.manifest, &bytes, sha256_hex(&bytes))?;
+        found.timestamp = match (&v.timestamp, &self.timestamper) {
+            (Some(t), _) => Some(TimestampNote::Stamped {
+                time: t.stamped.time.clone(),
+                tsa: t.stamped.tsa.clone(),
+            }),
+            (None, Some(_)) => Some(TimestampNote::Failed {
+                reason: "the bundle found was sealed without a timestamp".into(),
+            }),
+            (None, None) => None,
+        };
+        Ok(Some(found))
     }
 
     /// Writes the published key set as `keys.json` beside the bundles, once per process

@@ -1,0 +1,192 @@
+//! Trusted time on the embedded stack, with a TSA on loopback made with OpenSSL
+//! (`tests/python/tsa_server.py`): a sealed bundle carries `manifest.dsse.tsr` over its
+//! signature and the job says when it was stamped; `exportctl verify --tsa-ca` checks the
+//! token and the TSA, another CA is refused; `openssl ts -verify` checks the same file
+//! independently, as VERIFY.md tells an auditor to. A TSA that is down leaves the export
+//! sealed without a timestamp and the reason in the job — or, with
+//! `EXPORTCENTER_TSA_REQUIRED=true`, fails it.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use ec_tests::{api_call, embedded, receivers};
+
+const SECRET: &str = "trusted-time-test-secret-0123456789abcdef";
+const SCOPES: &str = "export:read export:write scan:write";
+
+/// Runs one JSON export and answers its final job and sealed bundle (if any).
+async fn export(base: &str, token: &str) -> (Value, Option<Vec<u8>>) {
+    let http = reqwest::Client::new();
+    let scan = ec_tests::ingest_fixture(&http, base, token, "trivy", "alpine-310").await;
+    let body = json!({"type": "scan_report", "format": "json",
+                      "scope": {"scan_ids": [scan["scan_id"]]}});
+    let (s, job) = api_call(
+        &http,
+        base,
+        Method::POST,
+        "/api/v1/exports",
+        token,
+        Some(body.to_string().into_bytes()),
+    )
+    .await;
+    assert_eq!(s, 202, "{job}");
+    let path = format!("/api/v1/exports/{}", job["export_id"].as_str().unwrap());
+    for _ in 0..900 {
+        let (_, j) = api_call(&http, base, Method::GET, &path, token, None).await;
+        match j["status"].as_str() {
+            Some("ready") => {
+                let bundle = http
+                    .get(format!("{base}{path}/download?artifact=sealed"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                return (j, Some(bundle.to_vec()));
+            }
+            Some("failed") => return (j, None),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the export never finished");
+}
+
+fn exportctl_verify(bundle: &Path, args: &[&Path]) -> Value {
+    let mut cmd = Command::new(ec_tests::exportctl_bin());
+    cmd.args(["verify", "--json"]).arg(bundle);
+    for pair in args.chunks(2) {
+        cmd.arg(pair[0]).arg(pair[1]);
+    }
+    let out = cmd.output().unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundles_carry_a_timestamp_any_verifier_checks() {
+    let tsa_dir = tempfile::tempdir().unwrap();
+    let (_tsa, port) = receivers::start("tsa_server.py", &[tsa_dir.path()]);
+    let url = format!("http://127.0.0.1:{port}/tsa");
+    let dir = tempfile::tempdir().unwrap();
+    let stack = embedded::start_with(
+        dir.path(),
+        &[
+            ("EXPORTCENTER_JWT_SECRET", SECRET),
+            ("EXPORTCENTER_TSA_URL", url.as_str()),
+        ],
+    )
+    .await;
+    let token = stack.mint("alice", "acme", SCOPES, 600).unwrap();
+    let (job, bundle) = export(&stack.base_url, &token).await;
+    let bundle = bundle.expect("ready");
+    assert_eq!(job["timestamp"]["status"], "stamped", "{job}");
+    assert!(
+        job["timestamp"]["tsa"]
+            .as_str()
+            .unwrap()
+            .contains("ExportCenter Test TSA")
+    );
+    ec_tests::matches_openapi("Job", &[&job]);
+    stack.shutdown().await;
+
+    let work = tempfile::tempdir().unwrap();
+    let b = work.path().join("bundle.tar.gz");
+    std::fs::write(&b, &bundle).unwrap();
+    let ca = tsa_dir.path().join("ca.pem");
+    let v = exportctl_verify(&b, &[Path::new("--tsa-ca"), &ca]);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["timestamp"]["tsa_trusted"], true, "{v}");
+    assert_eq!(v["timestamp"]["time"], job["timestamp"]["time"]);
+    assert_eq!(
+        v["sealed_at"], job["timestamp"]["time"],
+        "the timestamp's time seals"
+    );
+    let other = tempfile::tempdir().unwrap();
+    let made = Command::new("sh")
+        .arg(ec_tests::repo_root().join("tests/tsa/make-tsa.sh"))
+        .arg(other.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let v = exportctl_verify(&b, &[Path::new("--tsa-ca"), &other.path().join("ca.pem")]);
+    assert_eq!(v["code"], "SEAL_BAD_TIMESTAMP", "{v}");
+
+    // OpenSSL, independently: the token covers the signature's bytes.
+    let x = work.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    let gz = flate2::read::GzDecoder::new(bundle.as_slice());
+    tar::Archive::new(gz).unpack(&x).unwrap();
+    let envelope: Value =
+        serde_json::from_slice(&std::fs::read(x.join("manifest.dsse.json")).unwrap()).unwrap();
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(envelope["signatures"][0]["sig"].as_str().unwrap())
+        .unwrap();
+    std::fs::write(x.join("sig.bin"), &sig).unwrap();
+    let ok = Command::new("openssl")
+        .args(["ts", "-verify", "-data"])
+        .arg(x.join("sig.bin"))
+        .arg("-in")
+        .arg(x.join("manifest.dsse.tsr"))
+        .arg("-CAfile")
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Verification: OK"));
+    let doc = std::fs::read_to_string(x.join("VERIFY.md")).unwrap();
+    assert!(
+        doc.contains("openssl ts -verify -data sig.bin -in manifest.dsse.tsr -CAfile tsa-ca.pem")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tsa_that_is_down_is_reported_or_fails_the_seal() {
+    let tsa_dir = tempfile::tempdir().unwrap();
+    let (_tsa, port) = receivers::start("tsa_server.py", &[tsa_dir.path(), Path::new("1")]);
+    let url = format!("http://127.0.0.1:{port}/tsa");
+    for required in ["false", "true"] {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = embedded::start_with(
+            dir.path(),
+            &[
+                ("EXPORTCENTER_JWT_SECRET", SECRET),
+                ("EXPORTCENTER_TSA_URL", url.as_str()),
+                ("EXPORTCENTER_TSA_REQUIRED", required),
+                ("EXPORTCENTER_MAX_ATTEMPTS", "2"),
+            ],
+        )
+        .await;
+        let token = stack.mint("alice", "acme", SCOPES, 600).unwrap();
+        let (job, bundle) = export(&stack.base_url, &token).await;
+        stack.shutdown().await;
+        if required == "false" {
+            let bundle = bundle.expect("sealed without a timestamp");
+            assert_eq!(job["timestamp"]["status"], "failed", "{job}");
+            assert!(
+                job["timestamp"]["reason"].as_str().unwrap().contains("503"),
+                "{job}"
+            );
+            assert!(ec_seal::verify(&bundle).unwrap().timestamp.is_none());
+        } else {
+            assert_eq!(job["status"], "failed", "{job}");
+            assert!(
+                job["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("timestamp"),
+                "{job}"
+            );
+        }
+    }
+}
