@@ -2,7 +2,8 @@
 //! (`tests/python/tsa_server.py`): a sealed bundle carries `manifest.dsse.tsr` over its
 //! signature and the job says when it was stamped; `exportctl verify --tsa-ca` checks the
 //! token and the TSA, another CA is refused; `openssl ts -verify` checks the same file
-//! independently, as VERIFY.md tells an auditor to. A TSA that is down leaves the export
+//! independently, as VERIFY.md tells an auditor to; a duplicate seal event after the
+//! timestamped seal leaves the first bundle untouched. A TSA that is down leaves the export
 //! sealed without a timestamp and the reason in the job — or, with
 //! `EXPORTCENTER_TSA_REQUIRED=true`, fails it.
 
@@ -58,6 +59,22 @@ async fn export(base: &str, token: &str) -> (Value, Option<Vec<u8>>) {
     panic!("the export never finished");
 }
 
+/// The sealed bundle of export `id`.
+async fn export_bundle(base: &str, token: &str, id: &str) -> Vec<u8> {
+    let bytes = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/exports/{id}/download?artifact=sealed"
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    bytes.to_vec()
+}
+
 fn exportctl_verify(bundle: &Path, args: &[&Path]) -> Value {
     let mut cmd = Command::new(ec_tests::exportctl_bin());
     cmd.args(["verify", "--json"]).arg(bundle);
@@ -94,6 +111,50 @@ async fn bundles_carry_a_timestamp_any_verifier_checks() {
             .contains("ExportCenter Test TSA")
     );
     ec_tests::matches_openapi("Job", &[&job]);
+
+    // A duplicate seal event after the timestamped seal — its worker "died" after writing
+    // the bundle — leaves the first bundle untouched (a second seal would carry another
+    // timestamp, so other bytes).
+    let jobs = &stack.pipeline.app.exports.jobs;
+    let (tenant, id) = (
+        "acme".parse().unwrap(),
+        job["export_id"].as_str().unwrap().parse().unwrap(),
+    );
+    let ready = jobs.get(&tenant, &id).await.unwrap().unwrap();
+    let mut sealing = ready.clone();
+    sealing.status = ec_domain::JobStatus::Running;
+    sealing.stage = Some(ec_domain::Stage::Sealing);
+    sealing.artifacts.clear();
+    sealing.version = ready.version + 1;
+    jobs.update(&sealing, ready.version).await.unwrap();
+    let report = ready
+        .artifacts
+        .iter()
+        .find(|a| a.kind == ec_domain::ArtifactKind::Report)
+        .unwrap();
+    use ec_domain::ports::WorkQueue;
+    let event = json!({"key": report.key, "size": report.size}).to_string();
+    stack
+        .queue
+        .send(ec_domain::messages::QueueName::Seal, event)
+        .await
+        .unwrap();
+    let mut again = None;
+    for _ in 0..300 {
+        let j = jobs.get(&tenant, &id).await.unwrap().unwrap();
+        if j.status == ec_domain::JobStatus::Ready {
+            again = Some(j);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = again.expect("ready again");
+    assert_eq!(
+        again.artifacts, ready.artifacts,
+        "the same bundle, digests included"
+    );
+    let second = export_bundle(&stack.base_url, &token, job["export_id"].as_str().unwrap()).await;
+    assert!(second == bundle, "the first bundle is untouched");
     stack.shutdown().await;
 
     let work = tempfile::tempdir().unwrap();
