@@ -357,6 +357,106 @@ impl ObjectStore for S3ObjectStore {
         self.put_object(key, body, media_type, true).await
     }
 
+    async fn delete(&self, key: &str) -> PortResult<()> {
+        validate_key(key)?;
+        // Every version and delete marker of exactly this key (the bucket is versioned
+        // under Object Lock; an unversioned bucket lists one "null" version).
+        let mut versions: Vec<Option<String>> = Vec::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .set_key_marker(key_marker.clone())
+                .set_version_id_marker(version_marker.clone())
+                .send()
+                .await
+                .map_err(|e| {
+                    port_error(
+                        &format!("cannot list versions of s3://{}/{key}", self.bucket),
+                        e,
+                    )
+                })?;
+            for v in page.versions() {
+                if v.key() == Some(key) {
+                    versions.push(v.version_id().map(str::to_string));
+                }
+            }
+            for m in page.delete_markers() {
+                if m.key() == Some(key) {
+                    versions.push(m.version_id().map(str::to_string));
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            version_marker = page.next_version_id_marker().map(str::to_string);
+        }
+        for version in versions {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .set_version_id(version)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.code() == Some("AccessDenied") || sdk_error_status(&e) == Some(403) {
+                        PortError::Invalid(format!(
+                            "s3://{}/{key} is under legal hold",
+                            self.bucket
+                        ))
+                    } else {
+                        port_error(&format!("cannot delete s3://{}/{key}", self.bucket), e)
+                    }
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn set_legal_hold(&self, key: &str, on: bool) -> PortResult<()> {
+        validate_key(key)?;
+        if head_object(&self.client, &self.bucket, key)
+            .await?
+            .is_none()
+        {
+            return Err(PortError::NotFound(key.to_string()));
+        }
+        let status = if on {
+            aws_sdk_s3::types::ObjectLockLegalHoldStatus::On
+        } else {
+            aws_sdk_s3::types::ObjectLockLegalHoldStatus::Off
+        };
+        self.client
+            .put_object_legal_hold()
+            .bucket(&self.bucket)
+            .key(key)
+            .legal_hold(
+                aws_sdk_s3::types::ObjectLockLegalHold::builder()
+                    .status(status)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                if e.code() == Some("InvalidRequest") {
+                    PortError::Invalid(format!(
+                        "s3://{} has no Object Lock: legal holds need it",
+                        self.bucket
+                    ))
+                } else {
+                    port_error(
+                        &format!("cannot set the legal hold of s3://{}/{key}", self.bucket),
+                        e,
+                    )
+                }
+            })?;
+        Ok(())
+    }
+
     async fn get(&self, key: &str) -> PortResult<Bytes> {
         if validate_key(key).is_err() {
             return Err(PortError::NotFound(key.to_string()));

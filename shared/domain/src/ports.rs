@@ -47,6 +47,13 @@ pub trait ObjectStore: Send + Sync {
     async fn list(&self, prefix: &str) -> PortResult<Vec<ObjectMeta>>;
     /// A URL anyone holding it can GET until `ttl` elapses.
     async fn presign_get(&self, key: &str, ttl: Duration) -> PortResult<String>;
+    /// Removes `key` for good: every version of it (a versioned bucket keeps none, no
+    /// delete marker either). A missing key is fine (idempotent). `Invalid` while the
+    /// object is under legal hold.
+    async fn delete(&self, key: &str) -> PortResult<()>;
+    /// Puts `key` under legal hold (`on`) or releases it: a held object cannot be deleted
+    /// or replaced, whatever its age. `NotFound` for a missing key.
+    async fn set_legal_hold(&self, key: &str, on: bool) -> PortResult<()>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -52,6 +52,12 @@ fn random_hex() -> String {
     hex::encode(b)
 }
 
+/// The marker of an object under legal hold, beside it.
+fn hold_marker(path: &Path) -> PortResult<PathBuf> {
+    let (dir, name, _) = split(path)?;
+    Ok(dir.join(format!(".{name}.legal-hold")))
+}
+
 /// Directory, file name and sidecar path of an object file.
 fn split(path: &Path) -> PortResult<(&Path, &str, PathBuf)> {
     let dir = path
@@ -178,6 +184,9 @@ fn put_blocking(
     }
     if only_new && path.exists() {
         return Err(PortError::ConditionFailed(format!("{key} exists")));
+    }
+    if hold_marker(&path)?.exists() {
+        return Err(PortError::Invalid(format!("{key} is under legal hold")));
     }
     let meta = serde_json::to_vec(&Sidecar {
         media_type: media_type.to_string(),
@@ -453,6 +462,49 @@ impl ObjectStore for FsObjectStore {
 
     async fn put_new(&self, key: &str, body: Bytes, media_type: &str) -> PortResult<ObjectMeta> {
         self.put_object(key, body, media_type, true).await
+    }
+
+    async fn delete(&self, key: &str) -> PortResult<()> {
+        let path = self.object_path(key)?;
+        let key = key.to_string();
+        blocking(move || {
+            if hold_marker(&path)?.exists() {
+                return Err(PortError::Invalid(format!("{key} is under legal hold")));
+            }
+            let (dir, _, sidecar) = split(&path)?;
+            for p in [&path, &sidecar] {
+                match fs::remove_file(p) {
+                    Ok(()) => {}
+                    Err(e) if is_missing(&e) => {}
+                    Err(e) => return Err(io_err("cannot delete", p, e)),
+                }
+            }
+            sync_dir(dir)
+        })
+        .await
+    }
+
+    async fn set_legal_hold(&self, key: &str, on: bool) -> PortResult<()> {
+        let path = self.object_path(key)?;
+        let key = key.to_string();
+        blocking(move || {
+            if !path.is_file() {
+                return Err(PortError::NotFound(key));
+            }
+            let marker = hold_marker(&path)?;
+            let (dir, _, _) = split(&path)?;
+            if on {
+                write_atomic(dir, &marker, b"")?;
+            } else {
+                match fs::remove_file(&marker) {
+                    Ok(()) => {}
+                    Err(e) if is_missing(&e) => {}
+                    Err(e) => return Err(io_err("cannot release", &marker, e)),
+                }
+            }
+            sync_dir(dir)
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> PortResult<Bytes> {

@@ -15,6 +15,39 @@ pub async fn object_store<S: ObjectStore>(fresh: impl AsyncFn() -> S) {
     put_get_head_list(&fresh().await).await;
     missing_objects_and_bad_keys(&fresh().await).await;
     only_new_objects(&fresh().await).await;
+    deletes_and_legal_holds(&fresh().await).await;
+}
+
+/// `delete` removes an object for good and is idempotent; a held object cannot be deleted
+/// until it is released; holding a missing key is `NotFound`.
+async fn deletes_and_legal_holds(s: &dyn ObjectStore) {
+    let key = "sealed/acme/exp-9/bundle.tar.gz";
+    put(s, key, b"bundle", "application/gzip").await;
+    put(s, "sealed/acme/exp-9/other", b"x", "text/plain").await;
+    s.delete(key).await.unwrap();
+    assert_eq!(s.head(key).await.unwrap(), None);
+    assert!(matches!(s.get(key).await, Err(PortError::NotFound(_))));
+    s.delete(key).await.unwrap();
+    assert_eq!(
+        keys(s.list("sealed/acme/exp-9/").await.unwrap()),
+        ["sealed/acme/exp-9/other"]
+    );
+
+    put(s, key, b"held", "application/gzip").await;
+    s.set_legal_hold(key, true).await.unwrap();
+    s.set_legal_hold(key, true).await.unwrap();
+    assert!(
+        matches!(s.delete(key).await, Err(PortError::Invalid(_))),
+        "a held object is not deleted"
+    );
+    assert_eq!(s.get(key).await.unwrap(), Bytes::from_static(b"held"));
+    s.set_legal_hold(key, false).await.unwrap();
+    s.delete(key).await.unwrap();
+    assert_eq!(s.head(key).await.unwrap(), None);
+    assert!(matches!(
+        s.set_legal_hold("sealed/acme/none", true).await,
+        Err(PortError::NotFound(_))
+    ));
 }
 
 /// `put_new` writes a key once: a second write, even of other bytes, is `ConditionFailed`

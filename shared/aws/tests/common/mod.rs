@@ -49,13 +49,15 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
 
-/// An S3 store on a new bucket of the moto server, path-style as moto needs.
+/// An S3 store on a new bucket of the moto server, path-style as moto needs, with Object
+/// Lock (so versioned) as the template's artifact bucket.
 pub async fn s3_store() -> ec_aws::S3ObjectStore {
     let client = ec_aws::config::s3_client(&moto_config().await, true);
     let bucket = unique("ec-test");
     client
         .create_bucket()
         .bucket(&bucket)
+        .object_lock_enabled_for_bucket(true)
         .send()
         .await
         .expect("create bucket");
