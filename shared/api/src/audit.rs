@@ -45,12 +45,15 @@ impl AuditSlot {
 #[derive(Clone)]
 pub(crate) struct AuditResource(pub String);
 
-/// The action a route records, by method and route pattern.
-fn action_of(method: &Method, route: &str) -> Option<AuditAction> {
+/// The action a route records, by method, route pattern and query (`?purge=true`).
+fn action_of(method: &Method, route: &str, query: Option<&str>) -> Option<AuditAction> {
     use AuditAction::*;
+    let purge = query.is_some_and(|q| q.split('&').any(|p| p == "purge=true"));
     Some(match (method.as_str(), route) {
         ("POST", "/api/v1/exports") => ExportCreate,
+        ("DELETE", "/api/v1/exports/{export_id}") if purge => ExportPurge,
         ("DELETE", "/api/v1/exports/{export_id}") => ExportCancel,
+        ("PUT", "/api/v1/exports/{export_id}/legal-hold") => ExportHold,
         ("GET", "/api/v1/exports/{export_id}/download") => ExportDownload,
         ("POST", "/api/v1/scans") => ScanIngest,
         ("DELETE", "/api/v1/scans/{scan_id}") => ScanDelete,
@@ -152,6 +155,7 @@ pub(crate) async fn audit_layer(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string());
     let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
     let trace_id = req
         .extensions()
         .get::<TraceId>()
@@ -182,8 +186,10 @@ pub(crate) async fn audit_layer(
             resource,
         )
     } else {
-        let (Some(action), Some(caller)) = (route.and_then(|r| action_of(&method, &r)), caller)
-        else {
+        let (Some(action), Some(caller)) = (
+            route.and_then(|r| action_of(&method, &r, query.as_deref())),
+            caller,
+        ) else {
             return resp;
         };
         let resource = resp
@@ -233,12 +239,12 @@ mod tests {
     fn every_changing_route_has_an_action() {
         let m = |s: &str| Method::from_bytes(s.as_bytes()).unwrap();
         assert_eq!(
-            action_of(&m("POST"), "/api/v1/exports"),
+            action_of(&m("POST"), "/api/v1/exports", None),
             Some(AuditAction::ExportCreate)
         );
-        assert_eq!(action_of(&m("GET"), "/api/v1/exports"), None);
+        assert_eq!(action_of(&m("GET"), "/api/v1/exports", None), None);
         assert_eq!(
-            action_of(&m("GET"), "/api/v1/exports/{export_id}/download"),
+            action_of(&m("GET"), "/api/v1/exports/{export_id}/download", None),
             Some(AuditAction::ExportDownload)
         );
     }

@@ -43,6 +43,8 @@ scopes! {
     AuditRead = "audit:read";
     /// Creating, testing and deleting delivery destinations.
     DestinationWrite = "destination:write";
+    /// Legal holds and purges of exports.
+    ExportAdmin = "export:admin";
 }
 
 /// Any valid token, whatever its scopes (`GET /api/v1/keys`).

@@ -22,8 +22,8 @@ use crate::audit::AuditResource;
 use crate::auth::AUDIT_SYSTEM_SCOPE;
 use crate::error::ApiFailure;
 use crate::extract::{
-    AnyScope, AuditRead, Authed, DestinationWrite, ExportRead, ExportWrite, IdPath, Q, ScanWrite,
-    TemplatePathName, TemplateWrite, header_str, json_body, json_value,
+    AnyScope, AuditRead, Authed, DestinationWrite, ExportAdmin, ExportRead, ExportWrite, IdPath, Q,
+    ScanWrite, TemplatePathName, TemplateWrite, header_str, json_body, json_value,
 };
 
 type ApiResult = Result<Response, ApiFailure>;
@@ -110,9 +110,65 @@ pub async fn get_export(a: Authed<ExportRead>, IdPath(id): IdPath<ExportId>) -> 
     ok(&a.app.exports.get(&a.caller, &id).await?)
 }
 
-pub async fn cancel_export(a: Authed<ExportWrite>, IdPath(id): IdPath<ExportId>) -> ApiResult {
-    let job = a.app.exports.cancel(&a.caller, &id).await?;
+#[derive(Deserialize)]
+pub struct DeleteQuery {
+    purge: Option<String>,
+}
+
+/// `DELETE /api/v1/exports/{id}`: cancels (`export:write`), or with `?purge=true` removes a
+/// finished export's artifacts (`export:admin`).
+pub async fn cancel_export(
+    a: Authed<AnyScope>,
+    IdPath(id): IdPath<ExportId>,
+    Q(q): Q<DeleteQuery>,
+) -> ApiResult {
+    use crate::extract::Scope;
+    let job = match q.purge.as_deref() {
+        None | Some("false") => {
+            a.principal.require(ExportWrite::NAME)?;
+            a.app.exports.cancel(&a.caller, &id).await?
+        }
+        Some("true") => {
+            a.principal.require(ExportAdmin::NAME)?;
+            a.app.exports.purge(&a.caller, &id).await?
+        }
+        Some(_) => return Err(ApiError::validation("purge", "must be true or false").into()),
+    };
     Ok((StatusCode::ACCEPTED, Json(job)).into_response())
+}
+
+/// `PUT /api/v1/exports/{id}/legal-hold` (`export:admin`): `{"hold": bool, "reason"}`.
+pub async fn put_legal_hold(
+    a: Authed<ExportAdmin>,
+    IdPath(id): IdPath<ExportId>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    let v = json_value(&headers, body, 16 * 1024).await?;
+    let Some(obj) = v.as_object() else {
+        return Err(ApiError::validation("body", "must be a JSON object").into());
+    };
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "hold" | "reason"))
+    {
+        return Err(
+            ApiError::validation(k.as_str(), "unknown field; expected hold, reason").into(),
+        );
+    }
+    let Some(hold) = obj.get("hold").and_then(serde_json::Value::as_bool) else {
+        return Err(ApiError::validation("hold", "is required: true or false").into());
+    };
+    let reason = match obj.get("reason") {
+        None | Some(serde_json::Value::Null) => "",
+        Some(serde_json::Value::String(s)) => s.as_str(),
+        Some(_) => return Err(ApiError::validation("reason", "must be a string").into()),
+    };
+    ok(&a
+        .app
+        .exports
+        .set_legal_hold(&a.caller, &id, hold, reason)
+        .await?)
 }
 
 #[derive(Deserialize)]

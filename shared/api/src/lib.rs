@@ -121,6 +121,10 @@ pub fn routes(state: ApiState) -> Router {
             get(get_export).delete(cancel_export),
         )
         .route("/api/v1/exports/{export_id}/download", get(download))
+        .route(
+            "/api/v1/exports/{export_id}/legal-hold",
+            axum::routing::put(put_legal_hold),
+        )
         .route("/api/v1/scans", axum::routing::post(ingest_scan))
         .route("/api/v1/templates", get(templates))
         .route(

@@ -21,6 +21,7 @@ string_enum!(
         Failed = "failed",
         Cancelled = "cancelled",
         Expired = "expired",
+        Purged = "purged",
     }
 );
 
@@ -112,6 +113,12 @@ pub struct Job {
     /// for exports that name destinations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<ExportSummary>,
+    /// Under legal hold: never expires, cannot be purged (`PUT …/legal-hold`).
+    #[serde(default)]
+    pub legal_hold: bool,
+    /// Who put or released the hold, when and why, and the expiry the hold suspended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold_record: Option<LegalHoldRecord>,
     /// The bundle's RFC 3161 timestamp, when a TSA is configured: when it was stamped, or
     /// why the bundle has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +130,22 @@ pub struct Job {
     pub scope_scan_ids: Vec<crate::ScanId>,
     /// Optimistic-concurrency version; bumped by every transition.
     pub version: u64,
+}
+
+/// The latest legal hold or release of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalHoldRecord {
+    pub reason: String,
+    pub by: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub at: OffsetDateTime,
+    /// The retention the hold suspended, restored on release.
+    #[serde(
+        default,
+        with = "crate::time::serde_rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at_before: Option<OffsetDateTime>,
 }
 
 /// What became of a sealed bundle's timestamp.
@@ -160,6 +183,8 @@ pub enum Transition {
     Fail(JobError),
     Cancel,
     Expire,
+    /// A finished export's artifacts removed now (`DELETE …?purge=true`).
+    Purge,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,6 +226,8 @@ impl Job {
             summary: None,
             scope_scan_ids: Vec::new(),
             timestamp: None,
+            legal_hold: false,
+            legal_hold_record: None,
             version: 1,
         }
     }
@@ -267,10 +294,18 @@ impl Job {
                 next.stage = None;
             }
             Transition::Expire => {
-                if self.status != JobStatus::Ready {
+                if self.status != JobStatus::Ready || self.legal_hold {
                     return Err(refuse("expired"));
                 }
                 next.status = JobStatus::Expired;
+            }
+            Transition::Purge => {
+                if !self.status.is_terminal() || self.legal_hold {
+                    return Err(refuse("purged"));
+                }
+                next.status = JobStatus::Purged;
+                next.artifacts.clear();
+                next.expires_at = None;
             }
         }
         next.updated_at = now;

@@ -473,7 +473,14 @@ impl Exports {
     ) -> Result<String, ApiError> {
         let job = self.get(caller, export_id).await?;
         let now = ec_domain::time::now();
-        let expired = job.status == JobStatus::Expired || job.expires_at.is_some_and(|t| t <= now);
+        if job.status == JobStatus::Purged {
+            return Err(ApiError::new(
+                ErrorCode::Expired,
+                format!("export {export_id} was purged"),
+            ));
+        }
+        let expired = job.status == JobStatus::Expired
+            || (!job.legal_hold && job.expires_at.is_some_and(|t| t <= now));
         if expired {
             if job.status == JobStatus::Ready
                 && let Ok(next) = job.apply(Transition::Expire, now, self.retention)

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod destination_input;
 pub mod destinations;
 pub mod exports;
+pub mod holds;
 pub mod inputs;
 pub mod keys;
 pub mod quota;
