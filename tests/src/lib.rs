@@ -501,6 +501,48 @@ pub fn sqs_event(
     e
 }
 
+/// Requests the export `body` over HTTP, waits for it to end, and answers its final job and,
+/// when ready, its sealed bundle.
+pub async fn finished_export(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> (serde_json::Value, Option<Vec<u8>>) {
+    let (s, job) = api_call(
+        http,
+        base,
+        reqwest::Method::POST,
+        "/api/v1/exports",
+        token,
+        Some(body.to_string().into_bytes()),
+    )
+    .await;
+    assert_eq!(s, 202, "{job}");
+    let id = job["export_id"].as_str().expect("an export id").to_string();
+    let path = format!("/api/v1/exports/{id}");
+    for _ in 0..1200 {
+        let (_, j) = api_call(http, base, reqwest::Method::GET, &path, token, None).await;
+        match j["status"].as_str() {
+            Some("ready") => {
+                let bundle = http
+                    .get(format!("{base}{path}/download?artifact=sealed"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("the download")
+                    .bytes()
+                    .await
+                    .expect("the bundle");
+                return (j, Some(bundle.to_vec()));
+            }
+            Some("failed" | "cancelled") => return (j, None),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("export {id} never finished");
+}
+
 /// Ingests the `kind` fixture whose path contains `name` through `POST /api/v1/scans` and
 /// returns its receipt (asserting `201`).
 pub async fn ingest_fixture(

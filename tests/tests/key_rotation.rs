@@ -17,55 +17,11 @@ use ec_tests::{api_call, embedded};
 const SECRET: &str = "key-rotation-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write";
 
-/// Makes a JSON export of `scan` and returns its id and sealed bundle.
-async fn sealed_export(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    scan: &Value,
-) -> (String, Vec<u8>) {
+/// Makes a JSON export of `scan` and returns its sealed bundle.
+async fn sealed_export(http: &reqwest::Client, base: &str, token: &str, scan: &Value) -> Vec<u8> {
     let body = json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": [scan]}});
-    let (s, job) = api_call(
-        http,
-        base,
-        Method::POST,
-        "/api/v1/exports",
-        token,
-        Some(body.to_string().into_bytes()),
-    )
-    .await;
-    assert_eq!(s, 202, "{job}");
-    let id = job["export_id"].as_str().unwrap().to_string();
-    for _ in 0..600 {
-        let (_, j) = api_call(
-            http,
-            base,
-            Method::GET,
-            &format!("/api/v1/exports/{id}"),
-            token,
-            None,
-        )
-        .await;
-        match j["status"].as_str() {
-            Some("ready") => {
-                let bundle = http
-                    .get(format!(
-                        "{base}/api/v1/exports/{id}/download?artifact=sealed"
-                    ))
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap();
-                return (id, bundle.to_vec());
-            }
-            Some("failed") => panic!("{j}"),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    panic!("{id} never became ready");
+    let (job, bundle) = ec_tests::finished_export(http, base, token, &body).await;
+    bundle.unwrap_or_else(|| panic!("{job}"))
 }
 
 /// `exportctl verify BUNDLE --json [--trusted-keys FILE]`: its JSON answer.
@@ -138,11 +94,11 @@ async fn rotated_keys_keep_old_bundles_verifiable() {
 
     let token = stack.mint("alice", "acme", SCOPES, 600).unwrap();
     let scan = ec_tests::ingest_fixture(&http, &base, &token, "trivy", "alpine-310").await;
-    let (_, before) = sealed_export(&http, &base, &token, &scan["scan_id"]).await;
+    let before = sealed_export(&http, &base, &token, &scan["scan_id"]).await;
     while ec_domain::time::now() <= instant {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let (_, after) = sealed_export(&http, &base, &token, &scan["scan_id"]).await;
+    let after = sealed_export(&http, &base, &token, &scan["scan_id"]).await;
     stack.shutdown().await;
 
     let v = verify(work.path(), &before, Some(&announced));

@@ -4,8 +4,6 @@
 //! purged — every object gone, the job `purged`, downloads `410`, a second purge a no-op,
 //! a purged export not holdable; every hold, release and purge is in the audit trail.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -46,25 +44,11 @@ async fn held_exports_stay_and_released_ones_can_be_purged() {
     };
 
     let scan = ec_tests::ingest_fixture(&http, &base, &user, "trivy", "alpine-310").await;
-    let (s, job) = call(
-        Method::POST,
-        "/api/v1/exports".into(),
-        user.clone(),
-        Some(json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": [scan["scan_id"]]}})),
-    )
-    .await;
-    assert_eq!(s, 202, "{job}");
-    let id = job["export_id"].as_str().unwrap().to_string();
+    let body =
+        json!({"type": "scan_report", "format": "json", "scope": {"scan_ids": [scan["scan_id"]]}});
+    let (ready, _) = ec_tests::finished_export(&http, &base, &user, &body).await;
+    let id = ready["export_id"].as_str().unwrap().to_string();
     let path = format!("/api/v1/exports/{id}");
-    let mut ready = Value::Null;
-    for _ in 0..600 {
-        let (_, j) = call(Method::GET, path.clone(), user.clone(), None).await;
-        if j["status"] == "ready" {
-            ready = j;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     assert_eq!(ready["status"], "ready", "{ready}");
     let expires = ready["expires_at"].clone();
     assert!(expires.is_string());

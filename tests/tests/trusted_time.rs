@@ -12,10 +12,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine as _;
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use ec_tests::{api_call, embedded, receivers};
+use ec_tests::{embedded, receivers};
 
 const SECRET: &str = "trusted-time-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write";
@@ -26,37 +25,7 @@ async fn export(base: &str, token: &str) -> (Value, Option<Vec<u8>>) {
     let scan = ec_tests::ingest_fixture(&http, base, token, "trivy", "alpine-310").await;
     let body = json!({"type": "scan_report", "format": "json",
                       "scope": {"scan_ids": [scan["scan_id"]]}});
-    let (s, job) = api_call(
-        &http,
-        base,
-        Method::POST,
-        "/api/v1/exports",
-        token,
-        Some(body.to_string().into_bytes()),
-    )
-    .await;
-    assert_eq!(s, 202, "{job}");
-    let path = format!("/api/v1/exports/{}", job["export_id"].as_str().unwrap());
-    for _ in 0..900 {
-        let (_, j) = api_call(&http, base, Method::GET, &path, token, None).await;
-        match j["status"].as_str() {
-            Some("ready") => {
-                let bundle = http
-                    .get(format!("{base}{path}/download?artifact=sealed"))
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap();
-                return (j, Some(bundle.to_vec()));
-            }
-            Some("failed") => return (j, None),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    panic!("the export never finished");
+    ec_tests::finished_export(&http, base, token, &body).await
 }
 
 /// The sealed bundle of export `id`.

@@ -26,8 +26,6 @@ use aws_sdk_s3::types::{
 use bytes::Bytes;
 use ec_domain::PortError;
 use ec_domain::env::Env;
-use ec_domain::keys::REPORTS_PREFIX;
-use ec_domain::messages::{ObjectCreated, QueueName};
 use ec_domain::ports::{ObjectMeta, ObjectStore, PortResult, WorkQueue};
 use tokio::task::JoinSet;
 
@@ -286,17 +284,8 @@ impl S3ObjectStore {
             size,
             media_type: media_type.to_string(),
         };
-        if let Some(queue) = &self.notifications
-            && key.starts_with(REPORTS_PREFIX)
-        {
-            let msg = serde_json::to_string(&ObjectCreated {
-                key: meta.key.clone(),
-                size,
-            })
-            .map_err(|e| PortError::Backend(format!("cannot encode notification: {e}")))?;
-            // A failure makes the caller retry the put, which notifies again: duplicates
-            // are allowed, a lost notification is not.
-            queue.send(QueueName::Seal, msg).await?;
+        if let Some(queue) = &self.notifications {
+            ec_domain::messages::notify_if_report(queue.as_ref(), &meta).await?;
         }
         Ok(meta)
     }

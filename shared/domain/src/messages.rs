@@ -30,3 +30,21 @@ pub struct ObjectCreated {
     pub key: String,
     pub size: u64,
 }
+
+/// Tells the seal stage that `meta` was written, when it is a report (`reports/…`): what
+/// every object store does after a put. A failure makes the caller retry the put, which
+/// notifies again: duplicates are allowed, a lost notification is not.
+pub async fn notify_if_report(
+    queue: &dyn crate::ports::WorkQueue,
+    meta: &crate::ports::ObjectMeta,
+) -> crate::ports::PortResult<()> {
+    if !meta.key.starts_with(crate::keys::REPORTS_PREFIX) {
+        return Ok(());
+    }
+    let msg = serde_json::to_string(&ObjectCreated {
+        key: meta.key.clone(),
+        size: meta.size,
+    })
+    .map_err(|e| crate::PortError::Backend(format!("cannot encode notification: {e}")))?;
+    queue.send(QueueName::Seal, msg).await
+}

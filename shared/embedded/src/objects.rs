@@ -15,9 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use ec_domain::PortError;
-use ec_domain::keys::REPORTS_PREFIX;
 use ec_domain::keys::{validate_key, validate_media_type, validate_prefix};
-use ec_domain::messages::{ObjectCreated, QueueName};
 use ec_domain::ports::{ObjectMeta, ObjectStore, PortResult, WorkQueue};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -71,21 +69,31 @@ fn split(path: &Path) -> PortResult<(&Path, &str, PathBuf)> {
     Ok((dir, name, sidecar))
 }
 
-/// Writes `bytes` to `target` atomically: temp file in `dir`, fsync, rename.
-fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> PortResult<()> {
+/// Writes `bytes` to a new temporary file in `dir`, synced, then places it at `target` with
+/// `place` (a rename, or a hard link that refuses an existing name); the temporary name is
+/// gone either way.
+fn write_via_temp(
+    dir: &Path,
+    target: &Path,
+    bytes: &[u8],
+    place: fn(&Path, &Path) -> io::Result<()>,
+) -> io::Result<()> {
     let tmp = dir.join(format!("{TEMP_PREFIX}{}", random_hex()));
     let result = (|| -> io::Result<()> {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
-        fs::rename(&tmp, target)
+        place(&tmp, target)
     })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err("cannot write", target, e));
-    }
-    Ok(())
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+/// Writes `bytes` to `target` atomically: temp file in `dir`, fsync, rename.
+fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> PortResult<()> {
+    write_via_temp(dir, target, bytes, |from, to| fs::rename(from, to))
+        .map_err(|e| io_err("cannot write", target, e))
 }
 
 fn sync_dir(dir: &Path) -> PortResult<()> {
@@ -131,16 +139,7 @@ fn head_blocking(path: &Path, key: &str) -> PortResult<Option<ObjectMeta>> {
 /// Writes `bytes` to `target` only if nothing is there: a temporary file, then a hard link
 /// that fails when the name exists (`ConditionFailed`).
 fn write_new(dir: &Path, target: &Path, bytes: &[u8]) -> PortResult<()> {
-    let tmp = dir.join(format!("{TEMP_PREFIX}{}", random_hex()));
-    let result = (|| -> io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::hard_link(&tmp, target)
-    })();
-    let _ = fs::remove_file(&tmp);
-    match result {
+    match write_via_temp(dir, target, bytes, |from, to| fs::hard_link(from, to)) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(PortError::ConditionFailed(
             format!("{} exists", target.display()),
@@ -325,17 +324,7 @@ impl FsObjectStore {
         let root = self.root.clone();
         let (k, mt) = (key.to_string(), media_type.to_string());
         let meta = blocking(move || put_blocking(&root, &k, &body, &mt, only_new)).await?;
-        if key.starts_with(REPORTS_PREFIX) {
-            let msg = ObjectCreated {
-                key: meta.key.clone(),
-                size: meta.size,
-            };
-            let body = serde_json::to_string(&msg)
-                .map_err(|e| PortError::Backend(format!("cannot encode notification: {e}")))?;
-            // If this fails the caller sees an error and retries the put, which notifies
-            // again: duplicates are allowed, a lost notification is not.
-            self.notifications.send(QueueName::Seal, body).await?;
-        }
+        ec_domain::messages::notify_if_report(self.notifications.as_ref(), &meta).await?;
         Ok(meta)
     }
 

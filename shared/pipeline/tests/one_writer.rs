@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use ec_domain::messages::QueueName;
-use ec_domain::ports::{ObjectStore, PortResult, QueueConsumer, Signer};
+use ec_domain::ports::{ObjectStore, PortResult, Signer};
 use ec_domain::signing_keys::SigningKeys;
 use ec_domain::{ExportId, JobStatus, Stage, TenantId, keys};
 use ec_pipeline::app::Caller;
@@ -94,13 +94,7 @@ async fn rendered() -> Run {
 
 impl Run {
     async fn take(&self, queue: QueueName) -> String {
-        let got = self
-            .queue
-            .receive(queue, 1, std::time::Duration::from_secs(60))
-            .await
-            .unwrap();
-        assert_eq!(got.len(), 1, "one {} message", queue.as_str());
-        got[0].body.clone()
+        support::take(&self.queue, queue).await
     }
 
     fn sealed_key(&self) -> String {

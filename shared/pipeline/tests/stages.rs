@@ -67,13 +67,7 @@ const FIXTURE: &[u8] =
 impl Fixture {
     /// Receives one message of `queue` (it must be there) without acknowledging it.
     async fn take(&self, queue: QueueName) -> String {
-        let got = self
-            .queue
-            .receive(queue, 1, std::time::Duration::from_secs(60))
-            .await
-            .unwrap();
-        assert_eq!(got.len(), 1, "expected one {} message", queue.as_str());
-        got[0].body.clone()
+        support::take(&self.queue, queue).await
     }
 
     fn ready_events(&self) -> usize {

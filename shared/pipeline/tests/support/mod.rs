@@ -35,6 +35,17 @@ pub async fn embedded(dir: &Path) -> Embedded {
     e
 }
 
+/// Receives one message of `queue` (it must be there) without acknowledging it.
+pub async fn take(q: &ec_embedded::SqliteQueue, queue: QueueName) -> String {
+    use ec_domain::ports::QueueConsumer;
+    let got = q
+        .receive(queue, 1, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1, "expected one {} message", queue.as_str());
+    got[0].body.clone()
+}
+
 pub fn pipeline(ports: Ports) -> Pipeline {
     Pipeline::new(ports, Settings::default())
 }
