@@ -43,7 +43,8 @@ pub use paths::validate_path;
 pub use signer::{
     EcdsaP256Signer, Ed25519Signer, key_id_of_pem, parse_public_key_pem, signer_from_pem,
 };
-pub use verify::{MAX_ENTRIES, MAX_TOTAL_BYTES, Timestamp, Verified, verify, verify_with_key};
+pub use timestamp::Timestamp;
+pub use verify::{MAX_ENTRIES, MAX_TOTAL_BYTES, Verified, verify, verify_with_key};
 
 /// Schema id of `manifest.json`.
 pub const MANIFEST_SCHEMA: &str = "exportcenter.manifest/v1";

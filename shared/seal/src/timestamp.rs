@@ -54,6 +54,23 @@ pub fn request(digest: &[u8; 32], nonce: u64) -> Result<Vec<u8>, String> {
     req.to_der().map_err(|e| e.to_string())
 }
 
+/// A bundle's timestamp (`manifest.dsse.tsr`), as verification found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timestamp {
+    pub stamped: Stamped,
+    pub(crate) answer: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
+}
+
+impl Timestamp {
+    /// The timestamp, its TSA certificate checked against `cas` (PEM): issued by one, for
+    /// time stamping, valid at the stamped time.
+    pub fn trusted_by(&self, cas: &[String]) -> Result<Stamped, crate::VerifyError> {
+        verify(&self.answer, &self.signature, cas)
+            .map_err(|reason| crate::VerifyError::BadTimestamp { reason })
+    }
+}
+
 /// What a timestamp says, once checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamped {

@@ -37,26 +37,9 @@ pub struct Verified {
     pub key_id: String,
     pub manifest: Manifest,
     /// The RFC 3161 timestamp of the signature (`manifest.dsse.tsr`), checked to cover it
-    /// and to be signed by the certificate it carries; [`Timestamp::trusted_by`] checks the
+    /// and to be signed by the certificate it carries; [`crate::timestamp::Timestamp::trusted_by`] checks the
     /// TSA against its CA.
-    pub timestamp: Option<Timestamp>,
-}
-
-/// A bundle's timestamp.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timestamp {
-    pub stamped: crate::timestamp::Stamped,
-    answer: Vec<u8>,
-    signature: Vec<u8>,
-}
-
-impl Timestamp {
-    /// The timestamp, its TSA certificate checked against `cas` (PEM): issued by one, for
-    /// time stamping, valid at the stamped time.
-    pub fn trusted_by(&self, cas: &[String]) -> Result<crate::timestamp::Stamped, VerifyError> {
-        crate::timestamp::verify(&self.answer, &self.signature, cas)
-            .map_err(|reason| VerifyError::BadTimestamp { reason })
-    }
+    pub timestamp: Option<crate::timestamp::Timestamp>,
 }
 
 /// Verifies `bundle` with the public key it carries. This proves integrity and internal
@@ -215,7 +198,7 @@ fn verify_inner(bundle: &[u8], trusted: Option<&PublicKey>) -> Result<Verified, 
             let answer = kept(&entries, crate::TIMESTAMP_PATH)?.to_vec();
             let stamped = crate::timestamp::verify(&answer, &signature, &[])
                 .map_err(|reason| VerifyError::BadTimestamp { reason })?;
-            Some(Timestamp {
+            Some(crate::timestamp::Timestamp {
                 stamped,
                 answer,
                 signature,
