@@ -19,6 +19,7 @@
 //!
 //! [`verify`] / [`verify_with_key`] check all of it offline.
 
+mod archive;
 mod bundle;
 mod doc;
 mod dsse;
@@ -32,6 +33,7 @@ mod signer;
 pub mod timestamp;
 mod verify;
 
+pub use archive::{MAX_ENTRIES, MAX_TOTAL_BYTES};
 pub use bundle::{BundleFile, SealInput, Sealed, StampOutcome, Stamper, seal, seal_stamped};
 pub use dsse::{Envelope, EnvelopeSignature, Predicate, Statement, Subject, pae};
 pub use error::{SealError, VerifyError};
@@ -44,7 +46,7 @@ pub use signer::{
     EcdsaP256Signer, Ed25519Signer, key_id_of_pem, parse_public_key_pem, signer_from_pem,
 };
 pub use timestamp::Timestamp;
-pub use verify::{MAX_ENTRIES, MAX_TOTAL_BYTES, Verified, verify, verify_with_key};
+pub use verify::{Verified, verify, verify_with_key};
 
 /// Schema id of `manifest.json`.
 pub const MANIFEST_SCHEMA: &str = "exportcenter.manifest/v1";
