@@ -479,6 +479,28 @@ pub async fn api_call(
     )
 }
 
+/// What [`caller`]'s function answers: (status, JSON body), later.
+pub type Answer =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (u16, serde_json::Value)> + Send>>;
+
+/// The API as one caller sees it: `caller(http, base, token)` answers a function of (method,
+/// path, JSON body) to (status, JSON) whose futures own what they use, so a test can hold
+/// several at once.
+pub fn caller(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> impl Fn(reqwest::Method, String, Option<serde_json::Value>) -> Answer {
+    let (http, base, token) = (http.clone(), base.to_string(), token.to_string());
+    move |method, path, body| {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        Box::pin(async move {
+            let body = body.map(|b| serde_json::to_vec(&b).unwrap_or_default());
+            api_call(&http, &base, method, &path, &token, body).await
+        })
+    }
+}
+
 /// The SQS event Lambda hands a function for `records` (messages received from the
 /// emulator), for driving the functions' batch handlers in the AWS tests.
 pub fn sqs_event(

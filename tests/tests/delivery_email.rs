@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use ec_tests::{api_call, embedded, receivers};
+use ec_tests::{embedded, receivers};
 
 const SECRET: &str = "delivery-email-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write destination:write";
@@ -59,13 +59,7 @@ async fn emails_arrive_once_with_the_report_attached() {
     let token = stack.mint("alice", "acme", SCOPES, 3600).unwrap();
     let http = reqwest::Client::new();
     let base = stack.base_url.clone();
-    let call = |method: Method, path: String, body: Option<Value>| {
-        let (http, base, token) = (http.clone(), base.clone(), token.clone());
-        async move {
-            let body = body.map(|b| serde_json::to_vec(&b).unwrap());
-            api_call(&http, &base, method, &path, &token, body).await
-        }
-    };
+    let call = ec_tests::caller(&http, &base, &token);
 
     let (s, ciso) = call(
         Method::POST,

@@ -16,7 +16,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use ec_tests::{api_call, embedded};
+use ec_tests::embedded;
 
 const SECRET: &str = "delivery-s3-test-secret-0123456789abcdef";
 const SCOPES: &str = "export:read export:write scan:write destination:write";
@@ -74,13 +74,7 @@ async fn reports_and_bundles_are_copied_to_the_tenants_bucket() {
     let token = stack.mint("alice", "acme", SCOPES, 3600).unwrap();
     let http = reqwest::Client::new();
     let base = stack.base_url.clone();
-    let call = |method: Method, path: String, body: Option<Value>| {
-        let (http, base, token) = (http.clone(), base.clone(), token.clone());
-        async move {
-            let body = body.map(|b| serde_json::to_vec(&b).unwrap());
-            api_call(&http, &base, method, &path, &token, body).await
-        }
-    };
+    let call = ec_tests::caller(&http, &base, &token);
 
     let (s, vault) = call(
         Method::POST,

@@ -80,13 +80,7 @@ async fn a_weekly_schedule_delivers_once_per_run_to_every_destination() {
     let token = stack.mint("alice", "acme", SCOPES, 3600).unwrap();
     let http = reqwest::Client::new();
     let base = stack.base_url.clone();
-    let call = |method: Method, path: String, body: Option<Value>| {
-        let (http, base, token) = (http.clone(), base.clone(), token.clone());
-        async move {
-            let body = body.map(|b| serde_json::to_vec(&b).unwrap());
-            api_call(&http, &base, method, &path, &token, body).await
-        }
-    };
+    let call = ec_tests::caller(&http, &base, &token);
 
     let mut destinations = Vec::new();
     for body in [

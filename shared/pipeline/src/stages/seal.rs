@@ -96,15 +96,7 @@ impl Seal {
                     Ok(_) => {
                         let mut found =
                             Found::of(&job, &bundle.manifest, &bundle.bytes, bundle.sha256)?;
-                        found.timestamp = match bundle.timestamp {
-                            ec_seal::StampOutcome::NotAsked => None,
-                            ec_seal::StampOutcome::Stamped { time, tsa } => {
-                                Some(TimestampNote::Stamped { time, tsa })
-                            }
-                            ec_seal::StampOutcome::Failed { reason } => {
-                                Some(TimestampNote::Failed { reason })
-                            }
-                        };
+                        found.timestamp = note_of(bundle.timestamp);
                         found
                     }
                     Err(PortError::ConditionFailed(_)) => {
@@ -193,6 +185,15 @@ impl ec_seal::Stamper for TsaStamper<'_> {
     }
 }
 
+/// What the job says of a bundle's timestamp (nothing without a TSA).
+fn note_of(outcome: ec_seal::StampOutcome) -> Option<TimestampNote> {
+    match outcome {
+        ec_seal::StampOutcome::NotAsked => None,
+        ec_seal::StampOutcome::Stamped { time, tsa } => Some(TimestampNote::Stamped { time, tsa }),
+        ec_seal::StampOutcome::Failed { reason } => Some(TimestampNote::Failed { reason }),
+    }
+}
+
 /// What the job records of its bundle.
 struct Found {
     size: u64,
@@ -270,10 +271,13 @@ impl Seal {
     /// of this deployment's keys. One that does not is an error for good: nothing may
     /// replace a bundle.
     async fn existing_bundle(&self, job: &Job, key: &str) -> Result<Option<Found>, StageError> {
-        if self.objects.head(key).await?.is_none() {
-            return Ok(None);
-        }
-        let bytes = self.objects.get(key).await?;
+        // One read: a missing bundle is the common case, and a HEAD first would be a second
+        // round trip on every seal.
+        let bytes = match self.objects.get(key).await {
+            Ok(b) => b,
+            Err(PortError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         let refuse = |why: String| {
             StageError::permanent(
                 StageCode::Seal,
