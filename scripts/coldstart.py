@@ -20,6 +20,7 @@ FUNCTIONS = {
     "export-deliver": "deliver-sqs.json",
     "export-notify": "ws-message.json",
     "export-schedule": "schedule.json",
+    "export-sweep": "sweep.json",
 }
 
 class Runtime(BaseHTTPRequestHandler):

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use ec_tests::{cargo, repo_root};
 
-const FUNCTIONS: [&str; 7] = [
+const FUNCTIONS: [&str; 8] = [
     "export-api",
     "export-gather",
     "export-render",
@@ -16,6 +16,7 @@ const FUNCTIONS: [&str; 7] = [
     "export-deliver",
     "export-notify",
     "export-schedule",
+    "export-sweep",
 ];
 
 /// (`name version`, enabled features) as `cargo tree` resolves them for `selection`; a

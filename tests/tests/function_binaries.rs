@@ -1,7 +1,7 @@
 //! Issue 14: only export-render carries typst, however the functions are built. The test
 //! build compiles every function in one `cargo build --workspace`, where feature
 //! unification turns `ec-render/pdf` on for all of them (the worst case); each function's
-//! binary is then read with `nm` (binutils): gather, seal, notify and schedule hold no typst
+//! binary is then read with `nm` (binutils): gather, seal, notify, schedule and sweep hold no typst
 //! symbol, the API only the syntax checker of custom templates (`typst_syntax`, with its
 //! small helpers), and render the layout engine.
 
@@ -47,6 +47,7 @@ fn only_export_render_links_typst() {
         "export-deliver",
         "export-notify",
         "export-schedule",
+        "export-sweep",
     ] {
         let crates = typst_crates(function);
         assert!(crates.is_empty(), "{function} links {crates:?}");

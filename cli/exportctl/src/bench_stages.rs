@@ -116,9 +116,7 @@ pub async fn stage(name: &str, findings: usize, work: &Path) -> anyhow::Result<(
                 options: ExportOptions {
                     include_sbom: true,
                     include_evidence: true,
-                    filters: Default::default(),
-                    baseline: None,
-                    destinations: Vec::new(),
+                    ..ExportOptions::default()
                 },
                 template: TemplateName::Builtin(BuiltinTemplate::ComplianceDetailed),
             };

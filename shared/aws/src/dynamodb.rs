@@ -35,7 +35,11 @@
 //!   descending query on `by_created` is newest first with ties broken by id, descending;
 //!   `expires_at` (N, epoch seconds) = the job's retention end, only when set. DynamoDB
 //!   deletes the row some time after that (typically within a day or two), so an
-//!   `expired` job is visible only until then.
+//!   `expired` job is visible only until then. `sweep_due` (N, epoch seconds) = when the
+//!   retention sweeper must act (`Job::sweep_due`), only when set: `sweepable` is a
+//!   consistent full-table Scan filtered on it (the sweep runs hourly; the rows it reads
+//!   are every tenant's jobs, which a GSI keyed by a sparse attribute would avoid once
+//!   tables grow large).
 //! * idempotency: `request_hash`, `export_id` (S), `expires_at` (N, epoch seconds, rounded
 //!   up, for TTL) and `expires_at_ms` (N, epoch milliseconds, the exact expiry the claim
 //!   condition uses; TTL deletion is lazy, so expired rows are overwritten by a new claim).

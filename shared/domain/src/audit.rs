@@ -28,6 +28,8 @@ string_enum!(
         ExportSealed = "export.sealed",
         ExportHold = "export.hold",
         ExportPurge = "export.purge",
+        /// The retention sweeper deleted an export's artifacts.
+        ExportExpired = "export.expired",
         ScanIngest = "scan.ingest",
         ScanDelete = "scan.delete",
         TemplatePut = "template.put",

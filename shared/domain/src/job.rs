@@ -106,6 +106,11 @@ pub struct Job {
     /// When the artifacts stop being downloadable (retention).
     #[serde(with = "crate::time::serde_rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// Days the artifacts are kept once ready: `options.retention_days`, else the tenant's
+    /// default, fixed when the job was made (absent on jobs made before, which keep the
+    /// service's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
     /// Its deliveries to the destinations it names, once it is ready or failed.
     #[serde(default)]
     pub deliveries: Vec<crate::delivery::DeliveryRecord>,
@@ -183,6 +188,8 @@ pub enum Transition {
     Fail(JobError),
     Cancel,
     Expire,
+    /// An expired export's artifacts deleted by the sweeper.
+    Swept,
     /// A finished export's artifacts removed now (`DELETE …?purge=true`).
     Purge,
 }
@@ -222,6 +229,7 @@ impl Job {
             requested_by,
             schedule_id,
             expires_at: None,
+            retention_days: None,
             deliveries: Vec::new(),
             summary: None,
             scope_scan_ids: Vec::new(),
@@ -276,7 +284,10 @@ impl Job {
                 next.stage = None;
                 next.progress.percent = 100;
                 next.artifacts = artifacts;
-                next.expires_at = Some(now + retention);
+                let kept = self
+                    .retention_days
+                    .map_or(retention, |d| time::Duration::days(d.into()));
+                next.expires_at = Some(now + kept);
             }
             Transition::Fail(err) => {
                 if self.status.is_terminal() {
@@ -299,6 +310,12 @@ impl Job {
                 }
                 next.status = JobStatus::Expired;
             }
+            Transition::Swept => {
+                if self.status != JobStatus::Expired {
+                    return Err(refuse("expired (swept)"));
+                }
+                next.artifacts.clear();
+            }
             Transition::Purge => {
                 if !self.status.is_terminal() || self.legal_hold {
                     return Err(refuse("purged"));
@@ -311,6 +328,20 @@ impl Job {
         next.updated_at = now;
         next.version = self.version + 1;
         Ok(next)
+    }
+
+    /// When the sweeper must act on this job: a ready export not under legal hold, at its
+    /// retention's end; an expired one whose artifacts are still listed (the sweeper
+    /// deletes them, then records it), at once. `None` otherwise. What the job tables
+    /// index, so that [`crate::ports::JobTable::sweepable`] is one range read.
+    pub fn sweep_due(&self) -> Option<OffsetDateTime> {
+        match self.status {
+            JobStatus::Ready if !self.legal_hold => self.expires_at,
+            JobStatus::Expired if !self.artifacts.is_empty() => {
+                Some(self.expires_at.unwrap_or(self.updated_at))
+            }
+            _ => None,
+        }
     }
 
     pub fn artifact(&self, kind: ArtifactKind) -> Option<&Artifact> {
@@ -460,5 +491,53 @@ mod tests {
         }
         assert_eq!(v["status"], "queued");
         assert_eq!(v["progress"]["percent"], 0);
+    }
+
+    #[test]
+    fn retention_is_the_jobs_own_and_the_sweeper_finishes_what_expiry_starts() {
+        let now = crate::time::now();
+        let mut j = job();
+        j.retention_days = Some(2);
+        for s in [
+            Stage::Gathering,
+            Stage::Rendering,
+            Stage::Storing,
+            Stage::Sealing,
+        ] {
+            j = j.apply(Transition::Enter(s), now, RET).unwrap();
+        }
+        assert_eq!(j.sweep_due(), None, "running");
+        let art = Artifact {
+            kind: ArtifactKind::Report,
+            key: "k".into(),
+            sha256: "0".repeat(64),
+            size: 1,
+            media_type: "application/json".into(),
+        };
+        let ready = j
+            .apply(
+                Transition::Ready {
+                    artifacts: vec![art],
+                },
+                now,
+                RET,
+            )
+            .unwrap();
+        let end = now + time::Duration::days(2);
+        assert_eq!(ready.expires_at, Some(end), "the job's days, not RET");
+        assert_eq!(ready.sweep_due(), Some(end));
+        let mut held = ready.clone();
+        held.legal_hold = true;
+        assert_eq!(held.sweep_due(), None, "held");
+        assert!(held.apply(Transition::Expire, now, RET).is_err());
+        assert!(ready.apply(Transition::Swept, now, RET).is_err());
+        let expired = ready.apply(Transition::Expire, end, RET).unwrap();
+        assert_eq!(expired.sweep_due(), Some(end), "artifacts still listed");
+        let swept = expired.apply(Transition::Swept, end, RET).unwrap();
+        assert!(swept.artifacts.is_empty());
+        assert_eq!(
+            (swept.status, swept.sweep_due()),
+            (JobStatus::Expired, None)
+        );
     }
 }

@@ -81,6 +81,10 @@ pub trait JobTable: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> PortResult<Page<Job>>;
+    /// Every tenant's jobs the retention sweeper must act on by `now` (those whose
+    /// [`Job::sweep_due`] is at or before it), most overdue first, at most `limit`. The
+    /// stored jobs are the truth: a row whose document no longer qualifies is not returned.
+    async fn sweepable(&self, now: OffsetDateTime, limit: usize) -> PortResult<Vec<Job>>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -151,6 +151,10 @@ pub struct ExportOptions {
     /// Where the export is delivered once sealed (`options.destinations`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<crate::DestinationId>,
+    /// Days the artifacts are kept once ready (`options.retention_days`; the tenant's
+    /// default when absent, at most its maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
 }
 
 impl Default for ExportOptions {
@@ -162,6 +166,7 @@ impl Default for ExportOptions {
             filters: Filters::default(),
             baseline: None,
             destinations: Vec::new(),
+            retention_days: None,
         }
     }
 }
@@ -185,6 +190,7 @@ const OPTION_FIELDS: &[&str] = &[
     "filters",
     "baseline",
     "destinations",
+    "retention_days",
 ];
 
 fn one_of<T: std::fmt::Display>(all: &[T]) -> String {
@@ -247,6 +253,31 @@ fn bool_option(
                 reason: "must be a boolean".into(),
             });
             default
+        }
+    }
+}
+
+/// The most days any export may ask to be kept (a tenant's maximum is usually lower).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// `options.retention_days`: a whole number of days, 1 to [`MAX_RETENTION_DAYS`].
+fn retention_days(value: Option<&Value>, errors: &mut ApiError) -> Option<u32> {
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_u64().and_then(|d| u32::try_from(d).ok()) {
+            Some(d) if (1..=MAX_RETENTION_DAYS).contains(&d) => Some(d),
+            _ => {
+                push(
+                    errors,
+                    "options.retention_days",
+                    format!("must be a whole number of days from 1 to {MAX_RETENTION_DAYS}"),
+                );
+                None
+            }
+        },
+        Some(_) => {
+            push(errors, "options.retention_days", "must be an integer");
+            None
         }
     }
 }
@@ -314,6 +345,7 @@ impl ExportRequest {
             crate::filters::parse_baseline(options.get("baseline"), scheduled, &mut errors);
         let destinations =
             crate::destination::parse_destination_ids(options.get("destinations"), &mut errors);
+        let retention_days = retention_days(options.get("retention_days"), &mut errors);
         let template = match options.get("template") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => match TemplateName::parse(s) {
@@ -366,6 +398,7 @@ impl ExportRequest {
                         filters,
                         baseline,
                         destinations,
+                        retention_days,
                     },
                     template: template
                         .unwrap_or(TemplateName::Builtin(export_type.default_template(format))),
@@ -520,5 +553,22 @@ mod tests {
         let back: ExportRequest =
             serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn retention_days_is_a_bounded_whole_number() {
+        let with = |days: Value| {
+            json!({"type":"scan_report","format":"json","scope":{"scan_ids":["a"]},
+                   "options":{"retention_days": days}})
+        };
+        assert_eq!(ok(with(json!(400))).options.retention_days, Some(400));
+        assert_eq!(ok(with(Value::Null)).options.retention_days, None);
+        for bad in [json!(0), json!(-1), json!(1.5), json!("30"), json!(36_501)] {
+            assert_eq!(
+                fields(with(bad.clone())),
+                ["options.retention_days"],
+                "{bad}"
+            );
+        }
     }
 }

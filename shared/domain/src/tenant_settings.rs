@@ -1,5 +1,5 @@
 //! Per-tenant settings: the one mechanism for every value that may differ between tenants
-//! (today the export quotas; retention later). Each value comes from, in order of
+//! (the export quotas and the artifacts' retention). Each value comes from, in order of
 //! precedence: the tenant's entry of the settings document, the document's `default`, the
 //! environment variable of that value, the built-in default. The document is JSON,
 //! `{ "default": { … }, "tenants": { "acme-corp": { … } } }`, read once at start-up from
@@ -20,6 +20,17 @@ pub const ENV_TENANT_SETTINGS: &str = "EXPORTCENTER_TENANT_SETTINGS";
 pub const ENV_QUOTA_EXPORTS_PER_MINUTE: &str = "EXPORTCENTER_QUOTA_EXPORTS_PER_MINUTE";
 /// Default of `quota.concurrent_exports` for every tenant.
 pub const ENV_QUOTA_CONCURRENT_EXPORTS: &str = "EXPORTCENTER_QUOTA_CONCURRENT_EXPORTS";
+
+/// Default of `retention.default_days`: how long a ready export's artifacts are kept
+/// when its request names no `options.retention_days`.
+pub const ENV_RETENTION_DAYS: &str = "EXPORTCENTER_RETENTION_DAYS";
+/// Default of `retention.max_days`: the most `options.retention_days` may ask.
+pub const ENV_RETENTION_MAX_DAYS: &str = "EXPORTCENTER_RETENTION_MAX_DAYS";
+
+/// Built-in default of `retention.default_days`.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Built-in default of `retention.max_days` (ten years).
+pub const DEFAULT_RETENTION_MAX_DAYS: u32 = 3650;
 
 /// Built-in default of `quota.exports_per_minute`.
 pub const DEFAULT_EXPORTS_PER_MINUTE: u32 = 60;
@@ -45,10 +56,36 @@ impl Default for QuotaSettings {
     }
 }
 
+/// How long a tenant's ready exports keep their artifacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// Days kept when the request asks nothing.
+    pub default_days: u32,
+    /// The most `options.retention_days` may ask.
+    pub max_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            default_days: DEFAULT_RETENTION_DAYS,
+            max_days: DEFAULT_RETENTION_MAX_DAYS,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// The days an export keeps its artifacts: what it `asked`, else the default.
+    pub fn days_for(&self, asked: Option<u32>) -> u32 {
+        asked.unwrap_or(self.default_days)
+    }
+}
+
 /// Everything that may differ between tenants, resolved for one tenant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TenantSettings {
     pub quota: QuotaSettings,
+    pub retention: RetentionSettings,
 }
 
 /// One level of the document (`default`, or a tenant's entry): every key optional.
@@ -57,6 +94,15 @@ pub struct TenantSettings {
 struct Layer {
     #[serde(default)]
     quota: QuotaLayer,
+    #[serde(default)]
+    retention: RetentionLayer,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionLayer {
+    default_days: Option<u32>,
+    max_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -89,6 +135,13 @@ impl Layer {
                     .concurrent_exports
                     .unwrap_or(base.quota.concurrent_exports),
             },
+            retention: RetentionSettings {
+                default_days: self
+                    .retention
+                    .default_days
+                    .unwrap_or(base.retention.default_days),
+                max_days: self.retention.max_days.unwrap_or(base.retention.max_days),
+            },
         }
     }
 }
@@ -108,6 +161,11 @@ impl TenantSettingsBook {
             default,
             tenants: Arc::default(),
         }
+    }
+
+    /// The settings of a tenant the document does not name.
+    pub fn default_settings(&self) -> TenantSettings {
+        self.default
     }
 
     /// The settings of `tenant`.
@@ -130,6 +188,10 @@ impl TenantSettingsBook {
                     ENV_QUOTA_CONCURRENT_EXPORTS,
                     DEFAULT_CONCURRENT_EXPORTS,
                 )?,
+            },
+            retention: RetentionSettings {
+                default_days: parse_var(env, ENV_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)?,
+                max_days: parse_var(env, ENV_RETENTION_MAX_DAYS, DEFAULT_RETENTION_MAX_DAYS)?,
             },
         };
         check(&base, ENV_QUOTA_EXPORTS_PER_MINUTE, "")
@@ -174,28 +236,37 @@ impl TenantSettingsBook {
     }
 }
 
-/// Limits of 0 would refuse every export: a tenant to be stopped needs another switch.
+/// Limits of 0 would refuse every export (a tenant to be stopped needs another switch);
+/// a retention of 0 days would delete what was just made, and a default above the
+/// maximum would refuse every request that asks nothing. `at` is empty for the
+/// environment's values (the error then names the value's own variable).
 fn check(s: &TenantSettings, var: &'static str, at: &str) -> Result<(), (&'static str, String)> {
+    let name = |own: &'static str| if at.is_empty() { own } else { var };
     if s.quota.exports_per_minute == 0 {
-        let var = if at.is_empty() {
-            ENV_QUOTA_EXPORTS_PER_MINUTE
-        } else {
-            var
-        };
         return Err((
-            var,
+            name(ENV_QUOTA_EXPORTS_PER_MINUTE),
             format!("{at}quota.exports_per_minute must be at least 1"),
         ));
     }
     if s.quota.concurrent_exports == 0 {
-        let var = if at.is_empty() {
-            ENV_QUOTA_CONCURRENT_EXPORTS
-        } else {
-            var
-        };
         return Err((
-            var,
+            name(ENV_QUOTA_CONCURRENT_EXPORTS),
             format!("{at}quota.concurrent_exports must be at least 1"),
+        ));
+    }
+    if s.retention.default_days == 0 {
+        return Err((
+            name(ENV_RETENTION_DAYS),
+            format!("{at}retention.default_days must be at least 1"),
+        ));
+    }
+    if s.retention.default_days > s.retention.max_days {
+        return Err((
+            name(ENV_RETENTION_MAX_DAYS),
+            format!(
+                "{at}retention.default_days ({}) is above {at}retention.max_days ({})",
+                s.retention.default_days, s.retention.max_days
+            ),
         ));
     }
     Ok(())
@@ -238,6 +309,25 @@ mod tests {
     }
 
     #[test]
+    fn retention_resolves_like_the_quotas() {
+        let base = TenantSettingsBook::from_env(&[(ENV_RETENTION_DAYS, "14")]).unwrap();
+        let r = base.for_tenant(&t("acme")).retention;
+        assert_eq!(
+            (r.default_days, r.max_days),
+            (14, DEFAULT_RETENTION_MAX_DAYS)
+        );
+        let doc = r#"{ "default": { "retention": { "max_days": 400 } },
+                       "tenants": { "acme-corp": { "retention": { "default_days": 90 } } } }"#;
+        let book = TenantSettingsBook::parse(doc, base.default).unwrap();
+        let r = book.for_tenant(&t("acme-corp")).retention;
+        assert_eq!((r.default_days, r.max_days), (90, 400));
+        assert_eq!((r.days_for(None), r.days_for(Some(3))), (90, 3));
+        let r = book.for_tenant(&t("other")).retention;
+        assert_eq!((r.default_days, r.max_days), (14, 400));
+        assert_eq!(book.default_settings().retention, r);
+    }
+
+    #[test]
     fn bad_documents_are_refused_with_the_reason() {
         let base = TenantSettings::default();
         for (doc, says) in [
@@ -256,6 +346,18 @@ mod tests {
                 r#"{"tenants": {"acme": {"quota": {"concurrent_exports": 0}}}}"#,
                 "tenants.acme.quota.concurrent_exports must be at least 1",
             ),
+            (
+                r#"{"default": {"retention": {"default_days": 0}}}"#,
+                "default.retention.default_days must be at least 1",
+            ),
+            (
+                r#"{"tenants": {"acme": {"retention": {"max_days": 7}}}}"#,
+                "tenants.acme.retention.default_days (30) is above tenants.acme.retention.max_days (7)",
+            ),
+            (
+                r#"{"default": {"retention": {"days": 7}}}"#,
+                "unknown field `days`",
+            ),
             ("{", "EOF"),
         ] {
             let e = TenantSettingsBook::parse(doc, base).unwrap_err();
@@ -270,6 +372,11 @@ mod tests {
         assert_eq!(e.var, ENV_QUOTA_CONCURRENT_EXPORTS);
         let e = TenantSettingsBook::from_env(&[(ENV_QUOTA_EXPORTS_PER_MINUTE, "0")]).unwrap_err();
         assert_eq!(e.var, ENV_QUOTA_EXPORTS_PER_MINUTE);
+        let e = TenantSettingsBook::from_env(&[(ENV_RETENTION_MAX_DAYS, "10")]).unwrap_err();
+        assert_eq!(e.var, ENV_RETENTION_MAX_DAYS);
+        assert!(e.reason.contains("above"), "{e}");
+        let e = TenantSettingsBook::from_env(&[(ENV_RETENTION_DAYS, "0")]).unwrap_err();
+        assert_eq!(e.var, ENV_RETENTION_DAYS);
         let e = TenantSettingsBook::from_env(&[(ENV_TENANT_SETTINGS, "/nonexistent/ts.json")])
             .unwrap_err();
         assert_eq!(e.var, ENV_TENANT_SETTINGS);

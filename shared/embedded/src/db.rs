@@ -136,6 +136,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, destination_id)
     ) WITHOUT ROWID;
     "#,
+    // 6: the retention sweeper's due time (`Job::sweep_due`), unix ms; NULL when it has
+    // nothing to do. Filled for the jobs already stored: ready and not held.
+    r#"
+    ALTER TABLE jobs ADD COLUMN sweep_due INTEGER;
+    UPDATE jobs SET sweep_due = CAST(strftime('%s', json_extract(doc, '$.expires_at')) AS INTEGER) * 1000
+     WHERE status = 'ready'
+       AND json_extract(doc, '$.expires_at') IS NOT NULL
+       AND COALESCE(json_extract(doc, '$.legal_hold'), 0) = 0;
+    CREATE INDEX jobs_sweep_due ON jobs (sweep_due) WHERE sweep_due IS NOT NULL;
+    "#,
 ];
 
 /// Errors inside a database closure: SQLite's own, or a port error raised by the closure.
@@ -315,5 +325,64 @@ fn migrate(conn: &mut Connection) -> Result<(), PortError> {
             .map_err(DbError::from)?;
         tx.commit().map_err(DbError::from)?;
         tracing::info!(version, "applied database migration");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data dir made before the sweeper: its ready jobs become due at their retention's
+    /// end; held and unfinished ones do not.
+    #[test]
+    fn migration_6_fills_the_sweepers_column() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        let row = |id: &str, status: &str, doc: &str| {
+            conn.execute(
+                "INSERT INTO jobs (tenant, export_id, created_at, status, version, doc)
+                 VALUES ('acme', ?1, 0, ?2, 1, ?3)",
+                rusqlite::params![id, status, doc],
+            )
+            .unwrap();
+        };
+        row(
+            "exp-ready",
+            "ready",
+            r#"{"expires_at":"2024-12-24T00:26:40Z","legal_hold":false}"#,
+        );
+        row(
+            "exp-old",
+            "ready",
+            r#"{"expires_at":"2024-12-24T00:26:40Z"}"#,
+        );
+        row(
+            "exp-held",
+            "ready",
+            r#"{"expires_at":null,"legal_hold":true}"#,
+        );
+        row("exp-running", "running", r#"{"expires_at":null}"#);
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT export_id, sweep_due FROM jobs ORDER BY export_id")
+            .unwrap();
+        let got: Vec<(String, Option<i64>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let due = Some(1_735_000_000_000);
+        assert_eq!(
+            got,
+            [
+                ("exp-held".to_string(), None),
+                ("exp-old".to_string(), due),
+                ("exp-ready".to_string(), due),
+                ("exp-running".to_string(), None),
+            ]
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Export jobs in SQLite: the job as JSON, plus the columns the queries need (`status`,
-//! `created_at`), in the versioned-document table.
+//! `created_at`, and the sweeper's `sweep_due`), in the versioned-document table.
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -9,6 +9,7 @@ use ec_domain::job::{Job, JobStatus};
 use ec_domain::ports::{JobTable, Page, PortResult};
 use ec_domain::{ExportId, TenantId};
 use rusqlite::types::Value;
+use time::OffsetDateTime;
 
 use crate::clock::to_ms;
 use crate::db::Db;
@@ -46,7 +47,7 @@ impl Versioned for Job {
     const KIND: &'static str = "job";
     const TABLE: &'static str = "jobs";
     const ID_COLUMN: &'static str = "export_id";
-    const COLUMNS: &'static [&'static str] = &["status", "created_at"];
+    const COLUMNS: &'static [&'static str] = &["status", "created_at", "sweep_due"];
 
     fn key(&self) -> (&str, &str, u64) {
         (&self.tenant_id, &self.export_id, self.version)
@@ -56,6 +57,8 @@ impl Versioned for Job {
         vec![
             Value::Text(self.status.as_str().to_string()),
             Value::Integer(to_ms(self.created_at)),
+            self.sweep_due()
+                .map_or(Value::Null, |t| Value::Integer(to_ms(t))),
         ]
     }
 }
@@ -138,6 +141,20 @@ impl JobTable for SqliteJobTable {
             items: rows.into_iter().map(|r| r.doc).collect(),
             next_cursor,
         })
+    }
+
+    async fn sweepable(&self, now: OffsetDateTime, limit: usize) -> PortResult<Vec<Job>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.docs
+            .select(
+                "WHERE sweep_due IS NOT NULL AND sweep_due <= ?1
+                 ORDER BY sweep_due, tenant, export_id LIMIT ?2"
+                    .into(),
+                vec![Value::Integer(to_ms(now)), limit_value(limit)],
+            )
+            .await
     }
 }
 

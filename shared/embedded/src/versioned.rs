@@ -283,17 +283,17 @@ mod tests {
         let flat = |q: &str| q.split_whitespace().collect::<Vec<_>>().join(" ");
         assert_eq!(
             flat(&s.insert),
-            "INSERT INTO jobs (tenant, export_id, version, doc, status, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (tenant, export_id) DO NOTHING"
+            "INSERT INTO jobs (tenant, export_id, version, doc, status, created_at, sweep_due) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (tenant, export_id) DO NOTHING"
         );
         assert_eq!(
             flat(&s.update),
-            "UPDATE jobs SET version = ?3, doc = ?4, status = ?5, created_at = ?6 \
-             WHERE tenant = ?1 AND export_id = ?2 AND version = ?7"
+            "UPDATE jobs SET version = ?3, doc = ?4, status = ?5, created_at = ?6, sweep_due = ?7 \
+             WHERE tenant = ?1 AND export_id = ?2 AND version = ?8"
         );
         assert_eq!(
             flat(&s.select),
-            "SELECT tenant, export_id, doc, status, created_at FROM jobs"
+            "SELECT tenant, export_id, doc, status, created_at, sweep_due FROM jobs"
         );
     }
 }

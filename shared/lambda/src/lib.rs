@@ -9,6 +9,7 @@ pub mod s3_event;
 pub mod schedule;
 pub mod seal;
 pub mod sqs;
+pub mod sweep;
 pub mod ws;
 
 pub use error::HandlerError;

@@ -56,6 +56,16 @@ pub async fn schedule() -> Result<(), Error> {
     .await
 }
 
+/// The scheduled retention sweep (an EventBridge rule; the event's contents are not read).
+pub async fn sweep() -> Result<(), Error> {
+    crate::init_tracing();
+    let sweeper = &Aws::from_env().await?.pipeline()?.sweeper;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+        crate::sweep::handle(sweeper).await
+    }))
+    .await
+}
+
 /// The API Gateway WebSocket routes.
 pub async fn websocket() -> Result<(), Error> {
     crate::init_tracing();

@@ -51,6 +51,9 @@ impl JobTable for FlakyJobs {
     ) -> PortResult<Page<Job>> {
         self.0.list(t, s, l, c).await
     }
+    async fn sweepable(&self, now: time::OffsetDateTime, l: usize) -> PortResult<Vec<Job>> {
+        self.0.sweepable(now, l).await
+    }
 }
 
 #[derive(Default)]

@@ -5,7 +5,8 @@
 //!   inputs in, a job row and a gather message out;
 //! - [`stages`]: `Gather` → `Render` (and store) → `Seal`, each over the ports it uses, with
 //!   [`jobs::JobSteps`] for the job's state changes and [`notify::Notifier`] for events;
-//! - [`scheduler`]: schedule runs; [`worker`]: the embedded pull loop;
+//! - [`scheduler`]: schedule runs; [`sweeper`]: active expiry; [`worker`]: the embedded
+//!   pull loop;
 //! - [`Pipeline::new`]: hands each of them its ports from a stack's [`Ports`].
 //!
 //! The same code runs on Lambda (AWS adapters, `ec_aws`) and in `exportctl serve`
@@ -23,6 +24,7 @@ pub mod scheduler;
 pub mod sender;
 pub mod settings;
 pub mod stages;
+pub mod sweeper;
 pub mod worker;
 
 pub use ec_domain::ports::Ports;
@@ -37,6 +39,7 @@ use notify::Notifier;
 use scheduler::Scheduler;
 use sender::Sender;
 use stages::{Deliver, Gather, Render, RetryPolicy, Seal, Stages};
+use sweeper::Sweeper;
 
 /// What a stage handler did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,7 @@ pub struct Pipeline {
     pub app: App,
     pub stages: Stages,
     pub scheduler: Scheduler,
+    pub sweeper: Sweeper,
 }
 
 impl Pipeline {
@@ -161,7 +165,7 @@ impl Pipeline {
                 steps: steps.clone(),
                 destinations: ports.destinations.clone(),
                 sender: sender.clone(),
-                audit,
+                audit: audit.clone(),
                 retry: RetryPolicy {
                     base: settings.delivery_retry_base,
                     cap: settings.delivery_retry_cap,
@@ -172,6 +176,12 @@ impl Pipeline {
             steps,
             max_attempts: settings.max_attempts,
         };
+        let sweeper = Sweeper {
+            jobs: ports.jobs.clone(),
+            objects: ports.objects.clone(),
+            audit,
+            retention: settings.retention,
+        };
         let scheduler = Scheduler {
             store: ports.schedules,
             exports,
@@ -180,6 +190,7 @@ impl Pipeline {
             app,
             stages,
             scheduler,
+            sweeper,
         }
     }
 }

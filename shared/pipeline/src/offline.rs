@@ -175,6 +175,7 @@ fn build(
             filters: req.filters.clone(),
             baseline: None,
             destinations: Vec::new(),
+            retention_days: None,
         },
         template,
     };

@@ -13,7 +13,9 @@ use ec_domain::tenant_settings::TenantSettingsBook;
 /// Tunables, read once at start-up from the environment (see the README).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// How long artifacts stay downloadable (`EXPORTCENTER_RETENTION_DAYS`).
+    /// How long artifacts stay downloadable for a job made before jobs recorded their own
+    /// retention: the tenant settings' default `retention.default_days`
+    /// (`EXPORTCENTER_RETENTION_DAYS`).
     pub retention: time::Duration,
     /// Lifetime of presigned download URLs (`EXPORTCENTER_DOWNLOAD_URL_TTL_SECS`).
     pub download_ttl: Duration,
@@ -32,7 +34,8 @@ pub struct Settings {
     /// again: the first attempt may have died before sending it. Sooner, the message is
     /// simply waiting to be picked up and a duplicate would only be noise.
     pub resend_queued_after: Duration,
-    /// Per-tenant values (quotas): `EXPORTCENTER_QUOTA_*` defaults, overridden by the
+    /// Per-tenant values (quotas, retention): `EXPORTCENTER_QUOTA_*` and
+    /// `EXPORTCENTER_RETENTION_*` defaults, overridden by the
     /// document `EXPORTCENTER_TENANT_SETTINGS` names.
     pub tenants: TenantSettingsBook,
     /// Whether tenant-given destination URLs may reach loopback, private and link-local
@@ -118,8 +121,11 @@ impl Settings {
                 reason: format!("{v:?} is not gathering, rendering, storing or sealing"),
             })?),
         };
+        let tenants = TenantSettingsBook::from_env(env)?;
         Ok(Settings {
-            retention: time::Duration::days(parse_var(env, "EXPORTCENTER_RETENTION_DAYS", 30i64)?),
+            retention: time::Duration::days(
+                tenants.default_settings().retention.default_days.into(),
+            ),
             download_ttl: Duration::from_secs(parse_var(
                 env,
                 "EXPORTCENTER_DOWNLOAD_URL_TTL_SECS",
@@ -143,7 +149,7 @@ impl Settings {
                 )?,
             },
             crash_at,
-            tenants: TenantSettingsBook::from_env(env)?,
+            tenants,
             allow_private_destinations: parse_var(
                 env,
                 "EXPORTCENTER_ALLOW_PRIVATE_DESTINATIONS",

@@ -75,6 +75,7 @@ async fn fixture(exports_per_minute: u32, concurrent_exports: u32) -> Fixture {
                 exports_per_minute,
                 concurrent_exports,
             },
+            ..TenantSettings::default()
         }),
         ..Settings::default()
     };

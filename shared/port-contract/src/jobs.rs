@@ -1,6 +1,7 @@
 //! The [`JobTable`] contract: `ConditionFailed` on a duplicate create and on a stale or
 //! missing update, one winner among concurrent updates, tenants kept apart, idempotent
-//! deletes, and newest-first listings in pages with exact, opaque cursors.
+//! deletes, newest-first listings in pages with exact, opaque cursors, and the retention
+//! sweeper's read across tenants.
 
 use ec_domain::PortError;
 use ec_domain::job::{Job, JobError, JobStatus, Stage, Transition};
@@ -18,6 +19,7 @@ pub async fn job_table<S: JobTable>(fresh: impl AsyncFn() -> S) {
     list_pages_newest_first_with_status_filter(&fresh().await).await;
     sparse_status_filter_across_many_jobs(&fresh().await).await;
     tenants_are_isolated_and_delete_works(&fresh().await).await;
+    sweepable_is_what_retention_must_remove(&fresh().await).await;
 }
 
 /// A stored document that cannot be read is `Invalid` (never a panic) for `get` and `list`.
@@ -346,4 +348,95 @@ async fn tenants_are_isolated_and_delete_works(jobs: &dyn JobTable) {
             .unwrap()
             .is_some()
     );
+}
+
+/// A stored job of `tenant` made ready at [`t0`] with one artifact, kept `days`.
+async fn ready(jobs: &dyn JobTable, tenant: &str, id: &str, days: u32) -> Job {
+    let mut j = job(tenant, id, t0());
+    j.retention_days = Some(days);
+    jobs.create(&j).await.unwrap();
+    let mut cur = j;
+    let report = ec_domain::Artifact {
+        kind: ec_domain::ArtifactKind::Report,
+        key: format!("{tenant}/{id}/report.json"),
+        media_type: "application/json".into(),
+        size: 2,
+        sha256: "0".repeat(64),
+    };
+    let steps = [
+        Stage::Gathering,
+        Stage::Rendering,
+        Stage::Storing,
+        Stage::Sealing,
+    ]
+    .map(Transition::Enter)
+    .into_iter()
+    .chain([Transition::Ready {
+        artifacts: vec![report],
+    }]);
+    for step in steps {
+        let next = cur.apply(step, t0(), RET).unwrap();
+        jobs.update(&next, cur.version).await.unwrap();
+        cur = next;
+    }
+    cur
+}
+
+fn ids(found: &[Job]) -> Vec<String> {
+    found
+        .iter()
+        .map(|j| format!("{}/{}", j.tenant_id, j.export_id))
+        .collect()
+}
+
+async fn sweepable_is_what_retention_must_remove(jobs: &dyn JobTable) {
+    let day = Duration::days(1);
+    let a = ready(jobs, "acme", "exp-a", 1).await;
+    let b = ready(jobs, "globex", "exp-b", 2).await;
+    let c = ready(jobs, "acme", "exp-c", 3).await;
+    let mut held = ready(jobs, "acme", "exp-held", 1).await;
+    jobs.create(&job("acme", "exp-queued", t0())).await.unwrap();
+    assert_eq!(a.expires_at, Some(t0() + day), "the job's own retention");
+
+    // Nothing is due before the first retention ends; due means at or before `now`.
+    assert!(jobs.sweepable(t0(), 10).await.unwrap().is_empty());
+    assert_eq!(
+        ids(&jobs.sweepable(t0() + day, 10).await.unwrap()),
+        ["acme/exp-a", "acme/exp-held"]
+    );
+
+    // A held export is never due.
+    let mut h = held.clone();
+    h.legal_hold = true;
+    h.expires_at = None;
+    h.version += 1;
+    jobs.update(&h, held.version).await.unwrap();
+    held = h;
+    // Most overdue first, across tenants, at most `limit`.
+    let all = jobs.sweepable(t0() + day * 10, 10).await.unwrap();
+    assert_eq!(ids(&all), ["acme/exp-a", "globex/exp-b", "acme/exp-c"]);
+    assert_eq!(all[1], b, "the stored job");
+    assert_eq!(
+        ids(&jobs.sweepable(t0() + day * 10, 2).await.unwrap()),
+        ["acme/exp-a", "globex/exp-b"]
+    );
+    assert!(jobs.sweepable(t0() + day * 10, 0).await.unwrap().is_empty());
+
+    // Expired but its artifacts still listed: still due (the sweeper finishes it); swept:
+    // no longer. Purged and cancelled jobs never are.
+    let expired = a.apply(Transition::Expire, t0() + day, RET).unwrap();
+    jobs.update(&expired, a.version).await.unwrap();
+    assert_eq!(
+        ids(&jobs.sweepable(t0() + day, 10).await.unwrap()),
+        ["acme/exp-a"]
+    );
+    let swept = expired.apply(Transition::Swept, t0() + day, RET).unwrap();
+    jobs.update(&swept, expired.version).await.unwrap();
+    let purged = c.apply(Transition::Purge, t0(), RET).unwrap();
+    jobs.update(&purged, c.version).await.unwrap();
+    assert_eq!(
+        ids(&jobs.sweepable(t0() + day * 10, 10).await.unwrap()),
+        ["globex/exp-b"]
+    );
+    assert!(held.legal_hold);
 }

@@ -23,6 +23,7 @@ use ec_pipeline::Pipeline;
 use ec_pipeline::Settings;
 use ec_pipeline::scheduler::run_scheduler;
 use ec_pipeline::settings::{Env, parse_var};
+use ec_pipeline::sweeper::run_sweeper;
 use ec_pipeline::worker::{WorkerConfig, run_worker};
 
 use crate::ws::{self, WsState};
@@ -32,6 +33,9 @@ pub const JWT_SECRET_FILE: &str = "jwt.secret";
 
 /// Default of `EXPORTCENTER_SCHEDULER_TICK_SECS`.
 pub const DEFAULT_SCHEDULER_TICK_SECS: u64 = 15;
+/// Default of `EXPORTCENTER_SWEEP_INTERVAL_SECS`: retention ends are honoured within five
+/// minutes.
+pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 300;
 
 /// Why the embedded stack could not start.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +73,9 @@ pub struct StackConfig {
     pub worker: WorkerConfig,
     /// `EXPORTCENTER_SCHEDULER_TICK_SECS`: how often the scheduler looks for due schedules.
     pub scheduler_tick: std::time::Duration,
+    /// `EXPORTCENTER_SWEEP_INTERVAL_SECS`: how often the retention sweeper deletes the
+    /// artifacts of exports whose retention ended.
+    pub sweep_interval: std::time::Duration,
     pub limits: Limits,
     pub settings: Settings,
 }
@@ -94,6 +101,14 @@ impl StackConfig {
                     env,
                     "EXPORTCENTER_SCHEDULER_TICK_SECS",
                     DEFAULT_SCHEDULER_TICK_SECS,
+                )?
+                .max(1),
+            ),
+            sweep_interval: std::time::Duration::from_secs(
+                parse_var(
+                    env,
+                    "EXPORTCENTER_SWEEP_INTERVAL_SECS",
+                    DEFAULT_SWEEP_INTERVAL_SECS,
                 )?
                 .max(1),
             ),
@@ -311,6 +326,11 @@ impl Stack {
         tasks.push(tokio::spawn(run_scheduler(
             pipeline.scheduler.clone(),
             cfg.scheduler_tick,
+        )));
+        // Likewise the first sweep: whatever expired while the stack was stopped.
+        tasks.push(tokio::spawn(run_sweeper(
+            pipeline.sweeper.clone(),
+            cfg.sweep_interval,
         )));
         tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "embedded stack listening");
         Ok(Stack {

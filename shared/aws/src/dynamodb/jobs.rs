@@ -9,6 +9,7 @@ use ec_domain::job::{Job, JobStatus};
 use ec_domain::ports::{JobTable, Page, PortResult};
 use ec_domain::{ExportId, TenantId};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use super::JOBS_BY_CREATED_INDEX;
 use super::attrs::{Item, get_s, n, page_limit, read_pages, s, time_key};
@@ -55,6 +56,9 @@ impl Versioned for Job {
                 "expires_at".into(),
                 n((exp + EXPIRED_ROW_GRACE).unix_timestamp()),
             );
+        }
+        if let Some(due) = self.sweep_due() {
+            item.insert("sweep_due".into(), n(due.unix_timestamp()));
         }
     }
 }
@@ -178,6 +182,25 @@ impl JobTable for DynamoJobTable {
             .map(VersionedTable::<Job>::decode)
             .collect::<PortResult<Vec<_>>>()?;
         Ok(Page { items, next_cursor })
+    }
+
+    async fn sweepable(&self, now: OffsetDateTime, limit: usize) -> PortResult<Vec<Job>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Stored times are whole seconds, so `sweep_due <= now` is `<= floor(now)`.
+        let mut due: Vec<(OffsetDateTime, Job)> = self
+            .docs
+            .scan_at_most("sweep_due", now.unix_timestamp())
+            .await?
+            .into_iter()
+            .filter_map(|j| j.sweep_due().filter(|t| *t <= now).map(|t| (t, j)))
+            .collect();
+        due.sort_by(|(a, x), (b, y)| {
+            (a, &x.tenant_id, &x.export_id).cmp(&(b, &y.tenant_id, &y.export_id))
+        });
+        due.truncate(limit);
+        Ok(due.into_iter().map(|(_, j)| j).collect())
     }
 }
 

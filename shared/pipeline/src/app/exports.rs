@@ -82,7 +82,8 @@ impl Exports {
     }
 
     /// Everything a parsed export request must pass before a job exists: its template
-    /// renders in its format, and every scan in scope exists for the tenant. API requests
+    /// renders in its format, every scan in scope exists for the tenant, and the retention
+    /// it asks is within the tenant's maximum. API requests
     /// and schedules (at creation and again at every run) all go through here.
     pub async fn validate(
         &self,
@@ -128,6 +129,18 @@ impl Exports {
             return Err(ApiError::validation(
                 "scope.scan_ids",
                 "only VEX documents in scope: a VEX document alone makes a vex export; add a scan for any other type",
+            ));
+        }
+        let retention = self.tenants.for_tenant(tenant).retention;
+        if let Some(days) = request.options.retention_days
+            && days > retention.max_days
+        {
+            return Err(ApiError::validation(
+                "options.retention_days",
+                format!(
+                    "{days} days is more than this tenant may keep an export ({} days)",
+                    retention.max_days
+                ),
             ));
         }
         if let Some(Baseline::Scans { scan_ids }) = &request.options.baseline {
@@ -266,7 +279,12 @@ impl Exports {
                 return Err(refused);
             }
         };
-        let job = Job::new(
+        let retention_days = self
+            .tenants
+            .for_tenant(&caller.tenant)
+            .retention
+            .days_for(request.options.retention_days);
+        let mut job = Job::new(
             export_id,
             caller.tenant.clone(),
             request,
@@ -274,6 +292,7 @@ impl Exports {
             schedule_id.cloned(),
             ec_domain::time::now(),
         );
+        job.retention_days = Some(retention_days);
         if let Err(e) = self.enqueue_new_job(&job, idempotency_key).await {
             self.give_back(&job.tenant_id, &job.export_id, count_rate, now)
                 .await;

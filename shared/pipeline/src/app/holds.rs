@@ -145,7 +145,7 @@ impl Exports {
 }
 
 /// Every object an export made: its artifacts, and the snapshot its report was made from.
-fn artifact_keys(job: &Job) -> Vec<String> {
+pub(crate) fn artifact_keys(job: &Job) -> Vec<String> {
     let mut out: Vec<String> = job.artifacts.iter().map(|a| a.key.clone()).collect();
     out.push(keys::snapshot(&job.tenant_id, &job.export_id));
     if job.artifacts.is_empty() {
