@@ -455,6 +455,20 @@ pub mod receivers {
     }
 }
 
+/// The variables `events/local.env` gives the functions locally (comments and blank lines
+/// skipped): what the AWS tests start from before naming their own tables and queues.
+pub fn local_env() -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(repo_root().join("events/local.env"))
+        .expect("events/local.env")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
 /// One API call with a bearer token: the status and the JSON answer (`null` for none).
 pub async fn api_call(
     http: &reqwest::Client,

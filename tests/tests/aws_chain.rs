@@ -47,14 +47,9 @@ fn event(name: &str) -> String {
 
 /// Reads the `local.env` the README tells users to run with.
 fn local_env() -> Vec<(String, String)> {
-    event("local.env")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            l.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect()
+    let mut env: Vec<_> = ec_tests::local_env().into_iter().collect();
+    env.sort();
+    env
 }
 
 async fn create_table(

@@ -84,16 +84,7 @@ async fn three_destinations_are_delivered_once_through_sqs() {
     let deliver = common::create_queue(&sqs, &[]).await;
     let store = common::s3_store().await;
     let bucket = store.bucket().to_string();
-    let mut env: HashMap<String, String> =
-        std::fs::read_to_string(repo_root().join("events/local.env"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .filter_map(|l| {
-                l.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-            })
-            .collect();
+    let mut env: HashMap<String, String> = ec_tests::local_env();
     let prefix = format!("/ec-test/{}", ulid::Ulid::new().to_string().to_lowercase());
     for (k, v) in [
         ("AWS_ENDPOINT_URL", common::moto_endpoint()),

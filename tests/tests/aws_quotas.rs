@@ -75,16 +75,7 @@ async fn fifty_concurrent_exports_through_the_lambda_api_handler() {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let gather = common::create_queue(&sqs, &[]).await;
     let render = common::create_queue(&sqs, &[]).await;
-    let local: HashMap<String, String> =
-        std::fs::read_to_string(repo_root().join("events/local.env"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .filter_map(|l| {
-                l.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-            })
-            .collect();
+    let local: HashMap<String, String> = ec_tests::local_env();
     let mut env = local.clone();
     for (k, v) in [
         ("EXPORTCENTER_BUCKET", bucket),

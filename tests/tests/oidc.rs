@@ -207,14 +207,7 @@ async fn provider_tokens_through_the_lambda_handler() {
     // The function's environment: local.env's tables, this emulator, the provider, and no
     // EXPORTCENTER_JWT_SECRET (not needed with a provider).
     let bucket = format!("ec-oidc-{}", ulid::Ulid::new().to_string().to_lowercase());
-    let mut env: HashMap<String, String> =
-        std::fs::read_to_string(repo_root().join("events/local.env"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    let mut env: HashMap<String, String> = ec_tests::local_env();
     env.remove("EXPORTCENTER_JWT_SECRET");
     env.insert("AWS_ENDPOINT_URL".into(), endpoint.clone());
     env.insert("EXPORTCENTER_BUCKET".into(), bucket.clone());

@@ -148,6 +148,7 @@ impl Exports {
 pub(crate) fn artifact_keys(job: &Job) -> Vec<String> {
     let mut out: Vec<String> = job.artifacts.iter().map(|a| a.key.clone()).collect();
     out.push(keys::snapshot(&job.tenant_id, &job.export_id));
+    out.push(keys::snapshot_json(&job.tenant_id, &job.export_id));
     if job.artifacts.is_empty() {
         // A failed or cancelled export may have left a report.
         out.push(keys::report(&job.tenant_id, &job.export_id, job.format));
