@@ -58,6 +58,7 @@ fn action_of(method: &Method, route: &str, query: Option<&str>) -> Option<AuditA
         ("POST", "/api/v1/scans") => ScanIngest,
         ("DELETE", "/api/v1/scans/{scan_id}") => ScanDelete,
         ("PUT", "/api/v1/templates/{name}") => TemplatePut,
+        ("PUT", "/api/v1/templates/{name}/{format}") => TemplatePut,
         ("POST", "/api/v1/schedules") => ScheduleCreate,
         ("PATCH", "/api/v1/schedules/{schedule_id}") => ScheduleUpdate,
         ("DELETE", "/api/v1/schedules/{schedule_id}") => ScheduleDelete,

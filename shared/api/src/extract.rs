@@ -113,6 +113,10 @@ impl PathId for ExportId {
     const WHAT: &'static str = "export";
 }
 
+impl PathId for ec_domain::ScanId {
+    const WHAT: &'static str = "scan";
+}
+
 impl PathId for ScheduleId {
     const WHAT: &'static str = "schedule";
 }
@@ -184,6 +188,11 @@ pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             ),
         ));
     }
+    limited(headers, body, limit).await
+}
+
+/// The body, at most `limit` bytes (`413` above, by its declared length or as it streams).
+async fn limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             ErrorCode::PayloadTooLarge,
@@ -197,6 +206,25 @@ pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
     axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| too_large())
+}
+
+/// A `text/plain` UTF-8 body of at most `limit` bytes (a template's source).
+pub async fn text_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<String, ApiError> {
+    let media = header_str(headers, "content-type")
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    if media.as_deref() != Some("text/plain") {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "expected Content-Type text/plain, got {}",
+                media.as_deref().unwrap_or("none")
+            ),
+        ));
+    }
+    let bytes = limited(headers, body, limit).await?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| ApiError::new(ErrorCode::MalformedBody, "the body is not UTF-8 text"))
 }
 
 /// A JSON body of at most `limit` bytes, parsed.

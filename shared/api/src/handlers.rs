@@ -14,7 +14,7 @@ use ec_pipeline::app::QuotaStatus;
 use ec_pipeline::app::audit::parse_query;
 use ec_pipeline::app::destination_input::NewDestination;
 use ec_pipeline::app::inputs::{
-    IdempotencyKey, ListExports, NewSchedule, SchedulePatch, artifact_kind,
+    IdempotencyKey, ListExports, ListExportsQuery, NewSchedule, SchedulePatch, artifact_kind,
 };
 use ec_pipeline::app::templates::own_name;
 
@@ -26,7 +26,7 @@ use crate::extract::{
     ScanWrite, TemplatePathName, TemplateWrite, header_str, json_body, json_value,
 };
 
-type ApiResult = Result<Response, ApiFailure>;
+pub(crate) type ApiResult = Result<Response, ApiFailure>;
 
 /// Sources of all formats of one custom template, with room for the JSON encoding.
 const TEMPLATE_BODY_BYTES: usize = 4 * ec_domain::template::MAX_SOURCE_BYTES;
@@ -39,7 +39,7 @@ fn created_at(status: StatusCode, body: &impl serde::Serialize, location: String
     resp
 }
 
-fn ok(body: &impl serde::Serialize) -> ApiResult {
+pub(crate) fn ok(body: &impl serde::Serialize) -> ApiResult {
     Ok(Json(body).into_response())
 }
 
@@ -96,12 +96,21 @@ fn quota_headers(resp: &mut Response, quota: Option<&QuotaStatus>, retry_after: 
 #[derive(Deserialize)]
 pub struct ListQuery {
     status: Option<String>,
+    format: Option<String>,
+    #[serde(rename = "type")]
+    export_type: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
 
 pub async fn list_exports(a: Authed<ExportRead>, Q(q): Q<ListQuery>) -> ApiResult {
-    let query = ListExports::parse(q.status.as_deref(), q.limit.as_deref(), q.cursor)?;
+    let raw = ListExportsQuery {
+        status: q.status.as_deref(),
+        format: q.format.as_deref(),
+        export_type: q.export_type.as_deref(),
+        limit: q.limit.as_deref(),
+    };
+    let query = ListExports::parse(raw, q.cursor)?;
     let page = a.app.exports.list(&a.caller, &query).await?;
     ok(&serde_json::json!({ "items": page.items, "next_cursor": page.next_cursor }))
 }
@@ -174,6 +183,7 @@ pub async fn put_legal_hold(
 #[derive(Deserialize)]
 pub struct DownloadQuery {
     artifact: Option<String>,
+    redirect: Option<String>,
 }
 
 pub async fn download(
@@ -182,10 +192,26 @@ pub async fn download(
     Q(q): Q<DownloadQuery>,
 ) -> ApiResult {
     let kind = artifact_kind(q.artifact.as_deref())?;
+    let redirect = match q.redirect.as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(ApiError::validation("redirect", "expected true or false").into()),
+    };
     let url = a.app.exports.download_url(&a.caller, &id, kind).await?;
-    let location = HeaderValue::from_str(&url)
-        .map_err(|_| ApiError::internal("presigned URL is not a valid header"))?;
-    let mut resp = (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    let mut resp = if redirect {
+        let location = HeaderValue::from_str(&url)
+            .map_err(|_| ApiError::internal("presigned URL is not a valid header"))?;
+        (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+    } else {
+        // Browsers cannot read a redirect's Location: the link and when it stops working.
+        let expires_at = ec_domain::time::now()
+            + time::Duration::seconds(a.app.exports.download_ttl.as_secs() as i64);
+        Json(serde_json::json!({
+            "url": url,
+            "expires_at": ec_domain::time::rfc3339(expires_at),
+        }))
+        .into_response()
+    };
     resp.extensions_mut().insert(AuditResource(format!(
         "/api/v1/exports/{id}/download?artifact={}",
         kind.as_str()

@@ -6,10 +6,12 @@
 
 pub mod audit;
 pub mod auth;
+mod browse;
 pub mod encoding;
 pub mod error;
 pub mod extract;
 mod handlers;
+pub mod http_config;
 
 use std::sync::Arc;
 
@@ -28,31 +30,18 @@ pub use auth::{Auth, Principal};
 pub use error::{ApiFailure, HttpError, TraceId};
 use extract::header_str;
 use handlers::*;
+pub use http_config::{CorsOrigins, Limits};
 
 /// The OpenAPI 3 description served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
-
-/// Body size limits (`EXPORTCENTER_MAX_REQUEST_BYTES`, `EXPORTCENTER_MAX_SCAN_BYTES`).
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub request_bytes: usize,
-    pub scan_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            request_bytes: 256 * 1024,
-            scan_bytes: 64 * 1024 * 1024,
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct ApiState {
     pub app: App,
     pub auth: Arc<Auth>,
     pub limits: Limits,
+    /// Browser origins allowed to call the API (`EXPORTCENTER_CORS_ORIGINS`).
+    pub cors: CorsOrigins,
 }
 
 async fn healthz() -> Response {
@@ -112,7 +101,8 @@ async fn trace_middleware(mut req: Request, next: Next) -> Response {
 
 /// The contract's routes, without the fallbacks and layers (see [`finish`]).
 pub fn routes(state: ApiState) -> Router {
-    Router::new()
+    let cors = state.cors.layer();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .route("/api/v1/exports", get(list_exports).post(create_export))
@@ -122,19 +112,33 @@ pub fn routes(state: ApiState) -> Router {
         )
         .route("/api/v1/exports/{export_id}/download", get(download))
         .route(
+            "/api/v1/exports/{export_id}/manifest",
+            get(browse::manifest),
+        )
+        .route("/api/v1/capabilities", get(browse::capabilities))
+        .route(
             "/api/v1/exports/{export_id}/legal-hold",
             axum::routing::put(put_legal_hold),
         )
-        .route("/api/v1/scans", axum::routing::post(ingest_scan))
+        .route("/api/v1/scans", get(browse::list_scans).post(ingest_scan))
+        .route(
+            "/api/v1/scans/{scan_id}",
+            get(browse::get_scan).delete(browse::delete_scan),
+        )
         .route("/api/v1/templates", get(templates))
         .route(
             "/api/v1/templates/{name}",
             get(get_template).put(put_template),
         )
         .route(
+            "/api/v1/templates/{name}/{format}",
+            axum::routing::put(browse::put_template_format),
+        )
+        .route(
             "/api/v1/schedules",
             get(list_schedules).post(create_schedule),
         )
+        .route("/api/v1/schedules/preview", get(browse::schedule_preview))
         .route(
             "/api/v1/schedules/{schedule_id}",
             get(get_schedule)
@@ -164,7 +168,11 @@ pub fn routes(state: ApiState) -> Router {
             state.app.audit.clone(),
             audit::audit_layer,
         ))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 /// Adds the contract's error bodies for unknown routes and the trace id layer. Call once,

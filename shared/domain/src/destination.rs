@@ -113,7 +113,7 @@ pub fn parse_destination_ids(
     let mut push = |field: String, reason: String| {
         errors
             .details
-            .push(crate::error::ErrorDetail { field, reason })
+            .push(crate::error::ErrorDetail::new(field, reason))
     };
     let list = match v {
         None | Some(serde_json::Value::Null) => return Vec::new(),

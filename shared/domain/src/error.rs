@@ -55,6 +55,27 @@ impl ErrorCode {
 pub struct ErrorDetail {
     pub field: String,
     pub reason: String,
+    /// Where in an uploaded source the problem is (`line`, `column`, from 1): template
+    /// syntax errors.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<SourcePosition>,
+}
+
+/// A place in a text: line and column, both from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePosition {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl ErrorDetail {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> ErrorDetail {
+        ErrorDetail {
+            field: field.into(),
+            reason: reason.into(),
+            at: None,
+        }
+    }
 }
 
 /// An error meant for the caller: a code, a sentence, and optional field details.
@@ -76,10 +97,8 @@ impl ApiError {
     }
 
     pub fn with_detail(mut self, field: impl Into<String>, reason: impl Into<String>) -> Self {
-        self.details.push(ErrorDetail {
-            field: field.into(),
-            reason: reason.into(),
-        });
+        self.details
+            .push(ErrorDetail::new(field.into(), reason.into()));
         self
     }
 

@@ -188,10 +188,7 @@ pub fn delta_key(f: &Finding) -> (String, String) {
 }
 
 fn detail(errors: &mut ApiError, field: &str, reason: impl Into<String>) {
-    errors.details.push(ErrorDetail {
-        field: field.to_string(),
-        reason: reason.into(),
-    });
+    errors.details.push(ErrorDetail::new(field, reason));
 }
 
 const FILTER_FIELDS: &[&str] = &[

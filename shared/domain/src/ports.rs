@@ -191,6 +191,17 @@ pub trait ScanCatalog: Send + Sync {
         to: OffsetDateTime,
         limit: usize,
     ) -> PortResult<Vec<ScanSummary>>;
+    /// The tenant's scans, newest `scanned_at` first (ties by id, descending), in pages.
+    /// The cursor is opaque to callers; one this store did not issue for this tenant is
+    /// `Invalid`.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> PortResult<Page<ScanSummary>>;
+    /// Removes the summary; removing one that is not there is not an error.
+    async fn delete(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<()>;
 }
 
 /// Scanner: `GET /internal/scans/{id}`.

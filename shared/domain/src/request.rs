@@ -208,10 +208,10 @@ fn reject_unknown(
 ) {
     for key in obj.keys() {
         if !known.contains(&key.as_str()) {
-            errors.details.push(crate::error::ErrorDetail {
-                field: format!("{prefix}{key}"),
-                reason: format!("unknown field; expected one of {}", known.join(", ")),
-            });
+            errors.details.push(crate::error::ErrorDetail::new(
+                format!("{prefix}{key}"),
+                format!("unknown field; expected one of {}", known.join(", ")),
+            ));
         }
     }
 }
@@ -231,10 +231,9 @@ fn enum_field<T: Copy + std::fmt::Display>(
         },
         Some(_) => "must be a string".to_string(),
     };
-    errors.details.push(crate::error::ErrorDetail {
-        field: field.to_string(),
-        reason,
-    });
+    errors
+        .details
+        .push(crate::error::ErrorDetail::new(field.to_string(), reason));
     None
 }
 
@@ -248,10 +247,10 @@ fn bool_option(
         None | Some(Value::Null) => default,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            errors.details.push(crate::error::ErrorDetail {
-                field: format!("options.{field}"),
-                reason: "must be a boolean".into(),
-            });
+            errors.details.push(crate::error::ErrorDetail::new(
+                format!("options.{field}"),
+                "must be a boolean",
+            ));
             default
         }
     }
@@ -283,10 +282,9 @@ fn retention_days(value: Option<&Value>, errors: &mut ApiError) -> Option<u32> {
 }
 
 fn push(errors: &mut ApiError, field: impl Into<String>, reason: impl Into<String>) {
-    errors.details.push(crate::error::ErrorDetail {
-        field: field.into(),
-        reason: reason.into(),
-    });
+    errors
+        .details
+        .push(crate::error::ErrorDetail::new(field, reason));
 }
 
 impl ExportRequest {

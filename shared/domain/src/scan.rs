@@ -332,6 +332,13 @@ pub struct ScanSummary {
     pub scanned_at: OffsetDateTime,
     pub findings: usize,
     pub components: usize,
+    /// When it was ingested (absent on summaries stored before it was recorded).
+    #[serde(
+        default,
+        with = "crate::time::serde_rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ingested_at: Option<OffsetDateTime>,
 }
 
 impl From<&Scan> for ScanSummary {
@@ -345,6 +352,7 @@ impl From<&Scan> for ScanSummary {
             scanned_at: s.scanned_at,
             findings: s.findings.len(),
             components: s.components.len(),
+            ingested_at: None,
         }
     }
 }

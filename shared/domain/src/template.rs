@@ -86,6 +86,23 @@ impl CustomTemplate {
         })
     }
 
+    /// `existing` (if any) with the source of one format set: what `PUT
+    /// /api/v1/templates/custom-{tenant}/{format}` stores. The same checks as an upload.
+    pub fn with_format(
+        existing: Option<&CustomTemplate>,
+        tenant: &TenantId,
+        format: &str,
+        source: &str,
+        updated_at: OffsetDateTime,
+    ) -> Result<CustomTemplate, ApiError> {
+        let mut body = serde_json::Map::new();
+        for (f, text) in existing.map(|t| &t.sources).into_iter().flatten() {
+            body.insert(f.as_str().to_string(), Value::String(text.clone()));
+        }
+        body.insert(format.to_string(), Value::String(source.to_string()));
+        CustomTemplate::from_upload(tenant, &Value::Object(body), updated_at)
+    }
+
     pub fn formats(&self) -> impl Iterator<Item = Format> + '_ {
         self.sources.keys().copied()
     }

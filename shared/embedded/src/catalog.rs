@@ -1,8 +1,10 @@
 //! The scan catalogue in SQLite.
 
 use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ec_domain::PortError;
-use ec_domain::ports::{PortResult, ScanCatalog};
+use ec_domain::ports::{Page, PortResult, ScanCatalog};
 use ec_domain::scan::ScanSummary;
 use ec_domain::{ScanId, TenantId};
 use rusqlite::{OptionalExtension, params};
@@ -89,4 +91,87 @@ impl ScanCatalog for SqliteScanCatalog {
             })
             .await
     }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> PortResult<Page<ScanSummary>> {
+        if limit == 0 {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        let after = cursor.map(decode_cursor).transpose()?;
+        let tenant = tenant.to_string();
+        // One row more than asked tells whether another page exists.
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let mut rows: Vec<(i64, ScanSummary)> = self
+            .db
+            .call(move |c| {
+                let (ms, id) = after.unwrap_or((i64::MAX, String::new()));
+                let bounded = cursor_given(&id);
+                let mut stmt = c.prepare_cached(
+                    "SELECT scanned_at, doc FROM scans
+                     WHERE tenant = ?1 AND (?2 = 0 OR (scanned_at, scan_id) < (?3, ?4))
+                     ORDER BY scanned_at DESC, scan_id DESC LIMIT ?5",
+                )?;
+                let rows = stmt
+                    .query_map(params![tenant, bounded, ms, id, fetch], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.into_iter()
+                    .map(|(ms, d)| parse_summary(&d).map(|s| (ms, s)))
+                    .collect()
+            })
+            .await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = match (more, rows.last()) {
+            (true, Some((ms, last))) => Some(encode_cursor(*ms, &last.scan_id)),
+            _ => None,
+        };
+        Ok(Page {
+            items: rows.into_iter().map(|(_, s)| s).collect(),
+            next_cursor,
+        })
+    }
+
+    async fn delete(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<()> {
+        let (tenant, scan_id) = (tenant.to_string(), scan_id.to_string());
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "DELETE FROM scans WHERE tenant = ?1 AND scan_id = ?2",
+                    params![tenant, scan_id],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// Whether a cursor was given (its id is never empty).
+fn cursor_given(id: &str) -> i64 {
+    i64::from(!id.is_empty())
+}
+
+/// The opaque list cursor: the (scanned_at ms, scan_id) of the last scan returned.
+fn encode_cursor(scanned_at: i64, scan_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{scanned_at}:{scan_id}"))
+}
+
+fn decode_cursor(cursor: &str) -> PortResult<(i64, String)> {
+    let bad = || PortError::Invalid("malformed list cursor".into());
+    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (ms, id) = text.split_once(':').ok_or_else(bad)?;
+    let ms: i64 = ms.parse().map_err(|_| bad())?;
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok((ms, id.to_string()))
 }

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use ec_api::auth::AuthConfig;
-use ec_api::{ApiState, Auth, Limits};
+use ec_api::{ApiState, Auth, CorsOrigins, Limits};
 use ec_aws::signing::SigningKey;
 use ec_aws::wiring::AwsAdapters;
 pub use ec_aws::wiring::WiringError;
 use ec_domain::tenant_settings::ENV_TENANT_SETTINGS;
-use ec_pipeline::settings::{Env, ProcessEnv, parse_var, required_var};
+use ec_pipeline::settings::{Env, ProcessEnv, required_var};
 use ec_pipeline::{Pipeline, Ports, Settings};
 
 use crate::ws::WsRoutes;
@@ -132,15 +132,12 @@ impl Aws {
 
     /// What `export-api` serves.
     pub fn api_state(&self) -> Result<ApiState, WiringError> {
-        let d = Limits::default();
         let env = self.env.as_ref();
         Ok(ApiState {
             app: self.pipeline()?.app,
             auth: self.auth()?,
-            limits: Limits {
-                request_bytes: parse_var(env, "EXPORTCENTER_MAX_REQUEST_BYTES", d.request_bytes)?,
-                scan_bytes: parse_var(env, "EXPORTCENTER_MAX_SCAN_BYTES", d.scan_bytes)?,
-            },
+            limits: Limits::from_env(env)?,
+            cors: CorsOrigins::from_env(env)?,
         })
     }
 

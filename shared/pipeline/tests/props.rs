@@ -12,7 +12,9 @@
 
 use ec_domain::schedule::CronSpec;
 use ec_domain::{ApiError, ExportRequest};
-use ec_pipeline::app::inputs::{IdempotencyKey, ListExports, NewSchedule, artifact_kind};
+use ec_pipeline::app::inputs::{
+    IdempotencyKey, ListExports, ListExportsQuery, NewSchedule, artifact_kind,
+};
 use ec_prop_support::{Mutant, Seed, check, edited_strings, mutants};
 use proptest::prelude::*;
 use serde_json::json;
@@ -145,7 +147,13 @@ fn props_api_inputs() {
         if let Err(e) = IdempotencyKey::parse(s) {
             clean_refusal("Idempotency-Key", &e)?;
         }
-        if let Err(e) = ListExports::parse(Some(s), Some(s), Some(s.clone())) {
+        let q = ListExportsQuery {
+            status: Some(s),
+            format: Some(s),
+            export_type: Some(s),
+            limit: Some(s),
+        };
+        if let Err(e) = ListExports::parse(q, Some(s.clone())) {
             clean_refusal("list query", &e)?;
         }
         if let Err(e) = artifact_kind(Some(s)) {

@@ -1,5 +1,6 @@
-//! The [`ScanCatalog`] contract: summaries per tenant, upserts, and time ranges inclusive
-//! at both ends, oldest first (ties by id), at most `limit`, empty when reversed.
+//! The [`ScanCatalog`] contract: summaries per tenant, upserts, time ranges inclusive at
+//! both ends, oldest first (ties by id), at most `limit`, empty when reversed; listings
+//! newest first in pages with exact, opaque cursors; idempotent deletes.
 
 use ec_domain::PortError;
 use ec_domain::ports::ScanCatalog;
@@ -98,6 +99,53 @@ pub async fn scan_catalog(cat: &dyn ScanCatalog) {
             .await
             .unwrap()),
         ["scan-b", "scan-c", "scan-d", "scan-a"]
+    );
+
+    // Newest first (ties by id, descending), in pages; tenants apart.
+    let acme: ec_domain::TenantId = "acme".parse().unwrap();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = cat.list(&acme, 3, cursor.as_deref()).await.unwrap();
+        pages += 1;
+        seen.extend(ids(page.items));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["scan-a", "scan-d", "scan-c", "scan-b"]);
+    assert_eq!(pages, 2);
+    let first = cat.list(&acme, 3, None).await.unwrap();
+    assert!(first.next_cursor.is_some());
+    assert!(cat.list(&acme, 0, None).await.unwrap().items.is_empty());
+    let globex: ec_domain::TenantId = "globex".parse().unwrap();
+    assert_eq!(
+        ids(cat.list(&globex, 10, None).await.unwrap().items),
+        ["scan-x"]
+    );
+    for bad in ["", "!!!", "bm9wZQ"] {
+        assert!(
+            matches!(
+                cat.list(&acme, 3, Some(bad)).await,
+                Err(PortError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
+    }
+
+    // Deleting is idempotent and only the tenant's.
+    let c: ec_domain::ScanId = "scan-c".parse().unwrap();
+    cat.delete(&acme, &c).await.unwrap();
+    cat.delete(&acme, &c).await.unwrap();
+    cat.delete(&globex, &"scan-a".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(cat.get(&acme, &c).await.unwrap(), None);
+    assert_eq!(
+        ids(cat.list(&acme, 10, None).await.unwrap().items),
+        ["scan-a", "scan-d", "scan-b"]
     );
 }
 

@@ -88,5 +88,6 @@ pub fn summary(tenant: &str, id: &str, unix: i64) -> ScanSummary {
         scanned_at: ts(unix),
         findings: 3,
         components: 10,
+        ingested_at: Some(ts(unix + 60)),
     }
 }

@@ -54,6 +54,20 @@ pub fn check(format: Format, source: &str) -> Result<(), RenderError> {
     }
 }
 
+/// Where a syntax error of [`check`] is in its source (line, column, from 1), read from
+/// the message: typst's is ours (`template error at /main.typ:L:C: …`), tera's carries its
+/// parser's ` --> L:C`. `None` when the message names no place.
+pub fn syntax_position(message: &str) -> Option<(u32, u32)> {
+    let after = |marker: &str| {
+        let rest = &message[message.find(marker)? + marker.len()..];
+        let mut parts = rest.splitn(3, |c: char| c == ':' || c.is_whitespace());
+        let line = parts.next()?.parse().ok()?;
+        let column = parts.next()?.parse().ok()?;
+        Some((line, column))
+    };
+    after(".typ:").or_else(|| after(" --> "))
+}
+
 /// Renders with the tenant's template for the requested format.
 pub fn render(
     view: &ReportView<'_>,
@@ -99,4 +113,19 @@ pub fn render(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_say_where() {
+        let tera = check(Format::Csv, "id\n{% for f in findings %}{{ f.id }\n").unwrap_err();
+        assert_eq!(syntax_position(&tera.to_string()), Some((2, 32)), "{tera}");
+        let typst = check(Format::Pdf, "ok\n\n#let x = (1, 2\n").unwrap_err();
+        let (line, _) = syntax_position(&typst.to_string()).expect("a position");
+        assert_eq!(line, 3, "{typst}");
+        assert_eq!(syntax_position("no place here"), None);
+    }
 }

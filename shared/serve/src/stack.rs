@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tokio::task::JoinHandle;
 
 use ec_api::auth::AuthConfig;
-use ec_api::{ApiState, Auth, HttpError, Limits, TraceId};
+use ec_api::{ApiState, Auth, CorsOrigins, HttpError, Limits, TraceId};
 use ec_domain::ports::QueueConsumer;
 use ec_domain::{ApiError, ErrorCode, messages::QueueName};
 use ec_embedded::{Embedded, EmbeddedConfig, FsObjectStore, SqliteQueue};
@@ -77,6 +77,8 @@ pub struct StackConfig {
     /// artifacts of exports whose retention ended.
     pub sweep_interval: std::time::Duration,
     pub limits: Limits,
+    /// `EXPORTCENTER_CORS_ORIGINS`: other origins whose pages may call the API.
+    pub cors: CorsOrigins,
     pub settings: Settings,
 }
 
@@ -88,7 +90,6 @@ impl StackConfig {
     ) -> Result<StackConfig, StartError> {
         let settings = Settings::from_env(env)?;
         let d = WorkerConfig::default();
-        let limits = Limits::default();
         Ok(StackConfig {
             addr,
             data_dir,
@@ -125,14 +126,8 @@ impl StackConfig {
                     d.retry_base.as_millis() as u64,
                 )?),
             },
-            limits: Limits {
-                request_bytes: parse_var(
-                    env,
-                    "EXPORTCENTER_MAX_REQUEST_BYTES",
-                    limits.request_bytes,
-                )?,
-                scan_bytes: parse_var(env, "EXPORTCENTER_MAX_SCAN_BYTES", limits.scan_bytes)?,
-            },
+            limits: Limits::from_env(env)?,
+            cors: CorsOrigins::from_env(env)?,
             settings,
         })
     }
@@ -281,6 +276,7 @@ impl Stack {
             app: pipeline.app.clone(),
             auth: auth.clone(),
             limits: cfg.limits.clone(),
+            cors: cfg.cors.clone(),
         });
         let ws_routes = Router::new()
             .route("/ws", get(ws::handler))

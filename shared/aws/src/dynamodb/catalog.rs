@@ -2,8 +2,10 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ec_domain::PortError;
-use ec_domain::ports::{PortResult, ScanCatalog};
+use ec_domain::ports::{Page, PortResult, ScanCatalog};
 use ec_domain::scan::ScanSummary;
 use ec_domain::{ScanId, TenantId};
 use time::OffsetDateTime;
@@ -117,4 +119,73 @@ impl ScanCatalog for DynamoScanCatalog {
         .await?;
         found.iter().map(summary_of).collect()
     }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> PortResult<Page<ScanSummary>> {
+        if limit == 0 {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
+        let mut from = cursor.map(|c| decode_cursor(c, tenant)).transpose()?;
+        let what = format!("list scans of {tenant}");
+        // One item more than asked tells whether another page exists; the cursor is built
+        // from the last item returned, so it is exact whatever the pages were.
+        let mut found = read_pages(limit.saturating_add(1), &what, |start, missing| {
+            self.table
+                .query()
+                .index_name(SCANS_BY_SCANNED_INDEX)
+                .key_condition_expression("#t = :t")
+                .expression_attribute_names("#t", "tenant_id")
+                .expression_attribute_values(":t", s(tenant))
+                .scan_index_forward(false)
+                .limit(page_limit(missing))
+                .set_exclusive_start_key(start.or_else(|| from.take()))
+        })
+        .await?;
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let next_cursor = match (more, found.last()) {
+            (true, Some(last)) => Some(encode_cursor(last)?),
+            _ => None,
+        };
+        let items = found
+            .iter()
+            .map(summary_of)
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn delete(&self, tenant: &TenantId, scan_id: &ScanId) -> PortResult<()> {
+        let what = format!("delete scan summary {tenant}/{scan_id}");
+        self.table.delete(Self::key(tenant, scan_id), &what).await
+    }
+}
+
+/// The opaque list cursor: the `by_scanned` key of the last scan returned, as base64url of
+/// `scan_id` and `scanned_key` (the tenant is the caller's).
+fn encode_cursor(item: &Item) -> PortResult<String> {
+    let scan_id = get_s(item, "scan_id", "stored scan summary")?;
+    let key = get_s(item, "scanned_key", "stored scan summary")?;
+    Ok(URL_SAFE_NO_PAD.encode(format!("{scan_id}\n{key}")))
+}
+
+fn decode_cursor(cursor: &str, tenant: &TenantId) -> PortResult<Item> {
+    let bad = || PortError::Invalid("malformed list cursor".into());
+    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (scan_id, key) = text.split_once('\n').ok_or_else(bad)?;
+    if scan_id.is_empty() || !key.ends_with(&format!("#{scan_id}")) {
+        return Err(bad());
+    }
+    Ok(Item::from([
+        ("tenant_id".to_string(), s(tenant)),
+        ("scan_id".to_string(), s(scan_id)),
+        ("scanned_key".to_string(), s(key)),
+    ]))
 }

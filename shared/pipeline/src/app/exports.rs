@@ -27,6 +27,9 @@ use crate::app::quota::{Accepted, Refused, release_slot};
 use crate::custom_templates::CustomTemplates;
 use crate::notify::{EventKind, Notifier};
 
+/// Table reads one filtered listing may make before answering a short page.
+pub const LIST_FILTER_READS: usize = 20;
+
 /// What starts an export.
 #[derive(Debug, Clone)]
 pub enum Origin<'a> {
@@ -389,10 +392,7 @@ impl Exports {
         );
         err.details = missing
             .into_iter()
-            .map(|id| ErrorDetail {
-                field: field.into(),
-                reason: format!("scan {id} not found"),
-            })
+            .map(|id| ErrorDetail::new(field, format!("scan {id} not found")))
             .collect();
         Err(err)
     }
@@ -438,19 +438,39 @@ impl Exports {
             .ok_or_else(|| ApiError::not_found("export"))
     }
 
-    /// `GET /api/v1/exports`.
+    /// `GET /api/v1/exports`. The table filters by status; the format and type filters
+    /// read on, page by page, until `limit` jobs pass or the table ends. Every page read is
+    /// consumed whole (asking only for as many rows as are still missing), so the cursor
+    /// answered is the table's own and no job is skipped or repeated. After
+    /// [`LIST_FILTER_READS`] reads the page may be short (with a cursor to go on).
     pub async fn list(&self, caller: &Caller, q: &ListExports) -> Result<Page<Job>, ApiError> {
-        match self
-            .jobs
-            .list(&caller.tenant, q.status, q.limit, q.cursor.as_deref())
-            .await
-        {
-            Err(PortError::Invalid(_)) => Err(ApiError::validation(
-                "cursor",
-                "not a cursor this API issued",
-            )),
-            other => Ok(other?),
+        let mut items = Vec::new();
+        let mut cursor = q.cursor.clone();
+        for read in 1.. {
+            let missing = q.limit - items.len();
+            let page = match self
+                .jobs
+                .list(&caller.tenant, q.status, missing, cursor.as_deref())
+                .await
+            {
+                Err(PortError::Invalid(_)) => {
+                    return Err(ApiError::validation(
+                        "cursor",
+                        "not a cursor this API issued",
+                    ));
+                }
+                other => other?,
+            };
+            items.extend(page.items.into_iter().filter(|j| q.keeps(j)));
+            cursor = page.next_cursor;
+            if items.len() >= q.limit || cursor.is_none() || read >= LIST_FILTER_READS {
+                break;
+            }
         }
+        Ok(Page {
+            items,
+            next_cursor: cursor,
+        })
     }
 
     /// `DELETE /api/v1/exports/{id}`.

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use ec_domain::{ApiError, ArtifactKind, ErrorCode, JobStatus};
+use ec_domain::{ApiError, ArtifactKind, ErrorCode, ExportType, Format, JobStatus};
 
 pub const MAX_LIST_LIMIT: usize = 200;
 pub const DEFAULT_LIST_LIMIT: usize = 50;
@@ -42,36 +42,73 @@ impl IdempotencyKey {
     }
 }
 
-/// `GET /api/v1/exports?status=&limit=&cursor=`.
+/// `GET /api/v1/exports?status=&format=&type=&limit=&cursor=`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListExports {
     pub status: Option<JobStatus>,
+    pub format: Option<Format>,
+    pub export_type: Option<ExportType>,
     pub limit: usize,
     /// Opaque: the job table says whether it issued it.
     pub cursor: Option<String>,
 }
 
+/// The raw query of `GET /api/v1/exports`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListExportsQuery<'a> {
+    pub status: Option<&'a str>,
+    pub format: Option<&'a str>,
+    pub export_type: Option<&'a str>,
+    pub limit: Option<&'a str>,
+}
+
+fn one_of<T: std::fmt::Display>(all: &[T]) -> String {
+    all.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl ListExports {
-    pub fn parse(
-        status: Option<&str>,
-        limit: Option<&str>,
-        cursor: Option<String>,
-    ) -> Result<ListExports, ApiError> {
-        let status = match status {
+    pub fn parse(q: ListExportsQuery<'_>, cursor: Option<String>) -> Result<ListExports, ApiError> {
+        let status = match q.status {
             None => None,
             Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
                 ApiError::validation(
                     "status",
-                    "expected queued, running, ready, failed, cancelled or expired",
+                    "expected queued, running, ready, failed, cancelled, expired or purged",
                 )
             })?),
         };
-        let limit = list_limit(limit)?;
+        let format = match q.format {
+            None => None,
+            Some(s) => Some(Format::parse(s).ok_or_else(|| {
+                ApiError::validation("format", format!("expected one of {}", one_of(Format::ALL)))
+            })?),
+        };
+        let export_type = match q.export_type {
+            None => None,
+            Some(s) => Some(ExportType::parse(s).ok_or_else(|| {
+                ApiError::validation(
+                    "type",
+                    format!("expected one of {}", one_of(ExportType::ALL)),
+                )
+            })?),
+        };
+        let limit = list_limit(q.limit)?;
         Ok(ListExports {
             status,
+            format,
+            export_type,
             limit,
             cursor,
         })
+    }
+
+    /// Whether `job` passes the format and type filters (the status is the table's).
+    pub fn keeps(&self, job: &ec_domain::Job) -> bool {
+        self.format.is_none_or(|f| job.format == f)
+            && self.export_type.is_none_or(|t| job.export_type == t)
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod destination_input;
 pub mod destinations;
+mod evidence;
 pub mod exports;
 pub mod holds;
 pub mod inputs;

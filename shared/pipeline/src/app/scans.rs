@@ -1,14 +1,16 @@
-//! The ingest service behind `POST /api/v1/scans`: a scanner report, SBOM or VEX document
-//! in, the native model stored where the local data sources find it.
+//! The scan service behind `/api/v1/scans`: ingest (a scanner report, SBOM or VEX
+//! document in, the native model stored where the local data sources find it), and the
+//! tenant's scans listed, read and deleted.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use ec_domain::ports::Page;
 use ec_domain::ports::{ObjectStore, ScanCatalog};
 use ec_domain::scan::ScanSummary;
 use ec_domain::vex::VexDocument;
-use ec_domain::{ApiError, ScanId, keys};
+use ec_domain::{ApiError, ErrorCode, PortError, ScanId, keys};
 
 use crate::app::Caller;
 
@@ -82,7 +84,9 @@ impl Scans {
             )
             .await?;
         // The catalogue row goes last: a scan is only visible once its object exists.
-        self.catalog.put(&ScanSummary::from(&scan)).await?;
+        let mut summary = ScanSummary::from(&scan);
+        summary.ingested_at = Some(ec_domain::time::now());
+        self.catalog.put(&summary).await?;
         tracing::info!(scan_id = %scan.scan_id, tenant = %tenant, findings = scan.findings.len(), "scan ingested");
         Ok(IngestReceipt {
             scan_id: scan.scan_id.clone(),
@@ -92,5 +96,81 @@ impl Scans {
             source_format: scan.source_format.clone(),
             vex_statements: ingested.vex.len(),
         })
+    }
+}
+
+/// One scan as `GET /api/v1/scans` lists it (and `GET /api/v1/scans/{id}` answers it).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScanListing {
+    pub scan_id: ScanId,
+    pub artifact: String,
+    pub artifact_digest: Option<String>,
+    pub source_format: String,
+    pub findings: usize,
+    pub components: usize,
+    pub scanned_at: String,
+    pub ingested_at: Option<String>,
+}
+
+impl From<ScanSummary> for ScanListing {
+    fn from(s: ScanSummary) -> Self {
+        ScanListing {
+            scan_id: s.scan_id,
+            artifact: s.artifact_name,
+            artifact_digest: s.artifact_digest,
+            source_format: s.source_format,
+            findings: s.findings,
+            components: s.components,
+            scanned_at: ec_domain::time::rfc3339(s.scanned_at),
+            ingested_at: s.ingested_at.map(ec_domain::time::rfc3339),
+        }
+    }
+}
+
+impl Scans {
+    /// `GET /api/v1/scans?limit=&cursor=`: newest scanned first.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<ScanListing>, ApiError> {
+        match self.catalog.list(&caller.tenant, limit, cursor).await {
+            Ok(page) => Ok(Page {
+                items: page.items.into_iter().map(ScanListing::from).collect(),
+                next_cursor: page.next_cursor,
+            }),
+            Err(PortError::Invalid(_)) if cursor.is_some() => Err(ApiError::validation(
+                "cursor",
+                "not a cursor this API issued",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `GET /api/v1/scans/{id}`.
+    pub async fn get(&self, caller: &Caller, scan_id: &ScanId) -> Result<ScanListing, ApiError> {
+        self.catalog
+            .get(&caller.tenant, scan_id)
+            .await?
+            .map(ScanListing::from)
+            .ok_or_else(|| ApiError::not_found("scan"))
+    }
+
+    /// `DELETE /api/v1/scans/{id}`: the catalogue row first (the scan is no longer found by
+    /// new exports), then the stored document. Exports already made keep their evidence.
+    pub async fn delete(&self, caller: &Caller, scan_id: &ScanId) -> Result<(), ApiError> {
+        if self.catalog.get(&caller.tenant, scan_id).await?.is_none() {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("scan {scan_id} not found"),
+            ));
+        }
+        self.catalog.delete(&caller.tenant, scan_id).await?;
+        self.objects
+            .delete(&keys::scan(&caller.tenant, scan_id))
+            .await?;
+        tracing::info!(tenant = %caller.tenant, scan_id = %scan_id, "scan deleted");
+        Ok(())
     }
 }

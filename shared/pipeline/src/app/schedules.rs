@@ -224,3 +224,34 @@ impl Schedules {
         Ok(())
     }
 }
+
+/// Most run times `GET /api/v1/schedules/preview` answers.
+pub const MAX_PREVIEW: usize = 20;
+
+/// `GET /api/v1/schedules/preview?cron=&timezone=&count=`: the next `count` run times after
+/// `now` of a cron expression in a time zone, checked as a schedule's are (`422` on the
+/// field that is wrong).
+pub fn preview(
+    cron: &str,
+    timezone: &str,
+    count: usize,
+    now: time::OffsetDateTime,
+) -> Result<Vec<String>, ApiError> {
+    if count == 0 || count > MAX_PREVIEW {
+        return Err(ApiError::validation(
+            "count",
+            format!("must be 1 to {MAX_PREVIEW}"),
+        ));
+    }
+    let spec = CronSpec::parse(cron, timezone)?;
+    let mut out = Vec::with_capacity(count);
+    let mut at = now;
+    while out.len() < count {
+        let Some(next) = spec.next_after(at) else {
+            break;
+        };
+        out.push(ec_domain::time::rfc3339(next));
+        at = next;
+    }
+    Ok(out)
+}

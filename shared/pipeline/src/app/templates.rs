@@ -111,22 +111,129 @@ impl Templates {
     ) -> Result<TemplateInfo, ApiError> {
         own_name(caller, name)?;
         for (format, source) in &template.sources {
-            ec_render::custom::check(*format, source)
-                .map_err(|e| ApiError::validation(format.as_str(), e.to_string()))?;
+            ec_render::custom::check(*format, source).map_err(|e| syntax_error(*format, &e))?;
         }
         self.store.put(&template).await?;
         tracing::info!(tenant = %caller.tenant, sha256 = %template.sha256, "custom template stored");
         Ok(TemplateInfo::custom(&template))
     }
 
-    /// `GET /api/v1/templates/custom-{tenant}`: the sources, to the owning tenant only.
-    pub async fn get(&self, caller: &Caller, name: &str) -> Result<CustomTemplate, ApiError> {
+    /// `PUT /api/v1/templates/custom-{tenant}/{format}`: one format's source, checked, set
+    /// beside the template's other formats (which stay as they are).
+    pub async fn put_format(
+        &self,
+        caller: &Caller,
+        name: &str,
+        format: &str,
+        source: &str,
+    ) -> Result<TemplateInfo, ApiError> {
         own_name(caller, name)?;
-        self.store.get(&caller.tenant).await?.ok_or_else(|| {
+        let existing = self.store.get(&caller.tenant).await?;
+        let now = ec_domain::time::now();
+        let template =
+            CustomTemplate::with_format(existing.as_ref(), &caller.tenant, format, source, now)?;
+        self.put(caller, name, template).await
+    }
+
+    /// `GET /api/v1/templates/{name}`: a built-in template's description and formats, or
+    /// the tenant's own template with its sources (to that tenant only).
+    pub async fn get(&self, caller: &Caller, name: &str) -> Result<TemplateDetail, ApiError> {
+        if let Some(TemplateName::Builtin(t)) = TemplateName::parse(name) {
+            return Ok(TemplateDetail::Builtin(TemplateInfo::builtin(t)));
+        }
+        own_name(caller, name)?;
+        let t = self.store.get(&caller.tenant).await?.ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,
                 format!("no template {name:?} uploaded yet"),
             )
+        })?;
+        Ok(TemplateDetail::Custom(t))
+    }
+
+    /// `GET /api/v1/capabilities`: every export type, format and template, and which
+    /// combinations render (the tenant's own template with the formats it has sources for).
+    pub async fn capabilities(&self, caller: &Caller) -> Result<Capabilities, ApiError> {
+        let custom = self.store.get(&caller.tenant).await?;
+        let mut templates: Vec<String> = BuiltinTemplate::ALL
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .collect();
+        if custom.is_some() {
+            templates.push(format!("custom-{}", caller.tenant));
+        }
+        let mut combinations = Vec::new();
+        for &export_type in ExportType::ALL {
+            for &format in Format::ALL {
+                if !export_type.allows(format) {
+                    continue;
+                }
+                let mut names: Vec<String> = BuiltinTemplate::ALL
+                    .iter()
+                    .filter(|t| {
+                        ec_render::supports(export_type, format, &TemplateName::Builtin(**t))
+                    })
+                    .map(|t| t.as_str().to_string())
+                    .collect();
+                if let Some(t) = &custom
+                    && ec_render::supports_custom(export_type, format, t)
+                {
+                    names.push(format!("custom-{}", caller.tenant));
+                }
+                if !names.is_empty() {
+                    combinations.push(Combination {
+                        export_type: export_type.as_str(),
+                        format: format.as_str(),
+                        default_template: export_type.default_template(format).as_str(),
+                        templates: names,
+                    });
+                }
+            }
+        }
+        Ok(Capabilities {
+            types: ExportType::ALL.iter().map(|t| t.as_str()).collect(),
+            formats: Format::ALL.iter().map(|f| f.as_str()).collect(),
+            templates,
+            combinations,
         })
     }
+}
+
+/// What `GET /api/v1/templates/{name}` answers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum TemplateDetail {
+    Builtin(TemplateInfo),
+    Custom(CustomTemplate),
+}
+
+/// `GET /api/v1/capabilities`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Capabilities {
+    pub types: Vec<&'static str>,
+    pub formats: Vec<&'static str>,
+    pub templates: Vec<String>,
+    pub combinations: Vec<Combination>,
+}
+
+/// One type × format that renders, with the templates that render it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Combination {
+    #[serde(rename = "type")]
+    pub export_type: &'static str,
+    pub format: &'static str,
+    /// What the request gets without `options.template`.
+    pub default_template: &'static str,
+    pub templates: Vec<String>,
+}
+
+/// A source's syntax error as a 422 on its format, with the place when known.
+fn syntax_error(format: Format, e: &ec_render::RenderError) -> ApiError {
+    let message = e.to_string();
+    let mut detail = ec_domain::error::ErrorDetail::new(format.as_str(), message.clone());
+    detail.at = ec_render::custom::syntax_position(&message)
+        .map(|(line, column)| ec_domain::error::SourcePosition { line, column });
+    let mut err = ApiError::validation(format.as_str(), message);
+    err.details = vec![detail];
+    err
 }
