@@ -5,14 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-echo "==> Debian packages: qpdf (qpdf --check), poppler-utils (pdftotext, pdffonts, pdfinfo)"
-if ! command -v qpdf > /dev/null || ! command -v pdftotext > /dev/null; then
+echo "==> Debian packages: qpdf (qpdf --check), poppler-utils (pdftotext, pdffonts, pdfinfo), chromium (the Console's browser tests)"
+if ! command -v qpdf > /dev/null || ! command -v pdftotext > /dev/null || ! command -v chromium > /dev/null; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q > /dev/null
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
-    qpdf poppler-utils > /dev/null
+    qpdf poppler-utils chromium > /dev/null
 fi
+export EC_CHROMIUM="$(command -v chromium)"
 
 echo "==> Python validators (virtualenv .venv)"
 if [ ! -x .venv/bin/python ]; then
@@ -24,7 +25,7 @@ export EC_PYTHON="$root/.venv/bin/python"
 # cargo-lambda and moto_server come from the virtualenv.
 export PATH="$root/.venv/bin:$PATH"
 
-echo "==> npm validators (tests/node: SARIF Multitool, CSAF validator library)"
+echo "==> npm packages (tests/node: SARIF Multitool, CSAF validator library, playwright-core, axe-core)"
 # Exact versions from the committed lock file; reinstalled only when the lock file changed.
 # Debian's nodejs and npm (apt) run them; the tests find them through EC_NODE_MODULES.
 if ! command -v npm > /dev/null; then

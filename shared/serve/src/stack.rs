@@ -292,7 +292,11 @@ impl Stack {
             .with_state(ObjectsState {
                 store: embedded.objects.clone(),
             });
-        let app = ec_api::finish(api.merge(ws_routes).merge(object_routes));
+        let app = ec_api::finish(
+            api.merge(ws_routes)
+                .merge(object_routes)
+                .merge(crate::console::routes()),
+        );
 
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
