@@ -172,6 +172,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the Console as a static site (for an S3 bucket behind CloudFront in front of
+    /// the AWS stack): its files, config.json naming the endpoints, and the CSP as a meta
+    /// element. `exportctl serve` serves the same Console at / by itself.
+    Console {
+        /// Directory to write (its root is the site's root).
+        #[arg(long)]
+        out: PathBuf,
+        /// The HTTP API's URL (the stack's ApiUrl output).
+        #[arg(long)]
+        api_url: String,
+        /// The WebSocket URL (the stack's WebSocketUrl output, `wss://…/live`).
+        #[arg(long)]
+        ws_url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -283,6 +297,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 exportctl::demo::print_table(&rows);
             }
+        }
+        Command::Console {
+            out,
+            api_url,
+            ws_url,
+        } => {
+            let cfg = ec_console::site::SiteConfig { api_url, ws_url };
+            let written = ec_console::site::write_site(&out, &cfg).map_err(anyhow::Error::msg)?;
+            println!("wrote {} files to {}", written.len(), out.display());
         }
         Command::Render {
             inputs,

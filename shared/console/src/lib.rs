@@ -7,6 +7,8 @@
 //! licences); `index.html`'s import map is the only inline script, allowed by its hash in
 //! the Content-Security-Policy ([`content_security_policy`]), so no `unsafe-inline`.
 
+pub mod site;
+
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
