@@ -78,30 +78,16 @@ async fn a_person_requests_watches_downloads_and_cancels_in_a_real_browser() {
     std::fs::create_dir_all(&out).unwrap();
     let shots = std::env::var("EC_CONSOLE_SCREENSHOTS").ok();
 
-    let mut node = ec_tests::node();
-    node.arg(ec_tests::repo_root().join("tests/node/console_test.mjs"))
-        .args([&main.base_url, &token, &idle.base_url, &idle_token])
-        .arg(&scan)
-        .arg(&out);
-    if let Some(s) = &shots {
-        node.arg(s);
-    }
-    let run = tokio::task::spawn_blocking(move || node.output())
-        .await
-        .unwrap()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    let result: serde_json::Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no result from the browser test\n{stdout}\n{stderr}"));
-    assert!(
-        run.status.success(),
-        "the browser flow failed: {:#}\n{stderr}",
-        result["problems"]
-    );
+    let mut args: Vec<std::ffi::OsString> = vec![
+        main.base_url.clone().into(),
+        token.clone().into(),
+        idle.base_url.clone().into(),
+        idle_token.clone().into(),
+        scan.into_os_string(),
+        out.into_os_string(),
+    ];
+    args.extend(shots.map(Into::into));
+    let result = browser("console_test.mjs", args).await;
 
     // Watched live: queued, then each stage, then ready, with no reload.
     let seen: Vec<&str> = result["statuses"]
@@ -186,4 +172,92 @@ async fn a_person_requests_watches_downloads_and_cancels_in_a_real_browser() {
     }
     main.shutdown().await;
     idle.shutdown().await;
+}
+
+/// Runs a script of `tests/node` with `args`; its last JSON line, after asserting success.
+async fn browser(script: &str, args: Vec<std::ffi::OsString>) -> serde_json::Value {
+    let mut node = ec_tests::node();
+    node.arg(ec_tests::repo_root().join("tests/node").join(script))
+        .args(args);
+    let run = tokio::task::spawn_blocking(move || node.output())
+        .await
+        .unwrap()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let result: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no result from {script}\n{stdout}\n{stderr}"));
+    assert!(
+        run.status.success(),
+        "{script} failed: {:#}\n{stderr}",
+        result["problems"]
+    );
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_through_an_identity_provider_with_pkce() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("provider.jsonl");
+    let p = |s: &str| std::path::PathBuf::from(s);
+    let (_provider, port) = ec_tests::receivers::start(
+        "oidc_provider.py",
+        &[
+            &p("--audience"),
+            &p("exportcenter-api"),
+            &p("--tenant"),
+            &p("acme"),
+            &p("--scopes"),
+            &p("export:read export:write scan:write"),
+            &p("--client-id"),
+            &p("exportcenter-console"),
+            &p("--log"),
+            &log,
+        ],
+    );
+    let issuer = format!("http://127.0.0.1:{port}");
+    let env = [
+        ("EXPORTCENTER_OIDC_ISSUER", issuer.as_str()),
+        ("EXPORTCENTER_JWT_AUDIENCE", "exportcenter-api"),
+        (
+            "EXPORTCENTER_CONSOLE_OIDC_CLIENT_ID",
+            "exportcenter-console",
+        ),
+    ];
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let cfg = StackConfig::from_env(&env, addr, dir.path().join("data")).unwrap();
+    let stack = Stack::start(cfg, &env).await.unwrap();
+    let scan = ec_tests::fixtures("trivy")
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("alpine-310"))
+        .expect("the Trivy fixture");
+    let result = browser(
+        "console_oidc.mjs",
+        vec![stack.base_url.clone().into(), scan.into_os_string()],
+    )
+    .await;
+    assert_eq!(result["tenant"], "acme", "{result}");
+    assert!(
+        result["scan_id"].as_str().unwrap().starts_with("scan-"),
+        "{result}"
+    );
+    assert!(
+        !result["url_after"].as_str().unwrap().contains("code="),
+        "the code is not left in the address bar: {result}"
+    );
+    assert_eq!(
+        result["stored"],
+        serde_json::json!(["exportcenter.session"]),
+        "the PKCE verifier is gone once used: {result}"
+    );
+    // The token endpoint saw the verifier that matches the challenge.
+    let calls = ec_tests::receivers::logged(&log);
+    let tokens: Vec<&serde_json::Value> = calls.iter().filter(|c| c["path"] == "/token").collect();
+    assert_eq!(tokens.len(), 1, "{calls:?}");
+    assert_eq!(tokens[0]["pkce"], true);
+    assert!(calls.iter().any(|c| c["path"] == "/authorize"), "{calls:?}");
+    stack.shutdown().await;
 }

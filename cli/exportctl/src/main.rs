@@ -185,6 +185,15 @@ enum Command {
         /// The WebSocket URL (the stack's WebSocketUrl output, `wss://…/live`).
         #[arg(long)]
         ws_url: String,
+        /// Sign in through this OpenID Connect issuer (authorization code with PKCE)...
+        #[arg(long, requires = "oidc_client_id")]
+        oidc_issuer: Option<String>,
+        /// ...as this public client.
+        #[arg(long, requires = "oidc_issuer")]
+        oidc_client_id: Option<String>,
+        /// Scopes the Console asks the provider for.
+        #[arg(long, default_value = "openid")]
+        oidc_scope: String,
     },
 }
 
@@ -302,8 +311,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             api_url,
             ws_url,
+            oidc_issuer,
+            oidc_client_id,
+            oidc_scope,
         } => {
-            let cfg = ec_console::site::SiteConfig { api_url, ws_url };
+            let oidc = match (oidc_issuer, oidc_client_id) {
+                (Some(issuer), Some(client_id)) => Some(ec_console::Oidc {
+                    issuer: issuer.trim_end_matches('/').to_string(),
+                    client_id,
+                    scope: oidc_scope,
+                }),
+                _ => None,
+            };
+            let cfg = ec_console::site::SiteConfig {
+                api_url,
+                ws_url,
+                oidc,
+            };
             let written = ec_console::site::write_site(&out, &cfg).map_err(anyhow::Error::msg)?;
             println!("wrote {} files to {}", written.len(), out.display());
         }

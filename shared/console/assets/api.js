@@ -97,3 +97,58 @@ export function errorText(body) {
 export function newKey() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
+
+// Sign-in through the identity provider `config.json` names: authorization code with PKCE
+// (S256), the verifier and state kept in sessionStorage for the round trip only.
+const PKCE = "exportcenter.pkce";
+
+function b64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function oidcConfigured() {
+  return !!config.oidc?.issuer;
+}
+
+export function oidcIssuer() {
+  return config.oidc?.issuer || "";
+}
+
+async function discovery() {
+  const r = await fetch(`${config.oidc.issuer}/.well-known/openid-configuration`);
+  if (!r.ok) throw new Error(`the identity provider's discovery answered ${r.status}`);
+  return r.json();
+}
+
+/** Leaves for the provider's authorization endpoint. */
+export async function startOidc() {
+  const meta = await discovery();
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+  const redirect = `${location.origin}${location.pathname}`;
+  sessionStorage.setItem(PKCE, JSON.stringify({ verifier, state, redirect, token_endpoint: meta.token_endpoint }));
+  const q = new URLSearchParams({ response_type: "code", client_id: config.oidc.client_id, redirect_uri: redirect,
+    scope: config.oidc.scope || "openid", state, code_challenge: challenge, code_challenge_method: "S256" });
+  location.assign(`${meta.authorization_endpoint}?${q}`);
+}
+
+/** On the way back from the provider: trades the code for a token and signs in. `null`
+ * when this is no such return, else an error text or `""` on success. */
+export async function finishOidc() {
+  const q = new URLSearchParams(location.search);
+  if (!q.has("code") && !q.has("error")) return null;
+  const pending = JSON.parse(sessionStorage.getItem(PKCE) || "null");
+  sessionStorage.removeItem(PKCE);
+  history.replaceState(null, "", `${location.pathname}${location.hash}`);
+  if (q.has("error")) return `the identity provider refused: ${q.get("error")}`;
+  if (!pending || pending.state !== q.get("state")) return "the sign-in answer does not match this browser's request";
+  const body = new URLSearchParams({ grant_type: "authorization_code", code: q.get("code"),
+    redirect_uri: pending.redirect, client_id: config.oidc.client_id, code_verifier: pending.verifier });
+  const r = await fetch(pending.token_endpoint, { method: "POST", body,
+    headers: { "content-type": "application/x-www-form-urlencoded" } });
+  const answer = await r.json().catch(() => ({}));
+  if (!r.ok || !answer.access_token) return `the identity provider gave no token (${answer.error || r.status})`;
+  saveSession({ token: answer.access_token, tenant: tenantsOf(answer.access_token)[0] || "" });
+  return "";
+}

@@ -5,7 +5,9 @@ import { h, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import htm from "htm";
 
-import { loadConfig, saveSession, session, signOut, tenantsOf } from "./api.js";
+import {
+  finishOidc, loadConfig, oidcConfigured, oidcIssuer, saveSession, session, signOut, startOidc, tenantsOf,
+} from "./api.js";
 import { ExportPage, ExportsPage } from "./pages/exports.js";
 import { NewExportPage } from "./pages/new-export.js";
 import { ScansPage } from "./pages/scans.js";
@@ -32,11 +34,13 @@ function useHash() {
   return hash;
 }
 
-function SignIn({ onSignedIn }) {
+function SignIn({ onSignedIn, problem }) {
   const [token, setToken] = useState("");
   const [tenants, setTenants] = useState([]);
   const [tenant, setTenant] = useState("");
   const [error, setError] = useState("");
+  const [oidcError, setOidcError] = useState(problem || "");
+  const provider = () => startOidc().catch((e) => setOidcError(e.message));
   const submit = (e) => {
     e.preventDefault();
     const t = token.trim();
@@ -48,6 +52,10 @@ function SignIn({ onSignedIn }) {
   };
   return html`<main>
     <h1>Sign in to ExportCenter</h1>
+    ${oidcConfigured() && html`<p><button type="button" onClick=${provider}>Sign in with the identity provider</button>
+      <small> (${oidcIssuer()})</small></p>
+      ${oidcError && html`<p class="error" role="alert">${oidcError}</p>`}
+      <p>Or paste a token:</p>`}
     <form onSubmit=${submit}>
       <label for="token">Token</label>
       <input id="token" type="password" autocomplete="off" value=${token}
@@ -96,12 +104,13 @@ function Shell({ hash, onSignOut }) {
     <main id="main">${page}</main>`;
 }
 
-function App() {
+function App({ problem }) {
   const hash = useHash();
   const [signedIn, setSignedIn] = useState(!!session()?.token);
-  if (!signedIn) return html`<${SignIn} onSignedIn=${() => setSignedIn(true)} />`;
+  if (!signedIn) return html`<${SignIn} problem=${problem} onSignedIn=${() => setSignedIn(true)} />`;
   return html`<${Shell} hash=${hash} onSignOut=${() => { signOut(); setSignedIn(false); }} />`;
 }
 
 await loadConfig();
-render(html`<${App} />`, document.getElementById("app"));
+const problem = await finishOidc().catch((e) => e.message);
+render(html`<${App} problem=${problem || ""} />`, document.getElementById("app"));

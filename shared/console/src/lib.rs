@@ -69,6 +69,37 @@ fn import_map() -> &'static str {
         .unwrap_or("")
 }
 
+/// Sign-in through an identity provider: authorization code with PKCE, in the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oidc {
+    /// The issuer (discovery at `{issuer}/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// The Console's client id at the provider (a public client: no secret).
+    pub client_id: String,
+    /// Scopes to ask for (space-separated).
+    pub scope: String,
+}
+
+/// `scheme://host[:port]` of `url` (the CSP names origins), or `None`.
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+    Some(format!("{scheme}://{host}"))
+}
+
+/// `config.json`: the API's and WebSocket's base URLs (empty: the Console's own origin)
+/// and the identity provider, if any.
+pub fn config_json(api_url: &str, ws_url: &str, oidc: Option<&Oidc>) -> String {
+    let oidc = match oidc {
+        None => serde_json::Value::Null,
+        Some(o) => {
+            serde_json::json!({"issuer": o.issuer, "client_id": o.client_id, "scope": o.scope})
+        }
+    };
+    let doc = serde_json::json!({"api_url": api_url, "ws_url": ws_url, "oidc": oidc});
+    format!("{doc}\n")
+}
+
 /// The policy every Console response carries: scripts from the Console itself and the
 /// import map by its hash, connections to the Console's origin and `connect` (the API and
 /// WebSocket origins when they are elsewhere), no framing, no plug-ins.

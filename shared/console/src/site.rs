@@ -14,24 +14,11 @@ pub struct SiteConfig {
     pub api_url: String,
     /// The WebSocket URL (`wss://…/live`).
     pub ws_url: String,
+    /// Sign-in through an identity provider, when one is configured.
+    pub oidc: Option<crate::Oidc>,
 }
 
-/// `https://host[:port]` of `url` (the CSP names origins), or `None`.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
-    Some(format!("{scheme}://{host}"))
-}
-
-/// The `config.json` of the site.
-pub fn config_json(cfg: &SiteConfig) -> String {
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    format!(
-        "{{\"api_url\":\"{}\",\"ws_url\":\"{}\"}}\n",
-        esc(cfg.api_url.trim_end_matches('/')),
-        esc(&cfg.ws_url)
-    )
-}
+use crate::origin;
 
 /// Writes the site under `out` (created if needed): `index.html`, `config.json` and
 /// `console/…`. Fails when a URL is not `http(s)://` or `ws(s)://`.
@@ -42,7 +29,10 @@ pub fn write_site(out: &Path, cfg: &SiteConfig) -> Result<Vec<String>, String> {
     let ws = origin(&cfg.ws_url)
         .filter(|o| o.starts_with("ws://") || o.starts_with("wss://"))
         .ok_or_else(|| format!("--ws-url {:?} is not a ws(s) URL", cfg.ws_url))?;
-    let csp = content_security_policy(&[&api, &ws]).replace("; frame-ancestors 'none'", "");
+    let mut connect = vec![api, ws];
+    connect.extend(cfg.oidc.as_ref().and_then(|o| origin(&o.issuer)));
+    let refs: Vec<&str> = connect.iter().map(String::as_str).collect();
+    let csp = content_security_policy(&refs).replace("; frame-ancestors 'none'", "");
     let mut written = Vec::new();
     let mut write = |rel: &str, bytes: &[u8]| -> Result<(), String> {
         let path = out.join(rel);
@@ -63,7 +53,12 @@ pub fn write_site(out: &Path, cfg: &SiteConfig) -> Result<Vec<String>, String> {
             write(&format!("console/{rel}"), asset.bytes)?;
         }
     }
-    write("config.json", config_json(cfg).as_bytes())?;
+    let config = crate::config_json(
+        cfg.api_url.trim_end_matches('/'),
+        &cfg.ws_url,
+        cfg.oidc.as_ref(),
+    );
+    write("config.json", config.as_bytes())?;
     Ok(written)
 }
 
@@ -77,6 +72,7 @@ mod tests {
         let cfg = SiteConfig {
             api_url: "https://abc.execute-api.eu-west-1.amazonaws.com/".into(),
             ws_url: "wss://def.execute-api.eu-west-1.amazonaws.com/live".into(),
+            oidc: None,
         };
         let files = write_site(&dir, &cfg).unwrap();
         assert!(files.contains(&"console/app.js".to_string()));
@@ -87,7 +83,7 @@ mod tests {
         let config: String = std::fs::read_to_string(dir.join("config.json")).unwrap();
         assert_eq!(
             config,
-            "{\"api_url\":\"https://abc.execute-api.eu-west-1.amazonaws.com\",\"ws_url\":\"wss://def.execute-api.eu-west-1.amazonaws.com/live\"}\n"
+            "{\"api_url\":\"https://abc.execute-api.eu-west-1.amazonaws.com\",\"oidc\":null,\"ws_url\":\"wss://def.execute-api.eu-west-1.amazonaws.com/live\"}\n"
         );
         let bad = SiteConfig {
             api_url: "ftp://x".into(),

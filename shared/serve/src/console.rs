@@ -1,44 +1,68 @@
 //! The Console's routes on the embedded stack: its page at `/`, its files under
-//! `/console/`, and `config.json` (same origin: empty base URLs). Every answer carries the
+//! `/console/`, and `config.json` (same origin: empty base URLs; the identity provider
+//! when `EXPORTCENTER_CONSOLE_OIDC_CLIENT_ID` is set). Every answer carries the
 //! Console's Content-Security-Policy; nothing here is under `/api/`, so the API's JSON 404s
 //! there stay as they are.
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use ec_console::Asset;
 
-/// The routes; merge before `ec_api::finish`.
-pub fn routes() -> Router {
+/// What the Console's `config.json` and policy say.
+#[derive(Clone)]
+struct Site {
+    config: &'static [u8],
+    csp: HeaderValue,
+}
+
+/// The routes; merge before `ec_api::finish`. `oidc`: the identity provider the Console
+/// signs in through (its origin joins the policy's `connect-src`).
+pub fn routes(oidc: Option<&ec_console::Oidc>) -> Router {
+    let config = ec_console::config_json("", "", oidc);
+    let connect: Vec<String> = oidc
+        .and_then(|o| ec_console::origin(&o.issuer))
+        .into_iter()
+        .collect();
+    let refs: Vec<&str> = connect.iter().map(String::as_str).collect();
+    let csp = HeaderValue::from_str(&ec_console::content_security_policy(&refs))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    let site = Site {
+        config: Box::leak(config.into_bytes().into_boxed_slice()),
+        csp,
+    };
     Router::new()
-        .route("/", get(|| async { page(ec_console::index(), "no-cache") }))
+        .route(
+            "/",
+            get(|State(site): State<Site>| async move {
+                page(&site, ec_console::index(), "no-cache")
+            }),
+        )
         .route("/console/{*path}", get(file))
         .route(
             "/config.json",
-            get(|| async {
-                let body = br#"{"api_url":"","ws_url":""}"#.as_slice();
-                page(
-                    Asset {
-                        bytes: body,
-                        media_type: "application/json",
-                    },
-                    "no-cache",
-                )
+            get(|State(site): State<Site>| async move {
+                let config = Asset {
+                    bytes: site.config,
+                    media_type: "application/json",
+                };
+                page(&site, config, "no-cache")
             }),
         )
+        .with_state(site)
 }
 
-async fn file(Path(path): Path<String>) -> Response {
+async fn file(State(site): State<Site>, Path(path): Path<String>) -> Response {
     match ec_console::asset(&path) {
-        Some(a) if path != "index.html" => page(a, "max-age=300"),
+        Some(a) if path != "index.html" => page(&site, a, "max-age=300"),
         _ => ec_api::ApiFailure(ec_domain::ApiError::not_found("file")).into_response(),
     }
 }
 
-fn page(asset: Asset, cache: &'static str) -> Response {
+fn page(site: &Site, asset: Asset, cache: &'static str) -> Response {
     let mut resp = (StatusCode::OK, asset.bytes).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -51,8 +75,6 @@ fn page(asset: Asset, cache: &'static str) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    if let Ok(csp) = HeaderValue::from_str(&ec_console::content_security_policy(&[])) {
-        h.insert("content-security-policy", csp);
-    }
+    h.insert("content-security-policy", site.csp.clone());
     resp
 }

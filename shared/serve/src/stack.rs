@@ -79,6 +79,9 @@ pub struct StackConfig {
     pub limits: Limits,
     /// `EXPORTCENTER_CORS_ORIGINS`: other origins whose pages may call the API.
     pub cors: CorsOrigins,
+    /// The Console's sign-in through the identity provider (`EXPORTCENTER_OIDC_ISSUER`
+    /// with `EXPORTCENTER_CONSOLE_OIDC_CLIENT_ID`, `EXPORTCENTER_CONSOLE_OIDC_SCOPE`).
+    pub console_oidc: Option<ec_console::Oidc>,
     pub settings: Settings,
 }
 
@@ -128,9 +131,31 @@ impl StackConfig {
             },
             limits: Limits::from_env(env)?,
             cors: CorsOrigins::from_env(env)?,
+            console_oidc: console_oidc(env)?,
             settings,
         })
     }
+}
+
+/// The Console's identity provider: the API's issuer and the Console's client id.
+fn console_oidc(env: &dyn Env) -> Result<Option<ec_console::Oidc>, StartError> {
+    let Some(client_id) = env.var("EXPORTCENTER_CONSOLE_OIDC_CLIENT_ID") else {
+        return Ok(None);
+    };
+    let issuer = env.var("EXPORTCENTER_OIDC_ISSUER").ok_or_else(|| {
+        StartError::from(ec_pipeline::settings::ConfigError {
+            var: "EXPORTCENTER_CONSOLE_OIDC_CLIENT_ID",
+            reason: "needs EXPORTCENTER_OIDC_ISSUER (the provider the Console signs in through)"
+                .into(),
+        })
+    })?;
+    Ok(Some(ec_console::Oidc {
+        issuer: issuer.trim_end_matches('/').to_string(),
+        client_id,
+        scope: env
+            .var("EXPORTCENTER_CONSOLE_OIDC_SCOPE")
+            .unwrap_or_else(|| "openid".into()),
+    }))
 }
 
 /// A running embedded stack.
@@ -295,7 +320,7 @@ impl Stack {
         let app = ec_api::finish(
             api.merge(ws_routes)
                 .merge(object_routes)
-                .merge(crate::console::routes()),
+                .merge(crate::console::routes(cfg.console_oidc.as_ref())),
         );
 
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
