@@ -94,13 +94,14 @@ try {
   const beside = page.locator("#scope-error");
   await beside.waitFor();
   result.field_error = (await beside.textContent()).trim();
-  const describedBy = await page.getByRole("group", { name: "Scans" }).getAttribute("aria-describedby");
+  const describedBy = await page.getByRole("group", { name: "Scans", exact: true }).getAttribute("aria-describedby");
   if (describedBy !== "scope-error") fail(`the scan choices are not described by their error (${describedBy})`);
   await axe(page, "new-export-422");
   await page.getByLabel("Type", { exact: true }).selectOption("scan_report");
   await page.getByLabel("Format", { exact: true }).selectOption("pdf");
   await page.getByLabel("Template", { exact: true }).selectOption("compliance-detailed");
   await page.getByLabel(scanId, { exact: true }).check();
+  await page.getByLabel("Minimum severity", { exact: true }).selectOption("medium");
   await shot(page, "new-export");
   // A double click makes one export (one Idempotency-Key per form).
   await page.getByRole("button", { name: "Request export" }).dblclick();

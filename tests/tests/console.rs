@@ -136,6 +136,23 @@ async fn a_person_requests_watches_downloads_and_cancels_in_a_real_browser() {
     assert_eq!(verified.export_id, id);
     assert_eq!(result["merkle_root"], verified.merkle_root.as_str());
 
+    // The form sent what was chosen (the job holds the filters with their defaults).
+    let (_, job) = ec_tests::api_call(
+        &http,
+        &main.base_url,
+        reqwest::Method::GET,
+        &format!("/api/v1/exports/{id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(job["template"], "compliance-detailed", "{job}");
+    let filters = &job["request"]["options"]["filters"];
+    assert_eq!(filters["min_severity"], "medium", "{job}");
+    assert_eq!(filters["fixable_only"], false, "{job}");
+    assert_eq!(filters["packages"], serde_json::json!([]), "{job}");
+    assert!(job["request"]["options"].get("baseline").is_none(), "{job}");
+
     // The rest of the flow.
     assert!(
         result["field_error"]

@@ -23,8 +23,12 @@ export function NewExportPage() {
   const [scans, setScans] = useState([]);
   const [search, setSearch] = useState("");
   const [form, setForm] = useState({ type: "", format: "", template: "", scope: "scans", from: "", to: "",
-    include_sbom: false, include_evidence: true });
+    include_sbom: false, include_evidence: true, min_severity: "", fixable_only: false, include_suppressed: false,
+    packages: "", artifacts: "" });
   const [chosen, setChosen] = useState([]);
+  const [baseline, setBaseline] = useState([]);
+  const [destinations, setDestinations] = useState([]);
+  const [sendTo, setSendTo] = useState([]);
   const [key, setKey] = useState(newKey());
   const [errors, setErrors] = useState([]);
   const [message, setMessage] = useState("");
@@ -37,6 +41,7 @@ export function NewExportPage() {
       if (first) setForm((f) => ({ ...f, type: first.type, format: first.format, template: first.default_template }));
     });
     call("GET", "/api/v1/scans?limit=200").then(({ status, body }) => status === 200 && setScans(body.items));
+    call("GET", "/api/v1/destinations").then(({ status, body }) => status === 200 && setDestinations(body.items || []));
   }, []);
   if (!caps) return html`<h1>New export</h1><p>${message || "Loading…"}</p>`;
   const combos = caps.combinations;
@@ -52,7 +57,23 @@ export function NewExportPage() {
     if (c && !c.templates.includes(next.template)) next.template = c.default_template;
     setForm(next);
   };
-  const toggle = (id) => setChosen(chosen.includes(id) ? chosen.filter((x) => x !== id) : [...chosen, id]);
+  const flip = (list, set, id) => set(list.includes(id) ? list.filter((x) => x !== id) : [...list, id]);
+  const toggle = (id) => flip(chosen, setChosen, id);
+  const patterns = (text) => text.split(",").map((p) => p.trim()).filter(Boolean);
+  /** Only what the person set: the API's defaults stay the API's. */
+  const options = () => {
+    const o = { template: form.template, include_sbom: form.include_sbom, include_evidence: form.include_evidence };
+    const filters = {};
+    if (form.min_severity) filters.min_severity = form.min_severity;
+    if (form.fixable_only) filters.fixable_only = true;
+    if (form.include_suppressed) filters.include_suppressed = true;
+    if (patterns(form.packages).length) filters.packages = patterns(form.packages);
+    if (patterns(form.artifacts).length) filters.artifacts = patterns(form.artifacts);
+    if (Object.keys(filters).length) o.filters = filters;
+    if (baseline.length) o.baseline = { scan_ids: baseline };
+    if (sendTo.length) o.destinations = sendTo;
+    return o;
+  };
   const submit = async (e) => {
     e.preventDefault();
     if (busy) return;
@@ -60,8 +81,7 @@ export function NewExportPage() {
     const scope = form.scope === "scans"
       ? { scan_ids: chosen }
       : { date_range: { from: form.from && new Date(form.from).toISOString(), to: form.to && new Date(form.to).toISOString() } };
-    const request = { type: form.type, format: form.format, scope,
-      options: { template: form.template, include_sbom: form.include_sbom, include_evidence: form.include_evidence } };
+    const request = { type: form.type, format: form.format, scope, options: options() };
     const { status, body } = await call("POST", "/api/v1/exports", { json: request, extra: { "idempotency-key": key } });
     setBusy(false);
     if (status === 202) {
@@ -109,6 +129,32 @@ export function NewExportPage() {
         <label class="inline"><input type="checkbox" checked=${form.include_sbom} onChange=${(e) => set({ include_sbom: e.target.checked })} /> Include SBOM</label>
         <label class="inline"><input type="checkbox" checked=${form.include_evidence} onChange=${(e) => set({ include_evidence: e.target.checked })} /> Include evidence</label>
       </fieldset>
+      <fieldset aria-describedby=${described("options.filters")}>
+        <legend>Filters</legend>
+        <label for="min-severity">Minimum severity</label>
+        <select id="min-severity" value=${form.min_severity} onChange=${(e) => set({ min_severity: e.target.value })}>
+          <option value="">any</option>${(caps.severities || []).map((v) => html`<option value=${v}>${v}</option>`)}</select>
+        <label class="inline"><input type="checkbox" checked=${form.fixable_only} onChange=${(e) => set({ fixable_only: e.target.checked })} /> Fixable only</label>
+        <label class="inline"><input type="checkbox" checked=${form.include_suppressed} onChange=${(e) => set({ include_suppressed: e.target.checked })} /> Include suppressed</label>
+        <label for="packages">Packages (patterns, comma-separated)</label>
+        <input id="packages" type="text" value=${form.packages} onInput=${(e) => set({ packages: e.target.value })} />
+        <label for="artifacts">Artifacts (patterns, comma-separated)</label>
+        <input id="artifacts" type="text" value=${form.artifacts} onInput=${(e) => set({ artifacts: e.target.value })} />
+        <${FieldError} errors=${errors} field="options.filters" id="options.filters-error" />
+      </fieldset>
+      <fieldset aria-describedby=${described("options.baseline")}>
+        <legend>Compare with (baseline scans)</legend>
+        ${scans.length === 0 ? html`<p>No scans to compare with.</p>` : scans.map((s) => html`<label class="inline">
+          <input type="checkbox" checked=${baseline.includes(s.scan_id)} onChange=${() => flip(baseline, setBaseline, s.scan_id)} />
+          Baseline ${s.scan_id}</label>`)}
+        <${FieldError} errors=${errors} field="options.baseline" id="options.baseline-error" />
+      </fieldset>
+      ${destinations.length > 0 && html`<fieldset aria-describedby=${described("options.destinations")}>
+        <legend>Deliver to</legend>
+        ${destinations.map((d) => html`<label class="inline"><input type="checkbox" checked=${sendTo.includes(d.destination_id)}
+          onChange=${() => flip(sendTo, setSendTo, d.destination_id)} />${d.name} (${d.type})</label>`)}
+        <${FieldError} errors=${errors} field="options.destinations" id="options.destinations-error" />
+      </fieldset>`}
       ${message && html`<p class="error" role="alert">${message}</p>`}
       <p><button type="submit" disabled=${busy}>Request export</button></p>
     </form>`;

@@ -191,6 +191,10 @@ impl Templates {
             }
         }
         Ok(Capabilities {
+            severities: ec_domain::scan::Severity::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
             types: ExportType::ALL.iter().map(|t| t.as_str()).collect(),
             formats: Format::ALL.iter().map(|f| f.as_str()).collect(),
             templates,
@@ -210,6 +214,8 @@ pub enum TemplateDetail {
 /// `GET /api/v1/capabilities`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Capabilities {
+    /// What `options.filters.min_severity` accepts, most severe first.
+    pub severities: Vec<&'static str>,
     pub types: Vec<&'static str>,
     pub formats: Vec<&'static str>,
     pub templates: Vec<String>,
