@@ -85,6 +85,11 @@ try {
   result.scan_id = scanId;
   await page.getByRole("cell", { name: scanId, exact: true }).waitFor();
   await axe(page, "scans");
+  // Open it.
+  await page.getByRole("link", { name: scanId, exact: true }).click();
+  await page.getByRole("heading", { name: `Scan ${scanId}`, exact: true }).waitFor();
+  result.scan_findings = (await page.locator("dt:text('Findings') + dd").textContent()).trim();
+  await axe(page, "scan");
 
   // New export: a 422 beside its field, then a PDF with compliance-detailed.
   await page.getByRole("link", { name: "New export", exact: true }).click();

@@ -162,6 +162,7 @@ async fn a_person_requests_watches_downloads_and_cancels_in_a_real_browser() {
         "{result}"
     );
     assert_eq!(result["preview"].as_array().unwrap().len(), 5, "{result}");
+    assert_eq!(result["scan_findings"], "4", "the scan's page: {result}");
     assert_eq!(result["template_error_at"], "At line 2, column 32:");
     assert_eq!(result["storage_after_sign_out"], 0);
     let cancelled = result["cancelled_id"].as_str().unwrap();
@@ -183,7 +184,7 @@ async fn a_person_requests_watches_downloads_and_cancels_in_a_real_browser() {
             );
         }
     }
-    assert!(result["axe"].as_object().unwrap().len() >= 8, "{result}");
+    assert!(result["axe"].as_object().unwrap().len() >= 9, "{result}");
     for w in workers {
         w.abort();
     }

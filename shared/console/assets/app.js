@@ -10,7 +10,7 @@ import {
 } from "./api.js";
 import { ExportPage, ExportsPage } from "./pages/exports.js";
 import { NewExportPage } from "./pages/new-export.js";
-import { ScansPage } from "./pages/scans.js";
+import { ScanPage, ScansPage } from "./pages/scans.js";
 import { SchedulesPage } from "./pages/schedules.js";
 import { TemplatesPage } from "./pages/templates.js";
 
@@ -77,13 +77,15 @@ function Shell({ hash, onSignOut }) {
   const route = hash.replace(/^#/, "");
   let page;
   const m = route.match(/^\/exports\/([^/]+)$/);
+  const scan = route.match(/^\/scans\/([^/]+)$/);
   if (m) page = html`<${ExportPage} id=${decodeURIComponent(m[1])} />`;
+  else if (scan) page = html`<${ScanPage} id=${decodeURIComponent(scan[1])} />`;
   else if (route === "/new") page = html`<${NewExportPage} />`;
   else if (route === "/scans") page = html`<${ScansPage} />`;
   else if (route === "/schedules") page = html`<${SchedulesPage} />`;
   else if (route === "/templates") page = html`<${TemplatesPage} />`;
   else page = html`<${ExportsPage} />`;
-  const current = PAGES.find(([href]) => hash === href || (href === "#/exports" && m));
+  const current = PAGES.find(([href]) => hash === href || (href === "#/exports" && m) || (href === "#/scans" && scan));
   useEffect(() => {
     document.title = `${current ? current[1] : "Export"} · ExportCenter`;
   }, [hash]);

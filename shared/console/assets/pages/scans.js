@@ -57,8 +57,30 @@ export function ScansPage() {
     <h2>The tenant's scans</h2>
     <table><thead><tr><th scope="col">Scan</th><th scope="col">Artifact</th><th scope="col">Format</th><th scope="col">Findings</th>
       <th scope="col">Components</th><th scope="col">Scanned</th><th scope="col">Ingested</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-      <tbody>${scans.map((s) => html`<tr><td><code>${s.scan_id}</code></td><td>${s.artifact}</td><td>${s.source_format}</td>
+      <tbody>${scans.map((s) => html`<tr><td><a href=${`#/scans/${s.scan_id}`}><code>${s.scan_id}</code></a></td><td>${s.artifact}</td><td>${s.source_format}</td>
         <td>${s.findings}</td><td>${s.components}</td><td>${s.scanned_at}</td><td>${s.ingested_at || ""}</td>
         <td><button class="danger" aria-label=${`Delete ${s.scan_id}`} onClick=${() => remove(s.scan_id)}>Delete</button></td></tr>`)}</tbody></table>
     ${next && html`<p><button class="secondary" onClick=${() => load(next)}>More scans</button></p>`}`;
+}
+
+/** One scan, as `GET /api/v1/scans/{id}` answers it. */
+export function ScanPage({ id }) {
+  const [scan, setScan] = useState(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    call("GET", `/api/v1/scans/${encodeURIComponent(id)}`).then(({ status, body }) =>
+      (status === 200 ? setScan(body) : setError(errorText(body))));
+  }, [id]);
+  const remove = async () => {
+    const { status, body } = await call("DELETE", `/api/v1/scans/${encodeURIComponent(id)}`);
+    if (status === 204) location.hash = "#/scans"; else setError(errorText(body));
+  };
+  return html`<h1>Scan ${id}</h1>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    ${scan && html`<dl>
+      <dt>Artifact</dt><dd>${scan.artifact}</dd><dt>Digest</dt><dd><code>${scan.artifact_digest || "—"}</code></dd>
+      <dt>Format</dt><dd>${scan.source_format}</dd><dt>Findings</dt><dd>${scan.findings}</dd>
+      <dt>Components</dt><dd>${scan.components}</dd><dt>Scanned</dt><dd>${scan.scanned_at}</dd>
+      <dt>Ingested</dt><dd>${scan.ingested_at || "—"}</dd></dl>
+      <p><a href="#/new">Export it</a> · <button class="danger" onClick=${remove}>Delete scan</button></p>`}`;
 }
