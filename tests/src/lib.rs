@@ -515,6 +515,21 @@ pub fn caller(
     }
 }
 
+/// Moves a stored, queued `job` through every stage to `sealing` with `steps` (as the
+/// workers would), for tests that then finish it their own way.
+pub async fn walk_to_sealing(
+    steps: &ec_pipeline::jobs::JobSteps,
+    mut job: ec_domain::Job,
+) -> ec_domain::Job {
+    for stage in ec_domain::Stage::ALL {
+        job = steps
+            .transition(&job, ec_domain::Transition::Enter(*stage))
+            .await
+            .expect("the next stage");
+    }
+    job
+}
+
 /// The SQS event Lambda hands a function for `records` (messages received from the
 /// emulator), for driving the functions' batch handlers in the AWS tests.
 pub fn sqs_event(

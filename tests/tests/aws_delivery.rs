@@ -22,7 +22,7 @@ use ec_domain::delivery::DeliveryStatus;
 use ec_domain::destination::DeliveryEvent;
 use ec_domain::messages::QueueName;
 use ec_domain::ports::{ObjectStore, QueueConsumer};
-use ec_domain::{Job, Stage, Transition};
+use ec_domain::{Job, Transition};
 use ec_lambda::aws::Aws;
 use ec_tests::{receivers, repo_root, sqs_event};
 
@@ -206,18 +206,7 @@ async fn three_destinations_are_delivered_once_through_sqs() {
     );
     let steps = &pipeline.stages.steps;
     steps.jobs.create(&job).await.unwrap();
-    let mut job = job;
-    for stage in [
-        Stage::Gathering,
-        Stage::Rendering,
-        Stage::Storing,
-        Stage::Sealing,
-    ] {
-        job = steps
-            .transition(&job, Transition::Enter(stage))
-            .await
-            .unwrap();
-    }
+    let job = ec_tests::walk_to_sealing(steps, job).await;
     let sarif = json!({"version": "2.1.0",
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "runs": [{"tool": {"driver": {"name": "ExportCenter"}}, "results": []}]})

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use common::tables::{self, AUDIT, JOBS};
 use ec_aws::wiring::AwsAdapters;
 use ec_domain::ports::{JobTable, ObjectStore};
-use ec_domain::{Artifact, ArtifactKind, ExportId, Job, JobStatus, Stage, Transition};
+use ec_domain::{Artifact, ArtifactKind, ExportId, Job, JobStatus, Transition};
 use ec_lambda::aws::Aws;
 use ec_pipeline::Pipeline;
 use ec_pipeline::app::Caller;
@@ -38,17 +38,7 @@ async fn ready_export(pipeline: &Pipeline, store: &dyn ObjectStore) -> Job {
     );
     job.retention_days = Some(30);
     steps.jobs.create(&job).await.unwrap();
-    for stage in [
-        Stage::Gathering,
-        Stage::Rendering,
-        Stage::Storing,
-        Stage::Sealing,
-    ] {
-        job = steps
-            .transition(&job, Transition::Enter(stage))
-            .await
-            .unwrap();
-    }
+    job = ec_tests::walk_to_sealing(steps, job).await;
     let mut artifacts = Vec::new();
     for (kind, key) in [
         (

@@ -498,13 +498,8 @@ mod tests {
         let now = crate::time::now();
         let mut j = job();
         j.retention_days = Some(2);
-        for s in [
-            Stage::Gathering,
-            Stage::Rendering,
-            Stage::Storing,
-            Stage::Sealing,
-        ] {
-            j = j.apply(Transition::Enter(s), now, RET).unwrap();
+        for s in Stage::ALL {
+            j = j.apply(Transition::Enter(*s), now, RET).unwrap();
         }
         assert_eq!(j.sweep_due(), None, "running");
         let art = Artifact {

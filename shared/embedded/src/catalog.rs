@@ -1,8 +1,6 @@
 //! The scan catalogue in SQLite.
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ec_domain::PortError;
 use ec_domain::ports::{Page, PortResult, ScanCatalog};
 use ec_domain::scan::ScanSummary;
@@ -11,6 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
 use crate::clock::to_ms;
+use crate::cursor;
 use crate::db::{Db, DbError};
 
 /// [`ScanCatalog`] over the `scans` table: one summary per (tenant, scan id).
@@ -104,7 +103,7 @@ impl ScanCatalog for SqliteScanCatalog {
                 next_cursor: None,
             });
         }
-        let after = cursor.map(decode_cursor).transpose()?;
+        let after = cursor.map(cursor::decode).transpose()?;
         let tenant = tenant.to_string();
         // One row more than asked tells whether another page exists.
         let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
@@ -131,7 +130,7 @@ impl ScanCatalog for SqliteScanCatalog {
         let more = rows.len() > limit;
         rows.truncate(limit);
         let next_cursor = match (more, rows.last()) {
-            (true, Some((ms, last))) => Some(encode_cursor(*ms, &last.scan_id)),
+            (true, Some((ms, last))) => Some(cursor::encode(*ms, &last.scan_id)),
             _ => None,
         };
         Ok(Page {
@@ -157,21 +156,4 @@ impl ScanCatalog for SqliteScanCatalog {
 /// Whether a cursor was given (its id is never empty).
 fn cursor_given(id: &str) -> i64 {
     i64::from(!id.is_empty())
-}
-
-/// The opaque list cursor: the (scanned_at ms, scan_id) of the last scan returned.
-fn encode_cursor(scanned_at: i64, scan_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{scanned_at}:{scan_id}"))
-}
-
-fn decode_cursor(cursor: &str) -> PortResult<(i64, String)> {
-    let bad = || PortError::Invalid("malformed list cursor".into());
-    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (ms, id) = text.split_once(':').ok_or_else(bad)?;
-    let ms: i64 = ms.parse().map_err(|_| bad())?;
-    if id.is_empty() {
-        return Err(bad());
-    }
-    Ok((ms, id.to_string()))
 }

@@ -2,9 +2,6 @@
 //! `created_at`, and the sweeper's `sweep_due`), in the versioned-document table.
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ec_domain::PortError;
 use ec_domain::job::{Job, JobStatus};
 use ec_domain::ports::{JobTable, Page, PortResult};
 use ec_domain::{ExportId, TenantId};
@@ -12,6 +9,7 @@ use rusqlite::types::Value;
 use time::OffsetDateTime;
 
 use crate::clock::to_ms;
+use crate::cursor;
 use crate::db::Db;
 use crate::versioned::{Versioned, VersionedTable, limit_value};
 
@@ -63,23 +61,6 @@ impl Versioned for Job {
     }
 }
 
-/// The opaque list cursor: the (created_at, export_id) of the last job returned.
-fn encode_cursor(created_at: i64, export_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{created_at}:{export_id}"))
-}
-
-fn decode_cursor(cursor: &str) -> PortResult<(i64, String)> {
-    let bad = || PortError::Invalid("malformed list cursor".into());
-    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (ms, id) = text.split_once(':').ok_or_else(bad)?;
-    let ms: i64 = ms.parse().map_err(|_| bad())?;
-    if id.is_empty() {
-        return Err(bad());
-    }
-    Ok((ms, id.to_string()))
-}
-
 #[async_trait]
 impl JobTable for SqliteJobTable {
     async fn create(&self, job: &Job) -> PortResult<()> {
@@ -111,7 +92,7 @@ impl JobTable for SqliteJobTable {
                 next_cursor: None,
             });
         }
-        let after = cursor.map(decode_cursor).transpose()?;
+        let after = cursor.map(cursor::decode).transpose()?;
         let mut clause = String::from("WHERE tenant = ?");
         let mut args: Vec<Value> = vec![Value::Text(tenant.to_string())];
         if let Some(s) = status {
@@ -131,7 +112,7 @@ impl JobTable for SqliteJobTable {
         rows.truncate(limit);
         // The cursor holds the stored column: documents keep whole seconds only.
         let next_cursor = match (more, rows.last()) {
-            (true, Some(last)) => Some(encode_cursor(
+            (true, Some(last)) => Some(cursor::encode(
                 last.integer("created_at")?,
                 &last.doc.export_id,
             )),
@@ -155,31 +136,5 @@ impl JobTable for SqliteJobTable {
                 vec![Value::Integer(to_ms(now)), limit_value(limit)],
             )
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_round_trips_and_rejects_garbage() {
-        let c = encode_cursor(1_700_000_000_123, "exp-01:x");
-        assert_eq!(
-            decode_cursor(&c).unwrap(),
-            (1_700_000_000_123, "exp-01:x".to_string())
-        );
-        for bad in [
-            "",
-            "!!!",
-            &URL_SAFE_NO_PAD.encode("nocolon"),
-            &URL_SAFE_NO_PAD.encode("x:y"),
-            &URL_SAFE_NO_PAD.encode("5:"),
-        ] {
-            assert!(
-                matches!(decode_cursor(bad), Err(PortError::Invalid(_))),
-                "{bad}"
-            );
-        }
     }
 }

@@ -20,6 +20,7 @@ mod audit;
 mod catalog;
 mod clock;
 mod connections;
+mod cursor;
 mod datadir;
 mod db;
 mod destinations;
