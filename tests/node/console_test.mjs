@@ -5,7 +5,8 @@
 // the export list without reloading, download the report and the sealed bundle (the Rust
 // test compares and verifies them), cancel a queued export (on the second stack, which
 // has no workers), create a schedule with its preview, see a template syntax error at its
-// line and column, and run axe-core on every page (no serious or critical violation).
+// line and column, and run axe-core on every page (no serious or critical violation). The
+// cancel flow is done with the keyboard alone (Tab, Enter, Space; the file chooser too).
 // Prints one JSON line with what the Rust test checks next; exits non-zero on failure.
 //
 // Usage: node console_test.mjs BASE TOKEN IDLE_BASE IDLE_TOKEN SCAN_FILE OUT_DIR [SHOTS_DIR]
@@ -56,6 +57,22 @@ async function axe(page, name) {
 
 async function shot(page, name) {
   if (shotsDir) await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true });
+}
+
+/** Presses Tab until the focused element is a `tag` whose text, label or id is `name`
+ * (at most 60 presses): the keyboard's way to a control. */
+async function tabTo(page, tag, name) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    const hit = await page.evaluate(([t, n]) => {
+      const el = document.activeElement;
+      if (!el || el.tagName !== t) return false;
+      const label = el.labels?.[0]?.textContent.trim();
+      return el.textContent.trim() === n || label === n || el.id === n;
+    }, [tag, name]);
+    if (hit) return;
+  }
+  throw new Error(`Tab never reached ${tag} ${name}`);
 }
 
 async function signIn(page, at, tok) {
@@ -179,18 +196,27 @@ try {
   await page.getByLabel("Token", { exact: true }).waitFor();
   result.storage_after_sign_out = await page.evaluate(() => sessionStorage.length + localStorage.length);
 
-  // Cancel: a queued export on the stack without workers.
+  // Cancel, by keyboard alone: a queued export on the stack without workers.
   const idle = await newPage();
   await signIn(idle, idleBase, idleToken);
-  await idle.getByRole("link", { name: "Scans", exact: true }).click();
-  await idle.getByLabel("Upload scans", { exact: true }).setInputFiles(scanFile);
+  await tabTo(idle, "A", "Scans");
+  await idle.keyboard.press("Enter");
+  await tabTo(idle, "INPUT", "upload");
+  const [chooser] = await Promise.all([idle.waitForEvent("filechooser"), idle.keyboard.press("Space")]);
+  await chooser.setFiles(scanFile);
   await idle.locator("li.notice code").first().waitFor();
-  await idle.getByRole("link", { name: "New export", exact: true }).click();
-  await idle.getByLabel(scanId, { exact: true }).check();
-  await idle.getByRole("button", { name: "Request export" }).click();
+  await tabTo(idle, "A", "New export");
+  await idle.keyboard.press("Enter");
+  await idle.getByLabel(scanId, { exact: true }).waitFor();
+  await tabTo(idle, "INPUT", scanId);
+  await idle.keyboard.press("Space");
+  await tabTo(idle, "BUTTON", "Request export");
+  await idle.keyboard.press("Enter");
   await idle.waitForURL(/#\/exports\/exp-/);
   result.cancelled_id = decodeURIComponent(idle.url().split("#/exports/")[1]);
-  await idle.getByRole("button", { name: "Cancel export" }).click();
+  await idle.getByRole("button", { name: "Cancel export", exact: true }).waitFor();
+  await tabTo(idle, "BUTTON", "Cancel export");
+  await idle.keyboard.press("Enter");
   await idle.locator(".status", { hasText: "cancelled" }).first().waitFor();
 } catch (e) {
   fail(`${e.name}: ${e.message}`);
