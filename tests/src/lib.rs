@@ -325,6 +325,16 @@ pub mod embedded {
             .expect("start the embedded stack")
     }
 
+    /// Tokens of acme for the legal-hold and retention tests: alice (`export:read
+    /// export:write scan:write`) and an auditor (`export:read export:admin audit:read`).
+    pub fn user_and_auditor(stack: &Stack) -> (String, String) {
+        let mint = |who: &str, scopes: &str| stack.mint(who, "acme", scopes, 600).expect("mint");
+        (
+            mint("alice", "export:read export:write scan:write"),
+            mint("auditor", "export:read export:admin audit:read"),
+        )
+    }
+
     /// Requests the export, waits for `export.ready` over the WebSocket and downloads the
     /// report.
     pub async fn export_report(client: &Client, request: &serde_json::Value) -> bytes::Bytes {

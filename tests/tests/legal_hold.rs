@@ -17,17 +17,7 @@ async fn held_exports_stay_and_released_ones_can_be_purged() {
     let stack = embedded::start_with(dir.path(), &[("EXPORTCENTER_JWT_SECRET", SECRET)]).await;
     let http = reqwest::Client::new();
     let base = stack.base_url.clone();
-    let user = stack
-        .mint("alice", "acme", "export:read export:write scan:write", 600)
-        .unwrap();
-    let admin = stack
-        .mint(
-            "auditor",
-            "acme",
-            "export:read export:admin audit:read",
-            600,
-        )
-        .unwrap();
+    let (user, admin) = embedded::user_and_auditor(&stack);
     let call = |method: Method, path: String, token: String, body: Option<Value>| {
         let (http, base) = (http.clone(), base.clone());
         async move {

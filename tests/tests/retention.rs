@@ -72,17 +72,7 @@ async fn retention_follows_the_tenant_and_the_request_and_the_sweeper_deletes() 
     .await;
     let http = reqwest::Client::new();
     let base = stack.base_url.clone();
-    let user = stack
-        .mint("alice", "acme", "export:read export:write scan:write", 600)
-        .unwrap();
-    let admin = stack
-        .mint(
-            "auditor",
-            "acme",
-            "export:read export:admin audit:read",
-            600,
-        )
-        .unwrap();
+    let (user, admin) = embedded::user_and_auditor(&stack);
     let call = caller(&http, &base, &user);
     let as_admin = caller(&http, &base, &admin);
 
