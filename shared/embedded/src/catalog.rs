@@ -110,15 +110,15 @@ impl ScanCatalog for SqliteScanCatalog {
         let mut rows: Vec<(i64, ScanSummary)> = self
             .db
             .call(move |c| {
+                // No cursor: before every row (no scan is dated at the end of time).
                 let (ms, id) = after.unwrap_or((i64::MAX, String::new()));
-                let bounded = cursor_given(&id);
                 let mut stmt = c.prepare_cached(
                     "SELECT scanned_at, doc FROM scans
-                     WHERE tenant = ?1 AND (?2 = 0 OR (scanned_at, scan_id) < (?3, ?4))
-                     ORDER BY scanned_at DESC, scan_id DESC LIMIT ?5",
+                     WHERE tenant = ?1 AND (scanned_at, scan_id) < (?2, ?3)
+                     ORDER BY scanned_at DESC, scan_id DESC LIMIT ?4",
                 )?;
                 let rows = stmt
-                    .query_map(params![tenant, bounded, ms, id, fetch], |r| {
+                    .query_map(params![tenant, ms, id, fetch], |r| {
                         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
@@ -151,9 +151,4 @@ impl ScanCatalog for SqliteScanCatalog {
             })
             .await
     }
-}
-
-/// Whether a cursor was given (its id is never empty).
-fn cursor_given(id: &str) -> i64 {
-    i64::from(!id.is_empty())
 }

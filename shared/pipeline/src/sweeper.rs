@@ -20,7 +20,7 @@ use ec_domain::{Job, JobStatus, PortError, Transition};
 use time::OffsetDateTime;
 
 use crate::app::Audit;
-use crate::app::holds::artifact_keys;
+use crate::app::holds::delete_artifacts;
 
 /// The subject of the sweeper's audit entries.
 pub const SWEEP_SUBJECT: &str = "exportcenter:retention";
@@ -99,9 +99,7 @@ impl Sweeper {
             JobStatus::Expired => job.clone(),
             _ => return Ok(false),
         };
-        for key in artifact_keys(&expired) {
-            self.objects.delete(&key).await?;
-        }
+        delete_artifacts(self.objects.as_ref(), &expired).await?;
         let Ok(swept) = expired.apply(Transition::Swept, now, self.retention) else {
             return Ok(false);
         };

@@ -10,12 +10,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use ec_console::Asset;
+use bytes::Bytes;
 
 /// What the Console's `config.json` and policy say.
 #[derive(Clone)]
 struct Site {
-    config: &'static [u8],
+    config: Bytes,
     csp: HeaderValue,
 }
 
@@ -31,25 +31,27 @@ pub fn routes(oidc: Option<&ec_console::Oidc>) -> Router {
     let csp = HeaderValue::from_str(&ec_console::content_security_policy(&refs))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     let site = Site {
-        config: Box::leak(config.into_bytes().into_boxed_slice()),
+        config: Bytes::from(config),
         csp,
     };
     Router::new()
         .route(
             "/",
             get(|State(site): State<Site>| async move {
-                page(&site, ec_console::index(), "no-cache")
+                let index = ec_console::index();
+                page(
+                    &site,
+                    Bytes::from_static(index.bytes),
+                    index.media_type,
+                    "no-cache",
+                )
             }),
         )
         .route("/console/{*path}", get(file))
         .route(
             "/config.json",
             get(|State(site): State<Site>| async move {
-                let config = Asset {
-                    bytes: site.config,
-                    media_type: "application/json",
-                };
-                page(&site, config, "no-cache")
+                page(&site, site.config.clone(), "application/json", "no-cache")
             }),
         )
         .with_state(site)
@@ -57,18 +59,20 @@ pub fn routes(oidc: Option<&ec_console::Oidc>) -> Router {
 
 async fn file(State(site): State<Site>, Path(path): Path<String>) -> Response {
     match ec_console::asset(&path) {
-        Some(a) if path != "index.html" => page(&site, a, "max-age=300"),
+        Some(a) if path != "index.html" => page(
+            &site,
+            Bytes::from_static(a.bytes),
+            a.media_type,
+            "max-age=300",
+        ),
         _ => ec_api::ApiFailure(ec_domain::ApiError::not_found("file")).into_response(),
     }
 }
 
-fn page(site: &Site, asset: Asset, cache: &'static str) -> Response {
-    let mut resp = (StatusCode::OK, asset.bytes).into_response();
+fn page(site: &Site, body: Bytes, media_type: &'static str, cache: &'static str) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.media_type),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(
         "x-content-type-options",

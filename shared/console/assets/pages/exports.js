@@ -64,10 +64,20 @@ export function ExportsPage() {
   useEffect(() => { load(null); }, [filters]);
   const shown = useRef(new Set());
   shown.current = new Set(jobs.map((j) => j.export_id));
-  // An event of a listed export updates its row; one of another (made elsewhere) reloads.
+  // An event of a listed export updates its row; one of another (made elsewhere) reloads
+  // the first page: one reload at a time, and one more after it if events came meanwhile,
+  // so a burst of events costs two requests and the last state is never missed.
+  const reloading = useRef(false);
+  const again = useRef(false);
+  const reload = async () => {
+    if (reloading.current) { again.current = true; return; }
+    reloading.current = true;
+    do { again.current = false; await load(null); } while (again.current);
+    reloading.current = false;
+  };
   useEffect(() => listen((ev) => {
     if (shown.current.has(ev.export_id)) setJobs((prev) => merge(prev, ev));
-    else load(null);
+    else reload();
   }), [filters]);
   const select = (name, label, values) => html`<label>${label}
     <select value=${filters[name]} onChange=${(e) => setFilters({ ...filters, [name]: e.target.value })}>

@@ -109,12 +109,12 @@ impl Exports {
                     job.state_label()
                 )));
             }
-            for key in artifact_keys(&job) {
-                self.objects.delete(&key).await.map_err(|e| match e {
+            delete_artifacts(self.objects.as_ref(), &job)
+                .await
+                .map_err(|e| match e {
                     PortError::Invalid(m) => conflict(m),
                     other => other.into(),
                 })?;
-            }
             let next = job
                 .apply(Transition::Purge, ec_domain::time::now(), self.retention)
                 .map_err(|e| conflict(e.to_string()))?;
@@ -144,8 +144,20 @@ impl Exports {
     }
 }
 
+/// Deletes every version of every object `job` made (a purge, or the retention sweeper).
+/// `Invalid` when one is under legal hold.
+pub(crate) async fn delete_artifacts(
+    objects: &dyn ec_domain::ports::ObjectStore,
+    job: &Job,
+) -> Result<(), PortError> {
+    for key in artifact_keys(job) {
+        objects.delete(&key).await?;
+    }
+    Ok(())
+}
+
 /// Every object an export made: its artifacts, and the snapshot its report was made from.
-pub(crate) fn artifact_keys(job: &Job) -> Vec<String> {
+fn artifact_keys(job: &Job) -> Vec<String> {
     let mut out: Vec<String> = job.artifacts.iter().map(|a| a.key.clone()).collect();
     out.push(keys::snapshot(&job.tenant_id, &job.export_id));
     out.push(keys::snapshot_json(&job.tenant_id, &job.export_id));

@@ -115,7 +115,6 @@ impl Seal {
             }
         };
         self.publish_keys().await;
-        let note = found.timestamp.clone();
         let artifacts = vec![
             Artifact {
                 kind: ArtifactKind::Report,
@@ -132,23 +131,16 @@ impl Seal {
                 sha256: found.sha256,
             },
         ];
+        // The timestamp, or why there is none (a TSA configured only), goes into the same
+        // conditional write that makes the job ready.
+        let mut job = job;
+        if found.timestamp.is_some() {
+            job.timestamp = found.timestamp;
+        }
         let ready = self
             .steps
             .finish(&job, Transition::Ready { artifacts })
             .await?;
-        // The timestamp, or why there is none, on the job (a TSA configured only).
-        let ready = match note {
-            Some(note) => self
-                .steps
-                .update_job(&ready.tenant_id, &ready.export_id, |j| {
-                    let changed = j.timestamp.as_ref() != Some(&note);
-                    j.timestamp = Some(note.clone());
-                    changed
-                })
-                .await?
-                .unwrap_or(ready),
-            None => ready,
-        };
         // Only the delivery that made the job ready gets here (a duplicate's transition
         // loses), so the trail has one `export.sealed` per export.
         self.audit
