@@ -96,6 +96,15 @@ fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> PortResult<()> {
         .map_err(|e| io_err("cannot write", target, e))
 }
 
+/// Removes `path`; one already gone is not an error.
+fn remove_if_present(path: &Path, what: &str) -> PortResult<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if is_missing(&e) => Ok(()),
+        Err(e) => Err(io_err(what, path, e)),
+    }
+}
+
 fn sync_dir(dir: &Path) -> PortResult<()> {
     #[cfg(unix)]
     {
@@ -405,23 +414,6 @@ impl FsObjectStore {
         .await
     }
 
-    /// Deletes an object (and its media type); a missing object is not an error.
-    pub async fn delete(&self, key: &str) -> PortResult<()> {
-        let path = self.object_path(key)?;
-        blocking(move || {
-            let (_, _, sidecar) = split(&path)?;
-            for p in [&path, &sidecar] {
-                match fs::remove_file(p) {
-                    Ok(()) => {}
-                    Err(e) if is_missing(&e) => {}
-                    Err(e) => return Err(io_err("cannot delete", p, e)),
-                }
-            }
-            Ok(())
-        })
-        .await
-    }
-
     /// Removes temporary files and orphaned sidecars left by a crash mid-write; returns
     /// how many. Call at start-up, before anything writes to the store.
     pub async fn sweep_temp_files(&self) -> PortResult<usize> {
@@ -461,13 +453,8 @@ impl ObjectStore for FsObjectStore {
                 return Err(PortError::Invalid(format!("{key} is under legal hold")));
             }
             let (dir, _, sidecar) = split(&path)?;
-            for p in [&path, &sidecar] {
-                match fs::remove_file(p) {
-                    Ok(()) => {}
-                    Err(e) if is_missing(&e) => {}
-                    Err(e) => return Err(io_err("cannot delete", p, e)),
-                }
-            }
+            remove_if_present(&path, "cannot delete")?;
+            remove_if_present(&sidecar, "cannot delete")?;
             sync_dir(dir)
         })
         .await
@@ -485,11 +472,7 @@ impl ObjectStore for FsObjectStore {
             if on {
                 write_atomic(dir, &marker, b"")?;
             } else {
-                match fs::remove_file(&marker) {
-                    Ok(()) => {}
-                    Err(e) if is_missing(&e) => {}
-                    Err(e) => return Err(io_err("cannot release", &marker, e)),
-                }
+                remove_if_present(&marker, "cannot release")?;
             }
             sync_dir(dir)
         })
